@@ -1,0 +1,180 @@
+"""Demand: where the elderly population of each community lives, as weighted points.
+
+A community's 60+ population is a total for a polygon; walking times need places. It is spread over points
+inside the polygon by one of three documented estimates (dasymetric mapping):
+
+``buildings``
+    residential buildings inside the community, each weighted by floor area = footprint area (m², in the UTM
+    CRS) × ``building:levels`` (``default_levels`` when the tag is missing or not a number). Buildings whose
+    ``building`` tag names a non-residential use (shop, school, church, ...) are left out. Each building
+    becomes one point at a position inside its footprint. Communities with no such building fall back to
+    ``nodes``.
+``nodes``
+    walking-network nodes inside the community, equal shares. Communities with no node fall back to
+    ``centroid``.
+``centroid``
+    one point inside each polygon (its representative point) holding the whole population.
+
+The estimate used for each community is recorded in the ``method`` column of the returned points.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from carecircle.errors import InputError, NetworkError
+from carecircle.network import WalkNetwork
+
+log = logging.getLogger(__name__)
+
+METHODS = ("buildings", "nodes", "centroid")
+
+#: ``building`` tag values that are not homes (others, including ``yes``, count as possibly residential).
+NON_RESIDENTIAL = frozenset({
+    "commercial", "industrial", "retail", "office", "warehouse", "church", "cathedral", "chapel", "mosque",
+    "temple", "shrine", "religious", "school", "university", "college", "kindergarten", "hospital", "public",
+    "civic", "government", "train_station", "transportation", "parking", "garage", "garages", "shed", "roof",
+    "hangar", "stadium", "sports_hall", "service", "utility", "construction", "ruins", "museum", "hotel",
+    "supermarket", "kiosk", "toilets", "bunker", "carport", "greenhouse", "farm_auxiliary", "barn",
+})
+
+
+def place_demand(
+    communities: gpd.GeoDataFrame,
+    network: WalkNetwork,
+    *,
+    method: str = "buildings",
+    buildings: gpd.GeoDataFrame | None = None,
+    default_levels: float = 3.0,
+) -> gpd.GeoDataFrame:
+    """Spread each community's elderly population (``pop_60plus``) over points inside it.
+
+    Parameters
+    ----------
+    communities : polygons with ``community_id`` and ``pop_60plus`` (see :func:`carecircle.read_communities`).
+    network : the walking network (its nodes serve the ``nodes`` estimate; its CRS measures areas).
+    method : ``"buildings"``, ``"nodes"`` or ``"centroid"`` (see the module docstring).
+    buildings : building footprints (any CRS) with optional ``building`` and ``building:levels`` columns;
+        needed for ``"buildings"`` (without them every community falls back to ``nodes``).
+    default_levels : storeys assumed for a building without a usable ``building:levels`` tag.
+
+    Returns
+    -------
+    GeoDataFrame of points in EPSG:4326 with ``community_id``, ``population`` (elderly persons, float; the sum
+    per community equals its ``pop_60plus``) and ``method``.
+    """
+    if method not in METHODS:
+        raise InputError(f"demand method {method!r} is unknown; use one of {', '.join(METHODS)}.")
+    polys = communities.to_crs(network.crs)
+    ids = communities["community_id"].to_numpy()
+    elderly = communities["pop_60plus"].to_numpy(dtype=float)
+    parts: list[pd.DataFrame] = []
+    todo = np.ones(len(polys), dtype=bool)
+
+    if method == "buildings":
+        if buildings is None or len(buildings) == 0:
+            log.info("demand: no building footprints; placing population on network nodes")
+        else:
+            part, done = _on_buildings(polys, buildings, default_levels=default_levels)
+            parts.append(part)
+            todo &= ~done
+    if method in ("buildings", "nodes") and todo.any():
+        part, done = _on_nodes(polys, network, todo)
+        parts.append(part)
+        todo &= ~done
+    if todo.any():
+        rows = np.flatnonzero(todo)
+        pts = shapely.point_on_surface(polys.geometry.values[rows])
+        parts.append(pd.DataFrame({"row": rows, "weight": 1.0, "x": shapely.get_x(pts),
+                                   "y": shapely.get_y(pts), "method": "centroid"}))
+
+    placed = pd.concat(parts, ignore_index=True)
+    total_w = placed.groupby("row")["weight"].transform("sum")
+    placed["population"] = elderly[placed["row"]] * placed["weight"] / total_w
+    placed["community_id"] = ids[placed["row"]]
+    placed = placed.sort_values(["row", "x", "y"], kind="stable").reset_index(drop=True)
+    counts = placed.groupby("method")["row"].nunique().to_dict()
+    log.info("demand: %d points; communities by estimate: %s", len(placed), counts)
+    gdf = gpd.GeoDataFrame(
+        placed[["community_id", "population", "method"]],
+        geometry=gpd.points_from_xy(placed["x"], placed["y"]),
+        crs=network.crs,
+    )
+    return gdf.to_crs("EPSG:4326")
+
+
+def _on_buildings(polys: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *, default_levels: float):
+    b = buildings.to_crs(polys.crs)
+    b = b[b.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()]
+    if "building" in b:
+        b = b[~b["building"].astype(str).str.lower().isin(NON_RESIDENTIAL).to_numpy()]
+    levels = np.full(len(b), float(default_levels))
+    if "building:levels" in b:
+        parsed = pd.to_numeric(b["building:levels"], errors="coerce").to_numpy(dtype=float)
+        usable = np.isfinite(parsed) & (parsed > 0)
+        levels[usable] = parsed[usable]
+    geoms = b.geometry.values
+    weight = shapely.area(geoms) * levels
+    pts = shapely.point_on_surface(geoms)
+    b_idx, p_idx = shapely.STRtree(polys.geometry.values).query(pts, predicate="within")
+    # A point on a shared border lies in no polygon's interior; within never matches twice.
+    part = pd.DataFrame({"row": p_idx, "weight": weight[b_idx], "x": shapely.get_x(pts[b_idx]),
+                         "y": shapely.get_y(pts[b_idx]), "method": "buildings"})
+    part = part[part["weight"] > 0]
+    done = np.zeros(len(polys), dtype=bool)
+    done[part["row"].unique()] = True
+    return part, done
+
+
+def _on_nodes(polys: gpd.GeoDataFrame, network: WalkNetwork, todo: np.ndarray):
+    rows = np.flatnonzero(todo)
+    pts = shapely.points(network.node_xy)
+    n_idx, p_idx = shapely.STRtree(polys.geometry.values[rows]).query(pts, predicate="within")
+    part = pd.DataFrame({"row": rows[p_idx], "weight": 1.0, "x": network.node_xy[n_idx, 0],
+                         "y": network.node_xy[n_idx, 1], "method": "nodes"})
+    done = np.zeros(len(polys), dtype=bool)
+    done[part["row"].unique()] = True
+    return part, done
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
+def osm_buildings(path: str | os.PathLike) -> gpd.GeoDataFrame:
+    """Building footprints from a local OSM file (``.osm.pbf`` with pyrosm, OSM XML with osmnx).
+
+    Returns an empty GeoDataFrame when the file holds no buildings (the ``nodes`` estimate is used then).
+    """
+    path = Path(path)
+    name = path.name.lower()
+    try:
+        if name.endswith(".pbf"):
+            from pyrosm import OSM
+
+            gdf = OSM(str(path)).get_buildings()
+        elif name.endswith((".osm", ".osm.bz2", ".xml", ".xml.bz2")):
+            import osmnx as ox
+
+            gdf = ox.features_from_xml(path, tags={"building": True})
+        else:
+            return _no_buildings()
+    except (ValueError, KeyError) as exc:  # "no matching features" in osmnx, empty results in pyrosm
+        log.info("demand: no buildings read from %s (%s)", path.name, exc)
+        return _no_buildings()
+    except Exception as exc:  # a broken file is the network reader's business; say so once here
+        raise NetworkError(f"cannot read buildings from {path.name} ({type(exc).__name__}: {exc}).") from exc
+    if gdf is None or len(gdf) == 0:
+        return _no_buildings()
+    keep = [c for c in ("building", "building:levels") if c in gdf]
+    return gpd.GeoDataFrame(gdf[keep].reset_index(drop=True), geometry=gdf.geometry.values, crs=gdf.crs)
+
+
+def _no_buildings() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"building": [], "building:levels": []}, geometry=[], crs="EPSG:4326")

@@ -1,0 +1,302 @@
+"""Read and validate the user's inputs: facilities, communities and demand points.
+
+Every reader returns a new GeoDataFrame in WGS-84 with the project's standard column names, or raises
+:class:`~carecircle.errors.InputError` with a one-line message naming the file, the offending rows or values,
+and the fix. Rows are numbered from 1 as a spreadsheet user counts data rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from carecircle.errors import InputError
+
+log = logging.getLogger(__name__)
+
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".zip")
+_LON_ALIASES = ("lon", "lng", "longitude", "x", "经度")
+_LAT_ALIASES = ("lat", "latitude", "y", "纬度")
+
+
+def read_facilities(
+    path: str | os.PathLike,
+    *,
+    id_col: str = "facility_id",
+    name_col: str = "name",
+    type_col: str = "type",
+    capacity_col: str = "capacity",
+    area_col: str = "floor_area_m2",
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    crs: str = "EPSG:4326",
+) -> gpd.GeoDataFrame:
+    """Read elder-care facilities from CSV (lon/lat columns), GeoJSON, GeoPackage or Shapefile.
+
+    Parameters
+    ----------
+    path : the file.
+    id_col, name_col, type_col, capacity_col, area_col : source column names. Only coordinates are required:
+        a missing id column numbers the facilities ``F1, F2, ...``; missing name/type/capacity/area are left
+        empty (``type`` becomes ``"unspecified"``).
+    lon_col, lat_col : CSV coordinate columns; default: the first of lon/lng/longitude/x and lat/latitude/y.
+    crs : CRS of CSV coordinates (vector files carry their own).
+
+    Returns
+    -------
+    GeoDataFrame in EPSG:4326 with ``facility_id`` (str), ``name``, ``type``, ``capacity``, ``floor_area_m2``
+    and any other source columns; polygon footprints are reduced to a point inside them.
+    """
+    gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="facilities")
+    name = Path(path).name
+    out = _standard_id(gdf, id_col, "facility_id", prefix="F", file=name)
+    out["name"] = gdf[name_col].astype("string") if name_col in gdf else out["facility_id"]
+    out["type"] = gdf[type_col].astype("string").fillna("unspecified") if type_col in gdf else "unspecified"
+    for src, dst in ((capacity_col, "capacity"), (area_col, "floor_area_m2")):
+        out[dst] = _non_negative(gdf, src, file=name, option=dst) if src in gdf else np.nan
+    extra = [c for c in gdf.columns if c not in {id_col, name_col, type_col, capacity_col, area_col, "geometry"}
+             and c not in out.columns]
+    out = pd.concat([out, gdf[extra]], axis=1)
+    return gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326", index=gdf.index)
+
+
+def read_communities(
+    path: str | os.PathLike,
+    *,
+    id_col: str = "community_id",
+    name_col: str = "name",
+    elderly_col: str = "pop_60plus",
+    pop_col: str = "pop_total",
+    households_col: str = "households",
+) -> gpd.GeoDataFrame:
+    """Read community (社区) polygons with their population from a GeoJSON, GeoPackage or Shapefile.
+
+    Parameters
+    ----------
+    path : the file; it must carry a CRS.
+    id_col, name_col : identifier and name columns (a missing id column numbers rows ``C1, C2, ...``).
+    elderly_col : population aged 60+, required, non-negative.
+    pop_col, households_col : total population and households, optional (NaN when absent).
+
+    Returns
+    -------
+    GeoDataFrame in EPSG:4326 with ``community_id``, ``name``, ``pop_total``, ``pop_60plus``, ``households``,
+    the other source columns, and (Multi)Polygon geometry.
+    """
+    name = Path(path).name
+    gdf = _read_vector(path, what="communities")
+    types = gdf.geom_type.to_numpy()
+    bad = np.flatnonzero(~np.isin(types, ["Polygon", "MultiPolygon"]))
+    if len(bad):
+        raise InputError(
+            f"{name}: communities must be polygons, but {len(bad)} rows are {_values(types[bad])} "
+            f"(rows {_rows(bad)}); give community boundaries, or pass points with --demand."
+        )
+    invalid = np.flatnonzero(~gdf.geometry.is_valid.to_numpy())
+    if len(invalid):
+        reasons = shapely.is_valid_reason(gdf.geometry.values[invalid[:3]])
+        raise InputError(
+            f"{name}: {len(invalid)} community polygons are invalid (rows {_rows(invalid)}: {'; '.join(reasons)}); "
+            "repair them (QGIS 'Fix geometries' or shapely.make_valid) and run again."
+        )
+    if elderly_col not in gdf:
+        raise InputError(
+            f"{name}: no elderly-population column {elderly_col!r}; columns are {_values(gdf.columns.drop('geometry'))}; "
+            "name the right one with --elderly-col."
+        )
+    gdf = gdf.to_crs("EPSG:4326")
+    out = _standard_id(gdf, id_col, "community_id", prefix="C", file=name)
+    out["name"] = gdf[name_col].astype("string") if name_col in gdf else out["community_id"]
+    out["pop_total"] = _non_negative(gdf, pop_col, file=name, option="--pop-col") if pop_col in gdf else np.nan
+    out["pop_60plus"] = _non_negative(gdf, elderly_col, file=name, option="--elderly-col", required=True)
+    if households_col in gdf:
+        out["households"] = _non_negative(gdf, households_col, file=name, option="--households-col")
+    else:
+        out["households"] = np.nan
+    over = np.flatnonzero((out["pop_60plus"] > out["pop_total"]).to_numpy())
+    if len(over):
+        raise InputError(
+            f"{name}: {len(over)} communities have more people aged 60+ than in total (rows {_rows(over)}); "
+            f"check the {elderly_col!r} and {pop_col!r} columns."
+        )
+    extra = [c for c in gdf.columns
+             if c not in {id_col, name_col, elderly_col, pop_col, households_col, "geometry"} and c not in out]
+    out = pd.concat([out, gdf[extra]], axis=1)
+    return gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326", index=gdf.index)
+
+
+def read_demand(
+    path: str | os.PathLike,
+    *,
+    population_col: str = "population",
+    community_col: str | None = "community_id",
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    crs: str = "EPSG:4326",
+) -> gpd.GeoDataFrame:
+    """Read demand points (elderly persons at a location) from CSV (lon/lat) or a vector file.
+
+    Returns a GeoDataFrame in EPSG:4326 with ``population`` (float, non-negative) and ``community_id``
+    (from ``community_col`` when present, else ``"all"``).
+    """
+    name = Path(path).name
+    gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="demand points")
+    if population_col not in gdf:
+        raise InputError(
+            f"{name}: no population column {population_col!r}; columns are "
+            f"{_values(gdf.columns.drop('geometry'))}; name it with --population-col."
+        )
+    out = pd.DataFrame(index=gdf.index)
+    out["community_id"] = gdf[community_col].astype(str) if community_col and community_col in gdf else "all"
+    out["population"] = _non_negative(gdf, population_col, file=name, option="--population-col", required=True)
+    return gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326", index=gdf.index)
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def _read_vector(path, *, what: str) -> gpd.GeoDataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} file {str(path)!r} does not exist; check the path.")
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises DataSourceError and friends; all mean the same to a user
+        raise InputError(
+            f"{path.name}: cannot read {what} ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+            "give a GeoJSON, GeoPackage or Shapefile."
+        ) from exc
+    if len(gdf) == 0:
+        raise InputError(f"{path.name}: the {what} file has no rows; add at least one.")
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
+        raise InputError(f"{path.name}: the {what} file has no geometry column; give a spatial file.")
+    if gdf.crs is None:
+        raise InputError(
+            f"{path.name}: the {what} file has no CRS (a Shapefile without .prj?); "
+            "add the .prj or save it as GeoJSON/GeoPackage with its CRS."
+        )
+    missing = np.flatnonzero((gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy())
+    if len(missing):
+        raise InputError(f"{path.name}: {len(missing)} {what} rows have no geometry (rows {_rows(missing)}); "
+                         "fill them or drop the rows.")
+    return gdf.reset_index(drop=True)
+
+
+def _read_points(path, *, lon_col, lat_col, crs: str, what: str) -> gpd.GeoDataFrame:
+    path = Path(path)
+    if path.suffix.lower() not in (".csv", ".txt", ".tsv"):
+        gdf = _read_vector(path, what=what).to_crs("EPSG:4326")
+        types = gdf.geom_type.to_numpy()
+        polys = np.isin(types, ["Polygon", "MultiPolygon"])
+        if polys.any():
+            log.info("%s: %d polygon footprints reduced to a point inside each", path.name, int(polys.sum()))
+            gdf.loc[polys, "geometry"] = gdf.geometry[polys].representative_point()
+        single = gdf.geometry.apply(lambda g: g.geoms[0] if g.geom_type == "MultiPoint" and len(g.geoms) == 1 else g)
+        gdf = gdf.set_geometry(single.values, crs="EPSG:4326")
+        bad = np.flatnonzero(gdf.geom_type.to_numpy() != "Point")
+        if len(bad):
+            raise InputError(f"{path.name}: {what} must be points, but rows {_rows(bad)} are "
+                             f"{_values(gdf.geom_type.to_numpy()[bad])}; give one point per row.")
+        _check_lonlat(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), file=path.name)
+        return gdf
+    if not path.is_file():
+        raise InputError(f"{what} file {str(path)!r} does not exist; check the path.")
+    try:
+        df = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{path.name}: the file is empty; add a header row and one row per {what[:-1]}.") from exc
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(
+            f"{path.name}: cannot read as CSV ({type(exc).__name__}); save it as UTF-8 CSV with a header row."
+        ) from exc
+    if len(df) == 0:
+        raise InputError(f"{path.name}: the file has a header but no rows; add at least one {what[:-1]}.")
+    lon_col = _pick(df, lon_col, _LON_ALIASES, file=path.name, option="--lon-col")
+    lat_col = _pick(df, lat_col, _LAT_ALIASES, file=path.name, option="--lat-col")
+    lon = pd.to_numeric(df[lon_col], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(df[lat_col], errors="coerce").to_numpy(dtype=float)
+    missing = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))
+    if len(missing):
+        raise InputError(
+            f"{path.name}: {len(missing)} rows have no coordinates (rows {_rows(missing)}); "
+            f"fill {lon_col}/{lat_col} or drop them."
+        )
+    gdf = gpd.GeoDataFrame(df.drop(columns=[lon_col, lat_col]), geometry=gpd.points_from_xy(lon, lat), crs=crs)
+    gdf = gdf.to_crs("EPSG:4326")
+    _check_lonlat(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), file=path.name)
+    return gdf
+
+
+def _check_lonlat(lon: np.ndarray, lat: np.ndarray, *, file: str) -> None:
+    bad = np.flatnonzero(~((np.abs(lon) <= 180) & (np.abs(lat) <= 90)))
+    if len(bad):
+        raise InputError(
+            f"{file}: {len(bad)} rows have coordinates outside longitude ±180 / latitude ±90 "
+            f"(rows {_rows(bad)}); give WGS-84 degrees, or projected coordinates in a file with a CRS."
+        )
+
+
+def _pick(df: pd.DataFrame, given: str | None, aliases: tuple[str, ...], *, file: str, option: str) -> str:
+    if given is not None:
+        if given not in df:
+            raise InputError(f"{file}: no column {given!r}; columns are {_values(df.columns)}; fix {option}.")
+        return given
+    lower = {str(c).strip().lower(): c for c in df.columns}
+    for alias in aliases:
+        if alias in lower:
+            return lower[alias]
+    raise InputError(
+        f"{file}: no coordinate column (looked for {', '.join(aliases)}); columns are {_values(df.columns)}; "
+        f"name it with {option}."
+    )
+
+
+def _standard_id(gdf: pd.DataFrame, src: str, dst: str, *, prefix: str, file: str) -> pd.DataFrame:
+    out = pd.DataFrame(index=gdf.index)
+    if src in gdf:
+        ids = gdf[src]
+        missing = np.flatnonzero(ids.isna().to_numpy())
+        if len(missing):
+            raise InputError(f"{file}: {len(missing)} rows have no {src} (rows {_rows(missing)}); fill them.")
+        ids = ids.map(lambda x: str(int(x)) if isinstance(x, float) and x.is_integer() else str(x))
+        dup = ids[ids.duplicated(keep=False)]
+        if len(dup):
+            raise InputError(
+                f"{file}: duplicate {src} values {_values(dup.unique())} (rows {_rows(np.flatnonzero(ids.duplicated(keep=False).to_numpy()))}); "
+                "make every id unique."
+            )
+        out[dst] = ids.astype(str).to_numpy()
+    else:
+        out[dst] = [f"{prefix}{i + 1}" for i in range(len(gdf))]
+    return out
+
+
+def _non_negative(gdf: pd.DataFrame, col: str, *, file: str, option: str, required: bool = False) -> pd.Series:
+    values = pd.to_numeric(gdf[col], errors="coerce")
+    bad = np.flatnonzero(((values < 0) | (values.isna() & gdf[col].notna())).to_numpy())
+    if required:
+        bad = np.union1d(bad, np.flatnonzero(values.isna().to_numpy()))
+    if len(bad):
+        raise InputError(
+            f"{file}: column {col!r} must hold non-negative numbers, but rows {_rows(bad)} have "
+            f"{_values(gdf[col].iloc[bad])}; fix the values or choose another column with {option}."
+        )
+    return values.astype(float)
+
+
+def _rows(idx, most: int = 8) -> str:
+    idx = np.asarray(idx)
+    shown = ", ".join(str(int(i) + 1) for i in idx[:most])
+    return shown + (f", … {len(idx) - most} more" if len(idx) > most else "")
+
+
+def _values(values, most: int = 6) -> str:
+    values = list(values)
+    shown = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in values[:most])
+    return shown + (f", … {len(values) - most} more" if len(values) > most else "")

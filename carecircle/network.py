@@ -1,0 +1,445 @@
+"""The walking network: read OpenStreetMap, keep walkable ways, project, and cache as arrays.
+
+Every source (a ``.osm.pbf`` through pyrosm, ``.osm``/``.osm.bz2`` XML or GraphML through osmnx, or an online
+osmnx query) is normalised to one form: straight segments between nodes, in the study area's UTM CRS. Nodes are
+identified by their coordinates (OSM's 1e-7 degree precision), so curved edges of a simplified graph become chains
+of segments and every edge length is an exact Euclidean length in metres. Only the largest connected component is
+kept: a point snapped onto a detached fragment would otherwise look unreachable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyproj
+import scipy.sparse as sp
+import shapely
+from pyproj.aoi import AreaOfInterest
+from pyproj.database import query_utm_crs_info
+from scipy.sparse.csgraph import connected_components
+
+from carecircle.errors import InputError, NetworkError
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+#: Bumped whenever the cached form or the walking filter changes, so old caches are rebuilt.
+CACHE_VERSION = 1
+
+#: ``highway`` values nobody walks on (osmnx's walk filter, plus planned and disused ways).
+_NOT_WALKABLE_HIGHWAY = {
+    "abandoned", "bus_guideway", "construction", "cycleway", "motorway", "motorway_link", "no", "planned",
+    "platform", "proposed", "raceway", "razed", "rest_area", "services", "disused", "bus_stop",
+}
+_PRIVATE = {"private", "no"}
+
+
+@dataclass(frozen=True)
+class WalkNetwork:
+    """An undirected walking network of straight segments in a metric CRS.
+
+    Attributes
+    ----------
+    node_xy : (n, 2) float array of node coordinates in metres (``crs``).
+    edge_u, edge_v : (m,) int arrays of segment end nodes; each segment is stored once, ``u < v``.
+    crs : the projected CRS (a UTM zone), as an authority string such as ``"EPSG:32635"``.
+    source : human-readable description of where the network came from.
+    """
+
+    node_xy: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    crs: str
+    source: str
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_xy)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edge_u)
+
+    @cached_property
+    def edge_length_m(self) -> np.ndarray:
+        """Length of each segment in metres."""
+        d = self.node_xy[self.edge_v] - self.node_xy[self.edge_u]
+        return np.hypot(d[:, 0], d[:, 1])
+
+    @cached_property
+    def segments(self) -> np.ndarray:
+        """Shapely LineStrings of the segments (projected), for spatial queries and drawing."""
+        coords = np.stack([self.node_xy[self.edge_u], self.node_xy[self.edge_v]], axis=1)
+        return shapely.linestrings(coords)
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        """Spatial index over :attr:`segments`."""
+        return shapely.STRtree(self.segments)
+
+    @cached_property
+    def csr(self) -> sp.csr_array:
+        """Symmetric CSR adjacency with segment lengths in metres as weights."""
+        return directed_csr(self.edge_u, self.edge_v, self.edge_length_m, self.n_nodes)
+
+    @cached_property
+    def to_wgs84(self) -> pyproj.Transformer:
+        return pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+
+    @cached_property
+    def from_wgs84(self) -> pyproj.Transformer:
+        return pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+
+    @cached_property
+    def hull(self) -> shapely.Geometry:
+        """Convex hull of the nodes (projected): the area the network can speak for."""
+        return shapely.convex_hull(shapely.multipoints(self.node_xy))
+
+    def __repr__(self) -> str:
+        return f"WalkNetwork({self.n_nodes:,} nodes, {self.n_edges:,} segments, {self.crs}, {self.source})"
+
+
+def directed_csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.csr_array:
+    """CSR matrix holding each undirected edge in both directions (zero weights are kept as edges)."""
+    rows = np.concatenate([u, v])
+    cols = np.concatenate([v, u])
+    data = np.concatenate([w, w]).astype(np.float64)
+    return sp.csr_array((data, (rows, cols)), shape=(n, n))
+
+
+# --------------------------------------------------------------------------------------------- building
+
+
+def network_from_lines(
+    lines: np.ndarray, *, crs: str | None = None, source: str = "lines", keep_largest: bool = True
+) -> WalkNetwork:
+    """Build a :class:`WalkNetwork` from walkable line geometries.
+
+    Parameters
+    ----------
+    lines : array of shapely LineStrings (or MultiLineStrings), in ``crs``.
+    crs : CRS of ``lines``; geographic input is projected to its UTM zone. Default WGS-84.
+    source : description kept on the network.
+    keep_largest : keep only the largest connected component.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> net = network_from_lines(shapely.linestrings([[[0, 0], [100, 0], [100, 100]]]), crs="EPSG:32650")
+    >>> net.n_nodes, round(float(net.edge_length_m.sum()))
+    (3, 200)
+    """
+    lines = np.asarray(lines, dtype=object)
+    lines = shapely.get_parts(lines[~shapely.is_missing(lines)])
+    lines = lines[shapely.get_type_id(lines) == 1]
+    if len(lines) == 0:
+        raise NetworkError(f"{source}: no walkable ways found; check that the area or file holds streets or paths.")
+    coords, idx = shapely.get_coordinates(lines, return_index=True)
+    same_line = idx[1:] == idx[:-1]
+    src_crs = pyproj.CRS.from_user_input(crs or "EPSG:4326")
+    if src_crs.is_geographic:
+        coords = np.round(coords, 7)
+        target = utm_crs_for(coords[:, 0], coords[:, 1])
+        fwd = pyproj.Transformer.from_crs(src_crs, target, always_xy=True)
+    else:
+        target, fwd = src_crs.to_string(), None
+    uniq, node_of = np.unique(coords, axis=0, return_inverse=True)
+    node_of = node_of.ravel()
+    u, v = node_of[:-1][same_line], node_of[1:][same_line]
+    if fwd is not None:
+        x, y = fwd.transform(uniq[:, 0], uniq[:, 1])
+        node_xy = np.column_stack([x, y])
+    else:
+        node_xy = uniq.astype(np.float64)
+    return _finish(node_xy, u, v, target, source, keep_largest=keep_largest)
+
+
+def _finish(node_xy, u, v, crs, source, *, keep_largest: bool) -> WalkNetwork:
+    """Drop loops and duplicates, keep the largest component, renumber nodes compactly."""
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    keep = a != b
+    pairs = np.unique(np.column_stack([a[keep], b[keep]]), axis=0)
+    n = len(node_xy)
+    if len(pairs) == 0:
+        raise NetworkError(f"{source}: the walkable ways form no segments; the area is too small or empty.")
+    if keep_largest:
+        adj = sp.csr_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+        n_comp, label = connected_components(adj, directed=False)
+        if n_comp > 1:
+            sizes = np.bincount(label[pairs[:, 0]], minlength=n_comp)
+            main = int(np.argmax(sizes))
+            dropped = int((sizes > 0).sum() - 1)
+            pairs = pairs[label[pairs[:, 0]] == main]
+            log.info("network: kept the largest connected component, dropped %d detached fragments", dropped)
+    used, inverse = np.unique(pairs.ravel(), return_inverse=True)
+    pairs = inverse.reshape(-1, 2)
+    net = WalkNetwork(
+        node_xy=np.ascontiguousarray(node_xy[used], dtype=np.float64),
+        edge_u=pairs[:, 0].astype(np.int64),
+        edge_v=pairs[:, 1].astype(np.int64),
+        crs=crs,
+        source=source,
+    )
+    log.info("network: %s", net)
+    return net
+
+
+def utm_crs_for(lon: np.ndarray, lat: np.ndarray) -> str:
+    """The UTM CRS (WGS-84 datum) of the centre of the given WGS-84 coordinates, e.g. ``"EPSG:32650"``."""
+    lon_c, lat_c = float(np.nanmedian(lon)), float(np.nanmedian(lat))
+    if not (-180 <= lon_c <= 180 and -80 <= lat_c <= 84):
+        raise InputError(
+            f"coordinates centred at lon={lon_c:.4f}, lat={lat_c:.4f} are outside the UTM range; "
+            "give WGS-84 longitude/latitude (x=lon, y=lat)."
+        )
+    infos = query_utm_crs_info(
+        datum_name="WGS 84", area_of_interest=AreaOfInterest(lon_c, lat_c, lon_c, lat_c)
+    )
+    # Several zones can touch the point (on a boundary): take the one whose centre is nearest.
+    zone = min(infos, key=lambda i: abs((i.area_of_use.west + i.area_of_use.east) / 2 - lon_c))
+    return f"{zone.auth_name}:{zone.code}"
+
+
+def walkable(tags: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of ways a pedestrian may use, from OSM tag columns (missing columns count as absent).
+
+    Rules (osmnx's ``walk`` filter, applied to tags read from files): a ``highway`` tag is required and not
+    one of the non-walkable kinds (motorway, cycleway, construction, ...); ``area=yes`` is dropped; ``foot=no``
+    is dropped; ``access=private|no`` and ``service=private`` are dropped unless ``foot`` allows walking.
+    Tags that are lists (simplified osmnx graphs) count if any value matches.
+    """
+
+    def col(name: str) -> pd.Series:
+        if name not in tags:
+            return pd.Series([""] * len(tags), index=tags.index)
+        return tags[name].map(lambda x: ";".join(map(str, x)) if isinstance(x, list) else ("" if pd.isna(x) else str(x)))
+
+    def any_in(series: pd.Series, values: set[str]) -> np.ndarray:
+        hit = series.map(lambda s: any(p.strip() in values for p in s.split(";")) if s else False)
+        return np.array(hit.to_numpy(), dtype=bool)
+
+    highway, foot = col("highway"), col("foot")
+    foot_ok = any_in(foot, {"yes", "designated", "permissive"})
+    ok = np.array(highway.ne("").to_numpy(), dtype=bool)
+    ok &= ~any_in(highway, _NOT_WALKABLE_HIGHWAY) | foot_ok
+    ok &= ~col("area").eq("yes").to_numpy()
+    ok &= ~any_in(foot, {"no"})
+    ok &= ~(any_in(col("access"), _PRIVATE) & ~foot_ok)
+    ok &= ~any_in(col("service"), {"private"})
+    return ok
+
+
+# ------------------------------------------------------------------------------------------------ sources
+
+
+def load_network(
+    path: str | os.PathLike,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+) -> WalkNetwork:
+    """Read a walking network from a local file, using a cached copy when the file has not changed.
+
+    Parameters
+    ----------
+    path : ``.osm.pbf`` (read with pyrosm), ``.osm`` / ``.osm.bz2`` / ``.xml`` (OSM XML, read with osmnx) or
+        ``.graphml`` (an osmnx graph). Ways are filtered with :func:`walkable`.
+    cache_dir : folder for the cached array form (``None``: no cache). A cache entry is keyed by the file's
+        absolute path, size and modification time and by :data:`CACHE_VERSION`.
+    progress : optional callback receiving a short description of each long step.
+
+    Returns
+    -------
+    WalkNetwork
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise NetworkError(f"network file {str(path)!r} does not exist; give an .osm.pbf, .osm, .osm.bz2 or .graphml file.")
+    kind = _file_kind(path)
+    stat = path.stat()
+    key = {"kind": kind, "path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+    def build() -> WalkNetwork:
+        if progress:
+            progress(f"Reading walking network from {path.name}")
+        try:
+            if kind == "pbf":
+                return _from_pbf(path)
+            if kind == "xml":
+                return _from_xml(path)
+            return _from_graphml(path)
+        except NetworkError:
+            raise
+        except Exception as exc:  # the readers raise anything from XML, protobuf or GraphML parsers
+            raise NetworkError(
+                f"cannot read network file {str(path)!r} as {kind} ({type(exc).__name__}: {exc}); "
+                "check that it is a complete OpenStreetMap export."
+            ) from exc
+
+    return _cached(key, build, cache_dir)
+
+
+def download_network(
+    *,
+    place: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    polygon: shapely.Geometry | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+) -> WalkNetwork:
+    """Download a walking network from OpenStreetMap (Overpass) through osmnx, once, then reuse the cache.
+
+    Give exactly one of ``place`` (a geocodable name such as ``"和平区, 沈阳市, 辽宁省"``), ``bbox``
+    (``(west, south, east, north)`` in WGS-84 degrees) or ``polygon`` (a WGS-84 shapely polygon).
+    """
+    given = [x is not None for x in (place, bbox, polygon)]
+    if sum(given) != 1:
+        raise InputError("give exactly one of place, bbox or polygon to download a network.")
+    import osmnx as ox
+
+    if bbox is not None:
+        bbox = _check_bbox(bbox)
+    key = {"kind": "online", "place": place, "bbox": bbox, "polygon": polygon.wkt if polygon is not None else None}
+
+    def build() -> WalkNetwork:
+        if progress:
+            progress("Downloading walking network from OpenStreetMap (Overpass)")
+        try:
+            if place is not None:
+                graph = ox.graph_from_place(place, network_type="walk", simplify=False, retain_all=True)
+            elif bbox is not None:
+                graph = ox.graph_from_bbox(bbox, network_type="walk", simplify=False, retain_all=True)
+            else:
+                graph = ox.graph_from_polygon(polygon, network_type="walk", simplify=False, retain_all=True)
+        except Exception as exc:  # osmnx raises its own, requests' and shapely's errors
+            what = place or bbox or "the polygon"
+            raise NetworkError(
+                f"cannot download the walking network for {what!r} ({type(exc).__name__}: {exc}); "
+                "check the name and your connection, or use --network with a local .osm.pbf file."
+            ) from exc
+        return _from_osmnx_graph(graph, source=f"OpenStreetMap via osmnx: {place or bbox or 'polygon'}")
+
+    return _cached(key, build, cache_dir)
+
+
+def _check_bbox(bbox) -> tuple[float, float, float, float]:
+    try:
+        west, south, east, north = (float(x) for x in bbox)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"bbox {bbox!r} must be four numbers: west,south,east,north in degrees.") from exc
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise InputError(
+            f"bbox {bbox!r} is not west,south,east,north in degrees with west<east and south<north; "
+            "check the order (x=lon first)."
+        )
+    return west, south, east, north
+
+
+def _file_kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".pbf"):
+        return "pbf"
+    if name.endswith((".osm", ".osm.bz2", ".xml", ".osm.xml", ".xml.bz2")):
+        return "xml"
+    if name.endswith(".graphml"):
+        return "graphml"
+    raise NetworkError(
+        f"network file {path.name!r} has an unknown type; use .osm.pbf, .osm, .osm.bz2 or .graphml."
+    )
+
+
+def _from_pbf(path: Path) -> WalkNetwork:
+    from pyrosm import OSM
+
+    edges = OSM(str(path)).get_network(network_type="walking")
+    if edges is None or len(edges) == 0:
+        raise NetworkError(f"{path.name}: no walkable ways in this extract; is it the right area?")
+    keep = walkable(edges)
+    return network_from_lines(edges.geometry.values[keep], crs="EPSG:4326", source=f"OpenStreetMap file {path.name}")
+
+
+_WAY_TAGS = ["highway", "foot", "access", "service", "area", "sidewalk"]
+
+
+def _from_xml(path: Path) -> WalkNetwork:
+    import osmnx as ox
+
+    saved = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = sorted(set(saved) | set(_WAY_TAGS))
+    try:
+        graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
+    finally:
+        ox.settings.useful_tags_way = saved
+    return _from_osmnx_graph(graph, source=f"OpenStreetMap file {path.name}")
+
+
+def _from_graphml(path: Path) -> WalkNetwork:
+    import osmnx as ox
+
+    return _from_osmnx_graph(ox.load_graphml(path), source=f"GraphML file {path.name}")
+
+
+def _from_osmnx_graph(graph, *, source: str) -> WalkNetwork:
+    import osmnx as ox
+
+    if graph.number_of_edges() == 0:
+        raise NetworkError(f"{source}: the graph has no edges; the area holds no walkable ways.")
+    edges = ox.graph_to_gdfs(graph, nodes=False, edges=True, fill_edge_geometry=True)
+    keep = walkable(edges) if "highway" in edges else np.ones(len(edges), dtype=bool)
+    return network_from_lines(edges.geometry.values[keep], crs=edges.crs, source=source)
+
+
+# ------------------------------------------------------------------------------------------------- cache
+
+
+def _cached(key: dict, build: Callable[[], WalkNetwork], cache_dir) -> WalkNetwork:
+    if cache_dir is None:
+        return build()
+    key = {**key, "version": CACHE_VERSION}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    file = Path(cache_dir) / f"network-{digest}.npz"
+    if file.is_file():
+        try:
+            net = _read_npz(file)
+            log.info("network: reused cache %s", file)
+            return net
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("network: ignoring unreadable cache %s (%s); rebuilding", file, exc)
+    net = build()
+    try:
+        _write_npz(net, file)
+    except OSError as exc:
+        log.warning("network: could not write cache %s (%s)", file, exc)
+    return net
+
+
+def _write_npz(net: WalkNetwork, file: Path) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".npz.part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, node_xy=net.node_xy, edge_u=net.edge_u, edge_v=net.edge_v,
+                     crs=np.array(net.crs), source=np.array(net.source))
+        os.replace(tmp, file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_npz(file: Path) -> WalkNetwork:
+    with np.load(file, allow_pickle=False) as z:
+        return WalkNetwork(
+            node_xy=z["node_xy"], edge_u=z["edge_u"], edge_v=z["edge_v"],
+            crs=str(z["crs"]), source=str(z["source"]),
+        )
