@@ -1,0 +1,767 @@
+"""Interactive coverage map: one self-contained, offline HTML file built with folium.
+
+This is the only module that imports folium. The map shows communities coloured by coverage share,
+merged isochrones per threshold, per-facility isochrones (hidden by default), uncovered elderly demand
+and the care facilities by type, with a layer control, a legend, a title, a note and headline figures.
+
+Leaflet is inlined from ``carecircle/_vendor/leaflet``; nothing is loaded from a CDN, so the file
+works offline (only the background tiles need the internet, and the map stays usable without them).
+folium's ``Popup`` needs jQuery and branca's colormap legend needs d3, so popups here are
+:class:`folium.GeoJsonPopup` and the legend is plain HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import branca.colormap
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.ops import unary_union
+
+from carecircle.coverage import CoverageResult, threshold_label
+from carecircle.errors import InputError, OutputError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["coverage_map", "map_fragment", "save_map"]
+
+_DEFAULT_TITLE = "15-minute elder-care circle"
+
+#: Every piece of text the map shows, per language. ``{m}`` is a threshold in minutes.
+_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": _DEFAULT_TITLE,
+        "iso_layer": "{m}-minute walk",
+        "iso_facility_layer": "Per-facility isochrones",
+        "communities_layer": "Community coverage",
+        "uncovered_layer": "Uncovered elderly",
+        "facilities_layer": "Care facilities",
+        "legend_share": "Elderly within {m} min walk",
+        "legend_iso": "Walking isochrones",
+        "legend_types": "Facility type",
+        "legend_uncovered": "Elderly beyond {m} min",
+        "below_target_note": "below target {target}",
+        "name": "Name",
+        "community": "Community",
+        "elderly": "Elderly (60+)",
+        "covered": "Covered within {m} min",
+        "share": "Share within {m} min",
+        "below_target": "Below target",
+        "population": "Elderly persons",
+        "minutes": "Minutes to nearest facility",
+        "nearest": "Nearest facility",
+        "facility": "Facility",
+        "type": "Type",
+        "capacity": "Capacity (beds/places)",
+        "served": "Served within {m} min",
+        "isochrone": "Isochrone",
+        "headline_elderly": "Elderly population",
+        "headline_share": "Within {m} min",
+        "headline_target": "Target",
+        "yes": "yes",
+        "no": "no",
+        "na": "n/a",
+        "unreachable": "unreachable",
+        "minutes_unit": "{m} min",
+    },
+    "zh": {
+        "title": "15分钟养老服务圈",
+        "iso_layer": "{m}分钟步行覆盖",
+        "iso_facility_layer": "各设施步行等时圈",
+        "communities_layer": "社区覆盖率",
+        "uncovered_layer": "未覆盖老年人",
+        "facilities_layer": "养老设施",
+        "legend_share": "{m}分钟步行可达老年人比例",
+        "legend_iso": "步行等时圈",
+        "legend_types": "设施类型",
+        "legend_uncovered": "{m}分钟外的老年人",
+        "below_target_note": "低于目标 {target}",
+        "name": "名称",
+        "community": "社区",
+        "elderly": "老年人口（60岁以上）",
+        "covered": "{m}分钟内覆盖人数",
+        "share": "{m}分钟覆盖率",
+        "below_target": "未达标",
+        "population": "老年人数",
+        "minutes": "至最近设施步行分钟",
+        "nearest": "最近设施",
+        "facility": "设施",
+        "type": "类型",
+        "capacity": "容量（床位/位）",
+        "served": "{m}分钟内服务老年人",
+        "isochrone": "等时圈",
+        "headline_elderly": "老年人口",
+        "headline_share": "{m}分钟内可达",
+        "headline_target": "目标",
+        "yes": "是",
+        "no": "否",
+        "na": "无数据",
+        "unreachable": "不可达",
+        "minutes_unit": "{m}分钟",
+    },
+}
+
+# Colour scales. Share: red (none covered) to green (all covered).
+_SHARE_COLORS = ["#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850"]
+_NO_DATA_COLOR = "#bdbdbd"
+# Isochrones: the shortest threshold darkest, the longest lightest.
+_ISO_DARK = (8, 69, 148)
+_ISO_LIGHT = (158, 202, 225)
+_UNCOVERED_COLOR = "#7b3294"
+_BELOW_TARGET_COLOR = "#67001f"
+_TYPE_PALETTE = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
+]  # fmt: skip
+
+_BOX_CSS = (
+    "position:fixed;z-index:1000;background:rgba(255,255,255,0.92);border-radius:4px;"
+    "box-shadow:0 1px 4px rgba(0,0,0,0.35);font:13px/1.4 'Helvetica Neue',Arial,"
+    "'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;color:#222;padding:6px 10px;"
+)
+
+
+def coverage_map(
+    result: CoverageResult,
+    isochrones: gpd.GeoDataFrame | None = None,
+    *,
+    title: str = _DEFAULT_TITLE,
+    note: str | None = None,
+    lang: str = "en",
+    tiles: str | None = "OpenStreetMap",
+) -> folium.Map:
+    """Interactive map of a coverage result, self-contained and usable offline.
+
+    Layers (each listed in an always-open layer control): communities coloured by the elderly share
+    covered at the largest threshold; merged isochrones, one layer per threshold; per-facility isochrones
+    (hidden by default); uncovered demand points; facilities coloured by type. Boxes show the title,
+    the headline figures and ``note``; a legend explains colours.
+
+    Parameters
+    ----------
+    result : CoverageResult
+        Output of the coverage step; all frames in EPSG:4326.
+    isochrones : geopandas.GeoDataFrame, optional
+        Polygons with columns ``minutes`` (float) and ``facility_id`` (missing for the merged polygon of
+        all facilities). Only drawn, never used for numbers. Without merged rows, the per-facility rows
+        are merged per threshold for display.
+    title : str
+        Title box text. The default is shown translated when ``lang="zh"``.
+    note : str, optional
+        Caveat shown in a small box, e.g. ``"Population and facilities are illustrative"``.
+    lang : {"en", "zh"}
+        Language of layer names, legend, popups and boxes.
+    tiles : str or None
+        Background tiles passed to :class:`folium.Map`; ``None`` for no background. Tiles are the only
+        thing fetched from the network and simply stay blank offline.
+
+    Returns
+    -------
+    folium.Map
+        Renders itself in Jupyter; write it with :func:`save_map`, embed it with :func:`map_fragment`.
+
+    Raises
+    ------
+    InputError
+        Unknown ``lang``, isochrones without a ``minutes`` column or CRS, or nothing to map.
+
+    Examples
+    --------
+    >>> m = coverage_map(result, isochrones, note="Population is illustrative", lang="zh")
+    >>> save_map(m, "maps/coverage.html")  # doctest: +SKIP
+    """
+    labels = _labels(lang)
+    if title == _DEFAULT_TITLE:
+        title = labels["title"]
+    isochrones = _check_isochrones(isochrones)
+    communities = _to_wgs84(result.communities, "communities")
+    facilities = _to_wgs84(result.facilities, "facilities")
+    demand = _to_wgs84(result.demand, "demand")
+    thresholds = tuple(float(m) for m in result.thresholds_min)
+    if not thresholds:
+        raise InputError("coverage result has no thresholds; run coverage with at least one threshold.")
+    top = max(thresholds)
+
+    m = folium.Map(location=_center(communities, facilities, demand), zoom_start=14, tiles=None,
+                   control_scale=True)
+    if tiles is not None:
+        # One background only: keep it out of the layer control (a lone radio button explains nothing).
+        folium.TileLayer(tiles, control=False).add_to(m)
+    _inline_leaflet(m)
+    m.get_root().title = title
+
+    share_cmap = branca.colormap.LinearColormap(_SHARE_COLORS, vmin=0.0, vmax=1.0)
+    type_colors = _type_colors(facilities)
+
+    _add_communities(m, communities, thresholds, result.target_share, share_cmap, labels)
+    iso_colors = _add_isochrones(m, isochrones, facilities, labels)
+    n_uncovered = _add_uncovered(m, demand, facilities, top, labels)
+    _add_facilities(m, facilities, thresholds, type_colors, labels)
+    folium.LayerControl(collapsed=False).add_to(m)
+
+    root = m.get_root()
+    root.html.add_child(folium.Element(_title_box(title)), name="carecircle_title")
+    root.html.add_child(folium.Element(_headline_box(result, demand, thresholds, labels)),
+                        name="carecircle_headline")
+    if note:
+        root.html.add_child(folium.Element(_note_box(note)), name="carecircle_note")
+    root.html.add_child(
+        folium.Element(_legend_box(share_cmap, top, result.target_share, iso_colors, type_colors, labels)),
+        name="carecircle_legend",
+    )
+    m.fit_bounds(_bounds(communities, facilities, demand))
+    logger.info(
+        "coverage map: %d communities, %d facilities, %d uncovered demand points, %d isochrone layers (%s)",
+        len(communities), len(facilities), n_uncovered, len(iso_colors), lang,
+    )
+    return m
+
+
+def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
+    """Write the map as one self-contained HTML file, atomically.
+
+    The HTML goes to a temporary file in the same directory, which then replaces ``path``; a reader
+    never sees a half-written map.
+
+    Parameters
+    ----------
+    m : folium.Map
+        A map from :func:`coverage_map`.
+    path : str or os.PathLike
+        Target ``.html`` file; its directory must exist.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    OutputError
+        The directory does not exist or cannot be written.
+
+    Examples
+    --------
+    >>> save_map(coverage_map(result), "coverage.html")  # doctest: +SKIP
+    """
+    target = Path(path)
+    directory = target.parent
+    if not directory.is_dir():
+        raise OutputError(
+            f"{target}: directory {directory} does not exist; create it or choose another path."
+        )
+    data = m.get_root().render().encode("utf-8")
+    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+    tmp_name: str | None = None
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{target.name}.", suffix=".tmp",
+                                         delete=False) as tmp:
+            tmp_name = tmp.name
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, target)
+    except OSError as exc:
+        if tmp_name is not None and os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise OutputError(f"{target}: cannot write the map ({exc.strerror or exc}); "
+                          "check permissions and free space.") from exc
+    logger.info("map written to %s (%d kB)", target, len(data) // 1024)
+    return target
+
+
+def map_fragment(m: folium.Map, *, width: str = "100%", height: str = "600px") -> str:
+    """HTML snippet embedding the map in another page: an ``<iframe srcdoc=...>``.
+
+    Unlike folium's ``_repr_html_`` (meant for notebooks), the snippet carries no
+    "Make this Notebook Trusted" text and has a fixed height, so it drops into a report as is.
+
+    Parameters
+    ----------
+    m : folium.Map
+        A map from :func:`coverage_map`.
+    width, height : str
+        CSS sizes of the iframe.
+
+    Returns
+    -------
+    str
+        One ``<iframe>`` element holding the whole self-contained map document.
+
+    Examples
+    --------
+    >>> snippet = map_fragment(coverage_map(result), height="480px")  # doctest: +SKIP
+    """
+    doc = html.escape(m.get_root().render(), quote=True)
+    title = html.escape(str(getattr(m.get_root(), "title", None) or "map"), quote=True)
+    return (
+        f'<iframe srcdoc="{doc}" title="{title}" '
+        f'style="width:{width};height:{height};border:none;" loading="lazy" allowfullscreen></iframe>'
+    )
+
+
+# --- set-up helpers ---------------------------------------------------------------------------------
+
+
+def _labels(lang: str) -> dict[str, str]:
+    if lang not in _LABELS:
+        accepted = ", ".join(repr(k) for k in _LABELS)
+        raise InputError(f"lang={lang!r} is not supported; use one of {accepted}.")
+    return _LABELS[lang]
+
+
+def _read_vendor(name: str) -> str:
+    text = resources.files("carecircle").joinpath("_vendor", "leaflet", name).read_text(encoding="utf-8")
+    # Drop the source-map comment: the .map file is not shipped and devtools would try to fetch it.
+    return "\n".join(line for line in text.splitlines() if not line.startswith("//# sourceMappingURL"))
+
+
+def _inline_leaflet(m: folium.Map) -> None:
+    """Replace folium's CDN links (Leaflet, jQuery, Bootstrap, awesome-markers) by inline Leaflet."""
+    # JSCSSMixin.render iterates self.default_js / self.default_css: instance attributes shadow the
+    # class lists, so this map links nothing and other maps are unaffected.
+    m.default_js = []
+    m.default_css = []
+    header = m.get_root().header
+    css = folium.Element(f"<style>{_read_vendor('leaflet.css')}</style>")
+    js = folium.Element(f"<script>{_read_vendor('leaflet.js')}</script>")
+    header.add_child(css, name="leaflet_css_inline")
+    header.add_child(js, name="leaflet_js_inline")
+
+
+def _check_isochrones(isochrones: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    if isochrones is None or len(isochrones) == 0:
+        return None
+    if "minutes" not in isochrones.columns:
+        raise InputError(
+            f"isochrones: no 'minutes' column (columns: {', '.join(map(str, isochrones.columns))}); "
+            "pass the output of the isochrone step."
+        )
+    iso = _to_wgs84(isochrones, "isochrones")
+    if "facility_id" not in iso.columns:
+        iso = iso.assign(facility_id=None)
+    return iso
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    if gdf.crs is None:
+        raise InputError(f"{what}: no CRS set; set it (e.g. gdf.set_crs('EPSG:4326')) before mapping.")
+    if gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(4326)
+    return gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+
+
+def _center(communities: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
+            demand: gpd.GeoDataFrame) -> list[float]:
+    (south, west), (north, east) = _bounds(communities, facilities, demand)
+    return [(south + north) / 2, (west + east) / 2]
+
+
+def _bounds(communities: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
+            demand: gpd.GeoDataFrame) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` (folium's lat/lon order) of communities and facilities.
+
+    Demand points define the view only when there are neither communities nor facilities.
+    """
+    boxes = [f.total_bounds for f in (communities, facilities) if len(f)]
+    if not boxes and len(demand):
+        boxes = [demand.total_bounds]
+    if not boxes:
+        raise InputError("coverage result has no communities, facilities or demand points to map.")
+    b = np.vstack(boxes)
+    west, south = float(b[:, 0].min()), float(b[:, 1].min())
+    east, north = float(b[:, 2].max()), float(b[:, 3].max())
+    return [[south, west], [north, east]]
+
+
+# --- formatting ------------------------------------------------------------------------------------
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _fmt_persons(value: Any, labels: Mapping[str, str]) -> str:
+    if _is_missing(value):
+        return labels["na"]
+    return f"{float(value):,.0f}"
+
+
+def _fmt_share(value: Any, labels: Mapping[str, str]) -> str:
+    if _is_missing(value):
+        return labels["na"]
+    return f"{100 * float(value):.1f}%"
+
+
+def _fmt_minutes(value: Any, labels: Mapping[str, str]) -> str:
+    if _is_missing(value) or math.isinf(float(value)):
+        return labels["unreachable"]
+    return f"{float(value):.1f}"
+
+
+def _fmt_threshold(value: Any, labels: Mapping[str, str]) -> str:
+    if _is_missing(value):
+        return labels["na"]
+    return labels["minutes_unit"].format(m=threshold_label(float(value)))
+
+
+def _fmt_text(value: Any, labels: Mapping[str, str]) -> str:
+    if _is_missing(value):
+        return labels["na"]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return html.escape(str(value))
+
+
+def _fmt_bool(value: Any, labels: Mapping[str, str]) -> str:
+    if _is_missing(value):
+        return labels["na"]
+    return labels["yes"] if bool(value) else labels["no"]
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    """Column ``name`` or an all-missing column when the input lacks it."""
+    if name in df.columns:
+        return df[name]
+    return pd.Series([None] * len(df), index=df.index, dtype=object)
+
+
+def _popup_frame(
+    gdf: gpd.GeoDataFrame, fields: list[tuple[str, str, Callable[[Any], str]]], extra: Mapping[str, Any]
+) -> tuple[gpd.GeoDataFrame, list[str], list[str]]:
+    """Slim frame for GeoJSON: display strings ``p0, p1, ...`` (HTML-escaped), style columns, geometry.
+
+    ``fields`` holds (source column, label, formatter). Returns the frame, the popup keys and aliases.
+    """
+    props: dict[str, Any] = {}
+    keys, aliases = [], []
+    for i, (column, label, fmt) in enumerate(fields):
+        key = f"p{i}"
+        props[key] = [fmt(v) for v in _col(gdf, column)]
+        keys.append(key)
+        aliases.append(html.escape(label))
+    props.update(extra)
+    slim = gpd.GeoDataFrame(props, geometry=list(gdf.geometry), crs=4326)
+    return slim, keys, aliases
+
+
+# --- layers ----------------------------------------------------------------------------------------
+
+
+def _add_communities(
+    m: folium.Map,
+    communities: gpd.GeoDataFrame,
+    thresholds: tuple[float, ...],
+    target_share: float,
+    cmap: branca.colormap.LinearColormap,
+    labels: Mapping[str, str],
+) -> None:
+    top = threshold_label(max(thresholds))
+    group = folium.FeatureGroup(name=labels["communities_layer"], show=True).add_to(m)
+    if communities.empty:
+        return
+    fields: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("name", labels["community"], lambda v: _fmt_text(v, labels)),
+        ("elderly", labels["elderly"], lambda v: _fmt_persons(v, labels)),
+    ]
+    for t in thresholds:
+        lab = threshold_label(t)
+        fields.append((f"covered_{lab}", labels["covered"].format(m=lab), lambda v: _fmt_persons(v, labels)))
+        fields.append((f"share_{lab}", labels["share"].format(m=lab), lambda v: _fmt_share(v, labels)))
+    fields.append(("below_target", labels["below_target"], lambda v: _fmt_bool(v, labels)))
+    shares = pd.to_numeric(_col(communities, f"share_{top}"), errors="coerce")
+    below = _col(communities, "below_target").fillna(False).astype(bool)
+    extra = {
+        "_fill": [_NO_DATA_COLOR if pd.isna(s) else cmap.rgb_hex_str(float(np.clip(s, 0, 1)))
+                  for s in shares],
+        "_dash": ["6 4" if b else None for b in below],
+    }
+    slim, keys, aliases = _popup_frame(communities, fields, extra)
+
+    def style(feature: dict) -> dict:
+        p = feature["properties"]
+        if p["_dash"]:
+            return {"fillColor": p["_fill"], "color": _BELOW_TARGET_COLOR, "weight": 2.5,
+                    "dashArray": p["_dash"], "fillOpacity": 0.6}
+        return {"fillColor": p["_fill"], "color": "#555555", "weight": 1, "fillOpacity": 0.6}
+
+    folium.GeoJson(
+        slim,
+        style_function=style,
+        highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
+        tooltip=folium.GeoJsonTooltip(fields=[keys[0]], labels=False),
+        control=False,
+    ).add_to(group)
+
+
+def _iso_color(i: int, n: int) -> str:
+    """Colour of the ``i``-th of ``n`` thresholds (ascending): darkest first."""
+    f = 0.0 if n <= 1 else i / (n - 1)
+    rgb = [round(d + (lt - d) * f) for d, lt in zip(_ISO_DARK, _ISO_LIGHT, strict=True)]
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def _add_isochrones(
+    m: folium.Map,
+    isochrones: gpd.GeoDataFrame | None,
+    facilities: gpd.GeoDataFrame,
+    labels: Mapping[str, str],
+) -> dict[str, str]:
+    """Add merged isochrone layers (ascending minutes) and the per-facility layer (hidden).
+
+    Returns ``{layer label: colour}`` for the legend, in ascending minutes.
+    """
+    if isochrones is None:
+        return {}
+    minutes = pd.to_numeric(isochrones["minutes"], errors="coerce")
+    per_facility = isochrones["facility_id"].notna()
+    merged = isochrones[~per_facility]
+    if merged.empty:
+        # Only per-facility polygons: merge them per threshold for display.
+        parts = isochrones.assign(_m=minutes).groupby("_m")
+        merged = gpd.GeoDataFrame(
+            {"minutes": list(parts.groups)},
+            geometry=[unary_union(g.geometry.to_numpy()) for _, g in parts],
+            crs=4326,
+        )
+    merged_minutes = pd.to_numeric(merged["minutes"], errors="coerce")
+    levels = sorted(float(v) for v in merged_minutes.dropna().unique())
+    colors = {threshold_label(v): _iso_color(i, len(levels)) for i, v in enumerate(levels)}
+    for v in levels:
+        lab = threshold_label(v)
+        color = colors[lab]
+        layer_name = labels["iso_layer"].format(m=lab)
+        group = folium.FeatureGroup(name=layer_name, show=True).add_to(m)
+        rows = merged[np.isclose(merged_minutes, v)]
+        folium.GeoJson(
+            gpd.GeoDataFrame(geometry=list(rows.geometry), crs=4326),
+            style_function=lambda _f, c=color: {"color": c, "weight": 2, "fillColor": c,
+                                                "fillOpacity": 0.07},
+            interactive=False,
+            control=False,
+        ).add_to(group)
+    if per_facility.any():
+        rows = isochrones[per_facility]
+        names = dict(zip(_col(facilities, "facility_id"), _col(facilities, "name"), strict=False))
+        row_minutes = minutes[per_facility]
+        extra = {"_color": [colors.get(threshold_label(v), _NO_DATA_COLOR) if pd.notna(v) else _NO_DATA_COLOR
+                            for v in row_minutes]}
+        fac = rows.assign(_name=[names.get(f, f) for f in rows["facility_id"]], _minutes=row_minutes)
+        slim, keys, aliases = _popup_frame(
+            fac,
+            [("_name", labels["facility"], lambda v: _fmt_text(v, labels)),
+             ("_minutes", labels["isochrone"], lambda v: _fmt_threshold(v, labels))],
+            extra,
+        )
+        group = folium.FeatureGroup(name=labels["iso_facility_layer"], show=False).add_to(m)
+        folium.GeoJson(
+            slim,
+            style_function=lambda f: {"color": f["properties"]["_color"], "weight": 1,
+                                      "fillColor": f["properties"]["_color"], "fillOpacity": 0.08},
+            tooltip=folium.GeoJsonTooltip(fields=keys, aliases=aliases, localize=False),
+            control=False,
+        ).add_to(group)
+    return colors
+
+
+def _add_uncovered(
+    m: folium.Map,
+    demand: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    top: float,
+    labels: Mapping[str, str],
+) -> int:
+    lab = threshold_label(top)
+    group = folium.FeatureGroup(name=labels["uncovered_layer"], show=True).add_to(m)
+    covered = _col(demand, f"covered_{lab}").fillna(False).astype(bool)
+    rows = demand[~covered & (demand.geometry.geom_type == "Point")]
+    if rows.empty:
+        return 0
+    names = dict(zip(_col(facilities, "facility_id"), _col(facilities, "name"), strict=False))
+    rows = rows.assign(_nearest=[names.get(f, f) if not _is_missing(f) else None
+                                 for f in _col(rows, "nearest_facility")])
+    pop = pd.to_numeric(_col(rows, "population"), errors="coerce").fillna(0.0)
+    extra = {"_radius": [float(np.clip(2.5 + math.sqrt(max(p, 0.0)) / 2.0, 3.0, 10.0)) for p in pop]}
+    slim, keys, aliases = _popup_frame(
+        rows,
+        [("population", labels["population"], lambda v: _fmt_persons(v, labels)),
+         ("time_min", labels["minutes"], lambda v: _fmt_minutes(v, labels)),
+         ("_nearest", labels["nearest"], lambda v: _fmt_text(v, labels))],
+        extra,
+    )
+    folium.GeoJson(
+        slim,
+        marker=folium.CircleMarker(radius=4, color=_UNCOVERED_COLOR, weight=1, fill=True,
+                                   fill_color=_UNCOVERED_COLOR, fill_opacity=0.75),
+        style_function=lambda f: {"radius": f["properties"]["_radius"]},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False),
+        control=False,
+    ).add_to(group)
+    return len(rows)
+
+
+def _type_colors(facilities: gpd.GeoDataFrame) -> dict[str, str]:
+    types = sorted({str(t) for t in _col(facilities, "type") if not _is_missing(t)})
+    return {t: _TYPE_PALETTE[i % len(_TYPE_PALETTE)] for i, t in enumerate(types)}
+
+
+def _add_facilities(
+    m: folium.Map,
+    facilities: gpd.GeoDataFrame,
+    thresholds: tuple[float, ...],
+    type_colors: Mapping[str, str],
+    labels: Mapping[str, str],
+) -> None:
+    group = folium.FeatureGroup(name=labels["facilities_layer"], show=True).add_to(m)
+    rows = facilities[facilities.geometry.geom_type == "Point"]
+    if rows.empty:
+        return
+    fields: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("name", labels["name"], lambda v: _fmt_text(v, labels)),
+        ("type", labels["type"], lambda v: _fmt_text(v, labels)),
+        ("capacity", labels["capacity"], lambda v: _fmt_text(v, labels)),
+    ]
+    for t in thresholds:
+        lab = threshold_label(t)
+        fields.append((f"served_{lab}", labels["served"].format(m=lab), lambda v: _fmt_persons(v, labels)))
+    extra = {"_color": [type_colors.get(str(t), _NO_DATA_COLOR) for t in _col(rows, "type")]}
+    slim, keys, aliases = _popup_frame(rows, fields, extra)
+    folium.GeoJson(
+        slim,
+        marker=folium.CircleMarker(radius=7, color="#ffffff", weight=2, fill=True, fill_opacity=0.95),
+        style_function=lambda f: {"fillColor": f["properties"]["_color"]},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
+        tooltip=folium.GeoJsonTooltip(fields=[keys[0]], labels=False),
+        control=False,
+    ).add_to(group)
+
+
+# --- boxes -----------------------------------------------------------------------------------------
+
+
+def _title_box(title: str) -> str:
+    return (
+        f'<div class="carecircle-title" style="{_BOX_CSS}top:10px;left:50%;transform:translateX(-50%);'
+        f'font-size:17px;font-weight:600;">{html.escape(title)}</div>'
+    )
+
+
+def _note_box(note: str) -> str:
+    return (
+        f'<div class="carecircle-note" style="{_BOX_CSS}bottom:40px;left:10px;max-width:320px;'
+        f'font-size:12px;font-style:italic;">{html.escape(note)}</div>'
+    )
+
+
+def _headline_figures(
+    result: CoverageResult, demand: gpd.GeoDataFrame, thresholds: tuple[float, ...]
+) -> tuple[float, list[tuple[str, float, float]]]:
+    """Elderly population and ``(label, covered persons, share)`` per threshold, from ``summary`` if there."""
+    summary = result.summary or {}
+    pop = pd.to_numeric(_col(demand, "population"), errors="coerce").fillna(0.0)
+    elderly = float(summary.get("elderly_population", pop.sum()))
+    rows = []
+    for t in thresholds:
+        lab = threshold_label(t)
+        covered_col = _col(demand, f"covered_{lab}").fillna(False).astype(bool)
+        covered = float(summary.get("covered", {}).get(lab, pop[covered_col].sum()))
+        default_share = covered / elderly if elderly > 0 else float("nan")
+        share = float(summary.get("share", {}).get(lab, default_share))
+        rows.append((lab, covered, share))
+    return elderly, rows
+
+
+def _headline_box(
+    result: CoverageResult, demand: gpd.GeoDataFrame, thresholds: tuple[float, ...], labels: Mapping[str, str]
+) -> str:
+    elderly, rows = _headline_figures(result, demand, thresholds)
+    cells = [
+        f"<tr><td>{html.escape(labels['headline_elderly'])}</td>"
+        f"<td style='text-align:right;font-weight:600'>{_fmt_persons(elderly, labels)}</td></tr>"
+    ]
+    for lab, covered, share in rows:
+        cells.append(
+            f"<tr><td>{html.escape(labels['headline_share'].format(m=lab))}</td>"
+            f"<td style='text-align:right;font-weight:600'>{_fmt_share(share, labels)}</td>"
+            f"<td style='text-align:right;color:#555'>({_fmt_persons(covered, labels)})</td></tr>"
+        )
+    cells.append(
+        f"<tr><td>{html.escape(labels['headline_target'])}</td>"
+        f"<td style='text-align:right'>{_fmt_share(result.target_share, labels)}</td></tr>"
+    )
+    return (
+        f'<div class="carecircle-headline" style="{_BOX_CSS}top:90px;left:10px;">'
+        "<style>.carecircle-headline td{padding:1px 0 1px 8px}.carecircle-headline td:first-child"
+        "{padding-left:0}</style>"
+        f'<table style="border-collapse:collapse">{"".join(cells)}</table></div>'
+    )
+
+
+def _swatch(color: str, *, circle: bool = False, border: str = "1px solid #444") -> str:
+    radius = "50%" if circle else "2px"
+    return (
+        f'<span style="display:inline-block;box-sizing:border-box;width:13px;height:13px;margin-right:6px;'
+        f'vertical-align:-2px;background:{color};border:{border};border-radius:{radius}"></span>'
+    )
+
+
+def _legend_box(
+    cmap: branca.colormap.LinearColormap,
+    top: float,
+    target_share: float,
+    iso_colors: Mapping[str, str],
+    type_colors: Mapping[str, str],
+    labels: Mapping[str, str],
+) -> str:
+    top_lab = threshold_label(top)
+    stops = ", ".join(f"{cmap.rgb_hex_str(x)} {100 * x:.0f}%" for x in np.linspace(0, 1, 11))
+    parts = [
+        f'<div class="carecircle-legend-title" style="font-weight:600">'
+        f'{html.escape(labels["legend_share"].format(m=top_lab))}</div>',
+        f'<div class="carecircle-share-scale" style="width:200px;height:12px;border:1px solid #888;'
+        f'background:linear-gradient(to right, {stops})"></div>',
+        '<div style="display:flex;justify-content:space-between;width:202px;font-size:11px">'
+        + "".join(f"<span>{p}%</span>" for p in (0, 25, 50, 75, 100)) + "</div>",
+        f'<div style="font-size:11px;color:#555">{_swatch(_NO_DATA_COLOR)}{html.escape(labels["na"])}'
+        f' &nbsp; {_swatch("transparent", border=f"2px dashed {_BELOW_TARGET_COLOR}")}'
+        f'{html.escape(labels["below_target_note"].format(target=_fmt_share(target_share, labels)))}</div>',
+    ]
+    if iso_colors:
+        parts.append(f'<div style="font-weight:600;margin-top:6px">{html.escape(labels["legend_iso"])}</div>')
+        parts.extend(
+            f"<div>{_swatch(c + '33', border=f'2px solid {c}')}"
+            f"{html.escape(labels['iso_layer'].format(m=lab))}</div>"
+            for lab, c in iso_colors.items()
+        )
+    dot = _swatch(_UNCOVERED_COLOR, circle=True, border=f"1px solid {_UNCOVERED_COLOR}")
+    parts.append(
+        f'<div style="margin-top:6px">{dot}'
+        f'{html.escape(labels["legend_uncovered"].format(m=top_lab))}</div>'
+    )
+    if type_colors:
+        heading = html.escape(labels["legend_types"])
+        parts.append(f'<div style="font-weight:600;margin-top:6px">{heading}</div>')
+        parts.extend(f"<div>{_swatch(c, circle=True, border='2px solid #fff')}{html.escape(t)}</div>"
+                     for t, c in type_colors.items())
+    return (
+        f'<div class="carecircle-legend" style="{_BOX_CSS}bottom:30px;right:10px;max-width:260px;">'
+        f'{"".join(parts)}</div>'
+    )

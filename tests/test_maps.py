@@ -1,0 +1,473 @@
+"""Tests for carecircle.maps: the rendered HTML, and the map opened in headless Chromium.
+
+The coverage result is built by hand (three 0.01° x 0.005° communities near Helsinki, 3 facilities of
+2 types, 10 demand points, isochrones as buffers at 1 m/s), so these tests do not depend on the
+network and coverage steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from carecircle.coverage import CoverageResult
+from carecircle.errors import InputError, OutputError
+from carecircle.maps import coverage_map, map_fragment, save_map
+
+THRESHOLDS = (5.0, 10.0, 15.0)
+METRIC_CRS = "EPSG:3067"  # ETRS-TM35FIN, metres
+
+LAYERS_EN = ["5-minute walk", "10-minute walk", "15-minute walk", "Per-facility isochrones",
+             "Community coverage", "Uncovered elderly", "Care facilities"]
+LAYERS_ZH = ["5分钟步行覆盖", "10分钟步行覆盖", "15分钟步行覆盖", "各设施步行等时圈",
+             "社区覆盖率", "未覆盖老年人", "养老设施"]
+COMMUNITY_NAMES = ["Kamppi", "Punavuori", "Töölö & <Etu>"]
+FACILITY_NAMES = ["Kamppi day centre", "Punavuori station", "Hietalahti station"]
+
+
+# --- a hand-made coverage result -------------------------------------------------------------------
+
+
+def _communities() -> gpd.GeoDataFrame:
+    boxes = [box(24.925, 60.165, 24.935, 60.170), box(24.935, 60.165, 24.945, 60.170),
+             box(24.925, 60.170, 24.935, 60.175)]
+    return gpd.GeoDataFrame(
+        {"community_id": ["C1", "C2", "C3"], "name": COMMUNITY_NAMES,
+         "pop_total": [4000, 3000, 2500], "pop_60plus": [900, 700, 400], "households": [2100, 1500, 1300]},
+        geometry=boxes, crs=4326,
+    )
+
+
+def _facilities() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"facility_id": ["F1", "F2", "F3"], "name": FACILITY_NAMES,
+         "type": ["day-care centre", "home-care station", "home-care station"],
+         "capacity": [40.0, np.nan, 12.0], "floor_area_m2": [800.0, 250.0, np.nan],
+         "snap_m": [12.0, 30.0, 8.0]},
+        geometry=[Point(24.929, 60.1675), Point(24.941, 60.1668), Point(24.930, 60.1725)], crs=4326,
+    )
+
+
+def _demand() -> gpd.GeoDataFrame:
+    # (community, lon, lat, persons, minutes to nearest, nearest facility)
+    rows = [
+        ("C1", 24.9280, 60.1665, 200.0, 2.5, "F1"),
+        ("C1", 24.9320, 60.1690, 250.0, 6.0, "F1"),
+        ("C1", 24.9340, 60.1655, 150.0, 12.0, "F1"),
+        ("C2", 24.9400, 60.1670, 180.0, 3.0, "F2"),
+        ("C2", 24.9440, 60.1690, 220.0, 8.0, "F2"),
+        ("C2", 24.9445, 60.1652, 120.0, 17.5, "F2"),
+        ("C2", 24.9370, 60.1655, 90.0, np.inf, None),
+        ("C3", 24.9300, 60.1720, 160.0, 4.0, "F3"),
+        ("C3", 24.9260, 60.1745, 110.0, 16.0, "F3"),
+        ("C3", 24.9345, 60.1740, 70.0, 11.0, "F3"),
+    ]
+    columns = ["community_id", "lon", "lat", "population", "time_min", "nearest_facility"]
+    df = pd.DataFrame(rows, columns=columns)
+    for t in THRESHOLDS:
+        df[f"covered_{t:g}"] = df["time_min"] <= t
+    df["snap_m"] = 15.0
+    return gpd.GeoDataFrame(df.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(df.lon, df.lat),
+                            crs=4326)
+
+
+def _result() -> CoverageResult:
+    demand, communities, facilities = _demand(), _communities(), _facilities()
+    grouped = demand.groupby("community_id")
+    elderly = grouped["population"].sum()
+    communities["elderly"] = communities["community_id"].map(elderly)
+    summary: dict = {"elderly_population": float(demand["population"].sum()),
+                     "covered": {}, "share": {}, "uncovered": {}}
+    for t in THRESHOLDS:
+        lab = f"{t:g}"
+        covered = demand["population"].where(demand[f"covered_{lab}"], 0.0)
+        per_comm = covered.groupby(demand["community_id"]).sum()
+        communities[f"covered_{lab}"] = communities["community_id"].map(per_comm)
+        communities[f"share_{lab}"] = communities[f"covered_{lab}"] / communities["elderly"]
+        communities[f"uncovered_{lab}"] = communities["elderly"] - communities[f"covered_{lab}"]
+        served = covered.groupby(demand["nearest_facility"]).sum()
+        facilities[f"served_{lab}"] = facilities["facility_id"].map(served).fillna(0.0)
+        summary["covered"][lab] = float(covered.sum())
+        summary["share"][lab] = float(covered.sum()) / summary["elderly_population"]
+        summary["uncovered"][lab] = summary["elderly_population"] - float(covered.sum())
+    communities["below_target"] = communities["share_15"] < 0.9
+    return CoverageResult(thresholds_min=THRESHOLDS, walk_speed_mps=1.0, target_share=0.9, demand=demand,
+                          communities=communities, facilities=facilities, summary=summary)
+
+
+def _isochrones(*, merged: bool = True, per_facility: bool = True) -> gpd.GeoDataFrame:
+    """Buffers of 60 m/min x minutes around each facility, plus their union per threshold."""
+    fac = _facilities().to_crs(METRIC_CRS)
+    rows = []
+    for t in THRESHOLDS:
+        discs = [p.buffer(60.0 * t) for p in fac.geometry]
+        if per_facility:
+            rows += [{"minutes": t, "facility_id": fid, "geometry": g}
+                     for fid, g in zip(fac.facility_id, discs, strict=True)]
+        if merged:
+            rows.append({"minutes": t, "facility_id": None, "geometry": gpd.GeoSeries(discs).union_all()})
+    return gpd.GeoDataFrame(rows, crs=METRIC_CRS).to_crs(4326)
+
+
+@pytest.fixture(scope="module")
+def result() -> CoverageResult:
+    return _result()
+
+
+@pytest.fixture(scope="module")
+def isochrones() -> gpd.GeoDataFrame:
+    return _isochrones()
+
+
+def _html(m: folium.Map) -> str:
+    return m.get_root().render()
+
+
+def _without_leaflet(html: str) -> str:
+    """The page minus the inlined Leaflet library (whose comments and strings mention URLs)."""
+    html, n_js = re.subn(r"<script>/\* @preserve.*?</script>", "", html, flags=re.S)
+    html, n_css = re.subn(r"<style>/\* required styles \*/.*?</style>", "", html, flags=re.S)
+    assert (n_js, n_css) == (1, 1)
+    return html
+
+
+def _shows(text: str, html: str) -> bool:
+    """``text`` is in the page, as HTML text or inside a JSON/JS string (where non-ASCII is \\u-escaped)."""
+    return text in html or json.dumps(text)[1:-1] in html
+
+
+def _feature_groups(m: folium.Map) -> dict[str, folium.FeatureGroup]:
+    return {c.layer_name: c for c in m._children.values() if isinstance(c, folium.FeatureGroup)}
+
+
+# --- rendered HTML ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("lang", "names"), [("en", LAYERS_EN), ("zh", LAYERS_ZH)])
+def test_layer_names(result, isochrones, lang, names):
+    m = coverage_map(result, isochrones, lang=lang)
+    html = _html(m)
+    assert set(_feature_groups(m)) == set(names)
+    for name in names:
+        assert f'{json.dumps(name)} : feature_group_' in html  # listed in the layer control
+    assert "L.control.layers" in html
+    assert '"collapsed": false' in html
+
+
+def test_per_facility_isochrones_hidden_by_default(result, isochrones):
+    groups = _feature_groups(coverage_map(result, isochrones))
+    assert groups["Per-facility isochrones"].show is False
+    assert all(g.show for name, g in groups.items() if name != "Per-facility isochrones")
+
+
+def test_without_isochrones_no_isochrone_layers(result):
+    groups = _feature_groups(coverage_map(result))
+    assert set(groups) == {"Community coverage", "Uncovered elderly", "Care facilities"}
+
+
+def test_only_per_facility_isochrones_are_merged_for_display(result):
+    groups = _feature_groups(coverage_map(result, _isochrones(merged=False)))
+    assert {"5-minute walk", "10-minute walk", "15-minute walk", "Per-facility isochrones"} <= set(groups)
+
+
+def test_only_merged_isochrones_no_per_facility_layer(result):
+    groups = _feature_groups(coverage_map(result, _isochrones(per_facility=False)))
+    assert "15-minute walk" in groups
+    assert "Per-facility isochrones" not in groups
+
+
+def test_legend_lists_share_scale_isochrones_and_types(result, isochrones):
+    html = _html(coverage_map(result, isochrones))
+    legend = html[html.index('<div class="carecircle-legend"'):]
+    assert "Elderly within 15 min walk" in legend
+    assert "linear-gradient" in legend
+    assert "Facility type" in legend
+    assert "day-care centre" in legend and "home-care station" in legend
+    assert "Walking isochrones" in legend
+
+
+def test_popups_carry_names_and_figures(result, isochrones):
+    html = _html(coverage_map(result, isochrones))
+    assert html.count("bindPopup") >= 3  # communities, uncovered demand, facilities
+    for name in ["Kamppi", "Punavuori", *FACILITY_NAMES]:
+        assert name in html
+    # community names are HTML-escaped before they reach innerHTML
+    assert "<Etu>" not in html
+    for alias in ["Elderly (60+)", "Share within 15 min", "Below target", "Capacity (beds/places)",
+                  "Served within 5 min", "Minutes to nearest facility"]:
+        assert alias in html
+    assert "unreachable" in html  # the demand point with time_min = inf
+
+
+def test_no_external_scripts_or_stylesheets(result, isochrones):
+    html = _html(coverage_map(result, isochrones))
+    assert not re.search(r"<script[^>]+src\s*=", html, re.I)
+    assert not re.search(r"<link[^>]+href\s*=\s*[\"']?(https?:)?//", html, re.I)
+    assert not re.search(r"@import", html)
+    for cdn in ("cdn.jsdelivr", "cdnjs", "code.jquery", "bootstrapcdn", "d3js.org"):
+        assert cdn not in html
+    assert "Leaflet 1.9.4" in html  # inlined
+    assert "sourceMappingURL" not in html
+    # outside Leaflet, the only URLs are the tile template (which simply fails offline) and its attribution
+    urls = set(re.findall(r"https?://[^\s\"'<>)\\]+", _without_leaflet(html)))
+    assert urls == {"https://tile.openstreetmap.org/{z}/{x}/{y}.png", "https://www.openstreetmap.org/copyright"}
+
+
+def test_folium_defaults_are_not_changed_globally(result):
+    coverage_map(result)
+    assert any("leaflet" in url for _, url in folium.Map.default_js)
+    assert "leaflet" in _html(folium.Map(location=[60.17, 24.94]))
+
+
+def test_no_tiles(result):
+    html = _html(coverage_map(result, tiles=None))
+    assert "tile.openstreetmap.org" not in html
+    assert not re.search(r"https?://", _without_leaflet(html))
+
+
+def test_chinese_labels_and_boxes(result, isochrones):
+    m = coverage_map(result, isochrones, lang="zh", note="人口与设施为示意数据")
+    html = _html(m)
+    assert 'charset="utf-8"' in html.lower() or "charset=utf-8" in html.lower()
+    for text in ["15分钟养老服务圈", "人口与设施为示意数据", "老年人口", "15分钟内可达", "设施类型", "未达标",
+                 "至最近设施步行分钟", "不可达", "15分钟步行可达老年人比例"]:
+        assert _shows(text, html), text
+    assert "Care facilities" not in html
+    assert "<title>15分钟养老服务圈</title>" in html
+
+
+def test_boxes_show_title_note_and_headline(result, isochrones):
+    html = _html(coverage_map(result, isochrones, title="Kamppi pilot", note="Population is illustrative"))
+    assert 'class="carecircle-title"' in html and "Kamppi pilot" in html
+    assert 'class="carecircle-note"' in html and "Population is illustrative" in html
+    headline = re.search(r'<div class="carecircle-headline".*?</table></div>', html, re.S).group(0)
+    assert "1,550" in headline  # elderly population
+    share5 = 540 / 1550
+    assert f"{100 * share5:.1f}%" in headline
+    assert "Within 10 min" in headline and "Target" in headline
+
+
+def test_no_note_box_without_note(result):
+    assert 'class="carecircle-note"' not in _html(coverage_map(result))
+
+
+@pytest.mark.parametrize("lang", ["fr", "EN", "", "zh-CN"])
+def test_unknown_lang_is_an_input_error(result, lang):
+    with pytest.raises(InputError, match=r"lang=.*not supported; use one of 'en', 'zh'"):
+        coverage_map(result, lang=lang)
+
+
+def test_isochrones_without_minutes_is_an_input_error(result, isochrones):
+    with pytest.raises(InputError, match="no 'minutes' column"):
+        coverage_map(result, isochrones.drop(columns="minutes"))
+
+
+def test_fits_bounds_to_communities_and_facilities(result):
+    html = _html(coverage_map(result))
+    match = re.search(r"fitBounds\(\s*\[\[([\d.]+),\s*([\d.]+)\],\s*\[([\d.]+),\s*([\d.]+)\]\]", html)
+    assert match is not None
+    south, west, north, east = map(float, match.groups())
+    assert (south, west, north, east) == pytest.approx((60.165, 24.925, 60.175, 24.945))
+
+
+def test_all_covered_and_community_without_elderly(result):
+    demand = result.demand[result.demand["community_id"] != "C3"].copy()
+    demand["covered_15"] = True
+    communities = result.communities.copy()
+    communities.loc[2, ["elderly", "covered_15", "share_15"]] = [0.0, 0.0, np.nan]
+    edge = dataclasses.replace(result, demand=demand, communities=communities)
+    m = coverage_map(edge)
+    html = _html(m)
+    assert "Uncovered elderly" in _feature_groups(m)
+    assert '"fillColor": "#bdbdbd"' in html  # no-data grey for the community without elderly
+    assert "n/a" in html
+
+
+def test_nothing_to_map_is_an_input_error(result):
+    empty = dataclasses.replace(result, demand=result.demand.iloc[:0],
+                                communities=result.communities.iloc[:0],
+                                facilities=result.facilities.iloc[:0])
+    with pytest.raises(InputError, match="no communities, facilities or demand points"):
+        coverage_map(empty)
+
+
+def test_inputs_are_not_mutated(result, isochrones):
+    before = (result.communities.copy(), result.facilities.copy(), result.demand.copy(), isochrones.copy())
+    coverage_map(result, isochrones, lang="zh")
+    after = (result.communities, result.facilities, result.demand, isochrones)
+    for old, new in zip(before, after, strict=True):
+        pd.testing.assert_frame_equal(old, new)
+
+
+def test_rendering_twice_keeps_the_per_facility_layer_hidden(result, isochrones):
+    # folium appends "layer.addTo(map)" lines on each render (a no-op in Leaflet); hidden layers get none
+    m = coverage_map(result, isochrones)
+    hidden = _feature_groups(m)["Per-facility isochrones"].get_name()
+    shown = _feature_groups(m)["Care facilities"].get_name()
+    for _ in range(2):
+        html = _html(m)
+        assert f"{hidden}.addTo(" not in html
+        assert f"{shown}.addTo(" in html
+
+
+# --- save_map and map_fragment ---------------------------------------------------------------------
+
+
+def test_save_map_writes_utf8_atomically(result, isochrones, tmp_path):
+    path = tmp_path / "coverage.html"
+    path.write_text("old")
+    out = save_map(coverage_map(result, isochrones, lang="zh"), path)
+    assert out == path
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and _shows("养老设施", text)
+    assert [p.name for p in tmp_path.iterdir()] == ["coverage.html"]  # no temp file left
+
+
+def test_save_map_missing_directory_is_an_output_error(result, tmp_path):
+    with pytest.raises(OutputError, match="does not exist"):
+        save_map(coverage_map(result), tmp_path / "nowhere" / "map.html")
+
+
+def test_map_fragment_is_an_iframe_with_the_whole_document(result):
+    m = coverage_map(result, note="illustrative")
+    frag = map_fragment(m, height="480px")
+    assert frag.startswith("<iframe srcdoc=\"&lt;!DOCTYPE html&gt;") and frag.endswith("</iframe>")
+    assert "height:480px" in frag
+    assert "Make this Notebook Trusted" not in frag
+    assert frag.count('"') == 8  # every quote inside srcdoc is escaped
+
+
+# --- headless browser ------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _chromedriver() -> str | None:
+    return shutil.which("chromedriver") or next(
+        (p for p in ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver") if Path(p).exists()), None
+    )
+
+
+def _browser(tmp_path: Path):
+    """Headless Chromium through selenium, or skip with the reason."""
+    webdriver = pytest.importorskip("selenium.webdriver",
+                                    reason="selenium is not installed (pip install selenium)")
+    driver_path = _chromedriver()
+    if not Path(CHROMIUM).exists() or driver_path is None:
+        pytest.skip("needs /usr/bin/chromium and chromedriver (apt-get install chromium chromium-driver)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1280,900",
+                 f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+
+
+def _is_tile_fetch_error(message: str) -> bool:
+    """Console errors from background tiles that cannot load offline: expected, filtered out."""
+    return "tile.openstreetmap.org" in message or "net::ERR_" in message
+
+
+# Clicks every feature on the map (as Leaflet would) and returns the text of the popups that open.
+# folium.GeoJsonPopup binds the popup to the GeoJSON group, so the click must propagate to it.
+_POPUP_TEXTS_JS = """
+const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])
+    .find(v => v instanceof L.Map);
+const features = [], texts = [];
+let opened = null;
+map.on('popupopen', e => { opened = e.popup; });
+const closeAll = () => {
+    const popups = [];
+    map.eachLayer(l => { if (l instanceof L.Popup) { popups.push(l); } });
+    popups.forEach(p => map.removeLayer(p));
+};
+map.eachLayer(layer => { if (layer.feature) { features.push(layer); } });
+for (const layer of features) {
+    closeAll();
+    opened = null;
+    const latlng = layer.getLatLng ? layer.getLatLng() : layer.getCenter();
+    layer.fire('click', {latlng: latlng}, true);
+    if (opened) { texts.push(opened.getElement().querySelector('.leaflet-popup-content').textContent); }
+}
+closeAll();
+return texts;
+"""
+
+_CONTAINER_POINT_JS = """
+const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])
+    .find(v => v instanceof L.Map);
+const p = map.latLngToContainerPoint([arguments[0], arguments[1]]);
+return [p.x, p.y];
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("lang", "names"), [("en", LAYERS_EN), ("zh", LAYERS_ZH)])
+def test_map_opens_in_headless_chromium(result, isochrones, tmp_path, lang, names):
+    m = coverage_map(result, isochrones, lang=lang, note="Population and facilities are illustrative")
+    path = save_map(m, tmp_path / f"coverage_{lang}.html")
+    driver = _browser(tmp_path)
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    try:
+        driver.get(path.as_uri())
+        driver.implicitly_wait(5)
+        assert driver.execute_script("return typeof L") == "object"
+        assert driver.find_elements("css selector", ".folium-map.leaflet-container")
+        n_interactive = driver.execute_script(
+            "return document.querySelectorAll('.leaflet-interactive').length")
+        # 3 communities + 3 uncovered points + 3 facilities are clickable; merged isochrones are not
+        assert n_interactive == 9
+        control = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+            ".map(l => [l.textContent.trim(), l.querySelector('input').checked])"
+        )
+        assert sorted(label for label, _ in control) == sorted(names)
+        assert [label for label, checked in control if not checked] == [names[3]]  # per-facility: hidden
+        for box in ("title", "headline", "note", "legend"):
+            selector = f".carecircle-{box}"
+            assert driver.find_element("css selector", selector).is_displayed(), selector
+
+        # a real click inside community C3, away from markers, passes through the isochrones
+        x, y = driver.execute_script(_CONTAINER_POINT_JS, 60.1738, 24.9285)
+        container = driver.find_element("css selector", ".folium-map")
+        size = container.size
+        ActionChains(driver).move_to_element_with_offset(
+            container, x - size["width"] / 2, y - size["height"] / 2).click().perform()
+        popup = driver.find_element("css selector", ".leaflet-popup-content")
+        assert COMMUNITY_NAMES[2] in popup.text
+
+        popups = driver.execute_script(_POPUP_TEXTS_JS)
+        joined = "\n".join(popups)
+        assert len(popups) == 3 + 3 + 3
+        for name in [*COMMUNITY_NAMES, *FACILITY_NAMES]:
+            assert name in joined  # shown as text, "<Etu>" included
+        assert ("unreachable" if lang == "en" else "不可达") in joined  # the point with time_min = inf
+
+        screenshot = tmp_path / f"coverage_{lang}.png"
+        assert driver.save_screenshot(str(screenshot))
+        data = screenshot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert len(data) > 20_000  # a blank page is a few kB
+
+        logs = driver.get_log("browser")
+        severe = [e["message"] for e in logs
+                  if e["level"] == "SEVERE" and not _is_tile_fetch_error(e["message"])]
+        assert severe == []
+    finally:
+        driver.quit()
