@@ -356,6 +356,8 @@ def _check_isochrones(isochrones: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame |
 
 
 def _to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    if len(gdf) == 0:
+        return gdf
     if gdf.crs is None:
         raise InputError(f"{what}: no CRS set; set it (e.g. gdf.set_crs('EPSG:4326')) before mapping.")
     if gdf.crs.to_epsg() != 4326:

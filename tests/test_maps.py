@@ -293,6 +293,14 @@ def test_all_covered_and_community_without_elderly(result):
     assert "n/a" in html
 
 
+def test_without_communities_fits_facilities(result):
+    no_communities = gpd.GeoDataFrame({"community_id": []}, geometry=[])  # no CRS either
+    m = coverage_map(dataclasses.replace(result, communities=no_communities))
+    assert "Community coverage" in _feature_groups(m)
+    bounds = re.search(r"fitBounds\(\s*\[\[([\d.]+),\s*([\d.]+)\]", _html(m)).groups()
+    assert tuple(map(float, bounds)) == pytest.approx((60.1668, 24.929))
+
+
 def test_nothing_to_map_is_an_input_error(result):
     empty = dataclasses.replace(result, demand=result.demand.iloc[:0],
                                 communities=result.communities.iloc[:0],
