@@ -1,3 +1,54 @@
-"""carecircle: plan the 15-minute elder-care circle on the OpenStreetMap walking network."""
+"""carecircle: plan the 15-minute elder-care circle (15分钟养老服务圈) on the OpenStreetMap walking network.
+
+The data flow, one plain function per step::
+
+    net = carecircle.load_network("district.osm.pbf")            # or download_network(place=...)
+    facilities = carecircle.read_facilities("facilities.csv")
+    communities = carecircle.read_communities("communities.geojson")
+    demand = carecircle.place_demand(communities, net, buildings=carecircle.osm_buildings("district.osm.pbf"))
+    result = carecircle.measure_coverage(net, facilities, demand, communities)
+    iso = carecircle.isochrones(net, facilities)
+    carecircle.coverage_map(result, iso)                          # a folium.Map; renders in Jupyter
+
+or all at once: ``carecircle.run_study()`` (the bundled demo) and ``carecircle.write_outputs(study, folder)``.
+"""
 
 __version__ = "0.1.0"
+
+from carecircle.coverage import CoverageResult, measure_coverage
+from carecircle.demand import osm_buildings, place_demand
+from carecircle.errors import (
+    CarecircleError,
+    InputError,
+    MissingDependencyError,
+    NetworkError,
+    OutputError,
+    SnapError,
+)
+from carecircle.inputs import read_communities, read_demand, read_facilities
+from carecircle.isochrones import isochrones
+from carecircle.network import WalkNetwork, download_network, load_network
+from carecircle.pipeline import Area, StudyResult, run_study
+from carecircle.travel import SPEED_PRESETS_MPS, TravelTimes, snap_points, travel_times
+
+
+def __getattr__(name: str):
+    # folium is imported only when a map is asked for.
+    if name in ("coverage_map", "save_map", "map_fragment"):
+        from carecircle import maps
+
+        return getattr(maps, name)
+    if name == "write_outputs":
+        from carecircle.export import write_outputs
+
+        return write_outputs
+    raise AttributeError(f"module 'carecircle' has no attribute {name!r}")
+
+
+__all__ = [
+    "SPEED_PRESETS_MPS", "Area", "CarecircleError", "CoverageResult", "InputError", "MissingDependencyError",
+    "NetworkError", "OutputError", "SnapError", "StudyResult", "TravelTimes", "WalkNetwork", "coverage_map",
+    "download_network", "isochrones", "load_network", "map_fragment", "measure_coverage", "osm_buildings",
+    "place_demand", "read_communities", "read_demand", "read_facilities", "run_study", "save_map",
+    "snap_points", "travel_times", "write_outputs",
+]

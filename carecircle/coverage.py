@@ -109,7 +109,8 @@ def measure_coverage(
     )
     far = np.flatnonzero(~tt.facility_snap.ok)
     if len(far):
-        shown = ", ".join(f"{facilities['facility_id'].iloc[i]} ({tt.facility_snap.offset_m[i]:.0f} m)" for i in far[:8])
+        ids = facilities["facility_id"].to_numpy()
+        shown = ", ".join(f"{ids[i]} ({tt.facility_snap.offset_m[i]:.0f} m)" for i in far[:8])
         raise SnapError(
             f"{len(far)} facilities lie farther than {max_snap_m:g} m from the walking network: {shown}; "
             "check their coordinates (WGS-84? GCJ-02 lists are offset by 300–600 m) or the network area, "

@@ -107,7 +107,8 @@ def read_communities(
         )
     if elderly_col not in gdf:
         raise InputError(
-            f"{name}: no elderly-population column {elderly_col!r}; columns are {_values(gdf.columns.drop('geometry'))}; "
+            f"{name}: no elderly-population column {elderly_col!r}; "
+            f"columns are {_values(gdf.columns.drop('geometry'))}; "
             "name the right one with --elderly-col."
         )
     gdf = gdf.to_crs("EPSG:4326")
@@ -265,10 +266,10 @@ def _standard_id(gdf: pd.DataFrame, src: str, dst: str, *, prefix: str, file: st
         if len(missing):
             raise InputError(f"{file}: {len(missing)} rows have no {src} (rows {_rows(missing)}); fill them.")
         ids = ids.map(lambda x: str(int(x)) if isinstance(x, float) and x.is_integer() else str(x))
-        dup = ids[ids.duplicated(keep=False)]
-        if len(dup):
+        dup_rows = np.flatnonzero(ids.duplicated(keep=False).to_numpy())
+        if len(dup_rows):
             raise InputError(
-                f"{file}: duplicate {src} values {_values(dup.unique())} (rows {_rows(np.flatnonzero(ids.duplicated(keep=False).to_numpy()))}); "
+                f"{file}: duplicate {src} values {_values(ids.iloc[dup_rows].unique())} (rows {_rows(dup_rows)}); "
                 "make every id unique."
             )
         out[dst] = ids.astype(str).to_numpy()

@@ -223,7 +223,7 @@ def walkable(tags: pd.DataFrame) -> np.ndarray:
     def col(name: str) -> pd.Series:
         if name not in tags:
             return pd.Series([""] * len(tags), index=tags.index)
-        return tags[name].map(lambda x: ";".join(map(str, x)) if isinstance(x, list) else ("" if pd.isna(x) else str(x)))
+        return tags[name].map(lambda x: ";".join(map(str, x)) if isinstance(x, list) else "" if pd.isna(x) else str(x))
 
     def any_in(series: pd.Series, values: set[str]) -> np.ndarray:
         hit = series.map(lambda s: any(p.strip() in values for p in s.split(";")) if s else False)
@@ -265,7 +265,9 @@ def load_network(
     """
     path = Path(path)
     if not path.is_file():
-        raise NetworkError(f"network file {str(path)!r} does not exist; give an .osm.pbf, .osm, .osm.bz2 or .graphml file.")
+        raise NetworkError(
+            f"network file {str(path)!r} does not exist; give an .osm.pbf, .osm, .osm.bz2 or .graphml file."
+        )
     kind = _file_kind(path)
     stat = path.stat()
     key = {"kind": kind, "path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}

@@ -1,0 +1,5 @@
+import sys
+
+from carecircle.cli import main
+
+sys.exit(main())

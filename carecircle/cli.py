@@ -1,0 +1,292 @@
+"""Command line: ``carecircle run`` composes the pipeline and writes the results.
+
+Each :class:`~carecircle.errors.CarecircleError` becomes one line on stderr and the exit code of its class
+(:data:`carecircle.errors.EXIT_CODES`); the traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+
+from carecircle import __version__
+from carecircle.errors import EXIT_CODES, CarecircleError, InputError, exit_code
+from carecircle.travel import SPEED_PRESETS_MPS
+
+log = logging.getLogger("carecircle")
+
+INTERNAL_ERROR = 70
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    _setup_logging(args)
+    try:
+        return args.func(args)
+    except CarecircleError as exc:
+        if args.debug:
+            raise
+        print(f"carecircle: error: {exc}", file=sys.stderr)
+        return exit_code(exc)
+    except KeyboardInterrupt:
+        print("carecircle: interrupted; no results were written.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
+        if args.debug:
+            raise
+        print(f"carecircle: internal error: {type(exc).__name__}: {exc}; rerun with --debug and report it.",
+              file=sys.stderr)
+        return INTERNAL_ERROR
+
+
+# ------------------------------------------------------------------------------------------------- run
+
+
+def _run(args: argparse.Namespace) -> int:
+    from carecircle.export import write_outputs
+    from carecircle.pipeline import Area, run_study
+
+    area = Area(network=args.network, place=args.place, bbox=_bbox(args.bbox), polygon=args.polygon)
+    if not area.is_default and args.facilities is None:
+        raise InputError("with --network/--place/--bbox/--polygon, also give --facilities (the demo facilities "
+                         "belong to the demo area).")
+    if not area.is_default and args.communities is None and args.demand is None:
+        raise InputError("with --network/--place/--bbox/--polygon, also give --communities or --demand.")
+    columns = {k: getattr(args, k) for k in (
+        "facility_id_col", "name_col", "type_col", "capacity_col", "area_col", "lon_col", "lat_col",
+        "community_id_col", "community_name_col", "elderly_col", "pop_col", "households_col", "population_col",
+        "demand_community_col")}
+    columns["crs"] = args.crs
+    out_dir = args.output or Path("maps") / area.name()
+    with _progress(args) as progress:
+        study = run_study(
+            area,
+            facilities=args.facilities,
+            communities=args.communities,
+            demand=args.demand,
+            buildings=args.buildings,
+            demand_method=args.demand_method,
+            thresholds_min=args.minutes,
+            walk_speed_mps=args.speed,
+            max_snap_m=args.max_snap_m,
+            target_share=args.target,
+            with_isochrones=not args.no_isochrones,
+            per_facility_isochrones=not args.merged_isochrones_only,
+            columns=columns,
+            cache_dir=None if args.no_cache else args.cache_dir,
+            progress=progress,
+        )
+        progress("Writing map and tables")
+        written = write_outputs(study, out_dir, lang=args.lang, title=args.title)
+    _report(study, written, quiet=args.quiet)
+    return 0
+
+
+def _report(study, written: dict[str, Path], *, quiet: bool) -> None:
+    s = study.coverage.summary
+    folder = next(iter(written.values())).parent
+    if quiet:
+        print(folder / "map.html")
+        return
+    print(f"Study '{study.name}': {s['elderly_population']:,.0f} elderly people, {s['n_facilities']} facilities, "
+          f"walking {s['walk_speed_mps']:g} m/s")
+    for lab, share in s["share"].items():
+        pct = "n/a" if share is None else f"{share:6.1%}"
+        print(f"  within {lab:>4} min: {pct}  ({s['covered'][lab]:,.0f} covered, {s['uncovered'][lab]:,.0f} not)")
+    below = s["communities_below_target"]
+    if below:
+        print(f"  {len(below)} communities below the {s['target_share']:.0%} target: {', '.join(below[:10])}"
+              + (" …" if len(below) > 10 else ""))
+    if s.get("off_network_points"):
+        print(f"  {s['off_network_points']} demand points lie too far from the network and count as not covered")
+    if study.note:
+        print(f"  Note: {study.note}")
+    print(f"Results in {folder}/: " + ", ".join(written))
+    print(f"Open the map: {folder / 'map.html'}")
+
+
+# ----------------------------------------------------------------------------------------------- parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="carecircle",
+        description="Plan the 15-minute elder-care circle (15分钟养老服务圈) on the OpenStreetMap walking network.",
+    )
+    parser.add_argument("--version", action="version", version=f"carecircle {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser(
+        "run",
+        help="measure walking coverage and write the map and tables",
+        description="Measure who can walk to elder care within 5, 10 and 15 minutes and write map.html, "
+        "summary.json and tables. With no options it analyses the bundled demo area offline.",
+        epilog="Exit codes: " + ", ".join(f"{code} {cls.__name__}" for cls, code in EXIT_CODES.items())
+        + f", 2 usage, {INTERNAL_ERROR} internal error.",
+    )
+    run.set_defaults(func=_run)
+
+    area = run.add_argument_group("study area (default: the bundled central-Helsinki demo, offline)")
+    where = area.add_mutually_exclusive_group()
+    where.add_argument("--network", type=Path, metavar="FILE",
+                       help="local OSM file: .osm.pbf, .osm, .osm.bz2 or osmnx .graphml")
+    where.add_argument("--place", metavar="NAME", help="place name to download, e.g. '和平区, 沈阳市, 辽宁省' (online)")
+    where.add_argument("--bbox", metavar="W,S,E,N", help="bounding box in degrees to download (online)")
+    where.add_argument("--polygon", type=Path, metavar="FILE", help="study-area polygon file to download (online)")
+    area.add_argument("--cache-dir", type=Path, default=_default_cache_dir(), metavar="DIR",
+                      help="where built networks are cached (default: %(default)s)")
+    area.add_argument("--no-cache", action="store_true", help="neither read nor write the network cache")
+
+    data = run.add_argument_group("inputs")
+    data.add_argument("--facilities", type=Path, metavar="FILE",
+                      help="facility points: CSV with lon/lat, GeoJSON, GeoPackage or Shapefile")
+    data.add_argument("--communities", type=Path, metavar="FILE",
+                      help="community polygons with elderly population (GeoJSON, GeoPackage, Shapefile)")
+    data.add_argument("--demand", type=Path, metavar="FILE",
+                      help="demand points with a population column, instead of placing it inside communities")
+    data.add_argument("--buildings", type=Path, metavar="FILE",
+                      help="building footprints for placing population (default: those in the OSM file)")
+    data.add_argument("--demand-method", choices=("buildings", "nodes", "centroid"), default="buildings",
+                      help="how community population is placed inside it (default: %(default)s)")
+    data.add_argument("--crs", default="EPSG:4326", help="CRS of CSV coordinates (default: %(default)s)")
+
+    cols = run.add_argument_group("column names")
+    for flag, default, what in (
+        ("--facility-id-col", "facility_id", "facility id"), ("--name-col", "name", "facility name"),
+        ("--type-col", "type", "facility type"), ("--capacity-col", "capacity", "beds/places"),
+        ("--area-col", "floor_area_m2", "floor area in m²"),
+        ("--lon-col", None, "CSV longitude (default: lon/lng/longitude/x)"),
+        ("--lat-col", None, "CSV latitude (default: lat/latitude/y)"),
+        ("--community-id-col", "community_id", "community id"), ("--community-name-col", "name", "community name"),
+        ("--elderly-col", "pop_60plus", "population aged 60+"), ("--pop-col", "pop_total", "total population"),
+        ("--households-col", "households", "households"),
+        ("--population-col", "population", "demand-point population"),
+        ("--demand-community-col", "community_id", "community of each demand point"),
+    ):
+        cols.add_argument(flag, default=default, metavar="COL",
+                          help=f"{what}" + (f" (default: {default})" if default else ""))
+
+    calc = run.add_argument_group("analysis")
+    calc.add_argument("--minutes", type=_minutes, default=(5.0, 10.0, 15.0), metavar="M,M,M",
+                      help="walking-time thresholds in minutes (default: 5,10,15)")
+    calc.add_argument("--speed", type=_speed, default=1.0, metavar="M/S",
+                      help="walking speed in m/s or a preset: " + ", ".join(
+                          f"{k}={v}" for k, v in SPEED_PRESETS_MPS.items()) + " (default: 1.0)")
+    calc.add_argument("--target", type=float, default=0.9, metavar="SHARE",
+                      help="coverage share each community should reach at the largest threshold (default: 0.9)")
+    calc.add_argument("--max-snap-m", type=float, default=300.0, metavar="M",
+                      help="largest allowed distance from a point to the network (default: 300)")
+    calc.add_argument("--no-isochrones", action="store_true", help="skip isochrone polygons (faster)")
+    calc.add_argument("--merged-isochrones-only", action="store_true",
+                      help="draw only the merged isochrones, not one per facility")
+
+    out = run.add_argument_group("output")
+    out.add_argument("--output", type=Path, metavar="DIR", help="results folder (default: maps/<study>/)")
+    out.add_argument("--lang", choices=("en", "zh"), default="en", help="map labels (default: %(default)s)")
+    out.add_argument("--title", help="map title")
+    out.add_argument("--quiet", action="store_true", help="no progress; print only the map path")
+    out.add_argument("--verbose", action="store_true", help="log every step")
+    out.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def _minutes(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(t) for t in text.replace(" ", "").split(",") if t)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of minutes such as 5,10,15") from exc
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: thresholds must be positive minutes such as 5,10,15")
+    return values
+
+
+def _speed(text: str) -> float:
+    if text in SPEED_PRESETS_MPS:
+        return SPEED_PRESETS_MPS[text]
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither m/s nor a preset ({', '.join(SPEED_PRESETS_MPS)})") from exc
+    if not 0.1 <= value <= 3.0:
+        raise argparse.ArgumentTypeError(f"{value} m/s is not a walking speed; older people walk about 0.8–1.2")
+    return value
+
+
+def _bbox(text: str | None):
+    if text is None:
+        return None
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 4:
+        raise InputError(f"--bbox {text!r} needs four numbers: west,south,east,north in degrees.")
+    try:
+        return tuple(float(p) for p in parts)
+    except ValueError as exc:
+        raise InputError(f"--bbox {text!r} needs four numbers: west,south,east,north in degrees.") from exc
+
+
+def _default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("carecircle"))
+
+
+# ------------------------------------------------------------------------------------ logging, progress
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.WARNING
+    if getattr(args, "verbose", False):
+        level = logging.INFO
+    if getattr(args, "quiet", False):
+        level = logging.ERROR
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_carecircle", False):
+            root.removeHandler(h)
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(show_path=False, show_time=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("carecircle: %(levelname)s: %(message)s"))
+    handler._carecircle = True
+    handler.setLevel(level)
+    root.addHandler(handler)
+    root.setLevel(min(root.level or logging.WARNING, level))
+    for name in ("carecircle", "pyrosm", "osmnx"):
+        logging.getLogger(name).setLevel(level)
+
+
+def _progress(args: argparse.Namespace):
+    """A context yielding a progress callback: a rich spinner on a terminal, silence otherwise."""
+    if args.quiet or not sys.stderr.isatty():
+        return nullcontext(lambda _msg: None)
+    from rich.console import Console
+
+    return _Spinner(Console(stderr=True))
+
+
+class _Spinner:
+    def __init__(self, console):
+        self._status = console.status("Starting")
+
+    def __enter__(self):
+        self._status.__enter__()
+        return lambda msg: self._status.update(msg)
+
+    def __exit__(self, *exc):
+        return self._status.__exit__(*exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
