@@ -224,13 +224,12 @@ def _speed(text: str) -> float:
 def _bbox(text: str | None):
     if text is None:
         return None
+    from carecircle.network import check_bbox
+
     parts = text.replace(" ", "").split(",")
     if len(parts) != 4:
         raise InputError(f"--bbox {text!r} needs four numbers: west,south,east,north in degrees.")
-    try:
-        return tuple(float(p) for p in parts)
-    except ValueError as exc:
-        raise InputError(f"--bbox {text!r} needs four numbers: west,south,east,north in degrees.") from exc
+    return check_bbox(parts)
 
 
 def _default_cache_dir() -> Path:

@@ -209,7 +209,7 @@ def _read_points(path, *, lon_col, lat_col, crs: str, what: str) -> gpd.GeoDataF
     if not path.is_file():
         raise InputError(f"{what} file {str(path)!r} does not exist; check the path.")
     try:
-        df = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
+        df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", encoding="utf-8-sig")
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{path.name}: the file is empty; add a header row and one row per {what[:-1]}.") from exc
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:

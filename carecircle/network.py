@@ -311,7 +311,7 @@ def download_network(
     import osmnx as ox
 
     if bbox is not None:
-        bbox = _check_bbox(bbox)
+        bbox = check_bbox(bbox)
     key = {"kind": "online", "place": place, "bbox": bbox, "polygon": polygon.wkt if polygon is not None else None}
 
     def build() -> WalkNetwork:
@@ -335,7 +335,8 @@ def download_network(
     return _cached(key, build, cache_dir)
 
 
-def _check_bbox(bbox) -> tuple[float, float, float, float]:
+def check_bbox(bbox) -> tuple[float, float, float, float]:
+    """Validate a (west, south, east, north) bounding box in WGS-84 degrees and return it as floats."""
     try:
         west, south, east, north = (float(x) for x in bbox)
     except (TypeError, ValueError) as exc:

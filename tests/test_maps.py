@@ -10,14 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import shutil
-from pathlib import Path
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from browser import is_tile_fetch_error, open_browser
 from shapely.geometry import Point, box
 
 from carecircle.coverage import CoverageResult
@@ -357,40 +356,6 @@ def test_map_fragment_is_an_iframe_with_the_whole_document(result):
 
 # --- headless browser ------------------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-def _chromedriver() -> str | None:
-    return shutil.which("chromedriver") or next(
-        (p for p in ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver") if Path(p).exists()), None
-    )
-
-
-def _browser(tmp_path: Path):
-    """Headless Chromium through selenium, or skip with the reason."""
-    webdriver = pytest.importorskip("selenium.webdriver",
-                                    reason="selenium is not installed (pip install selenium)")
-    driver_path = _chromedriver()
-    if not Path(CHROMIUM).exists() or driver_path is None:
-        pytest.skip("needs /usr/bin/chromium and chromedriver (apt-get install chromium chromium-driver)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,900",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-
-
-def _is_tile_fetch_error(message: str) -> bool:
-    """Console errors from background tiles that cannot load offline: expected, filtered out."""
-    return "tile.openstreetmap.org" in message or "net::ERR_" in message
-
-
 # Clicks every feature on the map (as Leaflet would) and returns the text of the popups that open.
 # folium.GeoJsonPopup binds the popup to the GeoJSON group, so the click must propagate to it.
 _POPUP_TEXTS_JS = """
@@ -429,7 +394,7 @@ return [p.x, p.y];
 def test_map_opens_in_headless_chromium(result, isochrones, tmp_path, lang, names):
     m = coverage_map(result, isochrones, lang=lang, note="Population and facilities are illustrative")
     path = save_map(m, tmp_path / f"coverage_{lang}.html")
-    driver = _browser(tmp_path)
+    driver = open_browser(tmp_path)
     from selenium.webdriver.common.action_chains import ActionChains
 
     try:
@@ -475,7 +440,7 @@ def test_map_opens_in_headless_chromium(result, isochrones, tmp_path, lang, name
 
         logs = driver.get_log("browser")
         severe = [e["message"] for e in logs
-                  if e["level"] == "SEVERE" and not _is_tile_fetch_error(e["message"])]
+                  if e["level"] == "SEVERE" and not is_tile_fetch_error(e["message"])]
         assert severe == []
     finally:
         driver.quit()

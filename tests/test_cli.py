@@ -1,0 +1,229 @@
+"""The command line, called in-process as a user would call it: `carecircle run ...`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from browser import open_browser, severe_console_errors
+
+from carecircle.cli import main
+from carecircle.export import OUTPUT_FILES
+from carecircle.pipeline import default_data_dir, default_network_path
+
+DATA = default_data_dir()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The two-command promise: `carecircle run` with no options, on the bundled demo."""
+    out = tmp_path_factory.mktemp("demo") / "out"
+    cache = tmp_path_factory.mktemp("cache")
+    code = main(["run", "--output", str(out), "--cache-dir", str(cache), "--quiet"])
+    assert code == 0
+    return out
+
+
+def test_demo_run_writes_every_file_and_nothing_else(demo):
+    assert sorted(p.name for p in demo.iterdir()) == sorted(OUTPUT_FILES)
+
+
+def test_summary_agrees_with_the_demand_table(demo):
+    summary = json.loads((demo / "summary.json").read_text(encoding="utf-8"))
+    demand = pd.read_csv(demo / "demand.csv", encoding="utf-8-sig")
+    communities = pd.read_csv(demo / "communities.csv", encoding="utf-8-sig")
+    assert summary["elderly_population"] == pytest.approx(communities["pop_60plus"].sum())
+    assert summary["elderly_population"] == pytest.approx(demand["population"].sum(), abs=0.01)
+    for lab in ("5", "10", "15"):
+        covered = demand.loc[demand["time_min"] <= float(lab), "population"].sum()
+        assert summary["covered"][lab] == pytest.approx(covered, abs=0.01)
+        assert summary["share"][lab] == pytest.approx(covered / demand["population"].sum(), abs=1e-6)
+        assert communities[f"covered_{lab}"].sum() == pytest.approx(covered, abs=0.01)
+    assert summary["share"]["5"] <= summary["share"]["10"] <= summary["share"]["15"]
+    below = communities.loc[communities["share_15"] < 0.9, "community_id"].tolist()
+    assert summary["communities_below_target"] == below
+    assert summary["inputs"]["network"].startswith("OpenStreetMap file Helsinki.osm.pbf")
+    assert "illustrative" in summary["note"]
+
+
+def test_demo_map_names_its_layers_and_the_illustrative_data(demo):
+    html = (demo / "map.html").read_text(encoding="utf-8")
+    for label in ("Community coverage", "5-minute walk", "15-minute walk", "Care facilities", "illustrative"):
+        assert label in html
+    assert "cdn.jsdelivr" not in html and "code.jquery" not in html
+
+
+def test_second_run_is_identical_and_uses_the_cache(tmp_path, capsys):
+    cache = tmp_path / "cache"
+    args = ["run", "--cache-dir", str(cache), "--quiet", "--no-isochrones"]
+    assert main([*args, "--output", str(tmp_path / "a")]) == 0
+    assert len(list(cache.glob("network-*.npz"))) == 1
+    stamp = next(cache.glob("network-*.npz")).stat().st_mtime_ns
+    assert main([*args, "--output", str(tmp_path / "b")]) == 0
+    assert next(cache.glob("network-*.npz")).stat().st_mtime_ns == stamp
+    for name in ("summary.json", "communities.csv", "facilities.csv", "demand.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_local_network_file_with_user_inputs(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["run", "--network", str(default_network_path()), "--facilities", str(DATA / "facilities.csv"),
+                 "--communities", str(DATA / "communities.geojson"), "--output", str(out), "--no-cache",
+                 "--minutes", "10,20", "--speed", "slow", "--lang", "zh", "--merged-isochrones-only"])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["thresholds_min"] == [10.0, 20.0]
+    assert summary["walk_speed_mps"] == 0.8
+    assert "20分钟" in (out / "map.html").read_text(encoding="utf-8") or "20 分钟" in (
+        out / "map.html").read_text(encoding="utf-8")
+    printed = capsys.readouterr().out
+    assert "within   20 min" in printed
+
+
+def test_demand_points_instead_of_communities(tmp_path):
+    demand = pd.DataFrame({"lon": [24.9414, 24.9460, 24.9500], "lat": [60.1690, 60.1720, 60.1660],
+                           "population": [10, 20, 30]})
+    demand.to_csv(tmp_path / "points.csv", index=False)
+    out = tmp_path / "out"
+    code = main(["run", "--demand", str(tmp_path / "points.csv"), "--output", str(out), "--no-cache",
+                 "--no-isochrones", "--quiet"])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["elderly_population"] == 60
+    assert summary["n_demand_points"] == 3
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+
+
+def _facilities(tmp_path: Path, **changes) -> Path:
+    df = pd.read_csv(DATA / "facilities.csv")
+    for col, (row, value) in changes.items():
+        df.loc[row, col] = value
+    path = tmp_path / "facilities.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+BAD = [
+    # (name, argv builder, exit code, message fragment)
+    ("missing facilities file", lambda t: ["--facilities", str(t / "nope.csv")], 3, "does not exist"),
+    ("empty facilities file", lambda t: ["--facilities", str(_write(t / "f.csv", ""))], 3, "empty"),
+    ("header only", lambda t: ["--facilities", str(_write(t / "f.csv", "facility_id,lon,lat\n"))], 3, "no rows"),
+    ("NaN coordinates", lambda t: ["--facilities", str(_facilities(t, lon=(2, np.nan)))], 3, r"rows 3\b"),
+    ("duplicate ids", lambda t: ["--facilities", str(_facilities(t, facility_id=(1, "F01")))], 3, "'F01'"),
+    ("facility far from the network", lambda t: ["--facilities", str(_facilities(t, lon=(0, 24.99)))], 4,
+     r"F01 \(\d+ m\)"),
+    ("missing elderly column", lambda t: ["--communities", str(DATA / "communities.geojson"),
+                                          "--elderly-col", "old"], 3, "'old'.*--elderly-col"),
+    ("unreadable network", lambda t: ["--network", str(_write(t / "x.osm.pbf", "not a pbf")),
+                                      "--facilities", str(DATA / "facilities.csv"),
+                                      "--communities", str(DATA / "communities.geojson")], 5, "x.osm.pbf"),
+    ("unknown network type", lambda t: ["--network", str(_write(t / "x.shp", "")),
+                                        "--facilities", str(DATA / "facilities.csv"),
+                                        "--communities", str(DATA / "communities.geojson")], 5, "unknown type"),
+    ("area without facilities", lambda t: ["--network", str(default_network_path())], 3, "--facilities"),
+    ("bbox malformed", lambda t: ["--bbox", "1,2,3", "--facilities", "f.csv", "--demand", "d.csv"], 3, "four"),
+    ("bbox out of order", lambda t: ["--bbox", "24.96,60.16,24.93,60.18", "--facilities", str(DATA / "facilities.csv"),
+                                     "--demand", str(DATA / "facilities.csv"), "--no-cache"], 3, "west<east"),
+]
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("name", "argv", "code", "match"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input_one_line_exit_code_no_output(tmp_path, capsys, name, argv, code, match):
+    out = tmp_path / "out"
+    result = main(["run", *argv(tmp_path), "--output", str(out), "--no-cache"])
+    err = capsys.readouterr().err.strip()
+    assert result == code, err
+    assert err.startswith("carecircle: error: ")
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    import re
+
+    assert re.search(match, err), err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("argv", [["--minutes", "5,x"], ["--minutes", "-5"], ["--speed", "fast"],
+                                  ["--speed", "30"], ["--lang", "fr"]])
+def test_bad_options_are_usage_errors(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", *argv])
+    assert exc.value.code == 2
+    assert "carecircle run: error:" in capsys.readouterr().err
+
+
+def test_failed_run_keeps_previous_results(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--output", str(out), "--no-cache", "--no-isochrones", "--quiet"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad = _facilities(tmp_path, lon=(0, 24.99))
+    assert main(["run", "--facilities", str(bad), "--output", str(out), "--no-cache"]) == 4
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_output_path_that_is_a_file_is_an_output_error(tmp_path, capsys):
+    blocker = _write(tmp_path / "taken", "keep me")
+    assert main(["run", "--output", str(blocker), "--no-cache", "--no-isochrones"]) == 6
+    assert blocker.read_text() == "keep me"
+    assert "--output" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    from carecircle.errors import InputError
+
+    with pytest.raises(InputError):
+        main(["run", "--facilities", str(tmp_path / "nope.csv"), "--debug", "--no-cache"])
+
+
+def test_quiet_prints_only_the_map_path(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--output", str(out), "--no-cache", "--no-isochrones", "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == str(out / "map.html")
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "run" in capsys.readouterr().out
+
+
+@pytest.mark.browser
+def test_demo_map_opens_in_chromium(demo, tmp_path):
+    driver = open_browser(tmp_path)
+    try:
+        driver.get((demo / "map.html").as_uri())
+        driver.implicitly_wait(5)
+        assert driver.execute_script("return typeof L") == "object"
+        labels = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+            ".map(l => l.textContent.trim())")
+        assert {"Community coverage", "5-minute walk", "10-minute walk", "15-minute walk",
+                "Care facilities"} <= set(labels)
+        # 7 communities + 6 facilities + uncovered points are drawn as interactive SVG paths
+        assert driver.execute_script("return document.querySelectorAll('.leaflet-interactive').length") > 13
+        assert severe_console_errors(driver) == []
+        png = tmp_path / "demo.png"
+        driver.save_screenshot(str(png))
+        assert png.stat().st_size > 20_000
+    finally:
+        driver.quit()
+
+
+@pytest.mark.online
+def test_online_place(tmp_path):
+    facilities = pd.DataFrame({"facility_id": ["A"], "lon": [24.9316], "lat": [60.1690]})
+    facilities.to_csv(tmp_path / "f.csv", index=False)
+    demand = pd.DataFrame({"lon": [24.9350], "lat": [60.1675], "population": [5]})
+    demand.to_csv(tmp_path / "d.csv", index=False)
+    code = main(["run", "--place", "Kamppi, Helsinki, Finland", "--facilities", str(tmp_path / "f.csv"),
+                 "--demand", str(tmp_path / "d.csv"), "--output", str(tmp_path / "out"),
+                 "--cache-dir", str(tmp_path / "cache")])
+    assert code == 0
