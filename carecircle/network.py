@@ -220,23 +220,32 @@ def walkable(tags: pd.DataFrame) -> np.ndarray:
     Tags that are lists (simplified osmnx graphs) count if any value matches.
     """
 
-    def col(name: str) -> pd.Series:
+    n = len(tags)
+
+    def values(name: str) -> pd.Series:
+        """Every value of a tag, one row per value, indexed by way position (lists and ``a;b`` split)."""
         if name not in tags:
-            return pd.Series([""] * len(tags), index=tags.index)
-        return tags[name].map(lambda x: ";".join(map(str, x)) if isinstance(x, list) else "" if pd.isna(x) else str(x))
+            return pd.Series([], dtype=object)
+        s = pd.Series(tags[name].to_numpy(), index=np.arange(n)).explode().dropna().astype(str)
+        if s.str.contains(";", regex=False).any():
+            s = s.str.split(";").explode()
+        return s.str.strip()
 
-    def any_in(series: pd.Series, values: set[str]) -> np.ndarray:
-        hit = series.map(lambda s: any(p.strip() in values for p in s.split(";")) if s else False)
-        return np.array(hit.to_numpy(), dtype=bool)
+    def any_in(name: str, accepted) -> np.ndarray:
+        s = values(name)
+        hit = np.zeros(n, dtype=bool)
+        hit[s.index[s.isin(accepted).to_numpy()].to_numpy(dtype=np.int64)] = True
+        return hit
 
-    highway, foot = col("highway"), col("foot")
-    foot_ok = any_in(foot, {"yes", "designated", "permissive"})
-    ok = np.array(highway.ne("").to_numpy(), dtype=bool)
-    ok &= ~any_in(highway, _NOT_WALKABLE_HIGHWAY) | foot_ok
-    ok &= ~col("area").eq("yes").to_numpy()
-    ok &= ~any_in(foot, {"no"})
-    ok &= ~(any_in(col("access"), _PRIVATE) & ~foot_ok)
-    ok &= ~any_in(col("service"), {"private"})
+    has_highway = np.zeros(n, dtype=bool)
+    highway = values("highway")
+    has_highway[highway.index[highway.ne("").to_numpy()].to_numpy(dtype=np.int64)] = True
+    foot_ok = any_in("foot", {"yes", "designated", "permissive"})
+    ok = has_highway & (~any_in("highway", _NOT_WALKABLE_HIGHWAY) | foot_ok)
+    ok &= ~any_in("area", {"yes"})
+    ok &= ~any_in("foot", {"no"})
+    ok &= ~(any_in("access", _PRIVATE) & ~foot_ok)
+    ok &= ~any_in("service", {"private"})
     return ok
 
 
