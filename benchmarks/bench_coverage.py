@@ -1,0 +1,351 @@
+"""Time the carecircle pipeline on generated street grids against a bare scipy multi-source Dijkstra.
+
+Usage::
+
+    python benchmarks/bench_coverage.py --sizes 10000 100000 400000 --repeat 3
+    python benchmarks/bench_coverage.py --quick            # small smoke run
+
+Each size runs in a fresh child process (so its peak RSS is its own). The network is a square street grid of
+100 m blocks in EPSG:32651 (Shenyang's UTM zone), node positions jittered by up to ±``--jitter-m`` and a few
+percent of segments removed with a seeded RNG; it is built directly as a ``WalkNetwork`` from numpy arrays. 150
+facilities and 10,000 demand points sit at seeded random places along random streets, up to 40 m off them, and
+are handed to the pipeline as WGS-84 GeoDataFrames, as a user would.
+
+Timed steps (best of ``--repeat`` runs, ``time.perf_counter``):
+
+- ``build``: node/edge arrays -> ``WalkNetwork`` (dedupe, largest component, renumbering) + its CSR adjacency;
+- ``tree`` / ``snap``: STRtree over the segments, then nearest-edge queries for facilities and demand;
+- ``travel``: ``travel_times`` (snapping queries, point insertion, multi-source Dijkstra) on a network whose
+  tree is already built; ``travel_15``: the same bounded at 15 minutes (``max_minutes=15``);
+- ``coverage``: ``measure_coverage`` end to end (CRS conversion, travel times, per-community/facility tables);
+- ``iso``: ``isochrones(per_facility=False, thresholds_min=(15,))`` - the merged 15-minute polygon;
+- ``dijkstra`` / ``dijkstra_15``: the reference, ``scipy.sparse.csgraph.dijkstra(network.csr,
+  indices=<nearest nodes of the 150 facilities>, min_only=True)``, unbounded and with ``limit`` = 15 minutes.
+
+A second table splits ``travel`` into its parts (snap queries, ``point_graph``, the Dijkstra call on the
+point graph) so the ratio to the reference can be explained. Nothing here is a unit test; the figures are
+recorded in ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as _dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CRS = "EPSG:32651"  # UTM 51N (Shenyang)
+ORIGIN = (500_000.0, 4_600_000.0)
+BLOCK_M = 100.0
+WALK_MPS = 1.0
+THRESHOLDS = (5.0, 10.0, 15.0)
+
+
+# ------------------------------------------------------------------------------------------- generation
+
+
+def grid_arrays(n_nodes: int, *, seed: int, jitter_m: float, drop_frac: float):
+    """Node coordinates and segment end arrays of a jittered square grid with about ``n_nodes`` nodes."""
+    rng = np.random.default_rng(seed)
+    side = max(2, int(np.rint(np.sqrt(n_nodes))))
+    jj, ii = np.meshgrid(np.arange(side), np.arange(side))
+    xy = np.column_stack([jj.ravel(), ii.ravel()]).astype(np.float64) * BLOCK_M
+    xy += np.asarray(ORIGIN)
+    if jitter_m > 0:
+        xy += rng.uniform(-jitter_m, jitter_m, size=xy.shape)
+    ids = np.arange(side * side).reshape(side, side)
+    u = np.concatenate([ids[:, :-1].ravel(), ids[:-1, :].ravel()])
+    v = np.concatenate([ids[:, 1:].ravel(), ids[1:, :].ravel()])
+    keep = rng.random(len(u)) >= drop_frac
+    return xy, u[keep], v[keep]
+
+
+def build_network(xy, u, v, source: str):
+    from carecircle.network import _finish
+
+    net = _finish(xy, u, v, CRS, source, keep_largest=True)
+    net.csr  # noqa: B018 - build and cache the CSR adjacency
+    return net
+
+
+def points_near_streets(net, k: int, rng, max_off_m: float = 40.0) -> np.ndarray:
+    """``k`` points at random places along random segments, shifted sideways by up to ``max_off_m``."""
+    e = rng.integers(0, net.n_edges, size=k)
+    a = net.node_xy[net.edge_u[e]]
+    d = net.node_xy[net.edge_v[e]] - a
+    length = np.hypot(d[:, 0], d[:, 1])[:, None]
+    normal = np.column_stack([-d[:, 1], d[:, 0]]) / length
+    along = rng.random(k)[:, None]
+    off = rng.uniform(-max_off_m, max_off_m, size=k)[:, None]
+    return a + d * along + normal * off
+
+
+def study_inputs(net, *, seed: int, n_facilities: int, n_demand: int, community_m: float = 1000.0):
+    """Facilities, demand and community squares as WGS-84 GeoDataFrames (plus the projected coordinates)."""
+    import geopandas as gpd
+    import shapely
+
+    rng = np.random.default_rng(seed + 1)
+    fac_xy = points_near_streets(net, n_facilities, rng)
+    dem_xy = points_near_streets(net, n_demand, rng)
+
+    def wgs(xy):
+        lon, lat = net.to_wgs84.transform(xy[:, 0], xy[:, 1])
+        return shapely.points(np.column_stack([lon, lat]))
+
+    facilities = gpd.GeoDataFrame(
+        {"facility_id": [f"F{i:04d}" for i in range(n_facilities)],
+         "type": rng.choice(["day_care", "station", "centre"], size=n_facilities)},
+        geometry=wgs(fac_xy), crs="EPSG:4326",
+    )
+    cell = np.floor((dem_xy - np.asarray(ORIGIN)) / community_m).astype(np.int64)
+    cid = np.char.add(np.char.add("C", cell[:, 1].astype(str)), np.char.add("_", cell[:, 0].astype(str)))
+    demand = gpd.GeoDataFrame(
+        {"community_id": cid, "population": rng.integers(1, 200, size=n_demand).astype(float)},
+        geometry=wgs(dem_xy), crs="EPSG:4326",
+    )
+    cells = np.unique(cell, axis=0)
+    x0 = ORIGIN[0] + cells[:, 0] * community_m
+    y0 = ORIGIN[1] + cells[:, 1] * community_m
+    boxes = shapely.box(x0, y0, x0 + community_m, y0 + community_m)
+    communities = gpd.GeoDataFrame(
+        {"community_id": [f"C{r}_{c}" for c, r in cells]}, geometry=boxes, crs=CRS
+    ).to_crs("EPSG:4326")
+    # Projected coordinates exactly as measure_coverage will see them (after the WGS-84 round trip).
+    fac_xy = np.column_stack(net.from_wgs84.transform(*shapely.get_coordinates(facilities.geometry.values).T))
+    dem_xy = np.column_stack(net.from_wgs84.transform(*shapely.get_coordinates(demand.geometry.values).T))
+    return facilities, demand, communities, fac_xy, dem_xy
+
+
+# ---------------------------------------------------------------------------------------------- timing
+
+
+def best_of(fn, repeat: int):
+    """Smallest wall time of ``repeat`` calls of ``fn`` and the last result."""
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def run_size(n_nodes: int, *, repeat: int, seed: int, jitter_m: float, drop_frac: float,
+             n_facilities: int, n_demand: int, iso: bool) -> dict:
+    from scipy.sparse.csgraph import dijkstra
+    from scipy.spatial import cKDTree
+
+    from carecircle.coverage import measure_coverage
+    from carecircle.isochrones import isochrones
+    from carecircle.travel import point_graph, snap_points, travel_times
+
+    r: dict = {"target_nodes": n_nodes}
+    xy, u, v = grid_arrays(n_nodes, seed=seed, jitter_m=jitter_m, drop_frac=drop_frac)
+    source = f"grid {n_nodes} seed {seed}"
+    r["build"], net = best_of(lambda: build_network(xy, u, v, source), repeat)
+    r["nodes"], r["segments"] = net.n_nodes, net.n_edges
+
+    facilities, demand, communities, fac_xy, dem_xy = study_inputs(
+        net, seed=seed, n_facilities=n_facilities, n_demand=n_demand)
+    r["communities"] = len(communities)
+
+    def fresh_tree():
+        fresh = dataclasses.replace(net)  # same arrays, no cached tree
+        fresh.edge_length_m  # noqa: B018
+        t0 = time.perf_counter()
+        fresh.tree  # noqa: B018
+        return time.perf_counter() - t0
+
+    r["tree"] = min(fresh_tree() for _ in range(repeat))
+    net.tree  # noqa: B018 - warm: every later step reuses the cached tree, as a session does
+    r["snap"], _ = best_of(lambda: (snap_points(net, fac_xy), snap_points(net, dem_xy)), repeat)
+
+    r["travel"], tt = best_of(lambda: travel_times(net, fac_xy, dem_xy, walk_speed_mps=WALK_MPS), repeat)
+    r["travel_15"], tt15 = best_of(
+        lambda: travel_times(net, fac_xy, dem_xy, walk_speed_mps=WALK_MPS, max_minutes=THRESHOLDS[-1]), repeat)
+    r["coverage"], cov = best_of(
+        lambda: measure_coverage(net, facilities, demand, communities, thresholds_min=THRESHOLDS,
+                                 walk_speed_mps=WALK_MPS), repeat)
+    r["share_15"] = cov.summary["share"]["15"]
+    r["reached"] = int(np.isfinite(tt.minutes).sum())
+    assert np.array_equal(tt.minutes <= 15 + 1e-9, tt15.minutes <= 15 + 1e-9)
+    if iso:
+        r["iso"], poly = best_of(
+            lambda: isochrones(net, facilities, thresholds_min=(THRESHOLDS[-1],), walk_speed_mps=WALK_MPS,
+                               per_facility=False), repeat)
+        r["iso_area_km2"] = float(poly.to_crs(CRS).area.sum() / 1e6)
+
+    # The reference: bare multi-source Dijkstra from the facilities' nearest network nodes.
+    sources = np.unique(cKDTree(net.node_xy).query(fac_xy)[1])
+    csr = net.csr
+    r["dijkstra"], _ = best_of(lambda: dijkstra(csr, indices=sources, min_only=True), repeat)
+    limit = THRESHOLDS[-1] * 60.0 * WALK_MPS
+    r["dijkstra_15"], _ = best_of(lambda: dijkstra(csr, indices=sources, min_only=True, limit=limit), repeat)
+    r["dijkstra_pred"], _ = best_of(
+        lambda: dijkstra(csr, indices=sources, min_only=True, return_predecessors=True), repeat)
+
+    # travel_times split into its parts (same calls as carecircle.travel.travel_times).
+    from carecircle.travel import Snapped
+
+    def parts():
+        out = {}
+        t0 = time.perf_counter()
+        fs, ds = snap_points(net, fac_xy), snap_points(net, dem_xy)
+        out["p_snap"] = time.perf_counter() - t0
+        both = Snapped(*(np.concatenate([getattr(fs, a), getattr(ds, a)])
+                         for a in ("edge", "along_m", "offset_m", "ok")))
+        t0 = time.perf_counter()
+        g = point_graph(net, np.concatenate([fac_xy, dem_xy]), both)
+        out["p_graph"] = time.perf_counter() - t0
+        src = g.point_node[: len(fac_xy)]
+        t0 = time.perf_counter()
+        dijkstra(g.csr, indices=src, min_only=True, return_predecessors=True)
+        out["p_dijkstra"] = time.perf_counter() - t0
+        return out
+
+    runs = [parts() for _ in range(repeat)]
+    for key in runs[0]:
+        r[key] = min(run[key] for run in runs)
+
+    # Memory: peak traced (numpy/Python) allocation of one measure_coverage call, and the process peak RSS.
+    tracemalloc.start()
+    measure_coverage(net, facilities, demand, communities, thresholds_min=THRESHOLDS, walk_speed_mps=WALK_MPS)
+    r["coverage_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    r["dense_mb"] = net.n_nodes * n_facilities * 8 / 2**20  # what a dense facility × node matrix would need
+    r["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return r
+
+
+# --------------------------------------------------------------------------------------------- reporting
+
+
+def machine() -> dict:
+    import numpy
+    import scipy
+    import shapely
+
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        mem_kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines()
+                          if x.startswith("MemTotal")).split()[1])
+        ram = f"{mem_kb / 2**20:.1f} GiB"
+    except (OSError, StopIteration, ValueError):
+        ram = "?"
+    return {"cpus": os.cpu_count(), "cpu": cpu, "ram": ram, "python": platform.python_version(),
+            "numpy": numpy.__version__, "scipy": scipy.__version__, "shapely": shapely.__version__,
+            "platform": platform.platform()}
+
+
+def fmt_s(x: float | None) -> str:
+    if x is None:
+        return "–"
+    return f"{x * 1000:.0f} ms" if x < 1 else f"{x:.2f} s"
+
+
+def markdown(results: list[dict], args) -> str:
+    m = machine()
+    lines = [
+        f"Machine: {m['cpus']} CPUs, {m['cpu']}, {m['ram']} RAM, {m['platform']}; Python {m['python']}, "
+        f"numpy {m['numpy']}, scipy {m['scipy']}, shapely {m['shapely']}. "
+        f"Best of {args.repeat}; {args.facilities} facilities, {args.demand:,} demand points; "
+        f"date {_dt.date.today().isoformat()}.",
+        "",
+        "| nodes | segments | build | STRtree | snap | travel_times | travel_times ≤15 min | coverage "
+        "| isochrone 15 (merged) | bare dijkstra | bare dijkstra ≤15 min | travel / dijkstra "
+        "| coverage / dijkstra | travel≤15 / dijkstra≤15 | peak RSS | coverage peak traced |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['nodes']:,} | {r['segments']:,} | {fmt_s(r['build'])} | {fmt_s(r['tree'])} | {fmt_s(r['snap'])} "
+            f"| {fmt_s(r['travel'])} | {fmt_s(r['travel_15'])} | {fmt_s(r['coverage'])} | {fmt_s(r.get('iso'))} "
+            f"| {fmt_s(r['dijkstra'])} | {fmt_s(r['dijkstra_15'])} "
+            f"| {r['travel'] / r['dijkstra']:.2f}× | {r['coverage'] / r['dijkstra']:.2f}× "
+            f"| {r['travel_15'] / r['dijkstra_15']:.2f}× "
+            f"| {r['maxrss_mb']:.0f} MB | {r['coverage_peak_mb']:.0f} MB |"
+        )
+    lines += [
+        "",
+        "travel_times split into its parts (best of each), against the reference:",
+        "",
+        "| nodes | snap queries | point_graph (insert points, rebuild CSR) | dijkstra on point graph "
+        "(with predecessors) | bare dijkstra | bare dijkstra with predecessors | 15-min share | dense f×n matrix "
+        "would need |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['nodes']:,} | {fmt_s(r['p_snap'])} | {fmt_s(r['p_graph'])} | {fmt_s(r['p_dijkstra'])} "
+            f"| {fmt_s(r['dijkstra'])} | {fmt_s(r['dijkstra_pred'])} | {r['share_15']:.1%} "
+            f"| {r['dense_mb']:.0f} MB |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 400_000], help="grid node counts")
+    p.add_argument("--repeat", type=int, default=3, help="runs per step; the best is reported")
+    p.add_argument("--facilities", type=int, default=150)
+    p.add_argument("--demand", type=int, default=10_000)
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--jitter-m", type=float, default=10.0, help="node jitter, ± metres")
+    p.add_argument("--drop-frac", type=float, default=0.03, help="share of grid segments removed")
+    p.add_argument("--no-isochrones", action="store_true", help="skip the (slow) isochrone step")
+    p.add_argument("--quick", action="store_true", help="smoke run: 2,500 and 10,000 nodes, one repeat")
+    p.add_argument("--json", type=Path, help="also write the raw figures to this JSON file")
+    p.add_argument("--in-process", action="store_true", help="run all sizes in this process (peak RSS is shared)")
+    p.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeat = [2_500, 10_000], 1
+    common = dict(repeat=args.repeat, seed=args.seed, jitter_m=args.jitter_m, drop_frac=args.drop_frac,
+                  n_facilities=args.facilities, n_demand=args.demand, iso=not args.no_isochrones)
+
+    if args.child is not None:
+        print(json.dumps(run_size(args.child, **common)))
+        return 0
+
+    results = []
+    for size in args.sizes:
+        print(f"… {size:,} nodes", file=sys.stderr, flush=True)
+        if args.in_process:
+            results.append(run_size(size, **common))
+            continue
+        cmd = [sys.executable, __file__, "--child", str(size), "--repeat", str(args.repeat),
+               "--facilities", str(args.facilities), "--demand", str(args.demand), "--seed", str(args.seed),
+               "--jitter-m", str(args.jitter_m), "--drop-frac", str(args.drop_frac)]
+        if args.no_isochrones:
+            cmd.append("--no-isochrones")
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+    print(markdown(results, args))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
