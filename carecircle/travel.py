@@ -70,7 +70,7 @@ def snap_points(network: WalkNetwork, xy: np.ndarray, *, max_snap_m: float = 300
     # Equidistant segments: keep the lowest segment index per point, so the result never depends on tree order.
     order = np.lexsort((ei, pi))
     pi, ei, dist = pi[order], ei[order], dist[order]
-    first = np.r_[True, pi[1:] != pi[:-1]]
+    first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, dtype=bool)
     edge[pi[first]] = ei[first]
     offset[pi[first]] = dist[first]
     ok = edge >= 0
