@@ -166,6 +166,19 @@ def test_facility_far_away_raises_snap_error_with_id_and_distance(grid):
     assert "\n" not in str(err.value)
 
 
+def test_every_facility_far_away_is_a_snap_error_not_a_crash(grid):
+    """A network of the wrong area (or GCJ-02 offsets everywhere): no facility snaps at all."""
+    fac = facilities_gdf([at(500, 2000), at(500, 2500)], ids=["A", "B"])
+    with pytest.raises(SnapError, match=r"^2 facilities .* A \(1000 m\), B \(1500 m\);"):
+        measure_coverage(grid, fac, demand_gdf([at(0, 0)]))
+
+
+def test_every_demand_point_off_the_network(grid):
+    result = measure_coverage(grid, facilities_gdf([at(0, 0)]), demand_gdf([at(0, 2000), at(0, 3000)]))
+    assert np.isinf(result.demand["time_min"]).all()
+    assert result.summary["off_network_points"] == 2 and result.summary["covered"]["15"] == 0
+
+
 def test_community_figures_by_hand(grid):
     """Facility at the centre; quadrant communities with demand at known distances."""
     communities = quadrant_communities(grid, pop_60plus=(10, 20, 30, 40))
