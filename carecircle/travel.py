@@ -178,8 +178,15 @@ def travel_times(
     walk_speed_mps: float = 1.0,
     max_snap_m: float = 300.0,
     max_minutes: float | None = None,
+    demand_snap: Snapped | None = None,
 ) -> TravelTimes:
     """Walking minutes from each demand point to its nearest facility, by one multi-source Dijkstra run.
+
+    Each facility becomes a source node with two outgoing edges, to the ends of its segment (its off-network
+    walk plus the distance along the segment to that end). One ``scipy.sparse.csgraph.dijkstra`` run from all
+    of them gives every network node its distance to the nearest facility; a demand point then takes the
+    better end of its own segment (plus its off-network walk), or walks directly along the segment to a
+    facility on the same segment. The network's CSR is reused: only the facility rows are appended.
 
     Parameters
     ----------
@@ -189,6 +196,8 @@ def travel_times(
     max_snap_m : facilities farther than this from the network are an error (:class:`SnapError` is raised by
         the caller that knows their ids); demand points farther are left unreachable (``inf``).
     max_minutes : stop the search beyond this many minutes (faster); times beyond it are ``inf``.
+    demand_snap : the demand points already snapped with :func:`snap_points` (reused across scenarios that
+        change only the facilities); snapped here when ``None``.
 
     Returns
     -------
@@ -208,30 +217,71 @@ def travel_times(
     facility_xy = np.asarray(facility_xy, dtype=np.float64).reshape(-1, 2)
     demand_xy = np.asarray(demand_xy, dtype=np.float64).reshape(-1, 2)
     f_snap = snap_points(network, facility_xy, max_snap_m=max_snap_m)
-    d_snap = snap_points(network, demand_xy, max_snap_m=max_snap_m)
+    d_snap = demand_snap if demand_snap is not None else snap_points(network, demand_xy, max_snap_m=max_snap_m)
+    if len(d_snap.ok) != len(demand_xy):
+        raise InputError(f"demand_snap holds {len(d_snap.ok)} points but {len(demand_xy)} demand points were given.")
     k = len(demand_xy)
     minutes = np.full(k, np.inf)
     nearest = np.full(k, -1, dtype=np.int64)
-    if not f_snap.ok.any() or k == 0:
+    fac = np.flatnonzero(f_snap.ok)
+    if len(fac) == 0 or k == 0:
         return TravelTimes(minutes, nearest, f_snap, d_snap)
 
-    both = Snapped(*(np.concatenate([getattr(f_snap, a), getattr(d_snap, a)])
-                     for a in ("edge", "along_m", "offset_m", "ok")))
-    graph = point_graph(network, np.concatenate([facility_xy, demand_xy]), both)
-    f_nodes = graph.point_node[: len(facility_xy)]
-    sources = f_nodes[f_nodes >= 0]
+    n = network.n_nodes
     limit = np.inf if max_minutes is None else max_minutes * 60.0 * walk_speed_mps
-    dist, _, origin = dijkstra(graph.csr, indices=sources, min_only=True, return_predecessors=True, limit=limit)
-    d_nodes = graph.point_node[len(facility_xy):]
-    on = d_nodes >= 0
-    minutes[on] = dist[d_nodes[on]] / walk_speed_mps / 60.0
-    node_to_facility = np.full(graph.csr.shape[0], -1, dtype=np.int64)
-    node_to_facility[sources] = np.flatnonzero(f_nodes >= 0)
-    reached = on.copy()
-    reached[on] = origin[d_nodes[on]] >= 0
-    nearest[reached] = node_to_facility[origin[d_nodes[reached]]]
-    log.info("travel: %d demand points, %d facilities, %d reached", k, len(sources), int(reached.sum()))
+    dist, _, origin = dijkstra(_with_sources(network, f_snap, fac), indices=n + np.arange(len(fac)),
+                               min_only=True, return_predecessors=True, limit=limit)
+    dem = np.flatnonzero(d_snap.ok)
+    e, along, off = d_snap.edge[dem], d_snap.along_m[dem], d_snap.offset_m[dem]
+    u, v = network.edge_u[e], network.edge_v[e]
+    via_u, via_v = dist[u] + along, dist[v] + network.edge_length_m[e] - along
+    best = np.minimum(via_u, via_v) + off
+    src = np.where(via_u <= via_v, origin[u], origin[v])
+    who = np.where(np.isfinite(best) & (src >= n), fac[np.maximum(src - n, 0)], -1)
+
+    # A facility on the demand point's own segment may be nearer directly than by way of either end.
+    d_pos, f_pos = _same_segment_pairs(e, f_snap.edge[fac])
+    if len(d_pos):
+        direct = np.abs(along[d_pos] - f_snap.along_m[fac[f_pos]]) + off[d_pos] + f_snap.offset_m[fac[f_pos]]
+        order = np.lexsort((f_pos, direct, d_pos))
+        d_pos, f_pos, direct = d_pos[order], f_pos[order], direct[order]
+        first = np.r_[True, d_pos[1:] != d_pos[:-1]]
+        d_pos, f_pos, direct = d_pos[first], f_pos[first], direct[first]
+        better = direct < best[d_pos]
+        best[d_pos[better]] = direct[better]
+        who[d_pos[better]] = fac[f_pos[better]]
+    best[best > limit] = np.inf
+    who[~np.isfinite(best)] = -1
+    minutes[dem] = best / walk_speed_mps / 60.0
+    nearest[dem] = who
+    log.info("travel: %d demand points, %d facilities, %d reached", k, len(fac), int((nearest >= 0).sum()))
     return TravelTimes(minutes, nearest, f_snap, d_snap)
+
+
+def _with_sources(network: WalkNetwork, snapped: Snapped, idx: np.ndarray) -> sp.csr_array:
+    """The network's CSR with one extra row per snapped point: edges to both ends of its segment."""
+    base = network.csr
+    n, f = network.n_nodes, len(idx)
+    e, along, off = snapped.edge[idx], snapped.along_m[idx], snapped.offset_m[idx]
+    targets = np.column_stack([network.edge_u[e], network.edge_v[e]]).ravel()
+    weights = np.column_stack([off + along, off + network.edge_length_m[e] - along]).ravel()
+    indptr = np.concatenate([base.indptr.astype(np.int64), base.nnz + 2 * np.arange(1, f + 1, dtype=np.int64)])
+    indices = np.concatenate([base.indices.astype(np.int64), targets])
+    data = np.concatenate([base.data, np.maximum(weights, 0.0)])
+    return sp.csr_array((data, indices, indptr), shape=(n + f, n + f))
+
+
+def _same_segment_pairs(demand_edge: np.ndarray, source_edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (demand position, source position) pairs that lie on the same segment."""
+    order = np.argsort(source_edge, kind="stable")
+    sorted_edges = source_edge[order]
+    lo = np.searchsorted(sorted_edges, demand_edge, side="left")
+    hi = np.searchsorted(sorted_edges, demand_edge, side="right")
+    counts = hi - lo
+    d_pos = np.repeat(np.arange(len(demand_edge)), counts)
+    starts = np.repeat(lo - np.r_[0, np.cumsum(counts)[:-1]], counts)
+    f_pos = order[np.arange(len(d_pos)) + starts]
+    return d_pos, f_pos
 
 
 def _rows(idx: np.ndarray, most: int = 8) -> str:
