@@ -423,7 +423,8 @@ def test_map_opens_in_headless_chromium(result, isochrones, tmp_path, lang, name
         ActionChains(driver).move_to_element_with_offset(
             container, x - size["width"] / 2, y - size["height"] / 2).click().perform()
         popup = driver.find_element("css selector", ".leaflet-popup-content")
-        assert COMMUNITY_NAMES[2] in popup.text
+        # textContent: the popup may still be auto-panning into view, clipping its first row for .text
+        assert COMMUNITY_NAMES[2] in popup.get_attribute("textContent")
 
         popups = driver.execute_script(_POPUP_TEXTS_JS)
         joined = "\n".join(popups)
