@@ -104,7 +104,8 @@ def _report(study, written: dict[str, Path], *, quiet: bool) -> None:
         print(f"  within {lab:>4} min: {pct}  ({s['covered'][lab]:,.0f} covered, {s['uncovered'][lab]:,.0f} not)")
     below = s["communities_below_target"]
     if below:
-        print(f"  {len(below)} communities below the {s['target_share']:.0%} target: {', '.join(below[:10])}"
+        what = "community" if len(below) == 1 else "communities"
+        print(f"  {len(below)} {what} below the {s['target_share']:.0%} target: {', '.join(below[:10])}"
               + (" …" if len(below) > 10 else ""))
     if s.get("off_network_points"):
         print(f"  {s['off_network_points']} demand points lie too far from the network and count as not covered")

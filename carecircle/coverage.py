@@ -39,7 +39,7 @@ class CoverageResult:
     target_share : coverage share a community should reach (e.g. 0.9) at the largest threshold.
     demand : one row per demand point: ``community_id``, ``population`` (elderly persons, float),
         ``snap_m`` (off-network walk, m), ``time_min`` (walking minutes to the nearest facility, ``inf`` when
-        unreachable), ``nearest_facility`` (facility id, ``None`` when unreachable), ``covered_<m>`` (bool).
+        unreachable), ``nearest_facility`` (facility id, missing when unreachable), ``covered_<m>`` (bool).
     communities : the community polygons with their input columns plus ``elderly`` (persons placed),
         ``covered_<m>`` (persons), ``share_<m>`` (0..1, NaN without elderly), ``uncovered_<m>`` (persons)
         and ``below_target`` (bool, at the largest threshold).

@@ -274,6 +274,8 @@ def _standard_id(gdf: pd.DataFrame, src: str, dst: str, *, prefix: str, file: st
             )
         out[dst] = ids.astype(str).to_numpy()
     else:
+        log.warning("%s: no id column %r (Shapefiles cut names to 10 characters); numbering rows %s1, %s2, ...",
+                    file, src, prefix, prefix)
         out[dst] = [f"{prefix}{i + 1}" for i in range(len(gdf))]
     return out
 

@@ -61,9 +61,11 @@ def isochrones(
     xy = shapely.get_coordinates(fac.geometry.values)
     snapped = snap_points(network, xy, max_snap_m=max_snap_m)
     if not snapped.ok.all():
-        bad = facilities["facility_id"].to_numpy()[~snapped.ok]
-        raise SnapError(f"facilities {', '.join(map(str, bad[:8]))} lie farther than {max_snap_m:g} m from the "
-                        "walking network; check their coordinates or raise --max-snap-m.")
+        far = np.flatnonzero(~snapped.ok)
+        ids = facilities["facility_id"].to_numpy()
+        shown = ", ".join(f"{ids[i]} ({snapped.offset_m[i]:.0f} m)" for i in far[:8])
+        raise SnapError(f"{len(far)} facilities lie farther than {max_snap_m:g} m from the walking network: "
+                        f"{shown}; check their coordinates or raise --max-snap-m.")
     graph = point_graph(network, xy, snapped)
     limit = thresholds[-1] * 60.0 * walk_speed_mps
     rows = []
