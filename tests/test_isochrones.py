@@ -156,7 +156,7 @@ def test_far_facility_is_a_snap_error_naming_it(grid):
 
 
 def test_all_facilities_far_is_a_snap_error(grid):
-    with pytest.raises(SnapError, match="far1, far2"):
+    with pytest.raises(SnapError, match=r"far1 \(1000 m\), far2 \(1100 m\)"):
         isochrones(grid, facilities_gdf([at(500, 2000), at(500, 2100)], ids=["far1", "far2"]))
 
 
