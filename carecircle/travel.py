@@ -287,3 +287,54 @@ def _same_segment_pairs(demand_edge: np.ndarray, source_edge: np.ndarray) -> tup
 def _rows(idx: np.ndarray, most: int = 8) -> str:
     shown = ", ".join(str(int(i) + 1) for i in idx[:most])
     return shown + (f", … ({len(idx) - most} more)" if len(idx) > most else "")
+
+
+def source_demand_distances(
+    network: WalkNetwork,
+    source_snap: Snapped,
+    demand_snap: Snapped,
+    *,
+    limit_m: float,
+    chunk_cells: float = 4e7,
+) -> sp.csr_array:
+    """Sparse (sources × demand) walking distances in metres, keeping only pairs within ``limit_m``.
+
+    Sources are run in chunks of bounded Dijkstra searches (one row per source, as many rows at once as fit
+    in about ``chunk_cells`` floats), so memory stays bounded at city scale and no dense sources × demand
+    matrix is ever held. Sources that were not snapped get empty rows.
+    """
+    n, k = network.n_nodes, len(demand_snap.ok)
+    src = np.flatnonzero(source_snap.ok)
+    dem = np.flatnonzero(demand_snap.ok)
+    e, along, off = demand_snap.edge[dem], demand_snap.along_m[dem], demand_snap.offset_m[dem]
+    u, v, rest = network.edge_u[e], network.edge_v[e], network.edge_length_m[e] - along
+    step = max(1, int(chunk_cells // max(n, 1)))
+    rows, cols, vals = [], [], []
+    for start in range(0, len(src), step):
+        idx = src[start:start + step]
+        dist = dijkstra(_with_sources(network, source_snap, idx), indices=n + np.arange(len(idx)), limit=limit_m)
+        best = np.minimum(dist[:, u] + along, dist[:, v] + rest) + off
+        r, c = np.nonzero(best <= limit_m)
+        rows.append(idx[r])
+        cols.append(dem[c])
+        vals.append(best[r, c])
+    # Direct walks along a shared segment (never longer than via the ends, so they only add or shorten pairs).
+    d_pos, s_pos = _same_segment_pairs(e, source_snap.edge[src])
+    direct = np.abs(along[d_pos] - source_snap.along_m[src[s_pos]]) + off[d_pos] + source_snap.offset_m[src[s_pos]]
+    near = direct <= limit_m
+    rows.append(src[s_pos[near]])
+    cols.append(dem[d_pos[near]])
+    vals.append(direct[near])
+    r, c, x = (np.concatenate(a) if a else np.zeros(0) for a in (rows, cols, vals))
+    # Duplicate pairs (via the ends and directly): keep the shorter.
+    return _min_duplicates(r.astype(np.int64), c.astype(np.int64), x, (len(source_snap.ok), k))
+
+
+def _min_duplicates(r: np.ndarray, c: np.ndarray, x: np.ndarray, shape) -> sp.csr_array:
+    order = np.lexsort((x, c, r))
+    r, c, x = r[order], c[order], x[order]
+    first = np.r_[True, (r[1:] != r[:-1]) | (c[1:] != c[:-1])] if len(r) else np.zeros(0, dtype=bool)
+    r, c, x = r[first], c[first], x[first]
+    # Built from indptr directly, so pairs at distance 0 stay stored entries.
+    indptr = np.r_[0, np.cumsum(np.bincount(r, minlength=shape[0]))].astype(np.int64)
+    return sp.csr_array((x, c, indptr), shape=shape)
