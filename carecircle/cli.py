@@ -56,16 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     from carecircle.pipeline import Area, run_study
 
     area = Area(network=args.network, place=args.place, bbox=_bbox(args.bbox), polygon=args.polygon)
-    if not area.is_default and args.facilities is None:
-        raise InputError("with --network/--place/--bbox/--polygon, also give --facilities (the demo facilities "
-                         "belong to the demo area).")
-    if not area.is_default and args.communities is None and args.demand is None:
-        raise InputError("with --network/--place/--bbox/--polygon, also give --communities or --demand.")
-    columns = {k: getattr(args, k) for k in (
-        "facility_id_col", "name_col", "type_col", "capacity_col", "area_col", "lon_col", "lat_col",
-        "community_id_col", "community_name_col", "elderly_col", "pop_col", "households_col", "population_col",
-        "demand_community_col")}
-    columns["crs"] = args.crs
+    _check_area_inputs(area, args)
     out_dir = args.output or Path("maps") / area.name()
     with _progress(args) as progress:
         study = run_study(
@@ -81,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
             target_share=args.target,
             with_isochrones=not args.no_isochrones,
             per_facility_isochrones=not args.merged_isochrones_only,
-            columns=columns,
+            columns=_columns(args),
             cache_dir=None if args.no_cache else args.cache_dir,
             progress=progress,
         )
@@ -89,6 +80,65 @@ def _run(args: argparse.Namespace) -> int:
         written = write_outputs(study, out_dir, lang=args.lang, title=args.title)
     _report(study, written, quiet=args.quiet)
     return 0
+
+
+def _suggest(args: argparse.Namespace) -> int:
+    from carecircle.export import write_suggestion
+    from carecircle.pipeline import Area, prepare_study
+    from carecircle.siting import suggest_sites
+
+    area = Area(network=args.network, place=args.place, bbox=_bbox(args.bbox), polygon=args.polygon)
+    _check_area_inputs(area, args)
+    minutes = max(args.minutes) if len(args.minutes) > 1 else args.minutes[0]
+    with _progress(args) as progress:
+        study = prepare_study(area, facilities=args.facilities, communities=args.communities, demand=args.demand,
+                              buildings=args.buildings, demand_method=args.demand_method, columns=_columns(args),
+                              cache_dir=None if args.no_cache else args.cache_dir, progress=progress)
+        candidates = None
+        if args.candidates is not None:
+            from carecircle.inputs import read_facilities
+
+            candidates = read_facilities(args.candidates, crs=args.crs)
+        progress("Choosing new sites")
+        sug = suggest_sites(study.network, study.facilities, study.demand, study.communities,
+                            candidates=candidates, method=args.method, new_sites=args.new_sites,
+                            target_share=args.target, minutes=minutes, walk_speed_mps=args.speed,
+                            max_snap_m=args.max_snap_m, spacing_m=args.spacing_m, cost_col=args.cost_col,
+                            budget=args.budget, capacity_col=args.site_capacity_col, time_limit_s=args.time_limit_s)
+        progress("Writing map and tables")
+        written = write_suggestion(sug, study, args.output or Path("maps") / f"{area.name()}-suggest",
+                                   lang=args.lang, title=args.title)
+    folder = next(iter(written.values())).parent
+    if args.quiet:
+        print(folder / "map.html")
+        return 0
+    lab = f"{sug.minutes:g}"
+    sol = sug.solution
+    print(f"Study '{study.name}': {sug.method}, {len(sug.sites)} new sites from {sug.n_candidates} candidates; "
+          f"within {lab} min {sug.before.summary['share'][lab]:.1%} → {sug.after.summary['share'][lab]:.1%}")
+    for _, row in sug.sites.iterrows():
+        print(f"  {int(row['rank']):>3}. {row.get('candidate_id', row.get('facility_id'))}  +{row['gain']:,.0f} "
+              f"elderly  → {row['share_after']:.1%}")
+    print(f"  solver: {sol.method}, {sol.status}, gap {sol.gap:.2%}, {sol.time_s:.1f} s")
+    print(f"Results in {folder}/: " + ", ".join(written))
+    return 0
+
+
+def _check_area_inputs(area, args: argparse.Namespace) -> None:
+    if not area.is_default and args.facilities is None:
+        raise InputError("with --network/--place/--bbox/--polygon, also give --facilities (the demo facilities "
+                         "belong to the demo area).")
+    if not area.is_default and args.communities is None and args.demand is None:
+        raise InputError("with --network/--place/--bbox/--polygon, also give --communities or --demand.")
+
+
+def _columns(args: argparse.Namespace) -> dict:
+    columns = {k: getattr(args, k) for k in (
+        "facility_id_col", "name_col", "type_col", "capacity_col", "area_col", "lon_col", "lat_col",
+        "community_id_col", "community_name_col", "elderly_col", "pop_col", "households_col", "population_col",
+        "demand_community_col")}
+    columns["crs"] = args.crs
+    return columns
 
 
 def _report(study, written: dict[str, Path], *, quiet: bool) -> None:
@@ -134,8 +184,41 @@ def _parser() -> argparse.ArgumentParser:
         + f", 2 usage, {INTERNAL_ERROR} internal error.",
     )
     run.set_defaults(func=_run)
+    calc = _add_study_args(run)
+    calc.add_argument("--no-isochrones", action="store_true", help="skip isochrone polygons (faster)")
+    calc.add_argument("--merged-isochrones-only", action="store_true",
+                      help="draw only the merged isochrones, not one per facility")
 
-    area = run.add_argument_group("study area (default: the bundled central-Helsinki demo, offline)")
+    _add_output_args(run)
+
+    suggest = sub.add_parser(
+        "suggest",
+        help="suggest where new facilities close the coverage gaps",
+        description="Choose new facility sites, existing facilities kept: the best N for coverage (mclp), the "
+        "fewest to reach a target (set-cover) or the N with least walking time (p-median); writes sites.csv, "
+        "curve.csv, communities.csv, summary.json and map.html.",
+    )
+    suggest.set_defaults(func=_suggest, no_isochrones=True, merged_isochrones_only=True)
+    calc = _add_study_args(suggest)
+    calc.add_argument("--method", choices=("mclp", "set-cover", "p-median"), default="mclp",
+                      help="what to optimise (default: %(default)s)")
+    calc.add_argument("--new-sites", type=int, default=5, metavar="N", help="sites to add (mclp, p-median)")
+    calc.add_argument("--candidates", type=Path, metavar="FILE",
+                      help="candidate sites (points); default: a grid of network points inside the communities")
+    calc.add_argument("--spacing-m", type=float, default=150.0, metavar="M",
+                      help="spacing of generated candidates (default: 150)")
+    calc.add_argument("--cost-col", metavar="COL", help="candidate cost column (with --budget)")
+    calc.add_argument("--budget", type=float, metavar="AMOUNT", help="total budget for new sites (mclp)")
+    calc.add_argument("--site-capacity-col", metavar="COL", help="candidate column: elderly a new site can serve")
+    calc.add_argument("--time-limit-s", type=float, default=30.0, metavar="S", help="solver time limit")
+    _add_output_args(suggest)
+    return parser
+
+
+def _add_study_args(parser: argparse.ArgumentParser):
+    """Options shared by ``run`` and ``suggest``: study area, inputs, column names, analysis."""
+
+    area = parser.add_argument_group("study area (default: the bundled central-Helsinki demo, offline)")
     where = area.add_mutually_exclusive_group()
     where.add_argument("--network", type=Path, metavar="FILE",
                        help="local OSM file: .osm.pbf, .osm, .osm.bz2 or osmnx .graphml")
@@ -146,7 +229,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="where built networks are cached (default: %(default)s)")
     area.add_argument("--no-cache", action="store_true", help="neither read nor write the network cache")
 
-    data = run.add_argument_group("inputs")
+    data = parser.add_argument_group("inputs")
     data.add_argument("--facilities", type=Path, metavar="FILE",
                       help="facility points: CSV with lon/lat, GeoJSON, GeoPackage or Shapefile")
     data.add_argument("--communities", type=Path, metavar="FILE",
@@ -159,7 +242,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="how community population is placed inside it (default: %(default)s)")
     data.add_argument("--crs", default="EPSG:4326", help="CRS of CSV coordinates (default: %(default)s)")
 
-    cols = run.add_argument_group("column names")
+    cols = parser.add_argument_group("column names")
     for flag, default, what in (
         ("--facility-id-col", "facility_id", "facility id"), ("--name-col", "name", "facility name"),
         ("--type-col", "type", "facility type"), ("--capacity-col", "capacity", "beds/places"),
@@ -175,7 +258,7 @@ def _parser() -> argparse.ArgumentParser:
         cols.add_argument(flag, default=default, metavar="COL",
                           help=f"{what}" + (f" (default: {default})" if default else ""))
 
-    calc = run.add_argument_group("analysis")
+    calc = parser.add_argument_group("analysis")
     calc.add_argument("--minutes", type=_minutes, default=(5.0, 10.0, 15.0), metavar="M,M,M",
                       help="walking-time thresholds in minutes (default: 5,10,15)")
     calc.add_argument("--speed", type=_speed, default=1.0, metavar="M/S",
@@ -185,18 +268,17 @@ def _parser() -> argparse.ArgumentParser:
                       help="coverage share each community should reach at the largest threshold (default: 0.9)")
     calc.add_argument("--max-snap-m", type=float, default=300.0, metavar="M",
                       help="largest allowed distance from a point to the network (default: 300)")
-    calc.add_argument("--no-isochrones", action="store_true", help="skip isochrone polygons (faster)")
-    calc.add_argument("--merged-isochrones-only", action="store_true",
-                      help="draw only the merged isochrones, not one per facility")
+    return calc
 
-    out = run.add_argument_group("output")
+
+def _add_output_args(parser: argparse.ArgumentParser) -> None:
+    out = parser.add_argument_group("output")
     out.add_argument("--output", type=Path, metavar="DIR", help="results folder (default: maps/<study>/)")
     out.add_argument("--lang", choices=("en", "zh"), default="en", help="map labels (default: %(default)s)")
     out.add_argument("--title", help="map title")
     out.add_argument("--quiet", action="store_true", help="no progress; print only the map path")
     out.add_argument("--verbose", action="store_true", help="log every step")
     out.add_argument("--debug", action="store_true", help="show tracebacks")
-    return parser
 
 
 def _minutes(text: str) -> tuple[float, ...]:

@@ -13,14 +13,19 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from carecircle import __version__
+from carecircle.coverage import threshold_label
 from carecircle.errors import OutputError
 from carecircle.maps import coverage_map, save_map
-from carecircle.pipeline import StudyResult
+from carecircle.pipeline import StudyInputs, StudyResult
+
+if TYPE_CHECKING:
+    from carecircle.siting import Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,55 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str =
     -------
     dict mapping each file name to its final path.
     """
+    cov = study.coverage
+    kwargs = {"lang": lang, "note": study.note, **({"title": title} if title else {})}
+    summary = {"study": study.name, "carecircle_version": __version__, "inputs": study.inputs,
+               "note": study.note, **cov.summary}
+    return _write_all(out_dir, {
+        "map.html": lambda path: save_map(coverage_map(cov, study.isochrones, **kwargs), path),
+        "summary.json": lambda path: _json(summary, path),
+        "communities.csv": lambda path: _csv(cov.communities, path),
+        "facilities.csv": lambda path: _csv(cov.facilities, path, with_lonlat=True),
+        "demand.csv": lambda path: _csv(cov.demand, path, with_lonlat=True),
+        "layers.gpkg": lambda path: _gpkg(path, communities=cov.communities, facilities=cov.facilities,
+                                          demand=cov.demand, isochrones=study.isochrones),
+    })
+
+
+def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | os.PathLike, *,
+                     lang: str = "en", title: str | None = None) -> dict[str, Path]:
+    """Write suggested sites: ``sites.csv`` (choice order, gain), ``curve.csv`` (coverage after 0..N sites),
+    ``communities.csv`` (share before and after), ``summary.json`` (solver status and gap) and ``map.html``
+    (coverage with the suggested sites, shown as facilities of type ``suggested``)."""
+    lab = threshold_label(suggestion.minutes)
+    before, after, sol = suggestion.before, suggestion.after, suggestion.solution
+    com = after.communities.copy()
+    if len(com):
+        com.insert(com.columns.get_loc(f"share_{lab}"), f"share_{lab}_before",
+                   before.communities[f"share_{lab}"].to_numpy())
+    summary = {
+        "study": study.name, "carecircle_version": __version__, "inputs": study.inputs, "note": study.note,
+        "method": suggestion.method, "minutes": suggestion.minutes, "candidates": suggestion.n_candidates,
+        "new_sites": len(suggestion.sites),
+        "share_before": before.summary["share"][lab], "share_after": after.summary["share"][lab],
+        "covered_before": before.summary["covered"][lab], "covered_after": after.summary["covered"][lab],
+        "elderly_population": after.summary["elderly_population"],
+        "solver": {"method": sol.method, "status": sol.status, "objective": sol.objective, "bound": sol.bound,
+                   "gap": sol.gap, "time_s": sol.time_s},
+        "sites": suggestion.sites.drop(columns="geometry").astype(object).to_dict("records"),
+    }
+    kwargs = {"lang": lang, "note": study.note, **({"title": title} if title else {})}
+    return _write_all(out_dir, {
+        "map.html": lambda path: save_map(coverage_map(after, None, **kwargs), path),
+        "summary.json": lambda path: _json(summary, path),
+        "sites.csv": lambda path: _csv(suggestion.sites, path, with_lonlat=True),
+        "curve.csv": lambda path: _csv(suggestion.curve, path),
+        "communities.csv": lambda path: _csv(com, path),
+    })
+
+
+def _write_all(out_dir, writers: dict) -> dict[str, Path]:
+    """Run every writer into a temporary folder, then move all files into ``out_dir`` (all or nothing)."""
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -47,27 +101,11 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str =
     except OSError as exc:
         raise OutputError(f"cannot create output folder {str(out_dir)!r} ({exc.strerror}); "
                           "choose another with --output.") from exc
+    written = {}
     try:
-        cov = study.coverage
-        kwargs = {"lang": lang, "note": study.note}
-        if title:
-            kwargs["title"] = title
-        save_map(coverage_map(cov, study.isochrones, **kwargs), tmp / "map.html")
-        summary = {
-            "study": study.name,
-            "carecircle_version": __version__,
-            "inputs": study.inputs,
-            "note": study.note,
-            **cov.summary,
-        }
-        (tmp / "summary.json").write_text(json.dumps(_jsonable(summary), ensure_ascii=False, indent=2) + "\n",
-                                          encoding="utf-8")
-        _csv(cov.communities, tmp / "communities.csv")
-        _csv(cov.facilities, tmp / "facilities.csv", with_lonlat=True)
-        _csv(cov.demand, tmp / "demand.csv", with_lonlat=True)
-        _gpkg(study, tmp / "layers.gpkg")
-        written = {}
-        for name in OUTPUT_FILES:
+        for name, write in writers.items():
+            write(tmp / name)
+        for name in writers:
             os.replace(tmp / name, out_dir / name)
             written[name] = out_dir / name
     except OSError as exc:
@@ -77,6 +115,10 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str =
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("export: wrote %d files to %s", len(written), out_dir)
     return written
+
+
+def _json(data: dict, path: Path) -> None:
+    path.write_text(json.dumps(_jsonable(data), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def _csv(gdf, path: Path, *, with_lonlat: bool = False) -> None:
@@ -89,14 +131,13 @@ def _csv(gdf, path: Path, *, with_lonlat: bool = False) -> None:
     df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
 
 
-def _gpkg(study: StudyResult, path: Path) -> None:
-    cov = study.coverage
-    layers = {"communities": cov.communities, "facilities": cov.facilities, "demand": cov.demand}
-    if study.isochrones is not None:
-        layers["isochrones"] = study.isochrones.assign(facility_id=study.isochrones["facility_id"].astype("string"))
+def _gpkg(path: Path, **layers) -> None:
     for name, gdf in layers.items():
-        if len(gdf):
-            gdf.to_file(path, layer=name, driver="GPKG")
+        if gdf is None or len(gdf) == 0:
+            continue
+        if "facility_id" in gdf:  # mixed None/str ids (merged isochrones) need one type in a GPKG column
+            gdf = gdf.assign(facility_id=gdf["facility_id"].astype("string"))
+        gdf.to_file(path, layer=name, driver="GPKG")
 
 
 def _jsonable(value):
@@ -109,5 +150,7 @@ def _jsonable(value):
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
         return None
     return value

@@ -105,6 +105,74 @@ def load_area(area: Area, *, cache_dir: str | os.PathLike | None = None,
                             progress=progress)
 
 
+@dataclass(frozen=True)
+class StudyInputs:
+    """A study's inputs, read, checked and placed on its network."""
+
+    name: str
+    network: WalkNetwork
+    facilities: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame | None
+    demand: gpd.GeoDataFrame
+    inputs: dict
+    note: str | None
+
+
+def prepare_study(
+    area: Area = Area(),
+    *,
+    facilities: str | os.PathLike | gpd.GeoDataFrame | None = None,
+    communities: str | os.PathLike | gpd.GeoDataFrame | None = None,
+    demand: str | os.PathLike | gpd.GeoDataFrame | None = None,
+    buildings: str | os.PathLike | gpd.GeoDataFrame | None = None,
+    demand_method: str = "buildings",
+    columns: dict | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+) -> StudyInputs:
+    """Read and check the inputs (before any heavy work), load the network and place demand.
+
+    Parameters are those of :func:`run_study`.
+    """
+    columns = dict(columns or {})
+    step = progress or (lambda _msg: None)
+    if area.is_default:
+        folder = default_data_dir()
+        facilities = facilities if facilities is not None else folder / "facilities.csv"
+        if communities is None and demand is None:
+            communities = folder / "communities.geojson"
+    if facilities is None:
+        raise InputError("no facilities given; pass --facilities with a CSV (lon/lat) or GeoJSON of care facilities.")
+    if communities is None and demand is None:
+        raise InputError("no demand given; pass --communities (polygons with elderly population) or --demand (points).")
+
+    step("Reading inputs")
+    fac = _as_gdf(facilities, read_facilities, _pick(columns, "facility_id_col", "name_col", "type_col",
+                                                    "capacity_col", "area_col", "lon_col", "lat_col", "crs"))
+    com = None
+    if communities is not None:
+        com = _as_gdf(communities, read_communities, _pick(columns, "community_id_col", "community_name_col",
+                                                          "elderly_col", "pop_col", "households_col"))
+    dem = None
+    if demand is not None:
+        dem = _as_gdf(demand, read_demand, _pick(columns, "population_col", "demand_community_col", "lon_col",
+                                                 "lat_col", "crs"))
+
+    network = load_area(area, cache_dir=cache_dir, progress=progress)
+    if dem is None:
+        step("Placing elderly population inside communities")
+        blds = _buildings_for(area, buildings) if demand_method == "buildings" else None
+        dem = place_demand(com, network, method=demand_method, buildings=blds)
+    inputs = {
+        "network": network.source,
+        "facilities": _describe(facilities),
+        "communities": _describe(communities),
+        "demand": _describe(demand) if demand is not None else f"placed inside communities ({demand_method})",
+    }
+    return StudyInputs(name=area.name(), network=network, facilities=fac, communities=com, demand=dem,
+                       inputs=inputs, note=DEFAULT_NOTE if area.is_default else None)
+
+
 def run_study(
     area: Area = Area(),
     *,
@@ -138,55 +206,21 @@ def run_study(
     cache_dir : network cache folder (``None``: no cache).
     progress : optional callback receiving a description of each step.
     """
-    columns = dict(columns or {})
+    study = prepare_study(area, facilities=facilities, communities=communities, demand=demand,
+                          buildings=buildings, demand_method=demand_method, columns=columns, cache_dir=cache_dir,
+                          progress=progress)
     step = progress or (lambda _msg: None)
-    if area.is_default:
-        folder = default_data_dir()
-        facilities = facilities if facilities is not None else folder / "facilities.csv"
-        if communities is None and demand is None:
-            communities = folder / "communities.geojson"
-    if facilities is None:
-        raise InputError("no facilities given; pass --facilities with a CSV (lon/lat) or GeoJSON of care facilities.")
-    if communities is None and demand is None:
-        raise InputError("no demand given; pass --communities (polygons with elderly population) or --demand (points).")
-
-    # Read and check every input before the heavy network step.
-    step("Reading inputs")
-    fac = _as_gdf(facilities, read_facilities, _pick(columns, "facility_id_col", "name_col", "type_col",
-                                                    "capacity_col", "area_col", "lon_col", "lat_col", "crs"))
-    com = None
-    if communities is not None:
-        com = _as_gdf(communities, read_communities, _pick(columns, "community_id_col", "community_name_col",
-                                                          "elderly_col", "pop_col", "households_col"))
-    dem = None
-    if demand is not None:
-        dem = _as_gdf(demand, read_demand, _pick(columns, "population_col", "demand_community_col", "lon_col",
-                                                 "lat_col", "crs"))
-
-    network = load_area(area, cache_dir=cache_dir, progress=progress)
-    if dem is None:
-        step("Placing elderly population inside communities")
-        blds = None
-        if demand_method == "buildings":
-            blds = _buildings_for(area, buildings)
-        dem = place_demand(com, network, method=demand_method, buildings=blds)
-
     step("Computing walking times and coverage")
-    cov = measure_coverage(network, fac, dem, com, thresholds_min=thresholds_min, walk_speed_mps=walk_speed_mps,
-                           max_snap_m=max_snap_m, target_share=target_share)
+    cov = measure_coverage(study.network, study.facilities, study.demand, study.communities,
+                           thresholds_min=thresholds_min, walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m,
+                           target_share=target_share)
     iso = None
     if with_isochrones:
         step("Drawing isochrones")
-        iso = isochrones(network, fac, thresholds_min=thresholds_min, walk_speed_mps=walk_speed_mps,
-                         max_snap_m=max_snap_m, per_facility=per_facility_isochrones)
-    inputs = {
-        "network": network.source,
-        "facilities": _describe(facilities),
-        "communities": _describe(communities),
-        "demand": _describe(demand) if demand is not None else f"placed inside communities ({demand_method})",
-    }
-    return StudyResult(name=area.name(), network=network, coverage=cov, isochrones=iso, inputs=inputs,
-                       note=DEFAULT_NOTE if area.is_default else None)
+        iso = isochrones(study.network, study.facilities, thresholds_min=thresholds_min,
+                         walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m, per_facility=per_facility_isochrones)
+    return StudyResult(name=study.name, network=study.network, coverage=cov, isochrones=iso, inputs=study.inputs,
+                       note=study.note)
 
 
 # ----------------------------------------------------------------------------------------------- helpers
