@@ -65,7 +65,7 @@ def check_consistent(sol: SitingSolution, dense, w, covered0) -> None:
 def test_mclp_exact_equals_brute_force(seed, p):
     dense, w, c0 = instance(seed)
     sol = maximal_covering(sp.csr_array(dense), w, p, covered0=c0, **EXACT)
-    assert sol.method == "exact"
+    assert sol.method in ("exact", "greedy+swap")  # greedy+swap when its Lagrangian bound proves it optimal
     assert sol.status == "optimal" and sol.gap == 0
     assert sol.covered == pytest.approx(brute_mclp(dense, w, c0, p))
     assert sol.bound == pytest.approx(sol.objective)
@@ -257,7 +257,7 @@ def test_p_median_equals_brute_force(seed, p):
     T = sp.csr_array((times[r, c], (r, c)), shape=(n, m))
     sol = p_median(T, w, p, current=current, unreachable_min=40.0, **EXACT)
     assert sol.objective == pytest.approx(brute_p_median(times, w, current, p, 40.0))
-    assert sol.status == "optimal" and sol.method == "exact"
+    assert sol.status == "optimal" and sol.method in ("exact", "greedy")
     assert sum(sol.gains) == pytest.approx(w @ np.where(np.isfinite(current), current, 40.0) - sol.objective)
     reached = np.isfinite(current) | stored[list(sol.chosen)].any(axis=0)
     assert sol.covered == pytest.approx(w[reached].sum())
