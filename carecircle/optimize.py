@@ -46,6 +46,10 @@ __all__ = ["CoverageCurve", "SitingSolution", "coverage_curve", "maximal_coverin
 #: submodularity bound instead of a MILP (the MILP alone would not close the gap in a useful time).
 EXACT_MAX_NNZ = 3_000_000
 
+#: p-median: ``method="auto"`` solves the MILP only up to this many (candidate, demand) pairs after fixing
+#: (the strong formulation has ~3 nonzeros per pair, and HiGHS overruns its time limit on larger ones).
+PMEDIAN_EXACT_MAX_PAIRS = 300_000
+
 _METHODS = ("auto", "exact", "greedy", "greedy+swap")
 
 
@@ -602,7 +606,8 @@ def maximal_covering(
         unc = np.ones(A.shape[1], dtype=bool)
         pos, _ = _rows_of(A.indptr, np.asarray(chosen))
         unc[A.indices[pos]] = False
-        lag = _lagrangian_mclp(A, v, p, value, np.where(unc, v, 0.0), deadline)
+        lag_deadline = perf_counter() + 0.25 * max(deadline - perf_counter(), 0.0)
+        lag = _lagrangian_mclp(A, v, p, value, np.where(unc, v, 0.0), lag_deadline)
         bound = min(bound, max(lag.bound, value))
         status = "greedy+swap: Lagrangian bound"
         gap = _rel_gap(value, bound, True)
@@ -1003,14 +1008,41 @@ def p_median(
     used = "greedy"
     status = "greedy: submodular bound"
     res_status = None
-    if method == "exact" or (method == "auto" and 2 * R.nnz <= EXACT_MAX_NNZ):
-        x_chosen, ub, res_status = _pmedian_milp(R, p, deadline - perf_counter(), mip_rel_gap)
-        if np.isfinite(ub):
-            bound = min(bound, max(ub, value))
-        if x_chosen is not None:
-            x_value = _savings(R, x_chosen)
-            if x_value >= value - 1e-9 * max(value, 1.0):
-                chosen, value, used = x_chosen, x_value, "exact"
+    if method != "greedy" and R.nnz and value > 0:
+        # Lagrangian bound (relaxing sum_i x_ij <= 1), started from the greedy savings per demand point
+        dmax = np.zeros(m)
+        np.maximum.at(dmax, R.indices, R.data)
+
+        def evaluate(lam):
+            d = R.data - lam[R.indices]
+            r = np.bincount(row_of, weights=np.maximum(d, 0.0), minlength=n)
+
+            def grad(top):
+                pos, _ = _rows_of(R.indptr, np.sort(top))
+                hit = R.indices[pos][d[pos] > 0]
+                return 1.0 - np.bincount(hit, minlength=m)
+
+            return float(lam.sum()), r, grad
+
+        lag_deadline = perf_counter() + 0.25 * max(deadline - perf_counter(), 0.0)
+        lag = _subgradient(evaluate, best.copy(), dmax, p, value, lag_deadline)
+        bound = min(bound, max(lag.bound, value))
+        status = "greedy: Lagrangian bound"
+        if _rel_gap(value, bound, True) > mip_rel_gap and method in ("auto", "exact"):
+            kept = lag.keep(value, p)
+            Rk = sp.csr_array(R[kept])
+            if method == "exact" or Rk.nnz <= PMEDIAN_EXACT_MAX_PAIRS:
+                x_chosen, ub, res_status = _pmedian_milp(Rk, p, deadline - perf_counter(), mip_rel_gap)
+                if np.isfinite(ub):
+                    bound = min(bound, max(ub, value))
+                if x_chosen is not None:
+                    x_chosen = kept[x_chosen].tolist()
+                    x_value = _savings(R, x_chosen)
+                    if x_value >= value - 1e-9 * max(value, 1.0):
+                        chosen, value, used = x_chosen, x_value, "exact"
+            else:
+                status = (f"greedy: Lagrangian bound; model too large for exact ({Rk.nnz:,} pairs after fixing "
+                          f"{n - kept.size} candidates)")
     bound = max(bound, value)
     # greedy order among the chosen sites
     order: list[int] = []
