@@ -122,7 +122,7 @@ def _json(data: dict, path: Path) -> None:
 
 
 def _csv(gdf, path: Path, *, with_lonlat: bool = False) -> None:
-    df = pd.DataFrame(gdf.drop(columns="geometry"))
+    df = pd.DataFrame(gdf.drop(columns="geometry", errors="ignore"))
     if with_lonlat and len(gdf):
         df["lon"] = gdf.geometry.x.round(7).to_numpy()
         df["lat"] = gdf.geometry.y.round(7).to_numpy()

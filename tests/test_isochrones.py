@@ -150,7 +150,8 @@ def test_bad_arguments(grid, kwargs, error, match):
 
 def test_far_facility_is_a_snap_error_naming_it(grid):
     fac = facilities_gdf([at(0, 0), at(500, 2000)], ids=["near", "far-away"])
-    with pytest.raises(SnapError, match=r"^1 facilities lie farther than 300 m from the walking network: far-away \(1000 m\)") as err:
+    with pytest.raises(SnapError, match=r"^1 facilities lie farther than 300 m from the walking network: "
+                       r"far-away \(1000 m\)") as err:
         isochrones(grid, fac)
     assert "\n" not in str(err.value)
 

@@ -1,0 +1,130 @@
+"""Site suggestion on the real demo network: checked by recomputing coverage from scratch."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from carecircle.cli import main
+from carecircle.coverage import measure_coverage
+from carecircle.errors import InputError
+from carecircle.siting import candidate_grid, suggest_sites
+from carecircle.travel import snap_points, source_demand_distances, travel_times
+
+
+@pytest.fixture(scope="module")
+def study(helsinki_net, helsinki_facilities, helsinki_communities, helsinki_demand):
+    return helsinki_net, helsinki_facilities, helsinki_demand, helsinki_communities
+
+
+@pytest.fixture(scope="module")
+def few_candidates(study):
+    net, _, _, com = study
+    return candidate_grid(net, spacing_m=400, within=com)
+
+
+def _covered_with(study, extra, minutes):
+    net, fac, dem, com = study
+    new = extra[["candidate_id", "geometry"]].rename(columns={"candidate_id": "facility_id"})
+    both = pd.concat([fac, new.to_crs(fac.crs)], ignore_index=True)
+    d = measure_coverage(net, both, dem, com, thresholds_min=(minutes,)).demand
+    return float(d["population"][d[f"covered_{minutes:g}"]].sum())  # unrounded, unlike the summary
+
+
+def test_candidate_grid_stands_on_network_nodes_inside_the_area(study):
+    net, _, _, com = study
+    cands = candidate_grid(net, spacing_m=200, within=com)
+    xy = shapely.get_coordinates(cands.to_crs(net.crs).geometry.values)
+    nodes = {tuple(p) for p in np.round(net.node_xy, 6)}
+    assert all(tuple(p) in nodes for p in np.round(xy, 6))
+    assert cands["candidate_id"].is_unique
+    area = shapely.union_all(com.geometry.values)
+    assert shapely.contains(area, cands.geometry.values).all()
+    assert len(candidate_grid(net, spacing_m=100, within=com)) > len(cands)
+
+
+def test_sparse_candidate_distances_equal_one_travel_time_run_per_candidate(study, few_candidates):
+    net, _, dem, _ = study
+    cxy = shapely.get_coordinates(few_candidates.to_crs(net.crs).geometry.values)
+    dxy = shapely.get_coordinates(dem.to_crs(net.crs).geometry.values)
+    dist = source_demand_distances(net, snap_points(net, cxy), snap_points(net, dxy), limit_m=600,
+                                   chunk_cells=20_000)
+    for i in range(len(cxy)):
+        expected = travel_times(net, cxy[i:i + 1], dxy).minutes * 60
+        row = np.full(len(dxy), np.inf)
+        row[dist[[i]].indices] = dist[[i]].data
+        np.testing.assert_allclose(row, np.where(expected <= 600, expected, np.inf), atol=1e-6)
+
+
+def test_mclp_equals_brute_force_by_recomputed_coverage(study, few_candidates):
+    minutes = 10
+    sug = suggest_sites(*study, candidates=few_candidates, method="mclp", new_sites=2, minutes=minutes)
+    best = max(_covered_with(study, few_candidates.iloc[list(pair)], minutes)
+               for pair in itertools.combinations(range(len(few_candidates)), 2))
+    assert sug.after.summary["covered"]["10"] == pytest.approx(best, abs=1e-3)
+    assert sug.solution.gap <= 1e-4
+
+
+def test_reported_coverage_equals_recomputation_from_scratch(study):
+    for method in ("mclp", "p-median"):
+        sug = suggest_sites(*study, method=method, new_sites=3, minutes=10)
+        recomputed = _covered_with(study, sug.sites, 10)
+        total = sug.before.summary["elderly_population"]
+        assert sug.sites["share_after"].iloc[-1] * total == pytest.approx(recomputed, abs=1e-6)
+        assert sug.after.summary["covered"]["10"] == pytest.approx(recomputed, abs=1e-3)
+        assert (np.diff(sug.curve["share"]) >= -1e-12).all()
+
+
+def test_set_cover_reaches_the_target_with_the_fewest_sites(study, few_candidates):
+    sug = suggest_sites(*study, candidates=few_candidates, method="set-cover", target_share=0.95, minutes=10)
+    assert sug.after.summary["share"]["10"] >= 0.95
+    k = len(sug.sites)
+    total = sug.before.summary["elderly_population"]
+    for smaller in itertools.combinations(range(len(few_candidates)), k - 1):
+        assert _covered_with(study, few_candidates.iloc[list(smaller)], 10) / total < 0.95
+
+
+def test_same_sites_whatever_the_candidate_order(study, few_candidates):
+    a = suggest_sites(*study, candidates=few_candidates, new_sites=3, minutes=10)
+    b = suggest_sites(*study, candidates=few_candidates.iloc[::-1], new_sites=3, minutes=10)
+    assert sorted(a.sites["candidate_id"]) == sorted(b.sites["candidate_id"])
+    assert a.after.summary["covered"] == b.after.summary["covered"]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"method": "mclp", "new_sites": 0}, "p"),
+    ({"method": "mclp", "new_sites": 10_000}, "candidates"),
+    ({"method": "set-cover", "target_share": 1.0, "minutes": 3}, "unreachable"),
+    ({"method": "best"}, "unknown"),
+])
+def test_nonsense_requests_are_input_errors(study, kwargs, match):
+    with pytest.raises(InputError, match=match) as err:
+        suggest_sites(*study, **kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_cli_suggest_writes_sites_curve_and_map(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["suggest", "--new-sites", "2", "--minutes", "10", "--output", str(out), "--no-cache"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["map.html", "summary.json", "sites.csv", "curve.csv", "communities.csv"])
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["new_sites"] == 2 and summary["share_after"] > summary["share_before"]
+    assert summary["solver"]["gap"] is not None
+    sites = pd.read_csv(out / "sites.csv", encoding="utf-8-sig")
+    assert list(sites["rank"]) == [1, 2]
+    assert "suggested" in (out / "map.html").read_text(encoding="utf-8")
+    assert "→" in capsys.readouterr().out
+
+
+def test_cli_suggest_unreachable_target_is_one_line(tmp_path, capsys):
+    code = main(["suggest", "--method", "set-cover", "--target", "1.0", "--minutes", "3",
+                 "--output", str(tmp_path / "out"), "--no-cache"])
+    err = capsys.readouterr().err.strip()
+    assert code == 3 and len(err.splitlines()) == 1 and "unreachable" in err
+    assert not (tmp_path / "out").exists()
