@@ -3,6 +3,8 @@
 This is the only module that imports folium. The map shows communities coloured by coverage share,
 merged isochrones per threshold, per-facility isochrones (hidden by default), uncovered elderly demand
 and the care facilities by type, with a layer control, a legend, a title, a note and headline figures.
+Optionally it adds suggested new sites (numbered by rank), their isochrones, and a coverage curve drawn as
+plain inline SVG.
 
 Leaflet is inlined from ``carecircle/_vendor/leaflet``; nothing is loaded from a CDN, so the file
 works offline (only the background tiles need the internet, and the map stays usable without them).
@@ -74,6 +76,19 @@ _LABELS: dict[str, dict[str, str]] = {
         "na": "n/a",
         "unreachable": "unreachable",
         "minutes_unit": "{m} min",
+        "suggested_layer": "Suggested new sites",
+        "suggested_iso_layer": "New sites' {m}-minute walk",
+        "legend_suggested": "Suggested new site (number: rank)",
+        "rank": "Rank",
+        "site_id": "Site ID",
+        "gain": "Elderly newly covered",
+        "share_after": "Coverage share after",
+        "minutes_saved": "Walking saved (person-minutes)",
+        "curve_title": "Coverage curve",
+        "curve_x": "Number of new sites",
+        "curve_y": "Elderly covered",
+        "curve_target": "target {target}",
+        "curve_point": "{n} new sites: {share}",
     },
     "zh": {
         "title": "15分钟养老服务圈",
@@ -109,6 +124,19 @@ _LABELS: dict[str, dict[str, str]] = {
         "na": "无数据",
         "unreachable": "不可达",
         "minutes_unit": "{m}分钟",
+        "suggested_layer": "建议新增站点",
+        "suggested_iso_layer": "新增站点{m}分钟步行范围",
+        "legend_suggested": "建议新增站点（数字为序号）",
+        "rank": "序号",
+        "site_id": "站点编号",
+        "gain": "新增覆盖老年人",
+        "share_after": "新增后覆盖率",
+        "minutes_saved": "节省步行（人·分钟）",
+        "curve_title": "覆盖率曲线",
+        "curve_x": "新增站点数",
+        "curve_y": "老年人覆盖率",
+        "curve_target": "目标 {target}",
+        "curve_point": "新增{n}个站点：{share}",
     },
 }
 
@@ -120,16 +148,22 @@ _ISO_DARK = (8, 69, 148)
 _ISO_LIGHT = (158, 202, 225)
 _UNCOVERED_COLOR = "#7b3294"
 _BELOW_TARGET_COLOR = "#67001f"
+# Suggested sites: a near-black numbered square with an amber ring, a colour no facility type uses.
+_SUGGESTED_FILL = "#1a1a1a"
+_SUGGESTED_RING = "#ffb000"
+_SUGGESTED_TYPE = "suggested"
+_CURVE_COLOR = "#08519c"
 _TYPE_PALETTE = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
 ]  # fmt: skip
 
-_BOX_CSS = (
-    "position:fixed;z-index:1000;background:rgba(255,255,255,0.92);border-radius:4px;"
+_PANEL_CSS = (
+    "background:rgba(255,255,255,0.92);border-radius:4px;"
     "box-shadow:0 1px 4px rgba(0,0,0,0.35);font:13px/1.4 'Helvetica Neue',Arial,"
     "'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;color:#222;padding:6px 10px;"
 )
+_BOX_CSS = "position:fixed;z-index:1000;" + _PANEL_CSS
 
 
 def coverage_map(
@@ -140,13 +174,17 @@ def coverage_map(
     note: str | None = None,
     lang: str = "en",
     tiles: str | None = "OpenStreetMap",
+    suggested: gpd.GeoDataFrame | None = None,
+    suggested_isochrones: gpd.GeoDataFrame | None = None,
+    curve: pd.DataFrame | None = None,
 ) -> folium.Map:
     """Interactive map of a coverage result, self-contained and usable offline.
 
     Layers (each listed in an always-open layer control): communities coloured by the elderly share
     covered at the largest threshold; merged isochrones, one layer per threshold; per-facility isochrones
-    (hidden by default); uncovered demand points; facilities coloured by type. Boxes show the title,
-    the headline figures and ``note``; a legend explains colours.
+    (hidden by default); uncovered demand points; facilities coloured by type; optionally the isochrones
+    of suggested new sites and the suggested sites themselves. Boxes show the title, the headline figures,
+    ``note`` and optionally a coverage curve; a legend explains colours.
 
     Parameters
     ----------
@@ -165,6 +203,17 @@ def coverage_map(
     tiles : str or None
         Background tiles passed to :class:`folium.Map`; ``None`` for no background. Tiles are the only
         thing fetched from the network and simply stay blank offline.
+    suggested : geopandas.GeoDataFrame, optional
+        Suggested new sites (e.g. ``Suggestion.sites``): points with ``candidate_id`` or ``facility_id``,
+        and optionally ``name``, ``rank``, ``gain`` (elderly newly covered), ``share_after`` (coverage share
+        with this and the earlier sites) and ``minutes_saved``. Drawn as squares numbered by rank in their
+        own layer. When given, facilities of type ``"suggested"`` (the same sites, added to the coverage
+        after) are drawn only there, not again as care facilities.
+    suggested_isochrones : geopandas.GeoDataFrame, optional
+        Polygons of the new sites with ``minutes`` (and ``facility_id``); one dashed layer per threshold.
+    curve : pandas.DataFrame, optional
+        Coverage after 0, 1, 2, ... new sites (``Suggestion.curve``): columns ``sites`` and ``share``
+        (0..1). Shown as a small line chart in plain SVG, with the target share as a dashed line.
 
     Returns
     -------
@@ -174,24 +223,36 @@ def coverage_map(
     Raises
     ------
     InputError
-        Unknown ``lang``, isochrones without a ``minutes`` column or CRS, or nothing to map.
+        Unknown ``lang``, isochrones without a ``minutes`` column or CRS, suggested sites without a CRS,
+        a curve without ``sites`` and ``share`` columns, or nothing to map.
 
     Examples
     --------
     >>> m = coverage_map(result, isochrones, note="Population is illustrative", lang="zh")
     >>> save_map(m, "maps/coverage.html")  # doctest: +SKIP
+    >>> s = suggest_sites(network, facilities, demand, communities)  # doctest: +SKIP
+    >>> m = coverage_map(s.after, suggested=s.sites, curve=s.curve)  # doctest: +SKIP
     """
     labels = _labels(lang)
     if title == _DEFAULT_TITLE:
         title = labels["title"]
     isochrones = _check_isochrones(isochrones)
+    suggested_isochrones = _check_isochrones(suggested_isochrones, "suggested_isochrones")
     communities = _to_wgs84(result.communities, "communities")
     facilities = _to_wgs84(result.facilities, "facilities")
     demand = _to_wgs84(result.demand, "demand")
+    if suggested is not None:
+        suggested = _suggested_points(suggested)
+    curve_points = _check_curve(curve)
     thresholds = tuple(float(m) for m in result.thresholds_min)
     if not thresholds:
         raise InputError("coverage result has no thresholds; run coverage with at least one threshold.")
     top = max(thresholds)
+
+    drawn_facilities = facilities
+    if suggested is not None and len(facilities):
+        # The chosen sites come again as facilities of type "suggested" in the coverage after: one marker each.
+        drawn_facilities = facilities[_col(facilities, "type").astype(str) != _SUGGESTED_TYPE]
 
     m = folium.Map(location=_center(communities, facilities, demand), zoom_start=14, tiles=None,
                    control_scale=True)
@@ -202,28 +263,37 @@ def coverage_map(
     m.get_root().title = title
 
     share_cmap = branca.colormap.LinearColormap(_SHARE_COLORS, vmin=0.0, vmax=1.0)
-    type_colors = _type_colors(facilities)
+    type_colors = _type_colors(drawn_facilities)
 
     _add_communities(m, communities, thresholds, result.target_share, share_cmap, labels)
     iso_colors = _add_isochrones(m, isochrones, facilities, labels)
+    new_iso_layers = _add_suggested_isochrones(m, suggested_isochrones, labels)
     n_uncovered = _add_uncovered(m, demand, facilities, top, labels)
-    _add_facilities(m, facilities, thresholds, type_colors, labels)
+    _add_facilities(m, drawn_facilities, thresholds, type_colors, labels)
+    if suggested is not None:
+        _add_suggested(m, suggested, labels)
     folium.LayerControl(collapsed=False).add_to(m)
 
     root = m.get_root()
     root.html.add_child(folium.Element(_title_box(title)), name="carecircle_title")
-    root.html.add_child(folium.Element(_headline_box(result, demand, thresholds, labels)),
-                        name="carecircle_headline")
+    left = [_headline_box(result, demand, thresholds, labels)]
+    if curve_points is not None:
+        left.append(_curve_box(curve_points, result.target_share, labels))
+    # Headline and curve stack in one column, so the curve never overlaps however tall the headline is.
+    root.html.add_child(folium.Element(_left_column(left)), name="carecircle_headline")
     if note:
         root.html.add_child(folium.Element(_note_box(note)), name="carecircle_note")
     root.html.add_child(
-        folium.Element(_legend_box(share_cmap, top, result.target_share, iso_colors, type_colors, labels)),
+        folium.Element(_legend_box(share_cmap, top, result.target_share, iso_colors, type_colors, labels,
+                                   suggested=suggested is not None, new_iso_layers=new_iso_layers)),
         name="carecircle_legend",
     )
-    m.fit_bounds(_bounds(communities, facilities, demand))
+    m.fit_bounds(_bounds(communities, facilities, demand, suggested))
     logger.info(
-        "coverage map: %d communities, %d facilities, %d uncovered demand points, %d isochrone layers (%s)",
-        len(communities), len(facilities), n_uncovered, len(iso_colors), lang,
+        "coverage map: %d communities, %d facilities, %d uncovered demand points, %d isochrone layers, "
+        "%s suggested sites, curve %s (%s)",
+        len(communities), len(drawn_facilities), n_uncovered, len(iso_colors),
+        "no" if suggested is None else len(suggested), "no" if curve_points is None else "yes", lang,
     )
     return m
 
@@ -341,18 +411,56 @@ def _inline_leaflet(m: folium.Map) -> None:
     header.add_child(js, name="leaflet_js_inline")
 
 
-def _check_isochrones(isochrones: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+def _check_isochrones(
+    isochrones: gpd.GeoDataFrame | None, what: str = "isochrones"
+) -> gpd.GeoDataFrame | None:
     if isochrones is None or len(isochrones) == 0:
         return None
     if "minutes" not in isochrones.columns:
         raise InputError(
-            f"isochrones: no 'minutes' column (columns: {', '.join(map(str, isochrones.columns))}); "
+            f"{what}: no 'minutes' column (columns: {', '.join(map(str, isochrones.columns))}); "
             "pass the output of the isochrone step."
         )
-    iso = _to_wgs84(isochrones, "isochrones")
+    iso = _to_wgs84(isochrones, what)
     if "facility_id" not in iso.columns:
         iso = iso.assign(facility_id=None)
     return iso
+
+
+def _suggested_points(suggested: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Suggested sites in EPSG:4326 as points, ordered by rank, with ``_id`` and ``_rank`` added (a copy)."""
+    if len(suggested) == 0:
+        return suggested.assign(_id=pd.Series(dtype=object), _rank=pd.Series(dtype=float))
+    sites = _to_wgs84(suggested, "suggested")
+    if not (sites.geometry.geom_type == "Point").all():
+        sites = sites.copy()
+        sites[sites.geometry.name] = sites.geometry.representative_point()
+    id_col = next((c for c in ("candidate_id", "facility_id") if c in sites.columns), None)
+    ids = sites[id_col] if id_col else pd.Series([None] * len(sites), index=sites.index, dtype=object)
+    if "rank" in sites.columns:
+        rank = pd.to_numeric(sites["rank"], errors="coerce")
+    else:
+        rank = pd.Series(np.arange(1, len(sites) + 1, dtype=float), index=sites.index)
+    return sites.assign(_id=ids, _rank=rank).sort_values("_rank", kind="stable", na_position="last")
+
+
+def _check_curve(curve: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Finite ``(sites, share)`` points of the coverage curve sorted by sites, or None when there are none."""
+    if curve is None:
+        return None
+    missing = [c for c in ("sites", "share") if c not in curve.columns]
+    if missing:
+        raise InputError(
+            f"curve: no {' or '.join(repr(c) for c in missing)} column (columns: "
+            f"{', '.join(map(str, curve.columns))}); pass Suggestion.curve."
+        )
+    x = pd.to_numeric(curve["sites"], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(curve["share"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        logger.warning("coverage map: the coverage curve has no finite points; no curve box drawn")
+        return None
+    return pd.DataFrame({"sites": x[ok], "share": y[ok]}).sort_values("sites", kind="stable").reset_index(drop=True)
 
 
 def _to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
@@ -371,13 +479,14 @@ def _center(communities: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
     return [(south + north) / 2, (west + east) / 2]
 
 
-def _bounds(communities: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
-            demand: gpd.GeoDataFrame) -> list[list[float]]:
-    """``[[south, west], [north, east]]`` (folium's lat/lon order) of communities and facilities.
+def _bounds(communities: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
+            suggested: gpd.GeoDataFrame | None = None) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` (folium's lat/lon order) of communities, facilities and suggested sites.
 
-    Demand points define the view only when there are neither communities nor facilities.
+    Demand points define the view only when there are none of those.
     """
-    boxes = [f.total_bounds for f in (communities, facilities) if len(f)]
+    framed = (communities, facilities) if suggested is None else (communities, facilities, suggested)
+    boxes = [f.total_bounds for f in framed if len(f)]
     if not boxes and len(demand):
         boxes = [demand.total_bounds]
     if not boxes:
@@ -656,6 +765,79 @@ def _add_facilities(
     ).add_to(group)
 
 
+def _add_suggested_isochrones(
+    m: folium.Map, isochrones: gpd.GeoDataFrame | None, labels: Mapping[str, str]
+) -> list[str]:
+    """One layer of dashed polygons per threshold for the suggested sites; returns the layer names."""
+    if isochrones is None:
+        return []
+    minutes = pd.to_numeric(isochrones["minutes"], errors="coerce")
+    names = []
+    for v in sorted(float(x) for x in minutes.dropna().unique()):
+        name = labels["suggested_iso_layer"].format(m=threshold_label(v))
+        group = folium.FeatureGroup(name=name, show=True).add_to(m)
+        rows = isochrones[np.isclose(minutes, v)]
+        # Not interactive: clicks pass through to the communities and markers underneath.
+        folium.GeoJson(
+            gpd.GeoDataFrame(geometry=list(rows.geometry), crs=4326),
+            style_function=lambda _f: {"color": _SUGGESTED_FILL, "weight": 2, "dashArray": "6 4",
+                                       "fillColor": _SUGGESTED_RING, "fillOpacity": 0.06},
+            interactive=False,
+            control=False,
+        ).add_to(group)
+        names.append(name)
+    return names
+
+
+def _fmt_rank(value: Any, labels: Mapping[str, str]) -> str:
+    if _is_missing(value):
+        return labels["na"]
+    return f"{float(value):g}"
+
+
+def _site_icon_html(rank: str, *, size: int = 24) -> str:
+    """The numbered square of a suggested site (inline styles only: no external CSS or icon font)."""
+    font = 12 if len(rank) <= 2 else 9
+    return (
+        f'<div style="box-sizing:border-box;width:{size}px;height:{size}px;border-radius:5px;'
+        f"background:{_SUGGESTED_FILL};border:2px solid {_SUGGESTED_RING};color:#fff;"
+        f"font:700 {font}px/{size - 4}px Arial,Helvetica,sans-serif;text-align:center;"
+        f'box-shadow:0 1px 4px rgba(0,0,0,0.5)">{html.escape(rank)}</div>'
+    )
+
+
+def _add_suggested(m: folium.Map, sites: gpd.GeoDataFrame, labels: Mapping[str, str]) -> None:
+    group = folium.FeatureGroup(name=labels["suggested_layer"], show=True).add_to(m)
+    if sites.empty:
+        return
+    fields: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("_rank", labels["rank"], lambda v: _fmt_rank(v, labels)),
+        ("_id", labels["site_id"], lambda v: _fmt_text(v, labels)),
+        ("name", labels["name"], lambda v: _fmt_text(v, labels)),
+        ("gain", labels["gain"], lambda v: _fmt_persons(v, labels)),
+        ("share_after", labels["share_after"], lambda v: _fmt_share(v, labels)),
+    ]
+    if "minutes_saved" in sites.columns:
+        fields.append(("minutes_saved", labels["minutes_saved"], lambda v: _fmt_persons(v, labels)))
+    ranks = [_fmt_rank(r, labels) if not _is_missing(r) else "?" for r in sites["_rank"]]
+    names = [n if not _is_missing(n) else i for n, i in zip(_col(sites, "name"), sites["_id"], strict=True)]
+    extra = {
+        "_html": [_site_icon_html(r) for r in ranks],
+        "_tip": [html.escape(f"{r}. {n if not _is_missing(n) else ''}".strip()) for r, n in zip(ranks, names,
+                                                                                               strict=True)],
+    }
+    slim, keys, aliases = _popup_frame(sites, fields, extra)
+    icon = folium.DivIcon(class_name="carecircle-site", icon_size=(24, 24), icon_anchor=(12, 12))
+    folium.GeoJson(
+        slim,
+        marker=folium.Marker(icon=icon),
+        style_function=lambda f: {"html": f["properties"]["_html"]},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
+        tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False),
+        control=False,
+    ).add_to(group)
+
+
 # --- boxes -----------------------------------------------------------------------------------------
 
 
@@ -710,10 +892,90 @@ def _headline_box(
         f"<td style='text-align:right'>{_fmt_share(result.target_share, labels)}</td></tr>"
     )
     return (
-        f'<div class="carecircle-headline" style="{_BOX_CSS}top:90px;left:10px;">'
+        f'<div class="carecircle-headline" style="{_PANEL_CSS}">'
         "<style>.carecircle-headline td{padding:1px 0 1px 8px}.carecircle-headline td:first-child"
         "{padding-left:0}</style>"
         f'<table style="border-collapse:collapse">{"".join(cells)}</table></div>'
+    )
+
+
+def _left_column(boxes: list[str]) -> str:
+    """Fixed column at the top left (below the zoom buttons) stacking the headline and the curve box."""
+    return (
+        '<div class="carecircle-left" style="position:fixed;z-index:1000;top:90px;left:10px;display:flex;'
+        'flex-direction:column;align-items:flex-start;gap:8px;">' + "".join(boxes) + "</div>"
+    )
+
+
+def _nice_step(span: float, max_ticks: int = 8) -> float:
+    """Smallest of 1, 2, 5, 10, 20, 50, ... giving at most ``max_ticks`` intervals over ``span``."""
+    step = 1.0
+    while span / step > max_ticks:
+        for f in (2.0, 2.5, 2.0):  # 1 -> 2 -> 5 -> 10 -> ...
+            step *= f
+            if span / step <= max_ticks:
+                break
+    return step
+
+
+def _curve_box(points: pd.DataFrame, target_share: float | None, labels: Mapping[str, str]) -> str:
+    """A small line chart of the coverage curve in plain inline SVG (no script, no external resource)."""
+    width, height = 260, 170
+    left, right, top, bottom = 46, 12, 10, 36
+    pw, ph = width - left - right, height - top - bottom
+    xs = points["sites"].to_numpy(dtype=float)
+    ys = np.clip(points["share"].to_numpy(dtype=float), 0.0, 1.0)
+    x0, x1 = min(0.0, float(xs.min())), max(1.0, float(xs.max()))
+
+    def sx(v: float) -> float:
+        return left + (v - x0) / (x1 - x0) * pw
+
+    def sy(v: float) -> float:
+        return top + (1.0 - v) * ph
+
+    grid, text = "#d9d9d9", "#444"
+    parts = []
+    for f in (0.0, 0.25, 0.5, 0.75, 1.0):
+        y = sy(f)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="{grid}" '
+                     'stroke-width="1"/>')
+        parts.append(f'<text x="{left - 4}" y="{y + 3.5:.1f}" text-anchor="end" font-size="10" '
+                     f'fill="{text}">{100 * f:.0f}%</text>')
+    step = _nice_step(x1 - x0)
+    tick = math.ceil(x0 / step) * step
+    while tick <= x1 + 1e-9:
+        x = sx(tick)
+        parts.append(f'<line x1="{x:.1f}" y1="{top + ph}" x2="{x:.1f}" y2="{top + ph + 4}" stroke="{text}"/>')
+        parts.append(f'<text x="{x:.1f}" y="{top + ph + 15}" text-anchor="middle" font-size="10" '
+                     f'fill="{text}">{tick:g}</text>')
+        tick += step
+    parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="{text}"/>')
+    parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="{text}"/>')
+    if target_share is not None and not _is_missing(target_share) and 0 <= float(target_share) <= 1:
+        y = sy(float(target_share))
+        target_text = html.escape(labels["curve_target"].format(target=_fmt_share(target_share, labels)))
+        parts.append(f'<line class="carecircle-curve-target" x1="{left}" y1="{y:.1f}" x2="{left + pw}" '
+                     f'y2="{y:.1f}" stroke="{_BELOW_TARGET_COLOR}" stroke-width="1.5" stroke-dasharray="5 3"/>')
+        label_y = y - 4 if y - 4 > top + 8 else y + 12
+        parts.append(f'<text x="{left + pw - 2}" y="{label_y:.1f}" text-anchor="end" font-size="10" '
+                     f'fill="{_BELOW_TARGET_COLOR}">{target_text}</text>')
+    coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(xs, ys, strict=True))
+    parts.append(f'<polyline class="carecircle-curve-line" points="{coords}" fill="none" stroke="{_CURVE_COLOR}" '
+                 'stroke-width="2" stroke-linejoin="round"/>')
+    for x, y in zip(xs, ys, strict=True):
+        tip = html.escape(labels["curve_point"].format(n=f"{x:g}", share=_fmt_share(y, labels)))
+        parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{_CURVE_COLOR}">'
+                     f"<title>{tip}</title></circle>")
+    parts.append(f'<text x="{left + pw / 2:.1f}" y="{height - 4}" text-anchor="middle" font-size="11" '
+                 f'fill="{text}">{html.escape(labels["curve_x"])}</text>')
+    parts.append(f'<text transform="translate(12,{top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" '
+                 f'font-size="11" fill="{text}">{html.escape(labels["curve_y"])}</text>')
+    title = html.escape(labels["curve_title"])
+    return (
+        f'<div class="carecircle-curve" style="{_PANEL_CSS}">'
+        f'<div style="font-weight:600">{title}</div>'
+        f'<svg class="carecircle-curve-chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{title}" style="display:block">{"".join(parts)}</svg></div>'
     )
 
 
@@ -732,6 +994,9 @@ def _legend_box(
     iso_colors: Mapping[str, str],
     type_colors: Mapping[str, str],
     labels: Mapping[str, str],
+    *,
+    suggested: bool = False,
+    new_iso_layers: list[str] | None = None,
 ) -> str:
     top_lab = threshold_label(top)
     stops = ", ".join(f"{cmap.rgb_hex_str(x)} {100 * x:.0f}%" for x in np.linspace(0, 1, 11))
@@ -763,6 +1028,15 @@ def _legend_box(
         parts.append(f'<div style="font-weight:600;margin-top:6px">{heading}</div>')
         parts.extend(f"<div>{_swatch(c, circle=True, border='2px solid #fff')}{html.escape(t)}</div>"
                      for t, c in type_colors.items())
+    if suggested:
+        icon = _site_icon_html("1", size=18).replace("<div ", '<div class="carecircle-legend-site" ', 1)
+        parts.append(
+            '<div style="margin-top:6px;display:flex;align-items:center;gap:6px">'
+            f'{icon}<span>{html.escape(labels["legend_suggested"])}</span></div>'
+        )
+    for name in new_iso_layers or []:
+        dashed = _swatch(_SUGGESTED_RING + "22", border=f"2px dashed {_SUGGESTED_FILL}")
+        parts.append(f"<div>{dashed}{html.escape(name)}</div>")
     return (
         f'<div class="carecircle-legend" style="{_BOX_CSS}bottom:30px;right:10px;max-width:260px;">'
         f'{"".join(parts)}</div>'

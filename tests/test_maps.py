@@ -32,6 +32,8 @@ LAYERS_ZH = ["5分钟步行覆盖", "10分钟步行覆盖", "15分钟步行覆�
              "社区覆盖率", "未覆盖老年人", "养老设施"]
 COMMUNITY_NAMES = ["Kamppi", "Punavuori", "Töölö & <Etu>"]
 FACILITY_NAMES = ["Kamppi day centre", "Punavuori station", "Hietalahti station"]
+SUGGESTED_NAMES = ["Eerikinkatu <corner>", "Sandvikstorget"]
+SUGGESTED_IDS = ["G017", "G042"]
 
 
 # --- a hand-made coverage result -------------------------------------------------------------------
@@ -116,6 +118,35 @@ def _isochrones(*, merged: bool = True, per_facility: bool = True) -> gpd.GeoDat
         if merged:
             rows.append({"minutes": t, "facility_id": None, "geometry": gpd.GeoSeries(discs).union_all()})
     return gpd.GeoDataFrame(rows, crs=METRIC_CRS).to_crs(4326)
+
+
+def _suggested() -> gpd.GeoDataFrame:
+    """Two suggested sites near the uncovered demand points, listed out of rank order."""
+    return gpd.GeoDataFrame(
+        {"candidate_id": SUGGESTED_IDS[::-1], "name": SUGGESTED_NAMES[::-1], "rank": [2, 1],
+         "gain": [110.0, 190.0], "share_after": [0.8258, 0.7548]},
+        geometry=[Point(24.9262, 60.1743), Point(24.9442, 60.1654)], crs=4326,
+    )
+
+
+def _with_suggested_facilities(result: CoverageResult) -> CoverageResult:
+    """The coverage after: the suggested sites added to the facilities as type "suggested"."""
+    sites = _suggested()
+    new = gpd.GeoDataFrame({"facility_id": sites["candidate_id"], "name": sites["name"], "type": "suggested"},
+                           geometry=sites.geometry, crs=4326)
+    facilities = pd.concat([result.facilities, new], ignore_index=True)
+    return dataclasses.replace(result, facilities=gpd.GeoDataFrame(facilities, crs=4326))
+
+
+def _suggested_isochrones(minutes: float = 15.0) -> gpd.GeoDataFrame:
+    sites = _suggested().to_crs(METRIC_CRS)
+    return gpd.GeoDataFrame({"facility_id": sites["candidate_id"], "minutes": minutes},
+                            geometry=sites.buffer(60.0 * minutes), crs=METRIC_CRS).to_crs(4326)
+
+
+def _curve() -> pd.DataFrame:
+    share = [540 + 370 + 0.0, 1170.0, 1280.0, 1330.0, 1350.0]  # covered persons after 0..4 new sites
+    return pd.DataFrame({"sites": range(5), "share": np.array(share) / 1550, "covered": share})
 
 
 @pytest.fixture(scope="module")
@@ -354,6 +385,172 @@ def test_map_fragment_is_an_iframe_with_the_whole_document(result):
     assert frag.count('"') == 8  # every quote inside srcdoc is escaped
 
 
+# --- suggested sites, their isochrones and the coverage curve --------------------------------------
+
+SUGGESTED_LAYERS = {"en": ["Suggested new sites", "New sites' 15-minute walk"],
+                    "zh": ["建议新增站点", "新增站点15分钟步行范围"]}
+
+
+def _suggestion_map(result, isochrones, lang="en", **kwargs) -> folium.Map:
+    return coverage_map(_with_suggested_facilities(result), isochrones, lang=lang, suggested=_suggested(),
+                        suggested_isochrones=_suggested_isochrones(), curve=_curve(), **kwargs)
+
+
+def _geojson_names(group: folium.FeatureGroup) -> list[str]:
+    """Names (first popup field) of the features in a layer's GeoJSON."""
+    (geojson,) = [c for c in group._children.values() if isinstance(c, folium.GeoJson)]
+    return [f["properties"]["p0"] for f in geojson.data["features"]]
+
+
+def _curve_svg(html: str) -> str:
+    return re.search(r'<div class="carecircle-curve".*?</svg></div>', html, re.S).group(0)
+
+
+@pytest.mark.parametrize(("lang", "names"), [("en", LAYERS_EN), ("zh", LAYERS_ZH)])
+def test_suggested_layers_listed(result, isochrones, lang, names):
+    m = _suggestion_map(result, isochrones, lang=lang)
+    html = _html(m)
+    assert set(_feature_groups(m)) == set(names) | set(SUGGESTED_LAYERS[lang])
+    for name in SUGGESTED_LAYERS[lang]:
+        # folium's tojavascript writes the apostrophe of "New sites'" as \u0027
+        quoted = json.dumps(name).replace("'", "\\u0027")
+        assert f"{quoted} : feature_group_" in html
+        assert _feature_groups(m)[name].show is True
+
+
+def test_suggested_sites_not_drawn_twice(result, isochrones):
+    after = _with_suggested_facilities(result)
+    m = coverage_map(after, isochrones, suggested=_suggested())
+    groups = _feature_groups(m)
+    assert _geojson_names(groups["Care facilities"]) == FACILITY_NAMES
+    assert _geojson_names(groups["Suggested new sites"]) == ["1", "2"]  # ranks, in rank order
+    legend = _html(m)[_html(m).index('<div class="carecircle-legend"'):]
+    assert "suggested</div>" not in legend  # not listed as a facility type
+    assert "Suggested new site (number: rank)" in legend
+    # without `suggested`, facilities of type "suggested" are ordinary facilities
+    plain = coverage_map(after, isochrones)
+    assert _geojson_names(_feature_groups(plain)["Care facilities"]) == [
+        *FACILITY_NAMES, "Sandvikstorget", "Eerikinkatu &lt;corner&gt;"]
+    assert "suggested</div>" in _html(plain)
+    assert "Suggested new sites" not in _html(plain)
+
+
+def test_suggested_markers_are_numbered_div_icons(result, isochrones):
+    html = _html(_suggestion_map(result, isochrones))
+    # a core-Leaflet L.DivIcon (not AwesomeMarkers, which needs an external plug-in) with the rank inside
+    assert re.search(r"const iconRootAlias = L\s+opts\.icon = new iconRootAlias\.DivIcon\(iconOptions\)", html)
+    assert "AwesomeMarkers" not in html
+    assert '"className": "carecircle-site"' in html
+    assert sorted(re.findall(r'"html": "<div style=\\"[^"]*\\">(\d+)</div>"', html)) == ["1", "2"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_suggested_popups(result, isochrones, lang):
+    m = _suggestion_map(result, isochrones, lang=lang)
+    html = _html(m)
+    aliases = (["Rank", "Site ID", "Name", "Elderly newly covered", "Coverage share after"] if lang == "en"
+               else ["序号", "站点编号", "名称", "新增覆盖老年人", "新增后覆盖率"])
+    for alias in aliases:
+        assert _shows(alias, html), alias
+    (geojson,) = [c for c in _feature_groups(m)[SUGGESTED_LAYERS[lang][0]]._children.values()
+                  if isinstance(c, folium.GeoJson)]
+    props = [f["properties"] for f in geojson.data["features"]]
+    assert [(p["p0"], p["p1"], p["p2"], p["p3"], p["p4"]) for p in props] == [
+        ("1", "G017", "Eerikinkatu &lt;corner&gt;", "190", "75.5%"),  # escaped for innerHTML
+        ("2", "G042", "Sandvikstorget", "110", "82.6%"),
+    ]
+    assert [p["_tip"] for p in props] == ["1. Eerikinkatu &lt;corner&gt;", "2. Sandvikstorget"]
+    assert "Eerikinkatu <corner>" not in html
+
+
+def test_suggested_optional_columns(result):
+    sites = _suggested().drop(columns=["rank", "name"]).assign(minutes_saved=[900.0, 2500.0])
+    sites = sites.rename(columns={"candidate_id": "facility_id"})
+    m = coverage_map(result, suggested=sites)
+    (geojson,) = [c for c in _feature_groups(m)["Suggested new sites"]._children.values()
+                  if isinstance(c, folium.GeoJson)]
+    props = [f["properties"] for f in geojson.data["features"]]
+    assert [(p["p0"], p["p1"], p["p2"], p["p5"]) for p in props] == [("1", "G042", "n/a", "900"),
+                                                                     ("2", "G017", "n/a", "2,500")]
+    assert "Walking saved (person-minutes)" in _html(m)
+
+
+def test_suggested_isochrones_dashed_and_in_legend(result, isochrones):
+    m = _suggestion_map(result, isochrones)
+    group = _feature_groups(m)["New sites' 15-minute walk"]
+    (geojson,) = [c for c in group._children.values() if isinstance(c, folium.GeoJson)]
+    assert len(geojson.data["features"]) == 2
+    html = _html(m)
+    assert '"dashArray": "6 4"' in html
+    legend = html[html.index('<div class="carecircle-legend"'):]
+    assert "New sites&#x27; 15-minute walk" in legend and "dashed" in legend
+
+
+@pytest.mark.parametrize(("lang", "texts"), [
+    ("en", ["Coverage curve", "Number of new sites", "Elderly covered", "target 90.0%"]),
+    ("zh", ["覆盖率曲线", "新增站点数", "老年人覆盖率", "目标 90.0%"]),
+])
+def test_curve_box_is_plain_svg(result, isochrones, lang, texts):
+    html = _html(_suggestion_map(result, isochrones, lang=lang))
+    box = _curve_svg(html)
+    for text in texts:
+        assert text in box, text
+    assert "<script" not in box and "http" not in box
+    points = re.search(r'class="carecircle-curve-line" points="([^"]+)"', box).group(1).split()
+    assert len(points) == 5
+    xy = np.array([[float(v) for v in p.split(",")] for p in points])
+    assert np.all(np.diff(xy[:, 0]) > 0)  # sites increase to the right
+    assert np.all(np.diff(xy[:, 1]) < 0)  # share rises (SVG y grows downwards)
+    # the target line sits at 90% of the 0..100% axis (gridlines at 0% and 100%)
+    grid = [float(y) for y in re.findall(r'<line x1="46" y1="([\d.]+)" x2="248"', box)]
+    y0, y100 = max(grid), min(grid)
+    target_y = float(re.search(r'class="carecircle-curve-target" x1="46" y1="([\d.]+)"', box).group(1))
+    assert target_y == pytest.approx(y0 + 0.9 * (y100 - y0), abs=0.1)
+    assert [t for t in ("0%", "50%", "100%") if f">{t}</text>" not in box] == []
+    assert (">4 new sites: 87.1%</title>" if lang == "en" else ">新增4个站点：87.1%</title>") in box
+    # the curve sits in the left column under the headline
+    column = html[html.index('<div class="carecircle-left"'):]
+    assert column.index('class="carecircle-headline"') < column.index('class="carecircle-curve"')
+
+
+def test_curve_without_target_and_without_suggested(result):
+    html = _html(coverage_map(dataclasses.replace(result, target_share=None), curve=_curve()))
+    box = _curve_svg(html)
+    assert "carecircle-curve-target" not in box and "target" not in box
+    assert "Suggested new sites" not in html
+    assert 'class="carecircle-curve"' not in _html(coverage_map(result))
+
+
+def test_curve_missing_columns_is_an_input_error(result):
+    with pytest.raises(InputError, match="curve: no 'share' column"):
+        coverage_map(result, curve=_curve().drop(columns="share"))
+
+
+def test_suggested_without_crs_is_an_input_error(result):
+    with pytest.raises(InputError, match="suggested: no CRS"):
+        coverage_map(result, suggested=_suggested().set_crs(None, allow_override=True))
+
+
+def test_suggested_map_has_no_external_resources_and_inputs_unchanged(result, isochrones):
+    after = _with_suggested_facilities(result)
+    inputs = (after.facilities, _suggested(), _suggested_isochrones(), _curve())
+    before = tuple(x.copy() for x in inputs)
+    html = _html(coverage_map(after, isochrones, suggested=inputs[1], suggested_isochrones=inputs[2],
+                              curve=inputs[3]))
+    for old, new in zip(before, inputs, strict=True):
+        pd.testing.assert_frame_equal(old, new)
+    assert not re.search(r"<script[^>]+src\s*=", html, re.I)
+    urls = set(re.findall(r"https?://[^\s\"'<>)\\]+", _without_leaflet(html)))
+    assert urls == {"https://tile.openstreetmap.org/{z}/{x}/{y}.png", "https://www.openstreetmap.org/copyright"}
+
+
+def test_empty_suggested_keeps_layer_and_hides_suggested_facilities(result):
+    m = coverage_map(_with_suggested_facilities(result), suggested=_suggested().iloc[:0])
+    groups = _feature_groups(m)
+    assert "Suggested new sites" in groups
+    assert _geojson_names(groups["Care facilities"]) == FACILITY_NAMES
+
+
 # --- headless browser ------------------------------------------------------------------------------
 
 # Clicks every feature on the map (as Leaflet would) and returns the text of the popups that open.
@@ -441,6 +638,71 @@ def test_map_opens_in_headless_chromium(result, isochrones, tmp_path, lang, name
 
         logs = driver.get_log("browser")
         severe = [e["message"] for e in logs
+                  if e["level"] == "SEVERE" and not is_tile_fetch_error(e["message"])]
+        assert severe == []
+    finally:
+        driver.quit()
+
+
+_RECT_JS = """
+const r = document.querySelector(arguments[0]).getBoundingClientRect();
+return [r.left, r.top, r.right, r.bottom];
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_suggestion_map_opens_in_headless_chromium(result, isochrones, tmp_path, lang):
+    m = _suggestion_map(result, isochrones, lang=lang, note="Population and facilities are illustrative")
+    path = save_map(m, tmp_path / f"suggest_{lang}.html")
+    driver = open_browser(tmp_path)
+    try:
+        driver.get(path.as_uri())
+        driver.implicitly_wait(5)
+        assert driver.execute_script("return typeof L") == "object"
+        control = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+            ".map(l => [l.textContent.trim(), l.querySelector('input').checked])"
+        )
+        labels = dict(control)
+        for name in SUGGESTED_LAYERS[lang]:
+            assert labels.get(name) is True, (name, control)  # listed and shown
+        # 3 communities + 3 uncovered points + 3 existing facilities + 2 suggested sites (not drawn twice)
+        n_interactive = driver.execute_script(
+            "return document.querySelectorAll('.leaflet-interactive').length")
+        assert n_interactive == 11
+
+        icons = driver.find_elements("css selector", ".leaflet-marker-pane .carecircle-site")
+        assert sorted(icon.text for icon in icons) == ["1", "2"]
+        assert all(icon.is_displayed() for icon in icons)
+        assert all(icon.size["width"] == 24 and icon.size["height"] == 24 for icon in icons)
+
+        curve = driver.find_element("css selector", ".carecircle-curve")
+        assert curve.is_displayed()
+        assert curve.text.startswith("Coverage curve" if lang == "en" else "覆盖率曲线")
+        svg = driver.find_element("css selector", ".carecircle-curve svg")
+        assert svg.is_displayed() and svg.size["width"] == 260 and svg.size["height"] == 170
+        assert driver.execute_script(
+            "return document.querySelector('.carecircle-curve-line').getTotalLength()") > 100
+        # the curve box sits below the headline and inside the window, overlapping neither
+        headline = driver.execute_script(_RECT_JS, ".carecircle-headline")
+        box = driver.execute_script(_RECT_JS, ".carecircle-curve")
+        assert headline[3] <= box[1] and box[3] <= driver.execute_script("return window.innerHeight")
+        legend = driver.find_element("css selector", ".carecircle-legend")
+        assert legend.is_displayed()
+        assert ("Suggested new site" if lang == "en" else "建议新增站点") in legend.text
+
+        popups = driver.execute_script(_POPUP_TEXTS_JS)
+        assert len(popups) == 3 + 3 + 3 + 2
+        joined = "\n".join(popups)
+        for name in [*SUGGESTED_NAMES, *SUGGESTED_IDS, "75.5%", "82.6%"]:
+            assert name in joined, name
+        assert ("Elderly newly covered" if lang == "en" else "新增覆盖老年人") in joined
+
+        screenshot = tmp_path / f"suggest_{lang}.png"
+        assert driver.save_screenshot(str(screenshot))
+        assert len(screenshot.read_bytes()) > 20_000
+        severe = [e["message"] for e in driver.get_log("browser")
                   if e["level"] == "SEVERE" and not is_tile_fetch_error(e["message"])]
         assert severe == []
     finally:
