@@ -1,0 +1,315 @@
+"""Time site suggestion (coverage matrix, MCLP, coverage curve) on generated street grids.
+
+Usage::
+
+    python benchmarks/bench_siting.py           # full: 100k/400k nodes × 10k/50k demand × 300/2,000 candidates
+    python benchmarks/bench_siting.py --quick   # small smoke run
+    python benchmarks/bench_siting.py --sizes 100000 --demand 10000 --candidates 300 --repeat 1
+    python benchmarks/bench_siting.py --spopt /path/to/python   # also time PySAL spopt's MCLP (see below)
+
+The grids, the network build and the random points come from ``bench_coverage.py`` (same generator, seed 2026).
+Each instance (nodes × demand points × candidates) runs in a fresh child process, so its peak RSS is its own.
+150 existing facilities and the demand points (population 1–199 each) lie at seeded random places along random
+streets, up to 40 m off them; candidates lie at seeded random points on the streets. Walking speed 1 m/s, so the
+15-minute threshold is 900 m.
+
+Timed steps:
+
+- ``matrix``: the sparse candidate × demand coverage matrix, as ``siting.suggest_sites`` builds it:
+  ``snap_points`` for the candidates and the demand, then ``source_demand_distances(limit_m=900)`` (best of
+  ``--repeat``; the network's STRtree is built once beforehand, as in a session, and timed on its own);
+  its nonzeros and the tracemalloc peak of one build;
+- ``mclp``: ``maximal_covering(cover, w, N, covered0=..., time_limit_s=30)`` for each N, with ``covered0`` the
+  demand within 15 minutes of the existing facilities (one ``travel_times`` run); run once (it is deterministic
+  and its time limit dominates), reporting time, method, status and proven gap;
+- ``curve``: ``coverage_curve(cover, w, 40, covered0=...)`` (best of ``--repeat``).
+
+``--spopt PYTHON`` runs PySAL spopt's ``MCLP.from_cost_matrix(...).solve(PULP_CBC_CMD)`` on one instance
+(``--spopt-instance``, default 100k nodes / 10k demand / 300 candidates) with the interpreter ``PYTHON`` (a
+separate environment with ``spopt`` installed; it is no project dependency), under a hard wall-time limit
+(``--spopt-timeout``, default 300 s for all N together). spopt takes a dense demand × candidate cost matrix; it
+gets the same coverage (distance ≤ 900 m, from ``source_demand_distances``) and only the demand points not
+already covered by the existing facilities, which is the same MCLP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+for _p in (HERE, HERE.parent):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from bench_coverage import best_of, build_network, fmt_s, grid_arrays, machine, points_near_streets  # noqa: E402
+
+WALK_MPS = 1.0
+MINUTES = 15.0
+LIMIT_M = MINUTES * 60.0 * WALK_MPS
+N_FACILITIES = 150
+
+
+def instance(n_nodes: int, n_demand: int, n_cand: int, *, seed: int):
+    """Network, existing facility / demand / candidate coordinates and demand weights of one instance."""
+    xy, u, v = grid_arrays(n_nodes, seed=seed, jitter_m=10.0, drop_frac=0.03)
+    net = build_network(xy, u, v, f"grid {n_nodes} seed {seed}")
+    rng = np.random.default_rng(seed + 1)
+    fac_xy = points_near_streets(net, N_FACILITIES, rng)
+    dem_xy = points_near_streets(net, n_demand, rng)
+    w = rng.integers(1, 200, size=n_demand).astype(float)
+    cand_xy = points_near_streets(net, n_cand, np.random.default_rng(seed + 2), max_off_m=0.0)
+    return net, fac_xy, dem_xy, w, cand_xy
+
+
+def coverage_matrix(net, cand_xy, dem_xy):
+    from carecircle.travel import snap_points, source_demand_distances
+
+    t0 = time.perf_counter()
+    c_snap = snap_points(net, cand_xy)
+    d_snap = snap_points(net, dem_xy)
+    t1 = time.perf_counter()
+    dist = source_demand_distances(net, c_snap, d_snap, limit_m=LIMIT_M)
+    t2 = time.perf_counter()
+    cover = dist.copy()
+    cover.data = np.ones_like(cover.data)
+    return cover, t1 - t0, t2 - t1
+
+
+def run_instance(n_nodes: int, n_demand: int, n_cand: int, *, repeat: int, seed: int, sites: list[int],
+                 curve_sites: int, time_limit: float, dump: Path | None) -> dict:
+    from carecircle.optimize import coverage_curve, maximal_covering
+    from carecircle.travel import travel_times
+
+    r: dict = {"target_nodes": n_nodes, "demand": n_demand, "candidates": n_cand}
+    net, fac_xy, dem_xy, w, cand_xy = instance(n_nodes, n_demand, n_cand, seed=seed)
+    r["nodes"], r["segments"] = net.n_nodes, net.n_edges
+    t0 = time.perf_counter()
+    net.tree  # noqa: B018 - built once, reused by every later step (a cached property, as in a session)
+    r["tree"] = time.perf_counter() - t0
+
+    runs = [coverage_matrix(net, cand_xy, dem_xy) for _ in range(repeat)]
+    cover = runs[-1][0]
+    r["snap"] = min(x[1] for x in runs)
+    r["distances"] = min(x[2] for x in runs)
+    r["matrix"] = min(x[1] + x[2] for x in runs)
+    r["nnz"] = int(cover.nnz)
+    r["dense_mb"] = n_cand * n_demand * 8 / 2**20
+    del runs
+    tracemalloc.start()
+    coverage_matrix(net, cand_xy, dem_xy)
+    r["matrix_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+
+    tt = travel_times(net, fac_xy, dem_xy, walk_speed_mps=WALK_MPS, max_minutes=MINUTES)
+    covered0 = tt.minutes <= MINUTES + 1e-9
+    r["share0"] = float(w[covered0].sum() / w.sum())
+    reach = np.diff(cover.tocsc().indptr) > 0
+    r["open_demand"] = int((reach & ~covered0).sum())  # reachable by some candidate and not yet covered
+
+    r["mclp"] = []
+    for p in sites:
+        sol = maximal_covering(cover, w, p, covered0=covered0, time_limit_s=time_limit)
+        r["mclp"].append({"p": p, "time": sol.time_s, "method": sol.method, "status": sol.status, "gap": sol.gap,
+                          "objective": sol.objective, "bound": sol.bound, "share": sol.share,
+                          "chosen": [int(i) for i in sol.chosen]})
+    r["curve"], curve = best_of(lambda: coverage_curve(cover, w, curve_sites, covered0=covered0), repeat)
+    r["curve_sites"] = int(curve.sites[-1])
+    r["curve_share"] = float(curve.share[-1])
+    r["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if dump is not None:  # the instance for the spopt child
+        np.savez(dump, indptr=cover.indptr, indices=cover.indices, shape=np.array(cover.shape), w=w,
+                 covered0=covered0)
+    return r
+
+
+# ------------------------------------------------------------------------------------------------ spopt
+
+
+def spopt_child(path: Path, sites: list[int]) -> None:
+    """Solve the dumped instance with spopt's MCLP; print one JSON line per N (flushed, so a timeout keeps some)."""
+    import pulp
+    import scipy.sparse as sp
+    import spopt
+    from spopt.locate import MCLP
+
+    d = np.load(path)
+    cover = sp.csr_array((np.ones(len(d["indices"])), d["indices"], d["indptr"]), shape=tuple(d["shape"]))
+    open_ = ~d["covered0"]
+    # spopt wants a dense clients × facilities cost matrix; 0 where covered, 1 (> radius 0.5) where not.
+    cost = np.where(cover[:, open_].T.toarray() > 0, 0.0, 1.0)
+    weights = d["w"][open_]
+    print(json.dumps({"versions": {"spopt": spopt.__version__, "pulp": pulp.__version__},
+                      "clients": int(cost.shape[0]), "facilities": int(cost.shape[1])}), flush=True)
+    for p in sites:
+        t0 = time.perf_counter()
+        model = MCLP.from_cost_matrix(cost, weights, service_radius=0.5, p_facilities=p)
+        t1 = time.perf_counter()
+        model = model.solve(pulp.PULP_CBC_CMD(msg=False))
+        t2 = time.perf_counter()
+        chosen = [j for j in range(cost.shape[1]) if model.fac_vars[j].value() > 0.5]
+        print(json.dumps({"p": p, "build": t1 - t0, "solve": t2 - t1, "time": t2 - t0,
+                          "status": pulp.LpStatus[model.problem.status],
+                          "objective": float(pulp.value(model.problem.objective)), "chosen": chosen}), flush=True)
+
+
+def run_spopt(python: str, dump: Path, sites: list[int], timeout: float) -> dict:
+    cmd = [python, __file__, "--spopt-child", str(dump), "--sites", *map(str, sites)]
+    out: dict = {"python": python, "timeout": timeout, "runs": []}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    t0 = time.perf_counter()
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+        out["returncode"] = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the child and its CBC process
+        stdout, stderr = proc.communicate()
+        out["timed_out"] = True
+    out["wall"] = time.perf_counter() - t0
+    for line in stdout.splitlines():
+        rec = json.loads(line)
+        if "p" in rec:
+            out["runs"].append(rec)
+        else:
+            out.update(rec)
+    if out.get("returncode"):
+        out["error"] = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit code {out['returncode']}"
+    return out
+
+
+# --------------------------------------------------------------------------------------------- reporting
+
+
+def markdown(results: list[dict], args, spopt: dict | None) -> str:
+    m = machine()
+    lines = [
+        f"Machine: {m['cpus']} CPUs, {m['cpu']}, {m['ram']} RAM, {m['platform']}; Python {m['python']}, "
+        f"numpy {m['numpy']}, scipy {m['scipy']}, shapely {m['shapely']}. Date {_dt.date.today().isoformat()}; "
+        f"best of {args.repeat} for the matrix and the curve, MCLP run once with time_limit_s={args.time_limit:g}.",
+        "",
+        "Coverage matrix (candidate × demand, pairs within 900 m) and coverage curve:",
+        "",
+        "| nodes | demand | candidates | STRtree (once) | snap (cand. + demand) | source_demand_distances "
+        "| matrix build | nnz | dense would need | matrix peak traced | covered by 150 existing "
+        f"| curve to {args.curve} sites | share at {args.curve} | peak RSS |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['nodes']:,} | {r['demand']:,} | {r['candidates']:,} | {fmt_s(r['tree'])} | {fmt_s(r['snap'])} "
+            f"| {fmt_s(r['distances'])} | {fmt_s(r['matrix'])} | {r['nnz']:,} | {r['dense_mb']:.0f} MB "
+            f"| {r['matrix_peak_mb']:.0f} MB | {r['share0']:.1%} | {fmt_s(r['curve'])} | {r['curve_share']:.1%} "
+            f"| {r['maxrss_mb']:.0f} MB |")
+    lines += [
+        "",
+        "maximal_covering (existing facilities fixed):",
+        "",
+        "| nodes | demand | candidates | N | time | method | status | gap | newly covered | upper bound "
+        "| share after |",
+        "|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        for s in r["mclp"]:
+            lines.append(
+                f"| {r['nodes']:,} | {r['demand']:,} | {r['candidates']:,} | {s['p']} | {fmt_s(s['time'])} "
+                f"| {s['method']} | {s['status']} | {s['gap']:.3%} | {s['objective']:,.0f} | {s['bound']:,.1f} "
+                f"| {s['share']:.1%} |")
+    if spopt is not None:
+        lines += ["", f"PySAL spopt {spopt.get('versions', {}).get('spopt', '?')} (PuLP "
+                  f"{spopt.get('versions', {}).get('pulp', '?')}, bundled CBC) on the same instance "
+                  f"({spopt.get('clients', '?')} open demand points × {spopt.get('facilities', '?')} candidates), "
+                  f"hard limit {spopt['timeout']:g} s for all N; wall {spopt['wall']:.1f} s"
+                  + (" — TIMED OUT" if spopt.get("timed_out") else "")
+                  + (f" — error: {spopt['error']}" if spopt.get("error") else "") + ":",
+                  "",
+                  "| N | spopt model build | spopt CBC solve | spopt total | spopt status | spopt newly covered "
+                  "| carecircle time | carecircle newly covered |",
+                  "|---:|---:|---:|---:|---|---:|---:|---:|"]
+        theirs = {s["p"]: s for s in spopt["runs"]}
+        for o in spopt["ours"]:
+            s = theirs.get(o["p"])
+            if s is None:
+                lines.append(f"| {o['p']} | – | – | did not finish | – | – | {fmt_s(o['time'])} "
+                             f"| {o['objective']:,.0f} |")
+            else:
+                lines.append(f"| {o['p']} | {fmt_s(s['build'])} | {fmt_s(s['solve'])} | {fmt_s(s['time'])} "
+                             f"| {s['status']} | {s['objective']:,.0f} | {fmt_s(o['time'])} | {o['objective']:,.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[100_000, 400_000], help="grid node counts")
+    p.add_argument("--demand", type=int, nargs="+", default=[10_000, 50_000], help="demand point counts")
+    p.add_argument("--candidates", type=int, nargs="+", default=[300, 2_000], help="candidate counts")
+    p.add_argument("--sites", type=int, nargs="+", default=[10, 40], help="N for maximal_covering")
+    p.add_argument("--curve", type=int, default=40, help="coverage curve length")
+    p.add_argument("--time-limit", type=float, default=30.0, help="maximal_covering time_limit_s")
+    p.add_argument("--repeat", type=int, default=3, help="runs of the matrix build and the curve; best reported")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--quick", action="store_true", help="smoke run: 10,000 nodes, 2,000 demand, 100 candidates")
+    p.add_argument("--json", type=Path, help="also write the raw figures to this JSON file")
+    p.add_argument("--spopt", metavar="PYTHON", nargs="?", const=sys.executable,
+                   help="also time spopt's MCLP with this interpreter (default: this one)")
+    p.add_argument("--spopt-instance", type=int, nargs=3, default=[100_000, 10_000, 300],
+                   metavar=("NODES", "DEMAND", "CANDIDATES"))
+    p.add_argument("--spopt-timeout", type=float, default=300.0, help="hard wall-time limit for spopt, seconds")
+    p.add_argument("--child", type=int, nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--spopt-child", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes, args.demand, args.candidates, args.repeat = [10_000], [2_000], [100], 1
+        args.spopt_instance = [10_000, 2_000, 100]
+    common = dict(repeat=args.repeat, seed=args.seed, sites=args.sites, curve_sites=args.curve,
+                  time_limit=args.time_limit)
+    if args.spopt_child is not None:
+        spopt_child(args.spopt_child, args.sites)
+        return 0
+    if args.child is not None:
+        print(json.dumps(run_instance(*args.child, dump=args.dump, **common)))
+        return 0
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_siting_"))
+    dump = tmp / "spopt_instance.npz"
+    results = []
+    for n in args.sizes:
+        for k in args.demand:
+            for c in args.candidates:
+                print(f"… {n:,} nodes, {k:,} demand, {c:,} candidates", file=sys.stderr, flush=True)
+                cmd = [sys.executable, __file__, "--child", str(n), str(k), str(c), "--repeat", str(args.repeat),
+                       "--seed", str(args.seed), "--sites", *map(str, args.sites), "--curve", str(args.curve),
+                       "--time-limit", str(args.time_limit)]
+                if args.spopt and [n, k, c] == args.spopt_instance:
+                    cmd += ["--dump", str(dump)]
+                out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+                results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    spopt = None
+    if args.spopt:
+        if dump.exists():
+            print(f"… spopt on {args.spopt_instance}", file=sys.stderr, flush=True)
+            spopt = run_spopt(args.spopt, dump, args.sites, args.spopt_timeout)
+            ours = next(r for r in results if [r["target_nodes"], r["demand"], r["candidates"]] == args.spopt_instance)
+            spopt["ours"] = [{"p": s["p"], "time": s["time"], "objective": s["objective"]} for s in ours["mclp"]]
+        else:
+            print("spopt instance not among the instances run; skipped", file=sys.stderr)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "results": results, "spopt": spopt}, indent=2))
+    print(markdown(results, args, spopt))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
