@@ -21,6 +21,7 @@ import pandas as pd
 from carecircle import __version__
 from carecircle.coverage import threshold_label
 from carecircle.errors import OutputError
+from carecircle.isochrones import isochrones
 from carecircle.maps import coverage_map, save_map
 from carecircle.pipeline import StudyInputs, StudyResult
 
@@ -83,8 +84,16 @@ def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | 
         "sites": suggestion.sites.drop(columns="geometry").astype(object).to_dict("records"),
     }
     kwargs = {"lang": lang, "note": study.note, **({"title": title} if title else {})}
+    suggested_isochrones = None
+    if len(suggestion.sites):
+        sites = suggestion.sites.rename(columns={"candidate_id": "facility_id"})
+        suggested_isochrones = isochrones(study.network, sites, thresholds_min=(suggestion.minutes,),
+                                          walk_speed_mps=after.walk_speed_mps, per_facility=True)
+        suggested_isochrones = suggested_isochrones[suggested_isochrones["facility_id"].notna()]
     return _write_all(out_dir, {
-        "map.html": lambda path: save_map(coverage_map(after, None, **kwargs), path),
+        "map.html": lambda path: save_map(coverage_map(after, None, suggested=suggestion.sites,
+                                                       suggested_isochrones=suggested_isochrones,
+                                                       curve=suggestion.curve, **kwargs), path),
         "summary.json": lambda path: _json(summary, path),
         "sites.csv": lambda path: _csv(suggestion.sites, path, with_lonlat=True),
         "curve.csv": lambda path: _csv(suggestion.curve, path),
