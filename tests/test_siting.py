@@ -118,7 +118,8 @@ def test_cli_suggest_writes_sites_curve_and_map(tmp_path, capsys):
     assert summary["solver"]["gap"] is not None
     sites = pd.read_csv(out / "sites.csv", encoding="utf-8-sig")
     assert list(sites["rank"]) == [1, 2]
-    assert "suggested" in (out / "map.html").read_text(encoding="utf-8")
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "Suggested new sites" in html and "Coverage curve" in html and "New sites" in html
     assert "→" in capsys.readouterr().out
 
 
