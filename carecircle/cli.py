@@ -89,7 +89,12 @@ def _suggest(args: argparse.Namespace) -> int:
 
     area = Area(network=args.network, place=args.place, bbox=_bbox(args.bbox), polygon=args.polygon)
     _check_area_inputs(area, args)
-    minutes = max(args.minutes) if len(args.minutes) > 1 else args.minutes[0]
+    minutes = max(args.minutes)
+    exclude = None
+    if args.exclude is not None:  # checked before the heavy work
+        from carecircle.pipeline import read_polygons
+
+        exclude = read_polygons(args.exclude)
     with _progress(args) as progress:
         study = prepare_study(area, facilities=args.facilities, communities=args.communities, demand=args.demand,
                               buildings=args.buildings, demand_method=args.demand_method, columns=_columns(args),
@@ -104,7 +109,8 @@ def _suggest(args: argparse.Namespace) -> int:
                             candidates=candidates, method=args.method, new_sites=args.new_sites,
                             target_share=args.target, minutes=minutes, walk_speed_mps=args.speed,
                             max_snap_m=args.max_snap_m, spacing_m=args.spacing_m, cost_col=args.cost_col,
-                            budget=args.budget, capacity_col=args.site_capacity_col, time_limit_s=args.time_limit_s)
+                            budget=args.budget, capacity_col=args.site_capacity_col, time_limit_s=args.time_limit_s,
+                            exclude=exclude)
         progress("Writing map and tables")
         written = write_suggestion(sug, study, args.output or Path("maps") / f"{area.name()}-suggest",
                                    lang=args.lang, title=args.title)
@@ -211,6 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     calc.add_argument("--budget", type=float, metavar="AMOUNT", help="total budget for new sites (mclp)")
     calc.add_argument("--site-capacity-col", metavar="COL", help="candidate column: elderly a new site can serve")
     calc.add_argument("--time-limit-s", type=float, default=30.0, metavar="S", help="solver time limit")
+    calc.add_argument("--exclude", type=Path, metavar="FILE", help="polygons where no new site may go")
     _add_output_args(suggest)
     return parser
 

@@ -264,17 +264,21 @@ def _buildings_for(area: Area, buildings) -> gpd.GeoDataFrame | None:
     return None  # online areas: population goes on network nodes unless a buildings file is given
 
 
-def _read_polygon(path: Path) -> shapely.Geometry:
-    if not Path(path).is_file():
-        raise InputError(f"polygon file {str(path)!r} does not exist; give a GeoJSON/GeoPackage of the study area.")
+def read_polygons(path: str | os.PathLike) -> gpd.GeoDataFrame:
+    """Polygons from a vector file (study area, excluded zones), checked, in EPSG:4326."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"polygon file {str(path)!r} does not exist; give a GeoJSON or GeoPackage of polygons.")
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio's errors
-        raise InputError(f"{Path(path).name}: cannot read the study-area polygon ({exc}).") from exc
+        raise InputError(f"{path.name}: cannot read polygons ({type(exc).__name__}: {exc}).") from exc
     if gdf.crs is None:
-        raise InputError(f"{Path(path).name}: the polygon file has no CRS; save it with its CRS (GeoJSON is WGS-84).")
-    gdf = gdf.to_crs("EPSG:4326")
-    geom = shapely.union_all(gdf.geometry.values)
-    if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise InputError(f"{Path(path).name}: needs a polygon of the study area, found {geom.geom_type}.")
-    return geom
+        raise InputError(f"{path.name}: the polygon file has no CRS; save it with its CRS (GeoJSON is WGS-84).")
+    if len(gdf) == 0 or not gdf.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise InputError(f"{path.name}: needs polygons, found {sorted(set(gdf.geom_type.dropna())) or 'no rows'}.")
+    return gdf.to_crs("EPSG:4326")
+
+
+def _read_polygon(path: Path) -> shapely.Geometry:
+    return shapely.union_all(read_polygons(path).geometry.values)

@@ -100,6 +100,7 @@ def suggest_sites(
     capacity_col: str | None = None,
     curve_sites: int | None = None,
     time_limit_s: float = 30.0,
+    exclude: gpd.GeoDataFrame | None = None,
 ) -> Suggestion:
     """Suggest where new facilities close the coverage gaps, existing facilities kept.
 
@@ -115,6 +116,7 @@ def suggest_sites(
     capacity_col : per-site capacity (elderly served) column of ``candidates`` (capacitated MCLP).
     curve_sites : length of the coverage curve (default ``max(new_sites, 10)``).
     time_limit_s : solver time limit; the result states the proven gap.
+    exclude : polygons (any CRS) where no new site may go (water, protected land, sites already refused).
 
     Returns
     -------
@@ -126,6 +128,11 @@ def suggest_sites(
                               walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m, target_share=target_share)
     if candidates is None:
         candidates = candidate_grid(network, spacing_m=spacing_m, within=communities)
+    if exclude is not None and len(exclude) and len(candidates):
+        zone = shapely.union_all(exclude.to_crs(candidates.crs).geometry.values)
+        inside = shapely.intersects(zone, candidates.geometry.values)
+        log.info("siting: %d candidate sites lie in excluded zones and are left out", int(inside.sum()))
+        candidates = candidates[~inside]
     if len(candidates) == 0:
         raise InputError("no candidate sites; give a candidate file with points inside the study area, "
                          "or a smaller --spacing-m.")

@@ -129,3 +129,24 @@ def test_cli_suggest_unreachable_target_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 3 and len(err.splitlines()) == 1 and "unreachable" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_excluded_zones_keep_sites_out(study, few_candidates):
+    import geopandas as gpd
+
+    first = suggest_sites(*study, candidates=few_candidates, new_sites=2, minutes=10)
+    zone = gpd.GeoDataFrame(geometry=first.sites.to_crs(study[0].crs).buffer(20).values,
+                            crs=study[0].crs)
+    second = suggest_sites(*study, candidates=few_candidates, new_sites=2, minutes=10, exclude=zone)
+    assert not set(first.sites["candidate_id"]) & set(second.sites["candidate_id"])
+
+
+def test_cli_exclude_file_must_hold_polygons(tmp_path, capsys):
+    pd.DataFrame({"lon": [24.94], "lat": [60.17]}).to_csv(tmp_path / "pts.csv", index=False)
+    import geopandas as gpd
+
+    gpd.GeoDataFrame(geometry=gpd.points_from_xy([24.94], [60.17]), crs="EPSG:4326").to_file(
+        tmp_path / "pts.geojson")
+    code = main(["suggest", "--exclude", str(tmp_path / "pts.geojson"), "--output", str(tmp_path / "o"),
+                 "--no-cache"])
+    assert code == 3 and "needs polygons" in capsys.readouterr().err
