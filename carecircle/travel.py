@@ -1,11 +1,13 @@
-"""Walking times on the network: snap points to edges, insert them as nodes, run compiled Dijkstra.
+"""Walking times on the network: snap points to edges, then compiled Dijkstra on the network's CSR.
 
 A point is snapped to the nearest *segment* (not node); the straight walk from the point to the street counts
-as part of its trip. Snapped points are inserted into the graph: each splits its segment at the snap position
-(a "snap node") and hangs off it by a connector edge as long as its off-network walk (a "point node"). The
-original segment stays in the graph beside its split copy; both have the same length, so distances are
-unchanged. One multi-source ``scipy.sparse.csgraph.dijkstra`` run from the facilities' point nodes then gives
-every demand point its walking distance to the nearest facility, off-network walks at both ends included.
+as part of its trip. :func:`travel_times` appends one source row per facility to the network's cached CSR
+(edges to both ends of its segment, weighted by its off-network walk plus the distance along the segment),
+runs one multi-source ``scipy.sparse.csgraph.dijkstra``, and reads each demand point's time off the two ends
+of its own segment (plus its off-network walk), or directly along the segment when a facility shares it.
+:func:`source_demand_distances` does the same per source, bounded and chunked, into a sparse matrix.
+:func:`point_graph` instead inserts points as nodes (splitting their segments); it serves isochrone drawing,
+which needs the cut positions.
 """
 
 from __future__ import annotations
