@@ -66,18 +66,21 @@ def _run(args: argparse.Namespace) -> int:
             demand=args.demand,
             buildings=args.buildings,
             demand_method=args.demand_method,
+            subdistricts=args.subdistricts,
+            standard=args.standard,
             thresholds_min=args.minutes,
             walk_speed_mps=args.speed,
             max_snap_m=args.max_snap_m,
             target_share=args.target,
             with_isochrones=not args.no_isochrones,
             per_facility_isochrones=not args.merged_isochrones_only,
+            lang=args.lang,
             columns=_columns(args),
             cache_dir=None if args.no_cache else args.cache_dir,
             progress=progress,
         )
         progress("Writing map and tables")
-        written = write_outputs(study, out_dir, lang=args.lang, title=args.title)
+        written = write_outputs(study, out_dir, title=args.title)
     _report(study, written, quiet=args.quiet)
     return 0
 
@@ -89,7 +92,15 @@ def _suggest(args: argparse.Namespace) -> int:
 
     area = Area(network=args.network, place=args.place, bbox=_bbox(args.bbox), polygon=args.polygon)
     _check_area_inputs(area, args)
-    minutes = max(args.minutes)
+    minutes, target, lang = 15.0, 0.9, "en"
+    if args.standard is not None:  # the profile's threshold, target and language unless given
+        from carecircle.standards import load_profile
+
+        profile = load_profile(args.standard)
+        minutes, target, lang = max(profile.thresholds_min), profile.target_share, profile.lang
+    minutes = max(args.minutes) if args.minutes else minutes
+    target = target if args.target is None else args.target
+    lang = args.lang or lang
     exclude = None
     if args.exclude is not None:  # checked before the heavy work
         from carecircle.pipeline import read_polygons
@@ -97,23 +108,24 @@ def _suggest(args: argparse.Namespace) -> int:
         exclude = read_polygons(args.exclude)
     with _progress(args) as progress:
         study = prepare_study(area, facilities=args.facilities, communities=args.communities, demand=args.demand,
-                              buildings=args.buildings, demand_method=args.demand_method, columns=_columns(args),
+                              buildings=args.buildings, demand_method=args.demand_method,
+                              subdistricts=args.subdistricts, columns=_columns(args),
                               cache_dir=None if args.no_cache else args.cache_dir, progress=progress)
         candidates = None
         if args.candidates is not None:
             from carecircle.inputs import read_facilities
 
-            candidates = read_facilities(args.candidates, crs=args.crs)
+            candidates = read_facilities(args.candidates, crs=args.crs, type_col=None)
         progress("Choosing new sites")
         sug = suggest_sites(study.network, study.facilities, study.demand, study.communities,
                             candidates=candidates, method=args.method, new_sites=args.new_sites,
-                            target_share=args.target, minutes=minutes, walk_speed_mps=args.speed,
+                            target_share=target, minutes=minutes, walk_speed_mps=args.speed,
                             max_snap_m=args.max_snap_m, spacing_m=args.spacing_m, cost_col=args.cost_col,
                             budget=args.budget, capacity_col=args.site_capacity_col, time_limit_s=args.time_limit_s,
                             exclude=exclude)
         progress("Writing map and tables")
         written = write_suggestion(sug, study, args.output or Path("maps") / f"{area.name()}-suggest",
-                                   lang=args.lang, title=args.title)
+                                   lang=lang, title=args.title)
     folder = next(iter(written.values())).parent
     if args.quiet:
         print(folder / "map.html")
@@ -140,8 +152,9 @@ def _check_area_inputs(area, args: argparse.Namespace) -> None:
 
 def _columns(args: argparse.Namespace) -> dict:
     columns = {k: getattr(args, k) for k in (
-        "facility_id_col", "name_col", "type_col", "capacity_col", "area_col", "lon_col", "lat_col",
-        "community_id_col", "community_name_col", "elderly_col", "pop_col", "households_col", "population_col",
+        "facility_id_col", "name_col", "type_col", "capacity_col", "area_col", "beds_col", "nursing_beds_col",
+        "lon_col", "lat_col", "community_id_col", "community_name_col", "elderly_col", "pop_col", "households_col",
+        "subdistrict_col", "district_col", "residential_col", "children_col", "population_col",
         "demand_community_col")}
     columns["crs"] = args.crs
     return columns
@@ -247,18 +260,28 @@ def _add_study_args(parser: argparse.ArgumentParser):
                       help="building footprints for placing population (default: those in the OSM file)")
     data.add_argument("--demand-method", choices=("buildings", "nodes", "centroid"), default="buildings",
                       help="how community population is placed inside it (default: %(default)s)")
-    data.add_argument("--crs", default="EPSG:4326", help="CRS of CSV coordinates (default: %(default)s)")
+    data.add_argument("--subdistricts", type=Path, metavar="FILE",
+                      help="subdistrict (街道) polygons with a name column; communities are assigned by location")
+    data.add_argument("--crs", default="wgs84", metavar="CRS",
+                      help="coordinates of facility/candidate/demand files: wgs84, gcj02 (Amap, Tencent), bd09 "
+                      "(Baidu) or an EPSG code (default: %(default)s)")
 
     cols = parser.add_argument_group("column names")
     for flag, default, what in (
         ("--facility-id-col", "facility_id", "facility id"), ("--name-col", "name", "facility name"),
-        ("--type-col", "type", "facility type"), ("--capacity-col", "capacity", "beds/places"),
+        ("--type-col", "type", "facility type, in Chinese or English"),
+        ("--capacity-col", "capacity", "places (childcare places for childcare)"),
+        ("--beds-col", "beds", "care beds"), ("--nursing-beds-col", "nursing_beds", "nursing-type beds"),
         ("--area-col", "floor_area_m2", "floor area in m²"),
         ("--lon-col", None, "CSV longitude (default: lon/lng/longitude/x)"),
         ("--lat-col", None, "CSV latitude (default: lat/latitude/y)"),
         ("--community-id-col", "community_id", "community id"), ("--community-name-col", "name", "community name"),
         ("--elderly-col", "pop_60plus", "population aged 60+"), ("--pop-col", "pop_total", "total population"),
         ("--households-col", "households", "households"),
+        ("--subdistrict-col", "subdistrict", "subdistrict (街道) of each community"),
+        ("--district-col", "district", "district (区/县) of each community"),
+        ("--residential-col", "residential", "new or existing residential area (新建/既有)"),
+        ("--children-col", "pop_0_3", "children aged 0-3 (childcare circle)"),
         ("--population-col", "population", "demand-point population"),
         ("--demand-community-col", "community_id", "community of each demand point"),
     ):
@@ -266,13 +289,17 @@ def _add_study_args(parser: argparse.ArgumentParser):
                           help=f"{what}" + (f" (default: {default})" if default else ""))
 
     calc = parser.add_argument_group("analysis")
-    calc.add_argument("--minutes", type=_minutes, default=(5.0, 10.0, 15.0), metavar="M,M,M",
-                      help="walking-time thresholds in minutes (default: 5,10,15)")
+    calc.add_argument("--standard", metavar="NAME|FILE",
+                      help="standards profile to check, e.g. qitaihe-2020, gb50180-2018, or a YAML file "
+                      "(list them with `carecircle standards`)")
+    calc.add_argument("--minutes", type=_minutes, default=None, metavar="M,M,M",
+                      help="walking-time thresholds in minutes (default: the profile's, else 5,10,15)")
     calc.add_argument("--speed", type=_speed, default=1.0, metavar="M/S",
                       help="walking speed in m/s or a preset: " + ", ".join(
                           f"{k}={v}" for k, v in SPEED_PRESETS_MPS.items()) + " (default: 1.0)")
-    calc.add_argument("--target", type=float, default=0.9, metavar="SHARE",
-                      help="coverage share each community should reach at the largest threshold (default: 0.9)")
+    calc.add_argument("--target", type=float, default=None, metavar="SHARE",
+                      help="coverage share each community should reach at the largest threshold "
+                      "(default: the profile's, else 0.9)")
     calc.add_argument("--max-snap-m", type=float, default=300.0, metavar="M",
                       help="largest allowed distance from a point to the network (default: 300)")
     return calc
@@ -281,7 +308,8 @@ def _add_study_args(parser: argparse.ArgumentParser):
 def _add_output_args(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--output", type=Path, metavar="DIR", help="results folder (default: maps/<study>/)")
-    out.add_argument("--lang", choices=("en", "zh"), default="en", help="map labels (default: %(default)s)")
+    out.add_argument("--lang", choices=("en", "zh"), default=None,
+                     help="labels of the map and table headers (default: the profile's, else en)")
     out.add_argument("--title", help="map title")
     out.add_argument("--quiet", action="store_true", help="no progress; print only the map path")
     out.add_argument("--verbose", action="store_true", help="log every step")

@@ -209,3 +209,145 @@ def _check_thresholds(thresholds_min) -> tuple[float, ...]:
 
 def _no_communities() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"community_id": []}, geometry=[], crs="EPSG:4326")
+
+
+# ------------------------------------------------------------------------------------ per type and roll-ups
+
+
+class CoverageFacts:
+    """Walking-time coverage by any subset of facility types, for standards checks and per-type tables.
+
+    One unbounded multi-source walk per (types, population) is computed on first use and cached, so asking
+    for several thresholds costs one shortest-path run.
+
+    Parameters
+    ----------
+    network, facilities : the walking network and *all* facilities (types as codes, see
+        :mod:`carecircle.facility_types`; childcare and health facilities included).
+    demand : elderly demand points (``community_id``, ``population``).
+    communities : community polygons (optional).
+    children : childcare demand points (children 0–3), optional.
+    walk_speed_mps, max_snap_m : as in :func:`measure_coverage`.
+    """
+
+    def __init__(self, network: WalkNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
+                 communities: gpd.GeoDataFrame | None = None, *, children: gpd.GeoDataFrame | None = None,
+                 walk_speed_mps: float = 1.0, max_snap_m: float = 300.0):
+        self.network = network
+        self.network_crs = network.crs
+        self.facilities = facilities
+        self.communities = communities
+        self.walk_speed_mps = float(walk_speed_mps)
+        self.max_snap_m = float(max_snap_m)
+        self._demand = {"elderly": demand, "children": children}
+        self._fac_xy = shapely.get_coordinates(facilities.to_crs(network.crs).geometry.values)
+        self._snap = {}
+        self._minutes: dict[tuple, np.ndarray] = {}
+
+    def minutes(self, types: Sequence[str] | None, population: str = "elderly") -> np.ndarray:
+        """Walking minutes from each demand point to the nearest facility of ``types`` (``inf``: none)."""
+        from carecircle.facility_types import ELDER_CARE, check_codes
+
+        codes = ELDER_CARE if types is None else check_codes(types, where="coverage types")
+        key = (tuple(sorted(set(codes))), population)
+        if key not in self._minutes:
+            dem = self._points(population)
+            mask = self.facilities["type"].isin(codes).to_numpy()
+            if not mask.any() or len(dem) == 0:
+                self._minutes[key] = np.full(len(dem), np.inf)
+            else:
+                if population not in self._snap:
+                    self._snap[population] = shapely.get_coordinates(dem.to_crs(self.network.crs).geometry.values)
+                tt = travel_times(self.network, self._fac_xy[mask], self._snap[population],
+                                  walk_speed_mps=self.walk_speed_mps, max_snap_m=self.max_snap_m)
+                self._minutes[key] = np.where(tt.demand_snap.ok, tt.minutes, np.inf)
+        return self._minutes[key]
+
+    def covered(self, types: Sequence[str] | None, minutes: float, population: str = "elderly") -> pd.DataFrame:
+        """Per community (index ``community_id``; ``"all"`` without communities): ``population`` and ``covered``
+        persons within ``minutes`` of the nearest facility of ``types`` (``None``: any elder-care type)."""
+        dem = self._points(population)
+        within = self.minutes(types, population) <= minutes + 1e-9
+        pop = dem["population"].to_numpy(dtype=float)
+        ids = dem["community_id"].astype(str).to_numpy() if self.communities is not None else np.full(len(dem), "all")
+        frame = pd.DataFrame({"community_id": ids, "population": pop, "covered": pop * within})
+        sums = frame.groupby("community_id").sum()
+        if self.communities is not None:
+            sums = sums.reindex(self.communities["community_id"].astype(str).to_numpy()).fillna(0.0)
+        sums.index.name = "community_id"
+        return sums
+
+    def has_population(self, population: str) -> bool:
+        """Whether demand of ``population`` (``elderly`` or ``children``) was given."""
+        return self._demand.get(population) is not None
+
+    def _points(self, population: str) -> gpd.GeoDataFrame:
+        if population not in self._demand:
+            raise InputError(f"population {population!r} is unknown; use elderly or children.")
+        dem = self._demand[population]
+        if dem is None:
+            raise InputError("no children (0–3) population given; add a pop_0_3 column to the communities "
+                             "(or name it with --children-col).")
+        return dem
+
+
+def coverage_by_type(facts: CoverageFacts, minutes_by_type: dict[str, float] | None = None) -> pd.DataFrame:
+    """Coverage per facility type present, each at its own threshold, plus ``any`` elder-care facility.
+
+    ``minutes_by_type`` overrides the default thresholds of :mod:`carecircle.facility_types` (the key ``any``
+    sets the threshold of the "any elder-care facility" row; default: the largest elder-care threshold).
+    Childcare is measured on children 0–3 when they are given; health centres are not a coverage type.
+
+    Returns
+    -------
+    DataFrame with ``type``, ``label_zh``, ``label_en``, ``minutes``, ``facilities``, ``population``,
+    ``covered``, ``share``.
+    """
+    from carecircle.facility_types import ELDER_CARE, TYPES
+
+    overrides = dict(minutes_by_type or {})
+    present = facts.facilities["type"].value_counts()
+    rows = []
+    for code, t in TYPES.items():
+        if code not in present.index or t.role == "health":
+            continue
+        population = "children" if t.role == "childcare" else "elderly"
+        if not facts.has_population(population):
+            continue
+        rows.append((code, t.zh, t.en, float(overrides.get(code, t.minutes)), int(present[code]), (code,), population))
+    elder_minutes = [r[3] for r in rows if r[0] in ELDER_CARE]
+    n_elder = int(present.reindex(list(ELDER_CARE)).fillna(0).sum())
+    rows.append(("any", "任一养老服务设施", "Any elder-care facility",
+                 float(overrides.get("any", max(elder_minutes, default=15.0))), n_elder, None, "elderly"))
+    out = []
+    for code, zh, en, minutes, n, types, population in rows:
+        sums = facts.covered(types, minutes, population).sum()
+        share = sums["covered"] / sums["population"] if sums["population"] > 0 else np.nan
+        out.append({"type": code, "label_zh": zh, "label_en": en, "minutes": minutes, "facilities": n,
+                    "population": round(float(sums["population"]), 3), "covered": round(float(sums["covered"]), 3),
+                    "share": share})
+    return pd.DataFrame(out)
+
+
+def rollup(communities: gpd.GeoDataFrame, level: str, thresholds_min: Sequence[float], *,
+           target_share: float, population: str = "elderly") -> pd.DataFrame:
+    """Community coverage summed to a parent level (``subdistrict`` or ``district``).
+
+    Communities without a parent are grouped as ``(unassigned)``. Returns one row per unit with
+    ``n_communities``, the population, ``covered_<m>``, ``share_<m>``, ``uncovered_<m>`` and ``below_target``
+    (share at the largest threshold below ``target_share``).
+    """
+    labels = [threshold_label(t) for t in thresholds_min]
+    units = communities[level].astype("string").fillna("(unassigned)").to_numpy()
+    cols = [population] + [f"covered_{lab}" for lab in labels]
+    frame = pd.DataFrame(communities[cols].to_numpy(dtype=float), columns=cols)
+    frame.insert(0, level, units)
+    frame.insert(1, "n_communities", 1)
+    out = frame.groupby(level, sort=True).sum().reset_index()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for lab in labels:
+            out[f"share_{lab}"] = np.where(out[population] > 0, out[f"covered_{lab}"] / out[population], np.nan)
+            out[f"uncovered_{lab}"] = out[population] - out[f"covered_{lab}"]
+    out["below_target"] = out[f"share_{labels[-1]}"] < target_share - 1e-12
+    per_threshold = [f"{k}_{lab}" for lab in labels for k in ("covered", "share", "uncovered")]
+    return out[[level, "n_communities", population, *per_threshold, "below_target"]]

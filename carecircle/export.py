@@ -24,41 +24,83 @@ from carecircle.errors import OutputError
 from carecircle.isochrones import isochrones
 from carecircle.maps import coverage_map, save_map
 from carecircle.pipeline import StudyInputs, StudyResult
+from carecircle.tables import localise, write_workbook
 
 if TYPE_CHECKING:
     from carecircle.siting import Suggestion
 
 log = logging.getLogger(__name__)
 
-#: Files a run writes, in the order a reader wants them.
-OUTPUT_FILES = ("map.html", "summary.json", "communities.csv", "facilities.csv", "demand.csv", "layers.gpkg")
+#: Files every run writes, in the order a reader wants them. Also written when the study has them:
+#: ``by_type.csv``, ``subdistricts.csv``, ``districts.csv``, ``childcare.csv``, ``compliance.csv``.
+OUTPUT_FILES = ("map.html", "summary.json", "tables.xlsx", "communities.csv", "facilities.csv", "demand.csv",
+                "layers.gpkg")
 
 
-def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str = "en",
+def study_tables(study: StudyResult) -> dict[str, pd.DataFrame | None]:
+    """The tables of a study, keyed as the sheets of :data:`carecircle.tables.SHEETS` (``None``: not available)."""
+    cov = study.coverage
+    summary = pd.DataFrame({
+        "minutes": cov.thresholds_min,
+        "population": cov.summary["elderly_population"],
+        "covered": [cov.summary["covered"][threshold_label(t)] for t in cov.thresholds_min],
+        "share": [cov.summary["share"][threshold_label(t)] for t in cov.thresholds_min],
+    })
+    facilities = cov.facilities
+    if study.facilities is not None and len(study.facilities) > len(facilities):
+        others = study.facilities[~study.facilities["facility_id"].isin(facilities["facility_id"]).to_numpy()]
+        facilities = pd.concat([facilities, others], ignore_index=True)
+    childcare = study.childcare.communities if study.childcare is not None else None
+    return {
+        "summary": summary, "by_type": study.by_type, "communities": cov.communities,
+        "subdistricts": study.rollups.get("subdistrict"), "districts": study.rollups.get("district"),
+        "facilities": facilities, "compliance": study.compliance, "childcare": childcare,
+    }
+
+
+def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str | None = None,
                   title: str | None = None) -> dict[str, Path]:
     """Write the map, the summary and the tables of ``study`` into ``out_dir``.
 
     Files: ``map.html`` (self-contained interactive map), ``summary.json`` (headline figures and the inputs
-    used), ``communities.csv``, ``facilities.csv``, ``demand.csv`` (UTF-8 with BOM so Excel reads Chinese),
-    and ``layers.gpkg`` (every layer, for GIS).
+    used), ``tables.xlsx`` (every table, a sheet each), ``communities.csv``, ``facilities.csv``, ``demand.csv``
+    (UTF-8 with BOM so Excel reads Chinese), ``layers.gpkg`` (every layer, for GIS), and when available
+    ``by_type.csv``, ``subdistricts.csv``, ``districts.csv``, ``childcare.csv`` and ``compliance.csv``.
+    Table headers are Chinese with ``lang="zh"`` (default: the study's language).
 
     Returns
     -------
     dict mapping each file name to its final path.
     """
+    lang = lang or study.lang
     cov = study.coverage
     kwargs = {"lang": lang, "note": study.note, **({"title": title} if title else {})}
     summary = {"study": study.name, "carecircle_version": __version__, "inputs": study.inputs,
                "note": study.note, **cov.summary}
-    return _write_all(out_dir, {
+    if study.by_type is not None:
+        summary["by_type"] = study.by_type.to_dict("records")
+    if study.childcare is not None:
+        summary["childcare"] = {k: study.childcare.summary[k] for k in ("covered", "share", "uncovered")}
+        summary["childcare"]["children_population"] = study.childcare.summary["elderly_population"]
+    if study.compliance is not None:
+        counts = study.compliance["status"].value_counts()
+        summary["compliance"] = {"standard": study.profile.id if study.profile is not None else None,
+                                 **{k: int(counts.get(k, 0)) for k in ("pass", "fail", "unevaluable")}}
+    tables = study_tables(study)
+    writers = {
         "map.html": lambda path: save_map(coverage_map(cov, study.isochrones, **kwargs), path),
         "summary.json": lambda path: _json(summary, path),
-        "communities.csv": lambda path: _csv(cov.communities, path),
-        "facilities.csv": lambda path: _csv(cov.facilities, path, with_lonlat=True),
-        "demand.csv": lambda path: _csv(cov.demand, path, with_lonlat=True),
+        "tables.xlsx": lambda path: write_workbook(tables, path, lang=lang),
+        "communities.csv": lambda path: _csv(cov.communities, path, lang=lang),
+        "facilities.csv": lambda path: _csv(tables["facilities"], path, with_lonlat=True, lang=lang),
+        "demand.csv": lambda path: _csv(cov.demand, path, with_lonlat=True, lang=lang),
         "layers.gpkg": lambda path: _gpkg(path, communities=cov.communities, facilities=cov.facilities,
                                           demand=cov.demand, isochrones=study.isochrones),
-    })
+    }
+    for key in ("by_type", "subdistricts", "districts", "childcare", "compliance"):
+        if tables[key] is not None:
+            writers[f"{key}.csv"] = lambda path, df=tables[key]: _csv(df, path, lang=lang)
+    return _write_all(out_dir, writers)
 
 
 def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | os.PathLike, *,
@@ -130,14 +172,14 @@ def _json(data: dict, path: Path) -> None:
     path.write_text(json.dumps(_jsonable(data), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def _csv(gdf, path: Path, *, with_lonlat: bool = False) -> None:
+def _csv(gdf, path: Path, *, with_lonlat: bool = False, lang: str = "en") -> None:
     df = pd.DataFrame(gdf.drop(columns="geometry", errors="ignore"))
     if with_lonlat and len(gdf):
         df["lon"] = gdf.geometry.x.round(7).to_numpy()
         df["lat"] = gdf.geometry.y.round(7).to_numpy()
     floats = df.select_dtypes("float").columns
     df[floats] = df[floats].round(4)
-    df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    localise(df, lang).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
 
 
 def _gpkg(path: Path, **layers) -> None:

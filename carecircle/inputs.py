@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from carecircle.errors import InputError
+from carecircle.facility_types import normalise_types
 
 log = logging.getLogger(__name__)
 
@@ -30,38 +31,54 @@ def read_facilities(
     *,
     id_col: str = "facility_id",
     name_col: str = "name",
-    type_col: str = "type",
+    type_col: str | None = "type",
     capacity_col: str = "capacity",
     area_col: str = "floor_area_m2",
+    beds_col: str = "beds",
+    nursing_beds_col: str = "nursing_beds",
     lon_col: str | None = None,
     lat_col: str | None = None,
     crs: str = "EPSG:4326",
 ) -> gpd.GeoDataFrame:
-    """Read elder-care facilities from CSV (lon/lat columns), GeoJSON, GeoPackage or Shapefile.
+    """Read care facilities from CSV (lon/lat columns), GeoJSON, GeoPackage or Shapefile.
 
     Parameters
     ----------
     path : the file.
-    id_col, name_col, type_col, capacity_col, area_col : source column names. Only coordinates are required:
-        a missing id column numbers the facilities ``F1, F2, ...``; missing name/type/capacity/area are left
-        empty (``type`` becomes ``"unspecified"``).
+    id_col, name_col, type_col, capacity_col, area_col, beds_col, nursing_beds_col : source column names. Only
+        coordinates are required: a missing id column numbers the facilities ``F1, F2, ...``; missing
+        name/capacity/area/beds are left empty, a missing or empty type is ``"unspecified"`` (an elder-care
+        facility of no stated type). Types may be written in Chinese or English
+        (:mod:`carecircle.facility_types`); an unknown type is an error. ``type_col=None`` keeps a ``type``
+        column unchecked (candidate sites).
     lon_col, lat_col : CSV coordinate columns; default: the first of lon/lng/longitude/x and lat/latitude/y.
-    crs : CRS of CSV coordinates (vector files carry their own).
+    crs : coordinate system of CSV coordinates: ``wgs84`` (default), ``gcj02`` (Amap, Tencent), ``bd09``
+        (Baidu) or an EPSG code; vector files carry their own CRS (GCJ-02/BD-09 can be forced on them too).
 
     Returns
     -------
-    GeoDataFrame in EPSG:4326 with ``facility_id`` (str), ``name``, ``type``, ``capacity``, ``floor_area_m2``
-    and any other source columns; polygon footprints are reduced to a point inside them.
+    GeoDataFrame in EPSG:4326 with ``facility_id`` (str), ``name``, ``type`` (code), ``capacity`` (places),
+    ``beds``, ``nursing_beds``, ``floor_area_m2`` and any other source columns; polygon footprints are reduced
+    to a point inside them.
     """
     gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="facilities")
     name = Path(path).name
     out = _standard_id(gdf, id_col, "facility_id", prefix="F", file=name)
     out["name"] = gdf[name_col].astype("string") if name_col in gdf else out["facility_id"]
-    out["type"] = gdf[type_col].astype("string").fillna("unspecified") if type_col in gdf else "unspecified"
-    for src, dst in ((capacity_col, "capacity"), (area_col, "floor_area_m2")):
-        out[dst] = _non_negative(gdf, src, file=name, option=dst) if src in gdf else np.nan
-    extra = [c for c in gdf.columns if c not in {id_col, name_col, type_col, capacity_col, area_col, "geometry"}
-             and c not in out.columns]
+    if type_col is None:  # candidate sites: their type (e.g. 闲置办公楼) is kept as written, not checked
+        out["type"] = gdf["type"].astype("string") if "type" in gdf else "unspecified"
+    else:
+        out["type"] = normalise_types(gdf[type_col], file=name, column=type_col) if type_col in gdf else "unspecified"
+    numeric = ((capacity_col, "capacity", "--capacity-col"), (beds_col, "beds", "--beds-col"),
+               (nursing_beds_col, "nursing_beds", "--nursing-beds-col"), (area_col, "floor_area_m2", "--area-col"))
+    for src, dst, option in numeric:
+        out[dst] = _non_negative(gdf, src, file=name, option=option) if src in gdf else np.nan
+    over = np.flatnonzero((out["nursing_beds"] > out["beds"]).to_numpy())
+    if len(over):
+        raise InputError(f"{name}: {len(over)} facilities have more nursing beds than beds (rows {_rows(over)}); "
+                         f"check the {nursing_beds_col!r} and {beds_col!r} columns.")
+    used = {id_col, name_col, type_col, "geometry", *(src for src, _, _ in numeric)}
+    extra = [c for c in gdf.columns if c not in used and c not in out.columns]
     out = pd.concat([out, gdf[extra]], axis=1)
     return gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326", index=gdf.index)
 
@@ -74,6 +91,10 @@ def read_communities(
     elderly_col: str = "pop_60plus",
     pop_col: str = "pop_total",
     households_col: str = "households",
+    subdistrict_col: str = "subdistrict",
+    district_col: str = "district",
+    residential_col: str = "residential",
+    children_col: str = "pop_0_3",
 ) -> gpd.GeoDataFrame:
     """Read community (社区) polygons with their population from a GeoJSON, GeoPackage or Shapefile.
 
@@ -83,11 +104,15 @@ def read_communities(
     id_col, name_col : identifier and name columns (a missing id column numbers rows ``C1, C2, ...``).
     elderly_col : population aged 60+, required, non-negative.
     pop_col, households_col : total population and households, optional (NaN when absent).
+    subdistrict_col, district_col : parent units (街道, 区/县) for roll-ups, optional.
+    residential_col : ``new`` or ``existing`` residential area (新建 / 既有, 老旧), for floor-area standards.
+    children_col : children aged 0–3, the demand of the childcare circle (一老一小), optional.
 
     Returns
     -------
-    GeoDataFrame in EPSG:4326 with ``community_id``, ``name``, ``pop_total``, ``pop_60plus``, ``households``,
-    the other source columns, and (Multi)Polygon geometry.
+    GeoDataFrame in EPSG:4326 with ``community_id``, ``name``, ``subdistrict``, ``district``, ``pop_total``,
+    ``pop_60plus``, ``households``, ``residential``, ``pop_0_3``, the other source columns, and (Multi)Polygon
+    geometry.
     """
     name = Path(path).name
     gdf = _read_vector(path, what="communities")
@@ -120,14 +145,21 @@ def read_communities(
         out["households"] = _non_negative(gdf, households_col, file=name, option="--households-col")
     else:
         out["households"] = np.nan
+    out["pop_0_3"] = _non_negative(gdf, children_col, file=name, option="--children-col") if children_col in gdf \
+        else np.nan
+    for src, dst in ((subdistrict_col, "subdistrict"), (district_col, "district")):
+        out[dst] = gdf[src].astype("string").str.strip().replace("", pd.NA) if src in gdf else pd.NA
+    out["residential"] = _residential(gdf[residential_col], file=name, column=residential_col) \
+        if residential_col in gdf else pd.NA
     over = np.flatnonzero((out["pop_60plus"] > out["pop_total"]).to_numpy())
     if len(over):
         raise InputError(
             f"{name}: {len(over)} communities have more people aged 60+ than in total (rows {_rows(over)}); "
             f"check the {elderly_col!r} and {pop_col!r} columns."
         )
-    extra = [c for c in gdf.columns
-             if c not in {id_col, name_col, elderly_col, pop_col, households_col, "geometry"} and c not in out]
+    used = {id_col, name_col, elderly_col, pop_col, households_col, subdistrict_col, district_col,
+            residential_col, children_col, "geometry"}
+    extra = [c for c in gdf.columns if c not in used and c not in out]
     out = pd.concat([out, gdf[extra]], axis=1)
     return gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326", index=gdf.index)
 
@@ -161,6 +193,27 @@ def read_demand(
 
 # ----------------------------------------------------------------------------------------------- helpers
 
+_RESIDENTIAL = {
+    "new": "new", "新建": "new", "新建小区": "new", "新建住宅区": "new", "新区": "new",
+    "existing": "existing", "old": "existing", "既有": "existing", "已建": "existing", "建成": "existing",
+    "老旧": "existing", "老旧小区": "existing", "老城区": "existing", "已建成": "existing",
+}
+
+
+def _residential(values: pd.Series, *, file: str, column: str) -> pd.Series:
+    """``new`` / ``existing`` from the spellings in ``_RESIDENTIAL`` (empty stays missing)."""
+    text = values.astype("string").str.strip().str.lower()
+    mapped = text.map(_RESIDENTIAL, na_action="ignore").astype("string")
+    bad = np.flatnonzero((mapped.isna() & text.notna() & (text != "")).to_numpy())
+    if len(bad):
+        raise InputError(
+            f"{file}: column {column!r} must say new or existing residential area (新建 / 既有, 老旧), but rows "
+            f"{_rows(bad)} have {_values(values.iloc[bad].unique())}; fix the values or choose another column "
+            "with --residential-col."
+        )
+    return mapped
+
+
 
 def _read_vector(path, *, what: str) -> gpd.GeoDataFrame:
     path = Path(path)
@@ -190,6 +243,22 @@ def _read_vector(path, *, what: str) -> gpd.GeoDataFrame:
 
 
 def _read_points(path, *, lon_col, lat_col, crs: str, what: str) -> gpd.GeoDataFrame:
+    """Points in EPSG:4326; GCJ-02/BD-09 coordinates (``crs``) are converted to WGS-84 (:mod:`carecircle.coords`)."""
+    from carecircle.coords import normalise_crs
+
+    system = normalise_crs(crs)
+    gdf = _read_points_as_given(path, lon_col=lon_col, lat_col=lat_col,
+                                crs="EPSG:4326" if system in ("wgs84", "gcj02", "bd09") else system, what=what)
+    if system in ("gcj02", "bd09"):
+        from carecircle.coords import to_wgs84
+
+        lon, lat = to_wgs84(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), system)
+        gdf = gdf.set_geometry(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+        log.info("%s: %d points converted from %s to WGS-84", Path(path).name, len(gdf), system.upper())
+    return gdf
+
+
+def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str) -> gpd.GeoDataFrame:
     path = Path(path)
     if path.suffix.lower() not in (".csv", ".txt", ".tsv"):
         gdf = _read_vector(path, what=what).to_crs("EPSG:4326")

@@ -10,18 +10,25 @@ import logging
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import shapely
 
-from carecircle.coverage import CoverageResult, measure_coverage
+from carecircle.coverage import CoverageFacts, CoverageResult, coverage_by_type, measure_coverage, rollup
 from carecircle.demand import osm_buildings, place_demand
 from carecircle.errors import InputError
+from carecircle.facility_types import ELDER_CARE, normalise_types
 from carecircle.inputs import read_communities, read_demand, read_facilities
 from carecircle.isochrones import isochrones
 from carecircle.network import Progress, WalkNetwork, download_network, load_network
+
+if TYPE_CHECKING:
+    from carecircle.standards import Profile
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +90,13 @@ class Area:
 
 @dataclass(frozen=True)
 class StudyResult:
-    """Everything one study run produced."""
+    """Everything one study run produced.
+
+    ``coverage`` is the elder-care circle (any elder-care facility); ``by_type`` the coverage per facility type
+    at each type's threshold; ``rollups`` the community figures summed per ``subdistrict`` / ``district`` (when
+    the communities name them); ``childcare`` the childcare circle of "一老一小" (children 0–3 and childcare
+    facilities, when both are given); ``compliance`` the standards profile's checks (when a profile is chosen).
+    """
 
     name: str
     network: WalkNetwork
@@ -91,6 +104,13 @@ class StudyResult:
     isochrones: gpd.GeoDataFrame | None
     inputs: dict = field(default_factory=dict)
     note: str | None = None
+    by_type: pd.DataFrame | None = None
+    rollups: dict[str, pd.DataFrame] = field(default_factory=dict)
+    childcare: CoverageResult | None = None
+    profile: Profile | None = None
+    compliance: pd.DataFrame | None = None
+    lang: str = "en"
+    facilities: gpd.GeoDataFrame | None = None  # every facility read, childcare and health centres included
 
 
 def load_area(area: Area, *, cache_dir: str | os.PathLike | None = None,
@@ -107,7 +127,12 @@ def load_area(area: Area, *, cache_dir: str | os.PathLike | None = None,
 
 @dataclass(frozen=True)
 class StudyInputs:
-    """A study's inputs, read, checked and placed on its network."""
+    """A study's inputs, read, checked and placed on its network.
+
+    ``all_facilities`` holds every facility read; ``facilities`` the elder-care ones that make the elder-care
+    circle (childcare and health centres excluded). ``children`` is the childcare demand (children 0–3 placed
+    like the elderly), when the communities give ``pop_0_3``.
+    """
 
     name: str
     network: WalkNetwork
@@ -116,6 +141,8 @@ class StudyInputs:
     demand: gpd.GeoDataFrame
     inputs: dict
     note: str | None
+    all_facilities: gpd.GeoDataFrame | None = None
+    children: gpd.GeoDataFrame | None = None
 
 
 def prepare_study(
@@ -126,6 +153,7 @@ def prepare_study(
     demand: str | os.PathLike | gpd.GeoDataFrame | None = None,
     buildings: str | os.PathLike | gpd.GeoDataFrame | None = None,
     demand_method: str = "buildings",
+    subdistricts: str | os.PathLike | gpd.GeoDataFrame | None = None,
     columns: dict | None = None,
     cache_dir: str | os.PathLike | None = None,
     progress: Progress | None = None,
@@ -148,11 +176,22 @@ def prepare_study(
 
     step("Reading inputs")
     fac = _as_gdf(facilities, read_facilities, _pick(columns, "facility_id_col", "name_col", "type_col",
-                                                    "capacity_col", "area_col", "lon_col", "lat_col", "crs"))
+                                                    "capacity_col", "area_col", "beds_col", "nursing_beds_col",
+                                                    "lon_col", "lat_col", "crs"))
+    fac = fac.assign(type=normalise_types(fac["type"], file="facilities") if "type" in fac else "unspecified")
+    elder = fac[fac["type"].isin(ELDER_CARE).to_numpy()]
+    if len(elder) == 0:
+        raise InputError(f"none of the {len(fac)} facilities is an elder-care facility (types found: "
+                         f"{', '.join(sorted(set(fac['type'])))}); add elder-care facilities of types "
+                         f"{', '.join(ELDER_CARE[:-1])}.")
     com = None
     if communities is not None:
         com = _as_gdf(communities, read_communities, _pick(columns, "community_id_col", "community_name_col",
-                                                          "elderly_col", "pop_col", "households_col"))
+                                                          "elderly_col", "pop_col", "households_col",
+                                                          "subdistrict_col", "district_col", "residential_col",
+                                                          "children_col"))
+        if subdistricts is not None:
+            com = join_subdistricts(com, subdistricts)
     dem = None
     if demand is not None:
         dem = _as_gdf(demand, read_demand, _pick(columns, "population_col", "demand_community_col", "lon_col",
@@ -163,14 +202,18 @@ def prepare_study(
         step("Placing elderly population inside communities")
         blds = _buildings_for(area, buildings) if demand_method == "buildings" else None
         dem = place_demand(com, network, method=demand_method, buildings=blds)
+    kids = children_demand(dem, com)
     inputs = {
         "network": network.source,
         "facilities": _describe(facilities),
         "communities": _describe(communities),
         "demand": _describe(demand) if demand is not None else f"placed inside communities ({demand_method})",
     }
-    return StudyInputs(name=area.name(), network=network, facilities=fac, communities=com, demand=dem,
-                       inputs=inputs, note=DEFAULT_NOTE if area.is_default else None)
+    if subdistricts is not None:
+        inputs["subdistricts"] = _describe(subdistricts)
+    return StudyInputs(name=area.name(), network=network, facilities=elder, communities=com, demand=dem,
+                       inputs=inputs, note=DEFAULT_NOTE if area.is_default else None, all_facilities=fac,
+                       children=kids)
 
 
 def run_study(
@@ -181,12 +224,15 @@ def run_study(
     demand: str | os.PathLike | gpd.GeoDataFrame | None = None,
     buildings: str | os.PathLike | gpd.GeoDataFrame | None = None,
     demand_method: str = "buildings",
-    thresholds_min: Sequence[float] = (5, 10, 15),
+    subdistricts: str | os.PathLike | gpd.GeoDataFrame | None = None,
+    standard: str | os.PathLike | None = None,
+    thresholds_min: Sequence[float] | None = None,
     walk_speed_mps: float = 1.0,
     max_snap_m: float = 300.0,
-    target_share: float = 0.9,
+    target_share: float | None = None,
     with_isochrones: bool = True,
     per_facility_isochrones: bool = True,
+    lang: str | None = None,
     columns: dict | None = None,
     cache_dir: str | os.PathLike | None = None,
     progress: Progress | None = None,
@@ -200,27 +246,113 @@ def run_study(
         bundled demo files; with any other area ``facilities`` and one of ``communities``/``demand`` are needed.
     buildings : footprints for the ``buildings`` demand estimate; default: those in the local OSM file.
     demand_method : ``buildings``, ``nodes`` or ``centroid`` (see :mod:`carecircle.demand`).
-    thresholds_min, walk_speed_mps, max_snap_m, target_share : see :func:`carecircle.measure_coverage`.
+    subdistricts : subdistrict (街道) polygons with a ``name`` (or ``subdistrict``) column and optional
+        ``district``; each community is assigned to the one holding its interior point.
+    standard : a standards profile (bundled id such as ``qitaihe-2020``, or a YAML file) whose targets are
+        checked; it also supplies the thresholds, target share and language unless they are given here.
+    thresholds_min, walk_speed_mps, max_snap_m, target_share : see :func:`carecircle.measure_coverage`
+        (defaults without a profile: 5/10/15 minutes and 0.9).
     with_isochrones, per_facility_isochrones : draw isochrone polygons (display only).
+    lang : ``zh`` or ``en`` for labels (default: the profile's, else ``en``).
     columns : column-name options passed to the readers, e.g. ``{"elderly_col": "60岁以上人口"}``.
     cache_dir : network cache folder (``None``: no cache).
     progress : optional callback receiving a description of each step.
     """
+    profile = None
+    if standard is not None:
+        from carecircle.standards import load_profile
+
+        profile = load_profile(standard)
+    thresholds = tuple(thresholds_min) if thresholds_min is not None else (
+        tuple(profile.thresholds_min) if profile is not None else (5, 10, 15))
+    target = target_share if target_share is not None else (profile.target_share if profile is not None else 0.9)
+    lang = lang or (profile.lang if profile is not None else "en")
+    if lang not in ("en", "zh"):
+        raise InputError(f"language {lang!r} is not supported; use zh or en.")
     study = prepare_study(area, facilities=facilities, communities=communities, demand=demand,
-                          buildings=buildings, demand_method=demand_method, columns=columns, cache_dir=cache_dir,
-                          progress=progress)
+                          buildings=buildings, demand_method=demand_method, subdistricts=subdistricts,
+                          columns=columns, cache_dir=cache_dir, progress=progress)
     step = progress or (lambda _msg: None)
     step("Computing walking times and coverage")
     cov = measure_coverage(study.network, study.facilities, study.demand, study.communities,
-                           thresholds_min=thresholds_min, walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m,
-                           target_share=target_share)
+                           thresholds_min=thresholds, walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m,
+                           target_share=target)
+    facts = CoverageFacts(study.network, study.all_facilities, study.demand, cov.communities
+                          if study.communities is not None else None, children=study.children,
+                          walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m)
+    by_type = coverage_by_type(facts, profile.type_minutes if profile is not None else None)
+    rollups = {}
+    if study.communities is not None:
+        for level in ("subdistrict", "district"):
+            if cov.communities[level].notna().any():
+                rollups[level] = rollup(cov.communities, level, thresholds, target_share=target)
+    childcare = _childcare_circle(study, thresholds, walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m,
+                                  target_share=target)
+    compliance = None
+    if profile is not None:
+        from carecircle.compliance import evaluate
+
+        step(f"Checking the standards of {profile.id}")
+        compliance = evaluate(profile, facts)
     iso = None
     if with_isochrones:
         step("Drawing isochrones")
-        iso = isochrones(study.network, study.facilities, thresholds_min=thresholds_min,
+        iso = isochrones(study.network, study.facilities, thresholds_min=thresholds,
                          walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m, per_facility=per_facility_isochrones)
-    return StudyResult(name=study.name, network=study.network, coverage=cov, isochrones=iso, inputs=study.inputs,
-                       note=study.note)
+    inputs = {**study.inputs, **({"standard": profile.id} if profile is not None else {})}
+    return StudyResult(name=study.name, network=study.network, coverage=cov, isochrones=iso, inputs=inputs,
+                       note=study.note, by_type=by_type, rollups=rollups, childcare=childcare, profile=profile,
+                       compliance=compliance, lang=lang, facilities=study.all_facilities)
+
+
+def children_demand(demand: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """Children 0–3 placed like the elderly: each demand point gets its community's ``pop_0_3`` in proportion
+    to its share of the community's elderly (the same building/node weights). ``None`` without ``pop_0_3``."""
+    if communities is None or "pop_0_3" not in communities or communities["pop_0_3"].isna().all():
+        return None
+    kids = communities.set_index(communities["community_id"].astype(str))["pop_0_3"].fillna(0.0)
+    ids = demand["community_id"].astype(str)
+    elderly = demand.groupby(ids)["population"].transform("sum").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weight = np.where(elderly > 0, demand["population"].to_numpy(dtype=float) / elderly, 0.0)
+    return demand.assign(population=weight * kids.reindex(ids.to_numpy()).fillna(0.0).to_numpy())
+
+
+def join_subdistricts(communities: gpd.GeoDataFrame, subdistricts: str | os.PathLike | gpd.GeoDataFrame
+                      ) -> gpd.GeoDataFrame:
+    """Fill ``subdistrict`` (and ``district`` when the layer has one) from the subdistrict polygon holding each
+    community's interior point; communities outside every polygon keep their own value (or none)."""
+    layer = subdistricts if isinstance(subdistricts, gpd.GeoDataFrame) else read_polygons(subdistricts)
+    name_col = next((c for c in ("subdistrict", "name", "街道", "name_zh") if c in layer), None)
+    if name_col is None:
+        raise InputError(f"the subdistrict layer needs a name column (subdistrict, name or 街道); columns are "
+                         f"{', '.join(map(str, layer.columns.drop('geometry')))}.")
+    layer = layer.to_crs("EPSG:4326")
+    points = gpd.GeoDataFrame(geometry=communities.geometry.representative_point().values, crs="EPSG:4326")
+    hit = gpd.sjoin(points, layer, how="left", predicate="within")
+    hit = hit[~hit.index.duplicated(keep="first")]
+    out = communities.copy()
+    names = hit[name_col].astype("string").to_numpy()
+    out["subdistrict"] = pd.Series(names, index=out.index).fillna(out["subdistrict"])
+    if "district" in layer:
+        out["district"] = pd.Series(hit["district"].astype("string").to_numpy(), index=out.index).fillna(
+            out["district"])
+    outside = int(pd.isna(names).sum())
+    if outside:
+        log.warning("subdistricts: %d communities lie outside every subdistrict polygon", outside)
+    return out
+
+
+def _childcare_circle(study: StudyInputs, thresholds, *, walk_speed_mps, max_snap_m, target_share):
+    """The childcare circle of "一老一小": children 0–3 to childcare facilities, when both are given."""
+    fac = study.all_facilities
+    care = fac[(fac["type"] == "childcare").to_numpy()]
+    if study.children is None or len(care) == 0:
+        return None
+    cov = measure_coverage(study.network, care, study.children, study.communities, thresholds_min=thresholds,
+                           walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m, target_share=target_share)
+    summary = {**cov.summary, "population_group": "children 0-3"}
+    return replace(cov, communities=cov.communities.rename(columns={"elderly": "children"}), summary=summary)
 
 
 # ----------------------------------------------------------------------------------------------- helpers

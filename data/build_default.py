@@ -93,7 +93,17 @@ FACILITIES = [
     ),
     ("F05", "care_home", "示例养老院 A / Care home A (illustrative)", 120, 4200, "C03"),
     ("F06", "canteen", "示例老年食堂 A / Elder canteen A (illustrative)", 80, 250, "C06"),
+    # Not elder care: a childcare centre (places) for the "一老一小" childcare circle, and a community health
+    # centre beside the home-care station's community for the co-location (三站合一) check.
+    ("F07", "childcare", "示例托育中心 / Childcare centre (illustrative)", 40, 300, "C06"),
+    ("F08", "health_centre", "示例社区卫生服务中心 / Community health centre (illustrative)", 0, 900, "C04"),
 ]
+# Beds (养老床位) and nursing-type beds (护理型床位) of the facilities that have beds.
+BEDS = {"F01": (30, 15), "F05": (120, 60)}
+# Residential areas built recently (新建), for the floor-area standards; the others are existing (既有).
+NEW_RESIDENTIAL = {"C06", "C07"}
+SHARE_0_3 = 0.03  # children aged 0-3 of all residents: ~41.8 M births 2018-2020 / 1,412 M (7th census)
+DISTRICT = ("示例区", "Example District (illustrative)")
 
 
 def load_osm(pbf_path: str | None = None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -186,9 +196,12 @@ def build_communities(nodes: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> g
                 "name_en": f"Community {i + 1} (illustrative)",
                 "subdistrict": SUBDISTRICTS[sub][0],
                 "subdistrict_en": SUBDISTRICTS[sub][1],
+                "district": DISTRICT[0],
                 "pop_total": pop_total,
                 "pop_60plus": round(pop_total * SHARE_60PLUS),
+                "pop_0_3": round(pop_total * SHARE_0_3),
                 "households": round(pop_total / HOUSEHOLD_SIZE),
+                "residential": "new" if f"C{i + 1:02d}" in NEW_RESIDENTIAL else "existing",
                 "residential_floor_area_m2": round(floor_area),
                 "geometry": cell,
             }
@@ -248,9 +261,12 @@ def communities_geojson(communities: gpd.GeoDataFrame) -> str:
         "name_en",
         "subdistrict",
         "subdistrict_en",
+        "district",
         "pop_total",
         "pop_60plus",
+        "pop_0_3",
         "households",
+        "residential",
         "residential_floor_area_m2",
     ]
     features = []
@@ -280,14 +296,17 @@ def facilities_csv(facilities: gpd.GeoDataFrame) -> str:
     wgs = facilities.to_crs("EPSG:4326")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["facility_id", "name", "type", "capacity", "floor_area_m2", "lon", "lat"])
+    writer.writerow(["facility_id", "name", "type", "capacity", "beds", "nursing_beds", "floor_area_m2", "lon", "lat"])
     for _, row in wgs.iterrows():
+        beds, nursing = BEDS.get(row["facility_id"], ("", ""))
         writer.writerow(
             [
                 row["facility_id"],
                 row["name"],
                 row["type"],
-                int(row["capacity"]),
+                int(row["capacity"]) if row["capacity"] else "",
+                beds,
+                nursing,
                 int(row["floor_area_m2"]),
                 f"{row.geometry.x:.6f}",
                 f"{row.geometry.y:.6f}",

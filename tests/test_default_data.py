@@ -19,8 +19,9 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 COMMUNITIES = DATA / "helsinki" / "communities.geojson"
 FACILITIES = DATA / "helsinki" / "facilities.csv"
 METRIC_CRS = "EPSG:32635"
-ALLOWED_TYPES = {"day_care", "home_care_station", "comprehensive_centre", "care_home", "canteen"}
-FACILITY_COLUMNS = ["facility_id", "name", "type", "capacity", "floor_area_m2", "lon", "lat"]
+ELDER_TYPES = {"day_care", "home_care_station", "comprehensive_centre", "care_home", "canteen"}
+OTHER_TYPES = {"childcare", "health_centre"}  # the childcare circle and the co-location check
+FACILITY_COLUMNS = ["facility_id", "name", "type", "capacity", "beds", "nursing_beds", "floor_area_m2", "lon", "lat"]
 COORD_TOL = 2e-6  # degrees; files hold 6 decimals
 
 
@@ -57,15 +58,17 @@ def test_files_are_small():
 def test_communities_ids_and_columns(communities):
     assert communities.crs is not None and communities.crs.to_epsg() == 4326
     assert 6 <= len(communities) <= 8
-    for col in ["community_id", "name", "subdistrict", "pop_total", "pop_60plus", "households"]:
+    for col in ["community_id", "name", "subdistrict", "district", "pop_total", "pop_60plus", "pop_0_3",
+                "households", "residential"]:
         assert col in communities.columns
+    assert set(communities["residential"]) == {"new", "existing"}
     assert communities["community_id"].is_unique
     assert communities["name"].is_unique
     assert communities["subdistrict"].nunique() == 2
 
 
 def test_populations(communities):
-    for col in ["pop_total", "pop_60plus", "households"]:
+    for col in ["pop_total", "pop_60plus", "pop_0_3", "households"]:
         values = communities[col]
         assert np.issubdtype(values.dtype, np.integer), col
         assert (values > 0).all(), col
@@ -91,13 +94,17 @@ def test_communities_cover_walking_network(communities, walk_nodes):
 def test_facilities(facilities, communities):
     with FACILITIES.open(encoding="utf-8") as f:
         assert f.readline().strip().split(",") == FACILITY_COLUMNS
-    assert 5 <= len(facilities) <= 7
+    assert 7 <= len(facilities) <= 9
     ids = [r["facility_id"] for r in facilities]
     assert len(set(ids)) == len(ids)
-    assert {r["type"] for r in facilities} <= ALLOWED_TYPES
+    types = [r["type"] for r in facilities]
+    assert set(types) == ELDER_TYPES | OTHER_TYPES
     union = communities.union_all()
     for r in facilities:
-        assert int(r["capacity"]) > 0 and int(r["floor_area_m2"]) > 0
+        assert int(r["floor_area_m2"]) > 0
+        assert r["type"] == "health_centre" or int(r["capacity"]) > 0
+        if r["beds"]:
+            assert 0 < int(r["nursing_beds"]) <= int(r["beds"])
         assert r["name"].strip()
         assert union.contains(shapely.Point(float(r["lon"]), float(r["lat"]))), r["facility_id"]
 

@@ -1,0 +1,94 @@
+"""Tables as a bureau reads them: Chinese or English headers, and one Excel workbook with a sheet per table.
+
+Column names inside carecircle are English identifiers (``share_15``); :func:`localise` renames them for
+output with ``lang="zh"`` (``15分钟覆盖率``) and shows facility types by their Chinese names. CSV files and the
+``tables.xlsx`` workbook use the same headers, so a table reads the same in both.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from carecircle.facility_types import type_label
+
+#: Header of each fixed column, in Chinese.
+HEADERS_ZH = {
+    "community_id": "社区编号", "name": "名称", "name_en": "英文名称", "subdistrict": "街道", "district": "区县",
+    "subdistrict_en": "街道（英文）", "pop_total": "常住人口", "pop_60plus": "60岁及以上人口", "households": "户数",
+    "residential": "新建/既有小区", "pop_0_3": "0-3岁婴幼儿", "residential_floor_area_m2": "住宅建筑面积(m²)",
+    "elderly": "老年人口(已布点)", "children": "婴幼儿(已布点)", "below_target": "未达目标",
+    "n_communities": "社区数",
+    "facility_id": "设施编号", "type": "类型", "capacity": "容量(床位/人)", "beds": "床位",
+    "nursing_beds": "护理型床位", "floor_area_m2": "建筑面积(m²)", "snap_m": "距路网(m)", "lon": "经度",
+    "lat": "纬度",
+    "population": "人口", "on_network": "可达路网", "time_min": "步行时间(分钟)", "nearest_facility": "最近设施",
+    "method": "方法", "label_zh": "类型名称", "label_en": "英文名称", "minutes": "阈值(分钟)", "facilities": "设施数",
+    "covered": "覆盖人口", "share": "覆盖率",
+    "target_id": "指标编号", "level": "层级", "unit": "单元", "description_zh": "指标",
+    "description_en": "指标（英文）", "target": "目标", "value": "现状", "status": "评估", "shortfall": "差距",
+    "source": "依据",
+    "value_num": "现状值", "target_num": "目标值",
+    "rank": "序号", "candidate_id": "候选点编号", "gain": "新增覆盖老人", "share_after": "覆盖率(新增后)",
+    "minutes_saved": "节省步行分钟", "sites": "新增站点数", "cost": "成本",
+}
+_PER_THRESHOLD_ZH = {
+    "covered": "{m}分钟内覆盖人口", "share": "{m}分钟覆盖率", "uncovered": "{m}分钟未覆盖人口",
+    "served": "{m}分钟服务人口",
+}
+_STATUS_ZH = {"pass": "达标", "fail": "未达标", "unevaluable": "无法评估"}
+_LEVEL_ZH = {"overall": "全域", "subdistrict": "街道", "district": "区县", "community": "社区"}
+_THRESHOLD_COLUMN = re.compile(r"^(covered|share|uncovered|served)_([0-9.]+)(_before)?$")
+
+#: Sheet names of the workbook, per table key.
+SHEETS = {
+    "summary": ("概要", "Summary"), "by_type": ("分类型覆盖", "By type"), "communities": ("社区", "Communities"),
+    "subdistricts": ("街道汇总", "Subdistricts"), "districts": ("区县汇总", "Districts"),
+    "facilities": ("设施", "Facilities"), "compliance": ("达标评估", "Compliance"),
+    "childcare": ("托育圈", "Childcare"), "sites": ("建议站点", "Suggested sites"), "curve": ("覆盖曲线", "Curve"),
+}
+
+
+def localise(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``df`` with headers (and type, status and level values) in ``lang``; English leaves it unchanged."""
+    if lang != "zh":
+        return df
+    out = df.copy()
+    if "type" in out:
+        out["type"] = out["type"].map(lambda code: type_label(code, "zh") if isinstance(code, str) else code)
+    if "status" in out:
+        out["status"] = out["status"].map(lambda v: _STATUS_ZH.get(v, v))
+    if "level" in out:
+        out["level"] = out["level"].map(lambda v: _LEVEL_ZH.get(v, v))
+    return out.rename(columns=_header_zh)
+
+
+def _header_zh(column: str) -> str:
+    match = _THRESHOLD_COLUMN.match(str(column))
+    if match:
+        kind, minutes, before = match.groups()
+        return _PER_THRESHOLD_ZH[kind].format(m=minutes) + ("(新增前)" if before else "")
+    return HEADERS_ZH.get(column, column)
+
+
+def write_workbook(tables: dict[str, pd.DataFrame], path: Path, *, lang: str) -> None:
+    """One ``.xlsx`` with a sheet per table (keys of :data:`SHEETS`), headers frozen, columns sized."""
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for key, df in tables.items():
+            if df is None:
+                continue
+            zh, en = SHEETS[key]
+            sheet = zh if lang == "zh" else en
+            localise(df, lang).to_excel(writer, sheet_name=sheet, index=False)
+            ws = writer.sheets[sheet]
+            ws.freeze_panes = "A2"
+            for cells in ws.columns:
+                width = max((_display_width(c.value) for c in cells[:200]), default=8)
+                ws.column_dimensions[cells[0].column_letter].width = min(max(width + 2, 8), 60)
+
+
+def _display_width(value) -> int:
+    text = "" if value is None else str(value)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)

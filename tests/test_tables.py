@@ -1,0 +1,56 @@
+"""Tables in Chinese or English, and the Excel workbook a bureau exchanges."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from carecircle.cli import main
+from carecircle.tables import localise, write_workbook
+
+
+def test_chinese_headers_name_the_threshold_and_translate_values():
+    df = pd.DataFrame({"community_id": ["C1"], "share_15": [0.5], "covered_7.5": [3.0], "share_10_before": [0.1],
+                       "type": ["day_care"], "status": ["unevaluable"], "level": ["subdistrict"], "odd": [1]})
+    zh = localise(df, "zh")
+    assert zh.columns.tolist() == ["社区编号", "15分钟覆盖率", "7.5分钟内覆盖人口", "10分钟覆盖率(新增前)",
+                                   "类型", "评估", "层级", "odd"]
+    assert zh.iloc[0].tolist()[4:7] == ["日间照料中心", "无法评估", "街道"]
+    assert localise(df, "en") is df
+    assert df.columns[1] == "share_15"  # input untouched
+
+
+def test_workbook_has_a_sheet_per_table_with_chinese_headers(tmp_path):
+    tables = {"communities": pd.DataFrame({"community_id": ["C1", "C2"], "share_15": [0.25, 1.0]}),
+              "compliance": None,
+              "facilities": pd.DataFrame({"facility_id": ["F1"], "name": ["示例日间照料中心"], "type": ["day_care"]})}
+    path = tmp_path / "t.xlsx"
+    write_workbook(tables, path, lang="zh")
+    book = load_workbook(path)
+    assert book.sheetnames == ["社区", "设施"]
+    rows = list(book["社区"].values)
+    assert rows == [("社区编号", "15分钟覆盖率"), ("C1", 0.25), ("C2", 1.0)]
+    assert list(book["设施"].values)[1] == ("F1", "示例日间照料中心", "日间照料中心")
+    assert book["社区"].freeze_panes == "A2"
+
+
+@pytest.fixture(scope="module")
+def demo_zh(tmp_path_factory):
+    out = tmp_path_factory.mktemp("zh") / "out"
+    assert main(["run", "--lang", "zh", "--output", str(out), "--no-cache", "--no-isochrones", "--quiet"]) == 0
+    return out
+
+
+def test_cli_in_chinese_writes_chinese_tables_and_workbook(demo_zh):
+    com = pd.read_csv(demo_zh / "communities.csv", encoding="utf-8-sig")
+    assert {"社区编号", "15分钟覆盖率", "街道"} <= set(com.columns)
+    sub = pd.read_csv(demo_zh / "subdistricts.csv", encoding="utf-8-sig")
+    assert sub["社区数"].sum() == len(com)
+    book = load_workbook(demo_zh / "tables.xlsx", read_only=True)
+    assert book.sheetnames == ["概要", "分类型覆盖", "社区", "街道汇总", "区县汇总", "设施", "托育圈"]
+    overview = list(book["概要"].values)
+    assert overview[0] == ("阈值(分钟)", "人口", "覆盖人口", "覆盖率")
+    assert [row[0] for row in overview[1:]] == [5, 10, 15]
+    html = (demo_zh / "map.html").read_text(encoding="utf-8")
+    assert "养老" in html
