@@ -33,6 +33,7 @@ from shapely.ops import unary_union
 
 from carecircle.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError, OutputError
+from carecircle.facility_types import type_label
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ _DEFAULT_TITLE = "15-minute elder-care circle"
 #: Every piece of text the map shows, per language. ``{m}`` is a threshold in minutes.
 _LABELS: dict[str, dict[str, str]] = {
     "en": {
+        "_lang": "en",
         "title": _DEFAULT_TITLE,
         "iso_layer": "{m}-minute walk",
         "iso_facility_layer": "Per-facility isochrones",
@@ -91,6 +93,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "curve_point": "{n} new sites: {share}",
     },
     "zh": {
+        "_lang": "zh",
         "title": "15分钟养老服务圈",
         "iso_layer": "{m}分钟步行覆盖",
         "iso_facility_layer": "各设施步行等时圈",
@@ -747,7 +750,7 @@ def _add_facilities(
         return
     fields: list[tuple[str, str, Callable[[Any], str]]] = [
         ("name", labels["name"], lambda v: _fmt_text(v, labels)),
-        ("type", labels["type"], lambda v: _fmt_text(v, labels)),
+        ("type", labels["type"], lambda v: _fmt_text(v if _is_missing(v) else type_label(v, labels["_lang"]), labels)),
         ("capacity", labels["capacity"], lambda v: _fmt_text(v, labels)),
     ]
     for t in thresholds:
@@ -1026,8 +1029,8 @@ def _legend_box(
     if type_colors:
         heading = html.escape(labels["legend_types"])
         parts.append(f'<div style="font-weight:600;margin-top:6px">{heading}</div>')
-        parts.extend(f"<div>{_swatch(c, circle=True, border='2px solid #fff')}{html.escape(t)}</div>"
-                     for t, c in type_colors.items())
+        parts.extend(f"<div>{_swatch(c, circle=True, border='2px solid #fff')}"
+                     f"{html.escape(type_label(t, labels['_lang']))}</div>" for t, c in type_colors.items())
     if suggested:
         icon = _site_icon_html("1", size=18).replace("<div ", '<div class="carecircle-legend-site" ', 1)
         parts.append(
