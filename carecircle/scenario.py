@@ -106,6 +106,12 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_default(cls, data):
+        # A key left empty in YAML (``columns:`` with every line commented out) means its default.
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
 
 class AreaSpec(_Spec):
     """Where the walking network comes from: exactly one of the four keys."""
@@ -280,7 +286,7 @@ class OutputsSpec(_Spec):
     """Where and how results are written."""
 
     folder: ResolvedPath | None = None
-    lang: Literal["en", "zh"] = "en"
+    lang: Literal["en", "zh"] | None = None
     title: str | None = None
     isochrones: bool = True
 
@@ -299,9 +305,8 @@ class Scenario(_Spec):
     columns: ColumnsSpec = Field(default_factory=ColumnsSpec)
     facilities: FacilitiesSpec = Field(default_factory=FacilitiesSpec)
     walking: WalkingSpec = Field(default_factory=WalkingSpec)
-    thresholds_min: Annotated[list[Annotated[float, Field(gt=0, le=120)]], Field(min_length=1)] = Field(
-        default_factory=lambda: [5.0, 10.0, 15.0])
-    target_share: Share = 0.9
+    thresholds_min: Annotated[list[Annotated[float, Field(gt=0, le=120)]], Field(min_length=1)] | None = None
+    target_share: Share | None = None
     standard: str | None = None
     suggest: SuggestSpec | None = None
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
@@ -317,7 +322,9 @@ class Scenario(_Spec):
 
     @field_validator("thresholds_min")
     @classmethod
-    def _thresholds(cls, value: list[float]) -> list[float]:
+    def _thresholds(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return None
         if len(set(value)) != len(value):
             raise ValueError(f"thresholds repeat: {value}")
         return sorted(value)
@@ -325,9 +332,17 @@ class Scenario(_Spec):
     @field_validator("standard")
     @classmethod
     def _standard(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None or not _looks_like_path(value):
-            return value  # a profile id: checked by the standards module when the study runs
-        return str(_existing_file(Path(value), info))
+        if value is None:
+            return None
+        if _looks_like_path(value):
+            value = str(_existing_file(Path(value), info))
+        from carecircle.standards import load_profile
+
+        try:
+            load_profile(value)
+        except InputError as exc:
+            raise ValueError(str(exc).rstrip(".")) from None
+        return value
 
     @model_validator(mode="after")
     def _inputs_for_area(self):
@@ -446,21 +461,12 @@ def _cross_problems(data: dict) -> list[tuple[tuple, str]]:
 
 
 def _check_crs(value: str) -> str:
-    text = str(value).strip()
-    name = _CRS_NAMES.get(text.lower())
-    if name is not None:
-        return name
-    code = re.fullmatch(r"(?:epsg:)?(\d{4,6})", text, flags=re.IGNORECASE)
-    if code:
-        from pyproj import CRS
-        from pyproj.exceptions import CRSError
+    from carecircle.coords import normalise_crs
 
-        try:
-            CRS.from_epsg(int(code.group(1)))
-        except CRSError as exc:
-            raise ValueError(f"{text!r} is not a known EPSG code") from exc
-        return "wgs84" if code.group(1) == "4326" else f"EPSG:{code.group(1)}"
-    raise ValueError(f"{text!r} is not one of wgs84, gcj02, bd09 or an EPSG code (e.g. EPSG:4490)")
+    try:
+        return normalise_crs(str(value))
+    except InputError as exc:
+        raise ValueError(str(exc).removeprefix("crs ").rstrip(".")) from None
 
 
 def _looks_like_path(value: str) -> bool:
@@ -840,7 +846,7 @@ def study_kwargs(scenario: Scenario, *, facilities=None) -> dict:
         "demand": inputs.demand,
         "buildings": inputs.buildings,
         "demand_method": inputs.demand_method,
-        "thresholds_min": tuple(scenario.thresholds_min),
+        "thresholds_min": tuple(scenario.thresholds_min) if scenario.thresholds_min is not None else None,
         "walk_speed_mps": scenario.walking.walk_speed_mps,
         "max_snap_m": scenario.walking.max_snap_m,
         "target_share": scenario.target_share,
@@ -912,7 +918,7 @@ def run_scenario(
         out = scenario.outputs
         written.update(write_outputs(study, folder, lang=out.lang, title=out.title or scenario.name))
         if suggestion is not None:
-            files = write_suggestion(suggestion, study, folder / "suggest", lang=out.lang,
+            files = write_suggestion(suggestion, study, folder / "suggest", lang=out.lang or study.lang,
                                      title=out.title or scenario.name)
             written.update({f"suggest/{k}": v for k, v in files.items()})
     log.info("scenario %s: done, %d files in %s", label, len(written), folder)
@@ -945,8 +951,8 @@ def _suggest(scenario: Scenario, study: StudyResult, *, candidates, exclude) -> 
     communities = cov.communities if len(cov.communities) else None
     return suggest_sites(
         study.network, cov.facilities, cov.demand, communities, candidates=candidates, method=spec.method,
-        new_sites=spec.new_sites, target_share=spec.target if spec.target is not None else scenario.target_share,
-        minutes=spec.minutes if spec.minutes is not None else max(scenario.thresholds_min),
+        new_sites=spec.new_sites, target_share=spec.target if spec.target is not None else cov.target_share,
+        minutes=spec.minutes if spec.minutes is not None else max(cov.thresholds_min),
         walk_speed_mps=scenario.walking.walk_speed_mps, max_snap_m=scenario.walking.max_snap_m,
         spacing_m=spec.spacing_m, cost_col=spec.cost_col, budget=spec.budget, capacity_col=spec.site_capacity_col,
         time_limit_s=spec.time_limit_s, exclude=exclude)
