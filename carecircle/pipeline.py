@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from carecircle.coords import gcj_offset_suspected, normalise_crs
 from carecircle.coverage import CoverageFacts, CoverageResult, coverage_by_type, measure_coverage, rollup
 from carecircle.demand import osm_buildings, place_demand
 from carecircle.errors import InputError
@@ -26,6 +27,7 @@ from carecircle.facility_types import ELDER_CARE, normalise_types
 from carecircle.inputs import read_communities, read_demand, read_facilities
 from carecircle.isochrones import isochrones
 from carecircle.network import Progress, WalkNetwork, download_network, load_network
+from carecircle.travel import snap_points
 
 if TYPE_CHECKING:
     from carecircle.standards import Profile
@@ -198,6 +200,8 @@ def prepare_study(
                                                  "lat_col", "crs"))
 
     network = load_area(area, cache_dir=cache_dir, progress=progress)
+    if normalise_crs(columns.get("crs") or "wgs84") == "wgs84" and not isinstance(facilities, gpd.GeoDataFrame):
+        _warn_if_gcj_offset(fac, network)
     if dem is None:
         step("Placing elderly population inside communities")
         blds = _buildings_for(area, buildings) if demand_method == "buildings" else None
@@ -341,6 +345,18 @@ def join_subdistricts(communities: gpd.GeoDataFrame, subdistricts: str | os.Path
     if outside:
         log.warning("subdistricts: %d communities lie outside every subdistrict polygon", outside)
     return out
+
+
+def _warn_if_gcj_offset(facilities: gpd.GeoDataFrame, network: WalkNetwork) -> None:
+    """Warn when facilities declared WGS-84 sit where GCJ-02 (Amap/Tencent) coordinates would."""
+
+    def distance_m(lon, lat):
+        x, y = network.from_wgs84.transform(lon, lat)
+        return snap_points(network, np.column_stack([x, y]), max_snap_m=5_000.0).offset_m
+
+    check = gcj_offset_suspected(facilities.geometry.x.to_numpy(), facilities.geometry.y.to_numpy(), distance_m)
+    if check.suspected:
+        log.warning(check.message("facilities"))
 
 
 def _childcare_circle(study: StudyInputs, thresholds, *, walk_speed_mps, max_snap_m, target_share):

@@ -156,3 +156,46 @@ def test_demo_childcare_circle(demo):
     assert child.summary["elderly_population"] == pytest.approx(total)      # population counted: children
     assert "children" in child.communities and child.facilities["type"].tolist() == ["childcare"]
     assert 0 < child.summary["share"]["15"] <= 1
+
+
+# ------------------------------------------------------------------------------------ GCJ-02 offset warning
+
+def test_facilities_shifted_like_gcj02_are_warned_about(caplog):
+    from carecircle.coords import from_wgs84
+    from carecircle.pipeline import _warn_if_gcj_offset
+
+    net = grid_network(5, 5, block=1000.0)  # sparse streets in eastern China (UTM 50N)
+    nodes = gpd.GeoSeries(gpd.points_from_xy(*net.node_xy[[0, 6, 12, 18, 24]].T), crs=GRID_CRS).to_crs("EPSG:4326")
+    lon, lat = nodes.x.to_numpy(), nodes.y.to_numpy()
+    true = facilities_gdf(np.column_stack([lon, lat]), crs="EPSG:4326")
+    with caplog.at_level("WARNING"):
+        _warn_if_gcj_offset(true, net)
+    assert not caplog.records
+    glon, glat = from_wgs84(lon, lat, "gcj02")
+    with caplog.at_level("WARNING"):
+        _warn_if_gcj_offset(facilities_gdf(np.column_stack([glon, glat]), crs="EPSG:4326"), net)
+    assert len(caplog.records) == 1 and "--crs gcj02" in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize("system", ["gcj02", "bd09"])
+def test_facility_csv_in_chinese_map_coordinates_is_read_as_wgs84(tmp_path, system):
+    from carecircle.coords import from_wgs84
+    from carecircle.inputs import read_facilities
+
+    lon, lat = np.array([116.3975, 121.4737]), np.array([39.9087, 31.2304])  # Beijing, Shanghai
+    slon, slat = from_wgs84(lon, lat, system)
+    path = tmp_path / "f.csv"
+    pd.DataFrame({"facility_id": ["A", "B"], "type": ["日间照料中心", "助餐点"], "lng": slon, "lat": slat}).to_csv(
+        path, index=False)
+    got = read_facilities(path, crs=system)
+    np.testing.assert_allclose(got.geometry.x, lon, atol=1e-7)   # ~1 cm
+    np.testing.assert_allclose(got.geometry.y, lat, atol=1e-7)
+    assert got["type"].tolist() == ["day_care", "canteen"]
+
+
+def test_gcj02_outside_china_is_refused_by_the_cli(capsys):
+    from carecircle.cli import main
+
+    assert main(["run", "--crs", "gcj02", "--no-cache", "--no-isochrones", "--quiet"]) == 3   # Helsinki
+    err = capsys.readouterr().err.strip()
+    assert "China" in err and "\n" not in err
