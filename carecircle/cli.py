@@ -122,7 +122,7 @@ def _suggest(args: argparse.Namespace) -> int:
                             target_share=target, minutes=minutes, walk_speed_mps=args.speed,
                             max_snap_m=args.max_snap_m, spacing_m=args.spacing_m, cost_col=args.cost_col,
                             budget=args.budget, capacity_col=args.site_capacity_col, time_limit_s=args.time_limit_s,
-                            exclude=exclude)
+                            exclude=exclude, progress=progress)
         progress("Writing map and tables")
         written = write_suggestion(sug, study, args.output or Path("maps") / f"{area.name()}-suggest",
                                    lang=lang, title=args.title)
@@ -385,24 +385,32 @@ def _setup_logging(args: argparse.Namespace) -> None:
 
 
 def _progress(args: argparse.Namespace):
-    """A context yielding a progress callback: a rich spinner on a terminal, silence otherwise."""
+    """A context yielding a progress callback (see :data:`carecircle.network.Progress`): on a terminal, a rich
+    spinner with the current step, and a bar with counts for long steps; silence when piped or ``--quiet``."""
     if args.quiet or not sys.stderr.isatty():
-        return nullcontext(lambda _msg: None)
-    from rich.console import Console
-
-    return _Spinner(Console(stderr=True))
+        return nullcontext(lambda *_args: None)
+    return _ProgressDisplay()
 
 
-class _Spinner:
-    def __init__(self, console):
-        self._status = console.status("Starting")
+class _ProgressDisplay:
+    def __init__(self, console=None):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TimeElapsedColumn(), console=console or Console(stderr=True), transient=True)
+        self._task = None
 
     def __enter__(self):
-        self._status.__enter__()
-        return lambda msg: self._status.update(msg)
+        self._bar.__enter__()
+        self._task = self._bar.add_task("Starting", total=None)
+        return self.update
+
+    def update(self, step: str, done: int | None = None, total: int | None = None) -> None:
+        self._bar.update(self._task, description=step, completed=done or 0, total=total)
 
     def __exit__(self, *exc):
-        return self._status.__exit__(*exc)
+        return self._bar.__exit__(*exc)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from carecircle.coverage import _check_thresholds
 from carecircle.errors import InputError, SnapError
-from carecircle.network import WalkNetwork
+from carecircle.network import Progress, WalkNetwork
 from carecircle.travel import point_graph, snap_points
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ def isochrones(
     buffer_m: float = 40.0,
     per_facility: bool = True,
     simplify_m: float = 2.0,
+    progress: Progress | None = None,
 ) -> gpd.GeoDataFrame:
     """Walking isochrones of the facilities, merged and (optionally) one per facility.
 
@@ -48,6 +49,7 @@ def isochrones(
     buffer_m : half-width of the band drawn around reachable streets, metres.
     per_facility : also return one polygon per facility and threshold (one bounded Dijkstra per facility).
     simplify_m : simplification tolerance of the drawn outlines, metres.
+    progress : optional callback, called as ``progress("Drawing isochrones", done, total)`` per facility.
 
     Returns
     -------
@@ -74,7 +76,9 @@ def isochrones(
         rows.append((None, t, _reach_polygon(graph, merged, t * 60.0 * walk_speed_mps, buffer_m)))
     if per_facility:
         ids = facilities["facility_id"].astype(str).to_numpy()
-        for fid, node in zip(ids, graph.point_node, strict=True):
+        for done, (fid, node) in enumerate(zip(ids, graph.point_node, strict=True)):
+            if progress is not None:
+                progress("Drawing isochrones", done, len(ids))
             dist = dijkstra(graph.csr, indices=node, limit=limit)
             for t in thresholds:
                 rows.append((fid, t, _reach_polygon(graph, dist, t * 60.0 * walk_speed_mps, buffer_m)))

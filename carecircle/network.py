@@ -32,7 +32,9 @@ from carecircle.errors import InputError, NetworkError
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str], None]
+#: A progress callback: ``progress(step)`` announces a step; ``progress(step, done, total)`` reports how far a
+#: long step (many facilities, candidate chunks) has got. The CLI draws it as a bar; the API default is silence.
+Progress = Callable[..., None]
 
 #: Bumped whenever the cached form or the walking filter changes, so old caches are rebuilt.
 CACHE_VERSION = 1

@@ -302,7 +302,8 @@ def run_study(
     if with_isochrones:
         step("Drawing isochrones")
         iso = isochrones(study.network, study.facilities, thresholds_min=thresholds,
-                         walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m, per_facility=per_facility_isochrones)
+                         walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m, per_facility=per_facility_isochrones,
+                         progress=progress)
     inputs = {**study.inputs, **({"standard": profile.id} if profile is not None else {})}
     return StudyResult(name=study.name, network=study.network, coverage=cov, isochrones=iso, inputs=inputs,
                        note=study.note, by_type=by_type, rollups=rollups, childcare=childcare, profile=profile,

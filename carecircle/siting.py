@@ -17,7 +17,7 @@ import shapely
 
 from carecircle.coverage import CoverageResult, measure_coverage, threshold_label
 from carecircle.errors import InputError
-from carecircle.network import WalkNetwork
+from carecircle.network import Progress, WalkNetwork
 from carecircle.optimize import SitingSolution, coverage_curve, maximal_covering, p_median, set_covering
 from carecircle.travel import snap_points, source_demand_distances
 
@@ -101,6 +101,7 @@ def suggest_sites(
     curve_sites: int | None = None,
     time_limit_s: float = 30.0,
     exclude: gpd.GeoDataFrame | None = None,
+    progress: Progress | None = None,
 ) -> Suggestion:
     """Suggest where new facilities close the coverage gaps, existing facilities kept.
 
@@ -117,6 +118,7 @@ def suggest_sites(
     curve_sites : length of the coverage curve (default ``max(new_sites, 10)``).
     time_limit_s : solver time limit; the result states the proven gap.
     exclude : polygons (any CRS) where no new site may go (water, protected land, sites already refused).
+    progress : optional callback for the long steps (see :data:`carecircle.network.Progress`).
 
     Returns
     -------
@@ -153,7 +155,7 @@ def suggest_sites(
     cands = candidates.iloc[keep]
     d_snap = snap_points(network, dem_xy, max_snap_m=max_snap_m)
     limit_m = minutes * 60.0 * walk_speed_mps
-    dist = source_demand_distances(network, c_snap, d_snap, limit_m=limit_m)[keep]
+    dist = source_demand_distances(network, c_snap, d_snap, limit_m=limit_m, progress=progress)[keep]
     cover = dist.copy()
     cover.data = np.ones_like(cover.data)
     w = demand["population"].to_numpy(dtype=float)

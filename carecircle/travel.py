@@ -21,7 +21,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from carecircle.errors import InputError
-from carecircle.network import WalkNetwork, directed_csr
+from carecircle.network import Progress, WalkNetwork, directed_csr
 
 log = logging.getLogger(__name__)
 
@@ -298,12 +298,14 @@ def source_demand_distances(
     *,
     limit_m: float,
     chunk_cells: float = 4e7,
+    progress: Progress | None = None,
 ) -> sp.csr_array:
     """Sparse (sources × demand) walking distances in metres, keeping only pairs within ``limit_m``.
 
     Sources are run in chunks of bounded Dijkstra searches (one row per source, as many rows at once as fit
     in about ``chunk_cells`` floats), so memory stays bounded at city scale and no dense sources × demand
-    matrix is ever held. Sources that were not snapped get empty rows.
+    matrix is ever held. Sources that were not snapped get empty rows. ``progress``, when given, is called as
+    ``progress("Walking from candidate sites", done, total)`` per chunk.
     """
     n, k = network.n_nodes, len(demand_snap.ok)
     src = np.flatnonzero(source_snap.ok)
@@ -313,6 +315,8 @@ def source_demand_distances(
     step = max(1, int(chunk_cells // max(n, 1)))
     rows, cols, vals = [], [], []
     for start in range(0, len(src), step):
+        if progress is not None:
+            progress("Walking from candidate sites", start, len(src))
         idx = src[start:start + step]
         dist = dijkstra(_with_sources(network, source_snap, idx), indices=n + np.arange(len(idx)), limit=limit_m)
         best = np.minimum(dist[:, u] + along, dist[:, v] + rest) + off

@@ -229,3 +229,26 @@ def test_online_place(tmp_path):
                  "--demand", str(tmp_path / "d.csv"), "--output", str(tmp_path / "out"),
                  "--cache-dir", str(tmp_path / "cache")])
     assert code == 0
+
+
+def test_progress_bar_counts_long_steps_on_a_terminal():
+    import io
+
+    from rich.console import Console
+
+    from carecircle.cli import _ProgressDisplay
+
+    screen = io.StringIO()
+    display = _ProgressDisplay(Console(file=screen, force_terminal=True, width=100))
+    with display as progress:
+        progress("Reading inputs")
+        progress("Drawing isochrones", 2, 5)
+        assert display._bar.tasks[0].completed == 2 and display._bar.tasks[0].total == 5
+        display._bar.refresh()
+    assert "Drawing isochrones" in screen.getvalue() and "2/5" in screen.getvalue()
+
+
+def test_quiet_or_piped_runs_print_no_progress(tmp_path, capsys):
+    assert main(["run", "--no-cache", "--no-isochrones", "--quiet", "--output", str(tmp_path / "q")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.strip() == str(tmp_path / "q" / "map.html")
