@@ -1,0 +1,364 @@
+"""Static PNG map of a study, for documents that cannot hold HTML (Word, PDF, slides).
+
+Drawn with matplotlib's Agg renderer, offline: no background tiles. Communities are coloured by the share of
+their elderly within the largest walking time (the map's red-to-green scale), communities below target get a
+dashed outline, the merged isochrone of the largest threshold is outlined, facilities are coloured by type and
+suggested new sites are numbered squares. A legend, a scale bar, an optional north arrow and the
+OpenStreetMap attribution complete it.
+
+Chinese labels (``lang="zh"``) need a font with CJK glyphs; :func:`cjk_font` looks for one among the installed
+fonts (WenQuanYi Zen Hei from Debian's ``fonts-wqy-zenhei``, Noto Sans CJK, Source Han Sans, SimHei, Microsoft
+YaHei, PingFang, ...). Without one the map is drawn with English labels and a warning is logged once, never with
+empty boxes in place of characters.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from carecircle.coverage import threshold_label
+from carecircle.errors import InputError, OutputError
+from carecircle.facility_types import type_label
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from carecircle.pipeline import StudyResult
+    from carecircle.siting import Suggestion
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["cjk_font", "static_map_figure", "static_map_png"]
+
+#: Font families with CJK glyphs, in order of preference.
+CJK_FONTS = (
+    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC",
+    "Source Han Sans SC", "Source Han Sans CN", "Source Han Sans", "SimHei", "Microsoft YaHei", "PingFang SC",
+    "Hiragino Sans GB", "STHeiti", "Heiti SC", "Droid Sans Fallback", "AR PL UMing CN", "Arial Unicode MS",
+)
+_LATIN_FONT = "DejaVu Sans"
+
+_SHARE_COLORS = ["#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850"]  # as on the interactive map
+_NO_DATA_COLOR = "#bdbdbd"
+_BELOW_TARGET_COLOR = "#67001f"
+_ISO_COLOR = "#08519c"
+_SUGGESTED_FILL = "#1a1a1a"
+_SUGGESTED_RING = "#ffb000"
+_TYPE_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+                 "#bcbd22", "#7f7f7f"]
+ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+
+_LABELS = {
+    "en": {
+        "title": "15-minute elder-care circle",
+        "share": "Elderly within {m} min walk",
+        "iso": "{m}-minute walk (all facilities)",
+        "below": "Below target {target}",
+        "no_data": "No elderly",
+        "suggested": "Suggested new site (number: rank)",
+    },
+    "zh": {
+        "title": "15分钟养老服务圈",
+        "share": "{m}分钟步行可达老年人比例",
+        "iso": "{m}分钟步行范围（全部设施）",
+        "below": "低于目标 {target}",
+        "no_data": "无老年人",
+        "suggested": "建议新增站点（数字为序号）",
+    },
+}
+
+_warned_no_cjk = False
+
+
+def cjk_font() -> str | None:
+    """Name of an installed font family with Chinese glyphs (first of :data:`CJK_FONTS` found), or ``None``."""
+    found = _find_cjk_font()
+    return found[0] if found else None
+
+
+def _find_cjk_font() -> tuple[str, str] | None:
+    """``(family name, font file)`` of the first installed font of :data:`CJK_FONTS`, or ``None``."""
+    from matplotlib import font_manager
+
+    files: dict[str, str] = {}
+    for f in font_manager.fontManager.ttflist:
+        files.setdefault(f.name, f.fname)
+    return next(((name, files[name]) for name in CJK_FONTS if name in files), None)
+
+
+def static_map_figure(
+    study: StudyResult,
+    *,
+    lang: str = "en",
+    suggestion: Suggestion | None = None,
+    title: str | None = None,
+    size_in: tuple[float, float] = (10.0, 8.0),
+    north_arrow: bool = True,
+) -> Figure:
+    """The static map as a matplotlib :class:`~matplotlib.figure.Figure` (not attached to pyplot).
+
+    Parameters are those of :func:`static_map_png`, plus ``size_in`` (width, height in inches). The figure's
+    texts use a CJK font with ``lang="zh"`` (see :func:`cjk_font`), else DejaVu Sans (with a CJK font as
+    fallback for Chinese names, when one is installed).
+    """
+    from matplotlib.colors import LinearSegmentedColormap, Normalize
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if lang not in _LABELS:
+        raise InputError(f"lang={lang!r} is not supported; use one of 'en', 'zh'.")
+    cjk = _find_cjk_font()
+    if lang == "zh" and cjk is None:
+        _warn_no_cjk()
+        lang = "en"
+    labels = _LABELS[lang]
+    if lang == "zh":
+        # The font file itself: the CJK fonts also hold Latin glyphs, and naming the file spares matplotlib's
+        # weight matching (WenQuanYi has only a medium weight, and findfont warns about every other).
+        font = FontProperties(fname=cjk[1])
+    elif cjk is not None and not (title or str(getattr(study, "name", ""))).isascii():
+        font = FontProperties(family=[_LATIN_FONT, cjk[0]])  # Chinese in a name or title: CJK as fallback
+    else:
+        font = FontProperties(family=_LATIN_FONT)
+
+    cov = suggestion.after if suggestion is not None else study.coverage
+    crs = _metric_crs(study, cov)
+    thresholds = [float(t) for t in cov.thresholds_min]
+    top = threshold_label(max(thresholds))
+    communities = _project(cov.communities, crs)
+    facilities = _project(cov.facilities, crs)
+    if len(facilities) and "type" in facilities:
+        facilities = facilities[facilities["type"].astype(str) != "suggested"]
+    sites = _project(suggestion.sites, crs) if suggestion is not None else None
+    iso = _top_isochrone(getattr(study, "isochrones", None), max(thresholds), crs)
+    if not len(communities) and not len(facilities):
+        raise InputError("nothing to draw: the study has no communities and no facilities.")
+
+    fig = Figure(figsize=size_in, layout=None)
+    ax = fig.add_axes((0.02, 0.04, 0.70, 0.86))
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    cmap = LinearSegmentedColormap.from_list("share", _SHARE_COLORS)
+    norm = Normalize(0.0, 1.0)
+
+    handles: list[Any] = []
+    if len(communities):
+        share = pd.to_numeric(communities.get(f"share_{top}"), errors="coerce")
+        colors = [_NO_DATA_COLOR if pd.isna(v) else cmap(norm(float(v))) for v in share]
+        communities.plot(ax=ax, color=colors, edgecolor="white", linewidth=0.8, alpha=0.85)
+        below = communities[communities.get("below_target", pd.Series(False, index=communities.index))
+                            .fillna(False).astype(bool).to_numpy()]
+        if len(below):
+            below.boundary.plot(ax=ax, color=_BELOW_TARGET_COLOR, linewidth=1.6, linestyle="--")
+            handles.append(Line2D([], [], color=_BELOW_TARGET_COLOR, linestyle="--",
+                                  label=labels["below"].format(target=f"{100 * cov.target_share:.0f}%")))
+        if share.isna().any():
+            handles.append(Patch(facecolor=_NO_DATA_COLOR, edgecolor="white", label=labels["no_data"]))
+    if iso is not None:
+        iso.boundary.plot(ax=ax, color=_ISO_COLOR, linewidth=1.4)
+        handles.append(Line2D([], [], color=_ISO_COLOR, linewidth=1.4, label=labels["iso"].format(m=top)))
+    if len(facilities):
+        types = facilities["type"].astype(str) if "type" in facilities else pd.Series("unspecified",
+                                                                                    index=facilities.index)
+        for i, code in enumerate(sorted(types.unique())):
+            rows = facilities[(types == code).to_numpy()]
+            color = _TYPE_PALETTE[i % len(_TYPE_PALETTE)]
+            ax.scatter(rows.geometry.x, rows.geometry.y, s=46, color=color, edgecolors="white", linewidths=1.2,
+                       zorder=5)
+            handles.append(Line2D([], [], marker="o", linestyle="", markersize=7, markerfacecolor=color,
+                                  markeredgecolor="white", label=_type_name(code, lang)))
+    if sites is not None and len(sites):
+        ranks = pd.to_numeric(sites["rank"], errors="coerce") if "rank" in sites else pd.Series(
+            np.arange(1, len(sites) + 1), index=sites.index)
+        pts = sites.geometry.representative_point()
+        for p, r in zip(pts, ranks, strict=True):
+            ax.scatter([p.x], [p.y], s=170, marker="s", color=_SUGGESTED_FILL, edgecolors=_SUGGESTED_RING,
+                       linewidths=1.8, zorder=6)
+            ax.text(p.x, p.y, "?" if pd.isna(r) else f"{r:g}", color="white", fontsize=7.5, fontweight="bold",
+                    ha="center", va="center", zorder=7, fontproperties=font)
+        handles.append(Line2D([], [], marker="s", linestyle="", markersize=9, markerfacecolor=_SUGGESTED_FILL,
+                              markeredgecolor=_SUGGESTED_RING, label=labels["suggested"]))
+
+    fig.text(0.5, 0.955, title or f"{labels['title']} — {getattr(study, 'name', '')}".rstrip(" —"),
+             ha="center", va="center", fontsize=15, fontweight="bold", fontproperties=font, gid="title")
+    _colorbar(fig, cmap, norm, labels["share"].format(m=top), font)
+    if handles:
+        legend_font = font.copy()
+        legend_font.set_size(9)
+        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.74, 0.74), frameon=False,
+                   prop=legend_font)
+    _scale_bar(ax, font)
+    if north_arrow:
+        _north_arrow(ax, font)
+    fig.text(0.72, 0.015, ATTRIBUTION, ha="right", va="bottom", fontsize=7.5, color="#444", fontproperties=font)
+    return fig
+
+
+def static_map_png(
+    study: StudyResult,
+    path: str | os.PathLike[str],
+    *,
+    lang: str = "en",
+    suggestion: Suggestion | None = None,
+    dpi: int = 150,
+    title: str | None = None,
+    size_in: tuple[float, float] = (10.0, 8.0),
+    north_arrow: bool = True,
+) -> Path:
+    """Write a static PNG map of a study (``size_in`` × ``dpi`` pixels, 1500 × 1200 by default), atomically.
+
+    Parameters
+    ----------
+    study : StudyResult
+        Output of :func:`carecircle.run_study`.
+    path : str or os.PathLike
+        Target ``.png``; its directory must exist.
+    lang : {"en", "zh"}
+        Language of the labels. Chinese needs an installed CJK font; without one the labels fall back to
+        English and a warning is logged once.
+    suggestion : Suggestion, optional
+        Draw the coverage with the suggested sites (numbered by rank) instead of the study's own coverage.
+    dpi : int
+        Resolution in dots per inch.
+    title : str, optional
+        Title text; default "15-minute elder-care circle — <study name>" in ``lang``.
+    size_in : (float, float)
+        Width and height in inches.
+    north_arrow : bool
+        Draw a north arrow (grid north of the study's UTM zone).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    InputError
+        Unknown ``lang``; nothing to draw.
+    OutputError
+        The directory does not exist or cannot be written.
+
+    Examples
+    --------
+    >>> static_map_png(carecircle.run_study(), "map.png", lang="zh")  # doctest: +SKIP
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise OutputError(f"{target}: directory {target.parent} does not exist; create it or choose another path.")
+    fig = static_map_figure(study, lang=lang, suggestion=suggestion, title=title, size_in=size_in,
+                            north_arrow=north_arrow)
+    FigureCanvasAgg(fig)
+    tmp_name: str | None = None
+    try:
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp",
+                                         delete=False) as tmp:
+            tmp_name = tmp.name
+            fig.savefig(tmp, format="png", dpi=dpi, facecolor="white")
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, target)
+    except OSError as exc:
+        if tmp_name is not None and os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise OutputError(f"{target}: cannot write the PNG map ({exc.strerror or exc}); "
+                          "check permissions and free space.") from exc
+    logger.info("static map written to %s (%s, %d dpi)", target, lang, dpi)
+    return target
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _warn_no_cjk() -> None:
+    global _warned_no_cjk
+    if not _warned_no_cjk:
+        logger.warning("static map: no font with Chinese characters is installed (e.g. apt-get install "
+                       "fonts-wqy-zenhei, or Noto Sans CJK); drawing the PNG map with English labels.")
+        _warned_no_cjk = True
+
+
+def _type_name(code: str, lang: str) -> str:
+    try:
+        return type_label(code, lang)
+    except (KeyError, InputError):
+        return code
+
+
+def _metric_crs(study: Any, cov: Any) -> Any:
+    network = getattr(study, "network", None)
+    crs = getattr(network, "crs", None)
+    if crs:
+        return crs
+    frames = [f for f in (cov.communities, cov.facilities) if f is not None and len(f)]
+    return frames[0].estimate_utm_crs() if frames else "EPSG:3857"
+
+
+def _project(gdf: gpd.GeoDataFrame | None, crs: Any) -> gpd.GeoDataFrame:
+    if gdf is None or len(gdf) == 0:
+        return gpd.GeoDataFrame(geometry=[], crs=crs)
+    if gdf.crs is None:
+        raise InputError("a layer to draw has no CRS; set it (e.g. gdf.set_crs('EPSG:4326')).")
+    out = gdf.to_crs(crs)
+    return out[~(out.geometry.isna() | out.geometry.is_empty)]
+
+
+def _top_isochrone(iso: gpd.GeoDataFrame | None, minutes: float, crs: Any) -> gpd.GeoSeries | None:
+    """The merged isochrone of ``minutes`` (or the union of the per-facility ones), projected."""
+    if iso is None or len(iso) == 0 or "minutes" not in iso.columns:
+        return None
+    rows = iso[np.isclose(pd.to_numeric(iso["minutes"], errors="coerce"), minutes)]
+    if "facility_id" in rows.columns and rows["facility_id"].isna().any():
+        rows = rows[rows["facility_id"].isna().to_numpy()]
+    if rows.empty:
+        return None
+    return gpd.GeoSeries([rows.to_crs(crs).geometry.union_all()], crs=crs)
+
+
+def _colorbar(fig: Any, cmap: Any, norm: Any, label: str, font: Any) -> None:
+    from matplotlib.cm import ScalarMappable
+
+    cax = fig.add_axes((0.75, 0.80, 0.21, 0.025))
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal")
+    bar.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0%", "25%", "50%", "75%", "100%"])
+    bar.ax.tick_params(labelsize=8)
+    cax.set_title(label, fontproperties=font, fontsize=9.5, loc="left")
+
+
+def _nice_length(span_m: float) -> float:
+    """A round length of about a fifth of ``span_m``: 1, 2 or 5 × a power of ten."""
+    raw = max(span_m / 5.0, 1.0)
+    power = 10 ** math.floor(math.log10(raw))
+    return next(f * power for f in (5, 2, 1) if f * power <= raw)
+
+
+def _scale_bar(ax: Any, font: Any) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = _nice_length(x1 - x0)
+    left, base = x0 + 0.03 * (x1 - x0), y0 + 0.04 * (y1 - y0)
+    tick = 0.012 * (y1 - y0)
+    ax.plot([left, left + length], [base, base], color="black", linewidth=2.5, solid_capstyle="butt", zorder=8)
+    for x in (left, left + length):
+        ax.plot([x, x], [base - tick, base + tick], color="black", linewidth=1.2, zorder=8)
+    text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.text(left + length / 2, base + 1.6 * tick, text, ha="center", va="bottom", fontsize=9, zorder=8,
+            fontproperties=font)
+
+
+def _north_arrow(ax: Any, font: Any) -> None:
+    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction", ha="center", va="center",
+                fontsize=12, fontweight="bold", fontproperties=font,
+                arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.5})
