@@ -1,0 +1,805 @@
+"""Baseline versus plan: what a scenario changes, side by side and as differences.
+
+:func:`compare` lines two studies up — usually the same area and population with different facilities — and
+:func:`write_comparison` writes the tables, a summary and one map showing both::
+
+    base, plan = (run_scenario(s, write=False).study for s in load_scenarios(["baseline.yaml", "plan.yaml"]))
+    cmp = compare(base, plan, base_name="现状", plan_name="规划")
+    cmp.headline                        # per threshold: covered persons and share in both, newly covered
+    write_comparison(cmp, "maps/compare", lang="zh")
+
+Point-level figures (who is newly covered, who loses coverage) need the two studies to place the same demand
+points, which they do whenever population inputs are the same; otherwise only totals and per-community
+figures are compared (``demand_matched`` is ``False``). Coverage numbers come from the studies' network
+walking times; isochrones on the map only draw them.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from carecircle.coverage import threshold_label
+from carecircle.errors import InputError
+
+if TYPE_CHECKING:
+    import folium
+
+    from carecircle.pipeline import StudyResult
+
+log = logging.getLogger(__name__)
+
+#: Facility fields whose change is reported.
+_FACILITY_FIELDS = ("name", "type", "capacity", "beds", "nursing_beds", "floor_area_m2")
+#: Per-community and per-unit figures compared (``{m}``: threshold label).
+_COUNTS = ("covered_{m}", "share_{m}", "uncovered_{m}")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two studies side by side.
+
+    Attributes
+    ----------
+    base_name, plan_name : labels of the two studies (e.g. ``"baseline"``, ``"plan"``).
+    thresholds_min : thresholds both studies measured, ascending.
+    headline : one row per threshold: ``minutes``, ``elderly_base``/``_plan``, ``covered_base``/``_plan``/
+        ``_change`` (persons), ``share_base``/``_plan``/``_change`` (0..1, change in points of share),
+        ``newly_covered`` and ``no_longer_covered`` (persons; NaN without matched demand points).
+        ``newly_covered - no_longer_covered == covered_change``.
+    communities : per community (outer join on ``community_id``): ``name`` (and ``subdistrict``/``district``
+        when known), then ``<col>_base``, ``<col>_plan``, ``<col>_change`` for ``elderly`` and every
+        ``covered_<m>``, ``share_<m>``, ``uncovered_<m>``; ``below_target_base``/``_plan`` and
+        ``target_change`` (``"now meets"``, ``"now below"`` or ``""``).
+    communities_change : the same rows with only the ``_change`` columns and ``target_change``.
+    rollups : ``"subdistrict"`` / ``"district"`` → the same side-by-side layout per unit (from the studies'
+        ``rollups``, else summed from the communities when they name their subdistrict).
+    compliance : every compliance row of both (outer join on ``target_id``, ``level``, ``unit``) with
+        ``value``, ``status`` and ``shortfall`` of each and ``changed`` (status differs); ``None`` unless both
+        studies checked a standard.
+    compliance_flips : the rows of ``compliance`` whose status changed (``None`` as above).
+    newly_covered : demand points of the plan covered there but not in the base at some threshold, with
+        ``population``, ``time_min_base``/``_plan``, ``nearest_facility_base``/``_plan`` and ``newly_<m>``
+        (bool per threshold); EPSG:4326.
+    no_longer_covered : the reverse (points covered in the base, not in the plan), ``lost_<m>`` per threshold.
+    facilities : facilities added, removed or changed: ``facility_id``, ``name``, ``type``, ``change``
+        (``added``/``removed``/``changed``), ``details`` (what changed); EPSG:4326.
+    demand_matched : whether both studies have the same demand points (point-level figures available).
+    base, plan : the two studies (for the map).
+    """
+
+    base_name: str
+    plan_name: str
+    thresholds_min: tuple[float, ...]
+    headline: pd.DataFrame
+    communities: pd.DataFrame
+    communities_change: pd.DataFrame
+    rollups: dict[str, pd.DataFrame]
+    compliance: pd.DataFrame | None
+    compliance_flips: pd.DataFrame | None
+    newly_covered: gpd.GeoDataFrame
+    no_longer_covered: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    demand_matched: bool
+    base: StudyResult = field(repr=False)
+    plan: StudyResult = field(repr=False)
+
+    def summary(self) -> dict:
+        """Headline figures as JSON-ready data (what ``summary.json`` holds)."""
+        top = threshold_label(max(self.thresholds_min))
+        com = self.communities
+        return {
+            "base": self.base_name, "plan": self.plan_name,
+            "thresholds_min": list(self.thresholds_min),
+            "demand_matched": self.demand_matched,
+            "headline": {threshold_label(r["minutes"]): {k: _num(v) for k, v in r.items() if k != "minutes"}
+                         for r in self.headline.to_dict("records")},
+            "threshold_for_targets": float(max(self.thresholds_min)),
+            "communities_now_meeting_target": com.loc[com["target_change"] == "now meets", "community_id"].tolist()
+            if len(com) else [],
+            "communities_now_below_target": com.loc[com["target_change"] == "now below", "community_id"].tolist()
+            if len(com) else [],
+            "communities_below_target": {
+                "base": int(com["below_target_base"].fillna(False).astype(bool).sum()) if len(com) else 0,
+                "plan": int(com["below_target_plan"].fillna(False).astype(bool).sum()) if len(com) else 0},
+            "compliance_flips": [] if self.compliance_flips is None else [
+                {k: r[k] for k in ("target_id", "level", "unit", "status_base", "status_plan")}
+                for r in self.compliance_flips.to_dict("records")],
+            "facilities_added": self._ids("added"),
+            "facilities_removed": self._ids("removed"),
+            "facilities_changed": self._ids("changed"),
+            f"newly_covered_points_{top}": int(self.newly_covered[f"newly_{top}"].sum())
+            if len(self.newly_covered) else 0,
+            "base_inputs": self.base.inputs, "plan_inputs": self.plan.inputs,
+        }
+
+    def _ids(self, change: str) -> list[str]:
+        return self.facilities.loc[self.facilities["change"] == change, "facility_id"].astype(str).tolist()
+
+
+def compare(base: StudyResult, plan: StudyResult, *, base_name: str = "base", plan_name: str = "plan") -> Comparison:
+    """Compare two studies of the same area: coverage, communities, subdistricts, compliance and facilities.
+
+    Parameters
+    ----------
+    base, plan : results of :func:`carecircle.pipeline.run_study` (or ``ScenarioRun.study``).
+    base_name, plan_name : labels used in the tables' headers and on the map.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    InputError
+        The studies share no walking-time threshold.
+
+    Examples
+    --------
+    >>> cmp = compare(run_study(), run_study(facilities="plan_facilities.csv"))  # doctest: +SKIP
+    >>> cmp.headline[["minutes", "covered_change", "share_change"]]  # doctest: +SKIP
+    """
+    b, p = base.coverage, plan.coverage
+    thresholds = tuple(sorted(set(b.thresholds_min) & set(p.thresholds_min)))
+    if not thresholds:
+        raise InputError(f"the studies share no walking-time threshold ({base_name}: "
+                         f"{', '.join(map(threshold_label, b.thresholds_min))} min; {plan_name}: "
+                         f"{', '.join(map(threshold_label, p.thresholds_min))} min); run both with the same.")
+    labels = [threshold_label(t) for t in thresholds]
+    matched = _same_demand(b.demand, p.demand)
+    if not matched:
+        log.warning("compare: the studies place different demand points; comparing totals and communities only")
+    newly, lost = _point_changes(b.demand, p.demand, labels) if matched else (_empty_points(), _empty_points())
+
+    headline = _headline(b.demand, p.demand, labels, newly, lost, matched)
+    keys = [c for c in ("name", "subdistrict", "district") if c in b.communities or c in p.communities]
+    communities = _side_by_side(b.communities, p.communities, "community_id", keys, ["elderly"], labels)
+    if len(communities):
+        communities["target_change"] = _target_flips(communities)
+    diffs = [c for c in communities.columns if c.endswith("_change") and c != "target_change"]
+    change_cols = ["community_id", *keys, *diffs, "target_change"]
+    communities_change = communities[[c for c in change_cols if c in communities]].copy()
+
+    rollups = {}
+    for level in ("subdistrict", "district"):
+        rb, rp = _rollup(base, level, labels), _rollup(plan, level, labels)
+        if rb is not None and rp is not None:
+            table = _side_by_side(rb, rp, level, [], ["n_communities", "elderly"], labels)
+            if len(table) and "below_target_base" in table:
+                table["target_change"] = _target_flips(table)
+            rollups[level] = table
+
+    compliance = _compliance(getattr(base, "compliance", None), getattr(plan, "compliance", None))
+    flips = compliance[compliance["changed"]].reset_index(drop=True) if compliance is not None else None
+    cmp = Comparison(
+        base_name=base_name, plan_name=plan_name, thresholds_min=thresholds, headline=headline,
+        communities=communities, communities_change=communities_change, rollups=rollups, compliance=compliance,
+        compliance_flips=flips, newly_covered=newly, no_longer_covered=lost,
+        facilities=_facility_changes(_facilities(base), _facilities(plan)), demand_matched=matched,
+        base=base, plan=plan)
+    top = headline.iloc[-1]
+    log.info("compare: within %s min %.1f%% → %.1f%% (%+.0f persons); %d communities changed target status; "
+             "%s compliance rows flipped", labels[-1], 100 * top["share_base"], 100 * top["share_plan"],
+             top["covered_change"], int((communities.get("target_change", pd.Series(dtype=str)) != "").sum()),
+             "no" if flips is None else len(flips))
+    return cmp
+
+
+# ------------------------------------------------------------------------------------------------ tables
+
+
+def _same_demand(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> bool:
+    if len(a) != len(b):
+        return False
+    xa = shapely.get_coordinates(a.geometry.values)
+    xb = shapely.get_coordinates(b.geometry.values)
+    return (xa.shape == xb.shape and np.allclose(xa, xb, rtol=0, atol=1e-9)
+            and np.allclose(a["population"].to_numpy(dtype=float), b["population"].to_numpy(dtype=float)))
+
+
+def _covered(demand: gpd.GeoDataFrame, lab: str) -> np.ndarray:
+    return demand[f"covered_{lab}"].to_numpy(dtype=bool)
+
+
+def _point_changes(base: gpd.GeoDataFrame, plan: gpd.GeoDataFrame, labels: list[str]):
+    pop = plan["population"].to_numpy(dtype=float)
+    frame = gpd.GeoDataFrame({
+        "community_id": plan["community_id"].astype(str).to_numpy() if "community_id" in plan else None,
+        "population": pop,
+        "time_min_base": base["time_min"].to_numpy(dtype=float),
+        "time_min_plan": plan["time_min"].to_numpy(dtype=float),
+        "nearest_facility_base": base["nearest_facility"].to_numpy(),
+        "nearest_facility_plan": plan["nearest_facility"].to_numpy(),
+    }, geometry=plan.geometry.values, crs=plan.crs).to_crs("EPSG:4326")
+    newly = frame.copy()
+    lost = frame.copy()
+    for lab in labels:
+        cb, cp = _covered(base, lab), _covered(plan, lab)
+        newly[f"newly_{lab}"] = cp & ~cb
+        lost[f"lost_{lab}"] = cb & ~cp
+    newly = newly[newly[[f"newly_{lab}" for lab in labels]].any(axis=1).to_numpy()].reset_index(drop=True)
+    lost = lost[lost[[f"lost_{lab}" for lab in labels]].any(axis=1).to_numpy()].reset_index(drop=True)
+    return newly, lost
+
+
+def _empty_points() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"community_id": [], "population": []}, geometry=[], crs="EPSG:4326")
+
+
+def _headline(base, plan, labels, newly, lost, matched) -> pd.DataFrame:
+    rows = []
+    pb, pp = base["population"].to_numpy(dtype=float), plan["population"].to_numpy(dtype=float)
+    for lab in labels:
+        cb, cp = float(pb[_covered(base, lab)].sum()), float(pp[_covered(plan, lab)].sum())
+        sb = cb / pb.sum() if pb.sum() > 0 else np.nan
+        sp = cp / pp.sum() if pp.sum() > 0 else np.nan
+        new = float(newly.loc[newly[f"newly_{lab}"].to_numpy(dtype=bool), "population"].sum()) if matched else np.nan
+        gone = float(lost.loc[lost[f"lost_{lab}"].to_numpy(dtype=bool), "population"].sum()) if matched else np.nan
+        rows.append({"minutes": float(lab), "elderly_base": float(pb.sum()), "elderly_plan": float(pp.sum()),
+                     "covered_base": cb, "covered_plan": cp, "covered_change": cp - cb,
+                     "share_base": sb, "share_plan": sp, "share_change": sp - sb,
+                     "newly_covered": new, "no_longer_covered": gone})
+    return pd.DataFrame(rows)
+
+
+def _side_by_side(base: pd.DataFrame, plan: pd.DataFrame, key: str, label_cols: list[str], extra: list[str],
+                  labels: list[str]) -> pd.DataFrame:
+    """Outer join on ``key``: label columns once, then ``<col>_base``, ``<col>_plan``, ``<col>_change``."""
+    if base is None or plan is None or (not len(base) and not len(plan)) or key not in base or key not in plan:
+        return pd.DataFrame({key: pd.Series(dtype=str)})
+    values = [c for c in [*extra, *(f.format(m=lab) for lab in labels for f in _COUNTS)]
+              if c in base.columns and c in plan.columns]
+    flags = [c for c in ("below_target",) if c in base.columns and c in plan.columns]
+
+    def part(df: pd.DataFrame, suffix: str) -> pd.DataFrame:
+        out = pd.DataFrame(df[[key, *values, *flags]].drop(columns="geometry", errors="ignore"))
+        out[key] = out[key].astype(str)
+        return out.rename(columns={c: f"{c}_{suffix}" for c in [*values, *flags]})
+
+    names = pd.concat([pd.DataFrame(df[[key, *[c for c in label_cols if c in df]]]) for df in (plan, base)])
+    names[key] = names[key].astype(str)
+    names = names.drop_duplicates(key)
+    both = part(base, "base").merge(part(plan, "plan"), on=key, how="outer", sort=False)
+    order = pd.Index(pd.concat([base[key].astype(str), plan[key].astype(str)]).drop_duplicates())
+    both = both.set_index(key).reindex(order).reset_index().rename(columns={"index": key})
+    out = names.merge(both, on=key, how="right")
+    cols = [key, *[c for c in label_cols if c in out]]
+    for c in values:
+        b = pd.to_numeric(out[f"{c}_base"], errors="coerce")
+        p = pd.to_numeric(out[f"{c}_plan"], errors="coerce")
+        out[f"{c}_change"] = p - b if c.startswith("share_") else p.fillna(0.0) - b.fillna(0.0)
+        cols += [f"{c}_base", f"{c}_plan", f"{c}_change"]
+    for c in flags:
+        out[f"{c}_base"] = out[f"{c}_base"].astype("boolean")
+        out[f"{c}_plan"] = out[f"{c}_plan"].astype("boolean")
+        cols += [f"{c}_base", f"{c}_plan"]
+    return out[cols].reset_index(drop=True)
+
+
+def _target_flips(table: pd.DataFrame) -> np.ndarray:
+    b = table["below_target_base"].astype("boolean")
+    p = table["below_target_plan"].astype("boolean")
+    return np.where((b == True) & (p == False), "now meets",  # noqa: E712 (nullable booleans)
+                    np.where((b == False) & (p == True), "now below", ""))  # noqa: E712
+
+
+def _rollup(study: StudyResult, level: str, labels: list[str]) -> pd.DataFrame | None:
+    """The study's roll-up at ``level``, or one summed from its communities when they name that level."""
+    table = (getattr(study, "rollups", None) or {}).get(level)
+    if table is not None:
+        return table
+    com = study.coverage.communities
+    if level not in com or not len(com) or com[level].isna().all():
+        return None
+    cols = ["elderly", *[f"{k}_{lab}" for lab in labels for k in ("covered", "uncovered")]]
+    grouped = pd.DataFrame(com[[level, *cols]]).groupby(level, sort=False)
+    out = grouped.sum().reset_index()
+    out.insert(1, "n_communities", grouped.size().to_numpy())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for lab in labels:
+            out[f"share_{lab}"] = np.where(out["elderly"] > 0, out[f"covered_{lab}"] / out["elderly"], np.nan)
+    return out
+
+
+def _compliance(base: pd.DataFrame | None, plan: pd.DataFrame | None) -> pd.DataFrame | None:
+    if base is None or plan is None:
+        return None
+    keys = ["target_id", "level", "unit"]
+    fixed = [c for c in ("description_zh", "description_en", "target", "source") if c in base or c in plan]
+    per = [c for c in ("value", "status", "shortfall") if c in base and c in plan]
+    both = pd.DataFrame(base[keys + per]).merge(pd.DataFrame(plan[keys + per]), on=keys, how="outer",
+                                                suffixes=("_base", "_plan"), sort=False)
+    text = pd.concat([pd.DataFrame(plan[keys + [c for c in fixed if c in plan]]),
+                      pd.DataFrame(base[keys + [c for c in fixed if c in base]])]).drop_duplicates(keys)
+    out = text.merge(both, on=keys, how="right")
+    out["changed"] = (out["status_base"].fillna("") != out["status_plan"].fillna("")).to_numpy()
+    cols = [*keys, *[c for c in ("description_zh", "description_en", "target") if c in out]]
+    cols += [f"{c}_{s}" for c in per for s in ("base", "plan")] + (["source"] if "source" in out else [])
+    return out[[*cols, "changed"]].reset_index(drop=True)
+
+
+def _facilities(study: StudyResult) -> gpd.GeoDataFrame:
+    every = getattr(study, "facilities", None)
+    return every if every is not None else study.coverage.facilities
+
+
+def _facility_changes(base: gpd.GeoDataFrame, plan: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    b = base.to_crs("EPSG:4326").assign(facility_id=lambda d: d["facility_id"].astype(str)).set_index("facility_id")
+    p = plan.to_crs("EPSG:4326").assign(facility_id=lambda d: d["facility_id"].astype(str)).set_index("facility_id")
+    rows = []
+    for fid in p.index.difference(b.index, sort=False):
+        rows.append((fid, p.loc[fid], "added", ""))
+    for fid in b.index.difference(p.index, sort=False):
+        rows.append((fid, b.loc[fid], "removed", ""))
+    for fid in b.index.intersection(p.index, sort=False):
+        details = []
+        for col in _FACILITY_FIELDS:
+            vb, vp = b.loc[fid].get(col), p.loc[fid].get(col)
+            if not _same(vb, vp):
+                details.append(f"{col} {_text(vb)} → {_text(vp)}")
+        moved = b.loc[fid].geometry.distance(p.loc[fid].geometry)
+        if moved > 1e-7:  # degrees: about 1 cm
+            details.append(f"moved {_metres(b.loc[fid].geometry, p.loc[fid].geometry):.0f} m")
+        if details:
+            rows.append((fid, p.loc[fid], "changed", "; ".join(details)))
+    data = {"facility_id": [r[0] for r in rows], "name": [r[1].get("name") for r in rows],
+            "type": [r[1].get("type") for r in rows], "change": [r[2] for r in rows],
+            "details": [r[3] for r in rows]}
+    return gpd.GeoDataFrame(data, geometry=[r[1].geometry for r in rows], crs="EPSG:4326")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if _missing(a) and _missing(b):
+        return True
+    if _missing(a) or _missing(b):
+        return False
+    try:
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+
+
+def _missing(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _text(v: Any) -> str:
+    if _missing(v):
+        return "—"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _metres(a, b) -> float:
+    pts = gpd.GeoSeries([a, b], crs="EPSG:4326")
+    pts = pts.to_crs(pts.estimate_utm_crs())
+    return float(pts.iloc[0].distance(pts.iloc[1]))
+
+
+def _num(v: Any):
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+# ----------------------------------------------------------------------------------------------- writing
+
+#: Comparison files, in the order a reader wants them (subdistricts.csv, districts.csv and compliance.csv are
+#: written when available).
+COMPARISON_FILES = ("map.html", "summary.json", "headline.csv", "communities.csv", "communities_change.csv",
+                    "facilities_changed.csv", "newly_covered.csv", "no_longer_covered.csv")
+
+_SUFFIX_ZH = {"base": "（{base}）", "plan": "（{plan}）", "change": "（变化）"}
+_HEADERS_ZH = {
+    "elderly": "老年人口", "covered": "覆盖人口", "share": "覆盖率", "newly_covered": "新增覆盖人口",
+    "no_longer_covered": "失去覆盖人口", "target_change": "达标变化", "changed": "评估是否变化", "details": "变化内容",
+    "change": "变化", "time_min": "步行时间(分钟)", "nearest_facility": "最近设施",
+}
+_STATUS_ZH = {"pass": "达标", "fail": "未达标", "unevaluable": "无法评估"}
+_TARGET_ZH = {"now meets": "新达标", "now below": "新不达标", "": ""}
+_CHANGE_ZH = {"added": "新增", "removed": "撤除", "changed": "调整"}
+
+
+def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str = "en",
+                     title: str | None = None) -> dict[str, Path]:
+    """Write a comparison into ``out_dir``, all files or none.
+
+    Files: ``map.html`` (both studies on one map: isochrones of each, newly covered and no longer covered
+    elderly, added / removed / changed facilities, communities coloured by the change in coverage),
+    ``summary.json`` (headline per threshold, communities and compliance rows that changed, facility changes),
+    ``headline.csv``, ``communities.csv`` (side by side with differences), ``communities_change.csv``
+    (differences only), ``subdistricts.csv`` / ``districts.csv`` (when the studies have them),
+    ``compliance.csv`` (both statuses, ``changed``; when both checked a standard), ``facilities_changed.csv``,
+    ``newly_covered.csv`` and ``no_longer_covered.csv`` (demand points, with lon/lat). Headers are Chinese
+    with ``lang="zh"``.
+
+    Returns
+    -------
+    dict mapping each file name to its final path.
+    """
+    from carecircle import __version__
+    from carecircle.export import _json, _write_all
+    from carecircle.maps import save_map
+
+    if lang not in ("en", "zh"):
+        raise InputError(f"language {lang!r} is not supported; use zh or en.")
+    summary = {"carecircle_version": __version__, **cmp.summary()}
+    names = {"base": cmp.base_name, "plan": cmp.plan_name}
+    tables: dict[str, tuple[pd.DataFrame, bool]] = {
+        "headline.csv": (cmp.headline, False),
+        "communities.csv": (cmp.communities, False),
+        "communities_change.csv": (cmp.communities_change, False),
+    }
+    for level, table in cmp.rollups.items():
+        tables[f"{level}s.csv"] = (table, False)
+    if cmp.compliance is not None:
+        tables["compliance.csv"] = (cmp.compliance, False)
+    tables["facilities_changed.csv"] = (cmp.facilities, True)
+    tables["newly_covered.csv"] = (cmp.newly_covered, True)
+    tables["no_longer_covered.csv"] = (cmp.no_longer_covered, True)
+
+    writers = {
+        "map.html": lambda path: save_map(comparison_map(cmp, lang=lang, title=title), path),
+        "summary.json": lambda path: _json(summary, path),
+    }
+    for name, (table, lonlat) in tables.items():
+        writers[name] = lambda path, t=table, ll=lonlat: _table(t, path, lang=lang, names=names, with_lonlat=ll)
+    return _write_all(out_dir, writers)
+
+
+def _table(df: pd.DataFrame, path: Path, *, lang: str, names: Mapping[str, str], with_lonlat: bool) -> None:
+    from carecircle.export import _csv
+
+    if lang == "zh":  # comparison columns here; the study tables' own columns and types in export._csv
+        df = df.copy()
+        for col, mapping in (("target_change", _TARGET_ZH), ("change", _CHANGE_ZH), ("status_base", _STATUS_ZH),
+                             ("status_plan", _STATUS_ZH)):
+            if col in df:
+                df[col] = df[col].map(lambda v, m=mapping: m.get(v, v))
+        df = df.rename(columns=lambda c: _header_zh(str(c), names))
+    _csv(df, path, with_lonlat=with_lonlat, lang=lang)
+
+
+def _header_zh(column: str, names: Mapping[str, str]) -> str:
+    """Chinese header of a comparison column: the study table's header plus （现状）/（规划）/（变化）.
+
+    Columns that are not comparison columns come back unchanged (``export._csv`` translates them).
+    """
+    from carecircle.tables import localise
+
+    if column in _HEADERS_ZH:
+        return _HEADERS_ZH[column]
+    stem, _, suffix = column.rpartition("_")
+    if stem and suffix in _SUFFIX_ZH:
+        head = _HEADERS_ZH.get(stem) or str(localise(pd.DataFrame(columns=[stem]), "zh").columns[0])
+        return head + _SUFFIX_ZH[suffix].format(**names)
+    kind, _, minutes = column.partition("_")
+    if kind in ("newly", "lost") and minutes.replace(".", "").isdigit():
+        return f"{minutes}分钟内{'新增覆盖' if kind == 'newly' else '失去覆盖'}"
+    return column
+
+
+# ------------------------------------------------------------------------------------------------- map
+
+_LABELS = {
+    "en": {
+        "title": "Scenario comparison: {base} → {plan}",
+        "change_layer": "Change in coverage ({m} min)",
+        "base_iso": "{name}: {m}-minute walk",
+        "plan_iso": "{name}: {m}-minute walk",
+        "newly_layer": "Newly covered elderly ({m} min)",
+        "lost_layer": "No longer covered ({m} min)",
+        "added_layer": "Added facilities",
+        "removed_layer": "Removed facilities",
+        "changed_layer": "Changed facilities",
+        "legend_change": "Change in share within {m} min (points)",
+        "community": "Community", "share_base": "Share, {name}", "share_plan": "Share, {name}",
+        "covered_change": "Change in covered persons", "target": "Target",
+        "now meets": "now meets the target", "now below": "now below the target",
+        "population": "Elderly persons", "minutes_base": "Minutes, {name}", "minutes_plan": "Minutes, {name}",
+        "facility": "Facility", "type": "Type", "details": "Change",
+        "headline_minutes": "Within", "headline_new": "newly covered", "headline_lost": "no longer covered",
+        "minutes_unit": "{m} min", "unreachable": "unreachable", "na": "n/a",
+    },
+    "zh": {
+        "title": "方案比较：{base} → {plan}",
+        "change_layer": "覆盖率变化（{m}分钟）",
+        "base_iso": "{name}：{m}分钟步行范围",
+        "plan_iso": "{name}：{m}分钟步行范围",
+        "newly_layer": "新增覆盖老年人（{m}分钟）",
+        "lost_layer": "失去覆盖老年人（{m}分钟）",
+        "added_layer": "新增设施",
+        "removed_layer": "撤除设施",
+        "changed_layer": "调整设施",
+        "legend_change": "{m}分钟覆盖率变化（百分点）",
+        "community": "社区", "share_base": "覆盖率（{name}）", "share_plan": "覆盖率（{name}）",
+        "covered_change": "覆盖人数变化", "target": "达标",
+        "now meets": "新达标", "now below": "新不达标",
+        "population": "老年人数", "minutes_base": "步行分钟（{name}）", "minutes_plan": "步行分钟（{name}）",
+        "facility": "设施", "type": "类型", "details": "变化",
+        "headline_minutes": "步行", "headline_new": "新增覆盖", "headline_lost": "失去覆盖",
+        "minutes_unit": "{m}分钟", "unreachable": "不可达", "na": "无数据",
+    },
+}
+_UP, _DOWN, _FLAT = "#1a9850", "#d73027", "#f7f7f7"
+_BASE_ISO, _PLAN_ISO = "#737373", "#2171b5"
+_ADDED, _REMOVED, _CHANGED = "#1a9850", "#d73027", "#ff7f00"
+
+
+def comparison_map(cmp: Comparison, *, lang: str = "en", title: str | None = None, note: str | None = None,
+                   tiles: str | None = "OpenStreetMap") -> folium.Map:
+    """One self-contained map of a comparison (Leaflet inlined as in :func:`carecircle.maps.coverage_map`).
+
+    Layers: communities coloured by the change in coverage share at the largest threshold (green up, red
+    down; popups with both shares), the base and plan isochrones at that threshold (grey dashed / blue), newly
+    covered and no-longer-covered elderly, the plan's facilities by type, and added (green +), removed (red ×)
+    and changed (orange) facilities. A box shows the headline per threshold; a legend explains colours.
+    """
+    import branca.colormap
+    import folium
+
+    from carecircle import maps
+
+    labels = {**maps._labels(lang), **_LABELS[lang]}
+    top = max(cmp.thresholds_min)
+    m_lab = threshold_label(top)
+    title = title or labels["title"].format(base=cmp.base_name, plan=cmp.plan_name)
+    plan_cov = cmp.plan.coverage
+    communities = maps._to_wgs84(plan_cov.communities, "communities")
+    facilities = maps._to_wgs84(plan_cov.facilities, "facilities")
+    demand = maps._to_wgs84(plan_cov.demand, "demand")
+    changes = cmp.facilities
+    bounds = maps._bounds(communities, facilities, demand, changes if len(changes) else None)
+
+    fmap = folium.Map(location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2],
+                      zoom_start=14, tiles=None, control_scale=True)
+    if tiles is not None:
+        folium.TileLayer(tiles, control=False).add_to(fmap)
+    maps._inline_leaflet(fmap)
+    fmap.get_root().title = title
+
+    span = _change_span(cmp, m_lab)
+    cmap = branca.colormap.LinearColormap([_DOWN, _FLAT, _UP], vmin=-span, vmax=span)
+    _add_change_communities(fmap, cmp, communities, m_lab, cmap, labels)
+    _add_iso(fmap, cmp.base.isochrones, top, labels["base_iso"].format(name=cmp.base_name, m=m_lab), _BASE_ISO,
+             dash="6 4")
+    _add_iso(fmap, cmp.plan.isochrones, top, labels["plan_iso"].format(name=cmp.plan_name, m=m_lab), _PLAN_ISO)
+    _add_points(fmap, cmp.newly_covered, f"newly_{m_lab}", labels["newly_layer"].format(m=m_lab), _UP, cmp,
+                labels)
+    _add_points(fmap, cmp.no_longer_covered, f"lost_{m_lab}", labels["lost_layer"].format(m=m_lab), _DOWN, cmp,
+                labels)
+    unchanged = facilities[~facilities["facility_id"].astype(str).isin(changes["facility_id"]).to_numpy()]
+    type_colors = maps._type_colors(unchanged)
+    maps._add_facilities(fmap, unchanged, tuple(float(t) for t in plan_cov.thresholds_min), type_colors, labels)
+    for change, color, symbol in (("added", _ADDED, "+"), ("removed", _REMOVED, "×"), ("changed", _CHANGED, "~")):
+        _add_changed_facilities(fmap, changes[changes["change"] == change], labels[f"{change}_layer"], color,
+                                symbol, labels)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+
+    root = fmap.get_root()
+    root.html.add_child(folium.Element(maps._title_box(title)), name="carecircle_title")
+    root.html.add_child(folium.Element(maps._left_column([_headline_box(cmp, labels)])), name="carecircle_headline")
+    if note or cmp.plan.note:
+        root.html.add_child(folium.Element(maps._note_box(note or cmp.plan.note)), name="carecircle_note")
+    root.html.add_child(folium.Element(_legend_box(cmap, span, m_lab, type_colors, cmp, labels)),
+                        name="carecircle_legend")
+    fmap.fit_bounds(bounds)
+    return fmap
+
+
+def _change_span(cmp: Comparison, lab: str) -> float:
+    col = f"share_{lab}_change"
+    if col not in cmp.communities or not len(cmp.communities):
+        return 0.1
+    biggest = float(np.nanmax(np.abs(cmp.communities[col].to_numpy(dtype=float)), initial=0.0))
+    return max(0.05, math.ceil(biggest * 20) / 20)  # a multiple of 5 points
+
+
+def _add_change_communities(fmap, cmp: Comparison, communities: gpd.GeoDataFrame, lab: str, cmap, labels) -> None:
+    import folium
+
+    from carecircle import maps
+
+    group = folium.FeatureGroup(name=labels["change_layer"].format(m=lab), show=True).add_to(fmap)
+    if communities.empty or not len(cmp.communities):
+        return
+    table = cmp.communities.set_index("community_id")
+    ids = communities["community_id"].astype(str)
+    rows = communities.assign(
+        _share_base=table[f"share_{lab}_base"].reindex(ids).to_numpy(),
+        _share_plan=table[f"share_{lab}_plan"].reindex(ids).to_numpy(),
+        _covered_change=table[f"covered_{lab}_change"].reindex(ids).to_numpy(),
+        _target=[labels.get(t, "") if t else "" for t in table["target_change"].reindex(ids).fillna("")],
+    )
+    change = pd.to_numeric(table[f"share_{lab}_change"].reindex(ids), errors="coerce").to_numpy()
+    fields = [
+        ("name", labels["community"], lambda v: maps._fmt_text(v, labels)),
+        ("_share_base", labels["share_base"].format(name=cmp.base_name), lambda v: maps._fmt_share(v, labels)),
+        ("_share_plan", labels["share_plan"].format(name=cmp.plan_name), lambda v: maps._fmt_share(v, labels)),
+        ("_covered_change", labels["covered_change"], lambda v: _fmt_signed(v, labels)),
+        ("_target", labels["target"], lambda v: html.escape(str(v)) if v else ""),
+    ]
+    extra = {"_fill": [maps._NO_DATA_COLOR if not np.isfinite(c) else
+                       cmap.rgb_hex_str(float(np.clip(c, cmap.vmin, cmap.vmax))) for c in change]}
+    slim, keys, aliases = maps._popup_frame(rows, fields, extra)
+    folium.GeoJson(
+        slim,
+        style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#555555", "weight": 1,
+                                  "fillOpacity": 0.55},
+        highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
+        tooltip=folium.GeoJsonTooltip(fields=[keys[0]], labels=False),
+        control=False,
+    ).add_to(group)
+
+
+def _add_iso(fmap, isochrones: gpd.GeoDataFrame | None, minutes: float, name: str, color: str, *,
+             dash: str | None = None) -> None:
+    import folium
+
+    from carecircle import maps
+
+    iso = maps._check_isochrones(isochrones)
+    if iso is None:
+        return
+    rows = iso[np.isclose(pd.to_numeric(iso["minutes"], errors="coerce"), minutes)]
+    merged = rows[rows["facility_id"].isna()]
+    geoms = list(merged.geometry) if len(merged) else [shapely.union_all(rows.geometry.values)]
+    if not geoms or all(g is None or g.is_empty for g in geoms):
+        return
+    group = folium.FeatureGroup(name=name, show=True).add_to(fmap)
+    style = {"color": color, "weight": 2, "fillColor": color, "fillOpacity": 0.08}
+    if dash:
+        style["dashArray"] = dash
+    folium.GeoJson(gpd.GeoDataFrame(geometry=geoms, crs=4326), style_function=lambda _f, s=style: s,
+                   interactive=False, control=False).add_to(group)
+
+
+def _add_points(fmap, points: gpd.GeoDataFrame, flag: str, name: str, color: str, cmp: Comparison,
+                labels) -> None:
+    import folium
+
+    from carecircle import maps
+
+    group = folium.FeatureGroup(name=name, show=True).add_to(fmap)
+    if points.empty or flag not in points:
+        return
+    rows = points[points[flag].to_numpy(dtype=bool)]
+    if rows.empty:
+        return
+    pop = pd.to_numeric(rows["population"], errors="coerce").fillna(0.0)
+    extra = {"_radius": [float(np.clip(2.5 + math.sqrt(max(p, 0.0)) / 2.0, 3.0, 10.0)) for p in pop]}
+    slim, keys, aliases = maps._popup_frame(rows, [
+        ("population", labels["population"], lambda v: maps._fmt_persons(v, labels)),
+        ("time_min_base", labels["minutes_base"].format(name=cmp.base_name), lambda v: maps._fmt_minutes(v, labels)),
+        ("time_min_plan", labels["minutes_plan"].format(name=cmp.plan_name), lambda v: maps._fmt_minutes(v, labels)),
+    ], extra)
+    folium.GeoJson(
+        slim,
+        marker=folium.CircleMarker(radius=4, color=color, weight=1, fill=True, fill_color=color, fill_opacity=0.8),
+        style_function=lambda f: {"radius": f["properties"]["_radius"]},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False),
+        control=False,
+    ).add_to(group)
+
+
+def _symbol_html(symbol: str, color: str, size: int = 22) -> str:
+    return (f'<div style="box-sizing:border-box;width:{size}px;height:{size}px;border-radius:50%;'
+            f"background:{color};border:2px solid #fff;color:#fff;text-align:center;"
+            f"font:700 {size - 8}px/{size - 4}px Arial,Helvetica,sans-serif;box-shadow:0 1px 4px rgba(0,0,0,0.5)\">"
+            f"{html.escape(symbol)}</div>")
+
+
+def _add_changed_facilities(fmap, rows: gpd.GeoDataFrame, name: str, color: str, symbol: str, labels) -> None:
+    import folium
+
+    from carecircle import maps
+    from carecircle.facility_types import type_label
+
+    group = folium.FeatureGroup(name=name, show=True).add_to(fmap)
+    if rows.empty:
+        return
+    rows = rows.assign(_type=[type_label(t, labels["_lang"]) if isinstance(t, str) else t for t in rows["type"]])
+    slim, keys, aliases = maps._popup_frame(rows, [
+        ("facility_id", labels["facility"], lambda v: maps._fmt_text(v, labels)),
+        ("name", labels["name"], lambda v: maps._fmt_text(v, labels)),
+        ("_type", labels["type"], lambda v: maps._fmt_text(v, labels)),
+        ("details", labels["details"], lambda v: maps._fmt_text(v, labels) if v else ""),
+    ], {"_html": [_symbol_html(symbol, color)] * len(rows)})
+    icon = folium.DivIcon(class_name=f"carecircle-{name.split()[0].lower()}-facility", icon_size=(22, 22),
+                          icon_anchor=(11, 11))
+    folium.GeoJson(
+        slim,
+        marker=folium.Marker(icon=icon),
+        style_function=lambda f: {"html": f["properties"]["_html"]},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
+        tooltip=folium.GeoJsonTooltip(fields=[keys[1]], labels=False),
+        control=False,
+    ).add_to(group)
+
+
+def _fmt_signed(value: Any, labels) -> str:
+    if _missing(value):
+        return labels["na"]
+    return f"{float(value):+,.0f}"
+
+
+def _headline_box(cmp: Comparison, labels) -> str:
+    from carecircle import maps
+
+    head = (f"<tr><th></th><th style='text-align:right'>{html.escape(cmp.base_name)}</th><th></th>"
+            f"<th style='text-align:right'>{html.escape(cmp.plan_name)}</th><th></th></tr>")
+    cells = [head]
+    for r in cmp.headline.to_dict("records"):
+        lab = threshold_label(r["minutes"])
+        change = r["share_change"]
+        color = _UP if change > 1e-12 else (_DOWN if change < -1e-12 else "#555")
+        new = "" if _missing(r["newly_covered"]) else (
+            f"<div style='font-size:11px;color:#555'>+{r['newly_covered']:,.0f} {html.escape(labels['headline_new'])}"
+            + (f", −{r['no_longer_covered']:,.0f} {html.escape(labels['headline_lost'])}"
+               if r["no_longer_covered"] > 0 else "") + "</div>")
+        cells.append(
+            f"<tr><td>{html.escape(labels['minutes_unit'].format(m=lab))}</td>"
+            f"<td style='text-align:right'>{maps._fmt_share(r['share_base'], labels)}</td><td>→</td>"
+            f"<td style='text-align:right;font-weight:600'>{maps._fmt_share(r['share_plan'], labels)}</td>"
+            f"<td style='text-align:right;color:{color}'>{100 * change:+.1f}</td></tr>"
+            f"<tr><td></td><td colspan='4'>{new}</td></tr>")
+    return (f'<div class="carecircle-headline carecircle-compare-headline" style="{maps._PANEL_CSS}">'
+            "<style>.carecircle-headline td,.carecircle-headline th{padding:1px 0 1px 8px}"
+            ".carecircle-headline td:first-child{padding-left:0}</style>"
+            f'<table style="border-collapse:collapse">{"".join(cells)}</table></div>')
+
+
+def _legend_box(cmap, span: float, lab: str, type_colors: Mapping[str, str], cmp: Comparison, labels) -> str:
+    from carecircle import maps
+    from carecircle.facility_types import type_label
+
+    stops = ", ".join(f"{cmap.rgb_hex_str(x)} {100 * (x + span) / (2 * span):.0f}%"
+                      for x in np.linspace(-span, span, 11))
+    ticks = "".join(f"<span>{100 * v:+.0f}</span>" for v in np.linspace(-span, span, 5))
+    parts = [
+        f'<div style="font-weight:600">{html.escape(labels["legend_change"].format(m=lab))}</div>',
+        f'<div style="width:200px;height:12px;border:1px solid #888;background:linear-gradient(to right, {stops})">'
+        "</div>",
+        f'<div style="display:flex;justify-content:space-between;width:202px;font-size:11px">{ticks}</div>',
+        f'<div style="margin-top:6px">{maps._swatch(_BASE_ISO + "22", border=f"2px dashed {_BASE_ISO}")}'
+        f'{html.escape(labels["base_iso"].format(name=cmp.base_name, m=lab))}</div>',
+        f'<div>{maps._swatch(_PLAN_ISO + "22", border=f"2px solid {_PLAN_ISO}")}'
+        f'{html.escape(labels["plan_iso"].format(name=cmp.plan_name, m=lab))}</div>',
+        f'<div style="margin-top:6px">{maps._swatch(_UP, circle=True, border=f"1px solid {_UP}")}'
+        f'{html.escape(labels["newly_layer"].format(m=lab))}</div>',
+        f'<div>{maps._swatch(_DOWN, circle=True, border=f"1px solid {_DOWN}")}'
+        f'{html.escape(labels["lost_layer"].format(m=lab))}</div>',
+    ]
+    if type_colors:
+        parts.append(f'<div style="font-weight:600;margin-top:6px">{html.escape(labels["legend_types"])}</div>')
+        parts.extend(f"<div>{maps._swatch(c, circle=True, border='2px solid #fff')}"
+                     f"{html.escape(type_label(t, labels['_lang']))}</div>"
+                     for t, c in type_colors.items())
+    for change, color, symbol in (("added", _ADDED, "+"), ("removed", _REMOVED, "×"), ("changed", _CHANGED, "~")):
+        if (cmp.facilities["change"] == change).any():
+            text = html.escape(labels[f"{change}_layer"])
+            parts.append('<div style="margin-top:4px;display:flex;align-items:center;gap:6px">'
+                         f"{_symbol_html(symbol, color, 16)}<span>{text}</span></div>")
+    return (f'<div class="carecircle-legend" style="{maps._BOX_CSS}bottom:30px;right:10px;max-width:280px;">'
+            f'{"".join(parts)}</div>')
+
