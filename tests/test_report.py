@@ -1,0 +1,389 @@
+"""Tests for carecircle.report (the HTML report) and carecircle.staticmap (the PNG map).
+
+The study is the bundled demo (real OSM streets of central Helsinki, illustrative population), run once per
+session; the compliance table is made by hand in the contract's schema, so these tests do not depend on a
+standards profile. The report is opened in headless Chromium: sections, the embedded Leaflet map, a
+screenshot, print media and a PDF.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import logging
+import re
+import time
+import types
+
+import pandas as pd
+import pytest
+from browser import open_browser, severe_console_errors
+
+from carecircle import staticmap
+from carecircle.coverage import threshold_label
+from carecircle.errors import InputError, OutputError
+from carecircle.pipeline import run_study
+from carecircle.report import map_iframe_snippet, render_report, write_report
+from carecircle.siting import suggest_sites
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SECTIONS_EN = ["Headline figures", "Compliance with the standards", "Coverage by facility type", "Interactive map",
+               "Suggested new sites", "Subdistricts", "Communities", "Method and data sources"]
+SECTIONS_ZH = ["主要指标", "规划指标达标评估", "分类型设施覆盖", "交互地图", "建议新增站点", "街道汇总", "社区明细",
+               "方法与数据来源"]
+SRCDOC = re.compile(r'srcdoc="([^"]*)"')
+
+
+@pytest.fixture(scope="session")
+def study():
+    return run_study()
+
+
+@pytest.fixture(scope="session")
+def suggestion(study):
+    cov = study.coverage
+    return suggest_sites(study.network, cov.facilities, cov.demand, cov.communities, new_sites=2, minutes=15.0,
+                         time_limit_s=20.0)
+
+
+@pytest.fixture(scope="session")
+def compliance() -> pd.DataFrame:
+    return pd.DataFrame({
+        "target_id": ["coverage_15", "centre_per_subdistrict", "floor_area"],
+        "level": ["overall", "subdistrict", "overall"],
+        "unit": ["all", "示例北街道", "all"],
+        "description_zh": ["15分钟养老服务圈覆盖率", "每个街道一处综合养老服务中心", "每百户养老服务设施面积"],
+        "description_en": ["15-minute circle coverage", "One comprehensive centre per subdistrict",
+                           "Floor area per 100 households"],
+        "target": ["≥ 90%", "≥ 1 per subdistrict", "≥ 20 m² per 100 households"],
+        "value": ["95.4%", "0", ""],
+        "status": ["pass", "fail", "unevaluable"],
+        "shortfall": ["", "1 subdistrict lacks a centre", "no households column in communities"],
+        "source": ["七台河市养老服务体系建设三年行动方案（2020—2022年） 二、(一)", "GB 50180-2018", "—"],
+    })
+
+
+@pytest.fixture(scope="session")
+def reports(study, suggestion, compliance) -> dict[str, str]:
+    return {lang: render_report(study, suggestion=suggestion, compliance=compliance, lang=lang,
+                                generated="2025-01-31") for lang in ("en", "zh")}
+
+
+def _outside_srcdoc(page: str) -> str:
+    return SRCDOC.sub('srcdoc=""', page)
+
+
+def _srcdocs(page: str) -> list[str]:
+    return [html.unescape(m) for m in SRCDOC.findall(page)]
+
+
+def _h2(page: str) -> list[str]:
+    return [html.unescape(h) for h in re.findall(r"<h2>(.*?)</h2>", _outside_srcdoc(page))]
+
+
+def _card(page: str, key: str) -> tuple[str, str]:
+    found = re.search(rf'data-key="{re.escape(key)}"><div class="label">.*?</div><div class="figure">(.*?)</div>'
+                      r'<div class="detail">(.*?)</div>', page)
+    assert found, key
+    return html.unescape(found.group(1)), html.unescape(found.group(2))
+
+
+# --- the HTML --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("lang", "sections"), [("en", SECTIONS_EN), ("zh", SECTIONS_ZH)])
+def test_sections_in_order(reports, lang, sections):
+    headings = _h2(reports[lang])
+    assert [h for h in headings if h in sections] == sections
+    assert ("Childcare circle (children aged 0–3)" if lang == "en" else "托育服务圈（0–3岁婴幼儿）") in headings
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_headline_figures_equal_the_summary(reports, study, lang):
+    page, summary = reports[lang], study.coverage.summary
+    assert _card(page, "elderly")[0] == f"{summary['elderly_population']:,.0f}"
+    for t in study.coverage.thresholds_min:
+        lab = threshold_label(t)
+        share, detail = _card(page, f"share-{lab}")
+        assert share == f"{100 * summary['share'][lab]:.1f}%"
+        assert f"{summary['covered'][lab]:,.0f}" in detail
+    assert _card(page, "below-target")[0] == str(len(summary["communities_below_target"]))
+    assert _card(page, "facilities")[0] == str(summary["n_facilities"])
+
+
+def test_community_table_has_every_community_and_highlights_below_target(reports, study):
+    page = _outside_srcdoc(reports["en"])
+    table = re.search(r'<table class="communities">(.*?)</table>', page, flags=re.DOTALL).group(1)
+    com = study.coverage.communities
+    rows = re.findall(r"<tr( class=\"below\")?><td>(.*?)</td>", table)
+    assert sorted(r[1] for r in rows) == sorted(com["community_id"])
+    below = set(com.loc[com["below_target"], "community_id"])
+    assert {r[1] for r in rows if r[0]} == below
+    worst = com.sort_values("share_15").iloc[0]
+    assert rows[0][1] == worst["community_id"]  # lowest share first
+    assert f"{100 * worst['share_15']:.1f}%" in table
+
+
+def test_english_report_uses_english_names(reports, study):
+    com = study.coverage.communities
+    page = _outside_srcdoc(reports["en"])
+    assert html.escape(com["name_en"].iloc[0]) in page
+    assert com["name"].iloc[0] in _outside_srcdoc(reports["zh"])
+
+
+def test_by_type_and_rollups(reports, study):
+    page = _outside_srcdoc(reports["zh"])
+    for _, row in study.by_type.iterrows():
+        assert f"<td>{html.escape(row['label_zh'])}</td>" in page
+        assert f"{100 * row['share']:.1f}%" in page
+    for name in study.rollups["subdistrict"]["subdistrict"]:
+        assert f"<td>{html.escape(name)}</td>" in page
+
+
+def test_compliance_rows_coloured_with_shortfall(reports, compliance):
+    page = _outside_srcdoc(reports["en"])
+    for status in ("pass", "fail", "unevaluable"):
+        assert f'data-status="{status}"' in page
+        assert f'class="status status-{status}"' in page
+    assert "1 passed, 1 failed, 1 could not be evaluated." in page
+    assert "1 subdistrict lacks a centre" in page and "no households column in communities" in page
+    assert "One comprehensive centre per subdistrict" in page
+    zh = _outside_srcdoc(reports["zh"])
+    assert "每个街道一处综合养老服务中心" in zh and ">未达标</span>" in zh and ">无法评估</span>" in zh
+
+
+def test_compliance_from_the_study_when_not_given(study, compliance):
+    page = render_report(dataclasses.replace(study, compliance=compliance), map_html="<p>map</p>")
+    assert "Compliance with the standards" in _h2(page)
+    assert "Compliance with the standards" not in _h2(render_report(study, map_html="<p>map</p>"))
+
+
+def test_suggestion_curve_and_sites(reports, suggestion):
+    page = _outside_srcdoc(reports["en"])
+    assert 'class="carecircle-curve-chart"' in page and "carecircle-curve-line" in page
+    table = re.search(r'<table class="sites">(.*?)</table>', page, flags=re.DOTALL).group(1)
+    assert table.count("<tr>") == len(suggestion.sites) + 1
+    after = suggestion.after.summary["share"]["15"]
+    assert f"{100 * after:.1f}%" in page
+
+
+def test_method_section_states_what_is_estimated(reports, study):
+    page = html.unescape(_outside_srcdoc(reports["en"]))
+    method = page[page.index("Method and data sources"):]
+    summary = study.coverage.summary
+    assert "Where the elderly live (estimated)" in method
+    assert "placed inside communities (buildings)" in method
+    assert f"{summary['walk_speed_mps']:g} m/s" in method
+    assert f"{summary['network']['nodes']:,d} nodes" in method
+    assert study.note in method
+    assert "© OpenStreetMap contributors (ODbL)" in method
+    assert "Helsinki" not in method.replace(study.note, "").replace(summary["network"]["source"], "") \
+        .replace(study.inputs["network"], "")
+
+
+def test_no_external_resources(reports):
+    for page in reports.values():
+        outside = _outside_srcdoc(page)
+        assert not re.search(r"https?:|//[a-z]", outside, flags=re.IGNORECASE)
+        for doc in _srcdocs(page):
+            # No script or stylesheet from a URL; the only fetched URL is the tile layer (fails offline).
+            assert not re.search(r"<(script|link)[^>]+(src|href)=\"(https?:)?//", doc)
+            fetched = set(re.findall(r'"(https?://[^"]*\{z\}[^"]*)"', doc))
+            assert fetched <= {"https://tile.openstreetmap.org/{z}/{x}/{y}.png"}
+
+
+def test_print_stylesheet_and_static_png(study, tmp_path):
+    png = staticmap.static_map_png(study, tmp_path / "map.png", dpi=50)
+    page = render_report(study, map_html="<p>map</p>", map_png=png)
+    css = re.search(r"<style>(.*?)</style>", page, flags=re.DOTALL).group(1)
+    assert "@page{size:A4" in css and "@media print" in css
+    printed = css[css.index("@media print"):]
+    assert ".map-frame{display:none}" in printed and ".map-print{display:block}" in printed
+    assert "tr{break-inside:avoid" in printed and "thead{display:table-header-group}" in printed
+    uri = re.search(r'<div class="map-print"><figure><img src="data:image/png;base64,([^"]+)"', page).group(1)
+    assert base64.b64decode(uri) == png.read_bytes()
+    no_png = render_report(study, map_html="<p>map</p>")
+    assert "The interactive map is in the HTML version" in no_png
+
+
+def test_utf8_and_cjk_fonts(reports):
+    page = reports["zh"]
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
+    assert '<html lang="zh-CN">' in page and "<title>15分钟养老服务圈评估报告</title>" in page
+    assert "Noto Sans CJK SC" in page and "WenQuanYi Zen Hei" in page
+
+
+def test_study_without_the_new_fields(study):
+    """A study object with only the original fields: no by-type, roll-up, compliance or childcare section."""
+    bare = types.SimpleNamespace(name="bare", network=study.network, coverage=study.coverage,
+                                 isochrones=None, inputs={}, note=None)
+    headings = _h2(render_report(bare, map_html="<p>map</p>"))
+    assert headings == ["Headline figures", "Interactive map", "Communities", "Method and data sources"]
+
+
+def test_text_is_escaped(study):
+    page = render_report(dataclasses.replace(study, name="<script>x</script>", note='a "quoted" & <b>note</b>'),
+                         title="T <i>", map_html='<p title="x">map & more</p>')
+    assert "<script>x" not in page and "&lt;script&gt;x" in page
+    assert "<b>note</b>" not in page and "<title>T &lt;i&gt;</title>" in page
+    assert _srcdocs(page) == ['<p title="x">map & more</p>']
+
+
+def test_language_defaults_to_the_study_and_unknown_is_an_error(study):
+    assert "<h2>主要指标</h2>" in render_report(dataclasses.replace(study, lang="zh"), map_html="<p/>")
+    with pytest.raises(InputError, match="lang='fr'"):
+        render_report(study, lang="fr", map_html="<p/>")
+
+
+def test_compliance_without_status_is_an_input_error(study, compliance):
+    with pytest.raises(InputError, match="status"):
+        render_report(study, compliance=compliance.drop(columns="status"), map_html="<p/>")
+
+
+def test_write_report_atomically(study, tmp_path):
+    path = write_report(study, tmp_path / "report.html", lang="zh", map_html="<p/>")
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+    with pytest.raises(OutputError, match="does not exist"):
+        write_report(study, tmp_path / "missing" / "report.html", map_html="<p/>")
+
+
+# --- the iframe snippet -----------------------------------------------------------------------------------
+
+
+def test_map_iframe_snippet_from_path_html_and_map(study, tmp_path):
+    from carecircle.maps import coverage_map, save_map
+
+    m = coverage_map(study.coverage, None, tiles=None)
+    path = save_map(m, tmp_path / "map.html")
+    doc = path.read_text(encoding="utf-8")
+    for given in (path, str(path), doc):
+        snippet = map_iframe_snippet(given, height=480)
+        assert snippet.startswith("<iframe ") and "height:480px" in snippet
+        assert _srcdocs(snippet) == [doc]
+        assert 'title="15-minute elder-care circle"' in snippet
+    assert "srcdoc=" in map_iframe_snippet(m, height="50vh") and "height:50vh" in map_iframe_snippet(m, height="50vh")
+    linked = map_iframe_snippet(path, inline=False)
+    assert f'src="{path.as_posix()}"' in linked and "srcdoc" not in linked
+    with pytest.raises(InputError, match="no such map file"):
+        map_iframe_snippet(tmp_path / "nope.html")
+    with pytest.raises(InputError, match="inline=False"):
+        map_iframe_snippet(doc, inline=False)
+
+
+# --- in a real browser --------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_in_headless_chromium(reports, lang, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    path = tmp_path / f"report_{lang}.html"
+    path.write_text(reports[lang], encoding="utf-8")
+    driver = open_browser(tmp_path)
+    try:
+        driver.get(path.as_uri())
+        headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
+        assert [h for h in headings if h in (SECTIONS_EN + SECTIONS_ZH)] == (SECTIONS_EN if lang == "en"
+                                                                             else SECTIONS_ZH)
+        assert driver.find_element(By.CSS_SELECTOR, 'svg.share-chart').is_displayed()
+        assert len(driver.find_elements(By.CSS_SELECTOR, "svg.carecircle-curve-chart polyline")) == 1
+
+        # The embedded map: Leaflet has run inside the iframe and drawn its layers.
+        iframe = driver.find_element(By.CSS_SELECTOR, ".map-frame iframe")
+        driver.execute_script("arguments[0].scrollIntoView()", iframe)
+        driver.switch_to.frame(iframe)
+        deadline = time.time() + 20
+        while time.time() < deadline and not driver.find_elements(By.CSS_SELECTOR, ".leaflet-container path"):
+            time.sleep(0.2)
+        assert driver.find_elements(By.CSS_SELECTOR, ".leaflet-container")
+        assert driver.execute_script("return typeof L") == "object"
+        layer_names = [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR,
+                                                                    ".leaflet-control-layers-overlays label")]
+        assert ("Community coverage" if lang == "en" else "社区覆盖率") in layer_names
+        assert ("Suggested new sites" if lang == "en" else "建议新增站点") in layer_names
+        assert len(driver.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path")) > 5
+        assert driver.find_elements(By.CSS_SELECTOR, ".carecircle-site")
+        driver.switch_to.default_content()
+
+        shot = tmp_path / f"report_{lang}.png"
+        driver.save_screenshot(str(shot))
+        assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == PNG_MAGIC
+
+        # On paper the interactive map gives way to a note; the PDF is not empty.
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        assert not iframe.is_displayed()
+        assert driver.find_element(By.CSS_SELECTOR, ".map-print").is_displayed()
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+        pdf = base64.b64decode(driver.execute_cdp_cmd("Page.printToPDF", {"paperWidth": 8.27,
+                                                                          "paperHeight": 11.69})["data"])
+        assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000
+
+        assert severe_console_errors(driver) == []
+    finally:
+        driver.quit()
+
+
+# --- the static PNG ----------------------------------------------------------------------------------------
+
+
+def _title(fig):
+    return next(t for t in fig.texts if t.get_gid() == "title")
+
+
+@pytest.mark.parametrize(("dpi", "size"), [(150, (1500, 1200)), (80, (800, 640))])
+def test_static_png_written_with_the_right_size(study, tmp_path, dpi, size):
+    from PIL import Image
+
+    path = staticmap.static_map_png(study, tmp_path / "map.png", dpi=dpi)
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    with Image.open(path) as img:
+        assert img.size == size
+        colours = img.convert("RGB").getcolors(maxcolors=1_000_000)
+    assert len(colours) > 50  # drawn, not blank
+    assert [p.name for p in tmp_path.iterdir()] == ["map.png"]
+
+
+def test_static_png_with_suggested_sites(study, suggestion, tmp_path):
+    fig = staticmap.static_map_figure(study, suggestion=suggestion)
+    numbers = {t.get_text() for ax in fig.axes for t in ax.texts}
+    assert {f"{r:g}" for r in suggestion.sites["rank"]} <= numbers
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "Suggested new site (number: rank)" in legend and "Day-care centre" in legend
+    assert staticmap.ATTRIBUTION in [t.get_text() for t in fig.texts]
+    assert staticmap.static_map_png(study, tmp_path / "s.png", suggestion=suggestion, dpi=40).stat().st_size > 0
+
+
+def test_static_png_in_chinese_uses_a_cjk_font(study, tmp_path):
+    font = staticmap.cjk_font()
+    if font is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-wqy-zenhei)")
+    fig = staticmap.static_map_figure(study, lang="zh")
+    title = _title(fig)
+    assert title.get_text().startswith("15分钟养老服务圈")
+    assert title.get_fontname() == font
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "日间照料中心" in legend
+    assert all(t.get_fontname() == font for t in fig.legends[0].get_texts())
+    assert staticmap.static_map_png(study, tmp_path / "zh.png", lang="zh", dpi=40).stat().st_size > 0
+
+
+def test_static_png_without_cjk_font_falls_back_to_english_once(study, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(staticmap, "_find_cjk_font", lambda: None)
+    monkeypatch.setattr(staticmap, "_warned_no_cjk", False)
+    caplog.set_level(logging.WARNING, logger="carecircle.staticmap")
+    fig = staticmap.static_map_figure(study, lang="zh")
+    assert _title(fig).get_text().startswith("15-minute elder-care circle")
+    assert "Day-care centre" in [t.get_text() for t in fig.legends[0].get_texts()]
+    staticmap.static_map_png(study, tmp_path / "map.png", lang="zh", dpi=40)
+    warnings = [r for r in caplog.records if "no font with Chinese characters" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_static_png_errors(study, tmp_path):
+    with pytest.raises(InputError, match="lang='fr'"):
+        staticmap.static_map_png(study, tmp_path / "m.png", lang="fr")
+    with pytest.raises(OutputError, match="does not exist"):
+        staticmap.static_map_png(study, tmp_path / "missing" / "m.png")
