@@ -412,7 +412,7 @@ _SUFFIX_ZH = {"base": "（{base}）", "plan": "（{plan}）", "change": "（变�
 _HEADERS_ZH = {
     "elderly": "老年人口", "covered": "覆盖人口", "share": "覆盖率", "newly_covered": "新增覆盖人口",
     "no_longer_covered": "失去覆盖人口", "target_change": "达标变化", "changed": "评估是否变化", "details": "变化内容",
-    "change": "变化", "time_min": "步行时间(分钟)", "nearest_facility": "最近设施",
+    "change": "变化", "time_min": "步行时间(分钟)", "nearest_facility": "最近设施", "value": "指标值",
 }
 _STATUS_ZH = {"pass": "达标", "fail": "未达标", "unevaluable": "无法评估"}
 _TARGET_ZH = {"now meets": "新达标", "now below": "新不达标", "": ""}
@@ -545,14 +545,18 @@ _BASE_ISO, _PLAN_ISO = "#737373", "#2171b5"
 _ADDED, _REMOVED, _CHANGED = "#1a9850", "#d73027", "#ff7f00"
 
 
-def comparison_map(cmp: Comparison, *, lang: str = "en", title: str | None = None, note: str | None = None,
-                   tiles: str | None = "OpenStreetMap") -> folium.Map:
+def comparison_map(cmp: Comparison, *, minutes: float | None = None, lang: str = "en", title: str | None = None,
+                   note: str | None = None, tiles: str | None = "OpenStreetMap") -> folium.Map:
     """One self-contained map of a comparison (Leaflet inlined as in :func:`carecircle.maps.coverage_map`).
 
-    Layers: communities coloured by the change in coverage share at the largest threshold (green up, red
-    down; popups with both shares), the base and plan isochrones at that threshold (grey dashed / blue), newly
-    covered and no-longer-covered elderly, the plan's facilities by type, and added (green +), removed (red ×)
-    and changed (orange) facilities. A box shows the headline per threshold; a legend explains colours.
+    Layers: communities coloured by the change in coverage share at ``minutes`` (green up, red down; popups
+    with both shares), the base and plan isochrones at that threshold (grey dashed / blue), newly covered and
+    no-longer-covered elderly per threshold (those of ``minutes`` shown, the others listed but hidden), the
+    plan's other facilities by type, and added (green +), removed (red ×) and changed (orange ~) facilities.
+    A box shows the headline per threshold; a legend explains colours.
+
+    ``minutes`` defaults to the largest threshold at which coverage changes (the largest threshold when
+    nothing changes): with a 15-minute circle already nearly complete, the change is often at 5 or 10 minutes.
     """
     import branca.colormap
     import folium
@@ -560,7 +564,10 @@ def comparison_map(cmp: Comparison, *, lang: str = "en", title: str | None = Non
     from carecircle import maps
 
     labels = {**maps._labels(lang), **_LABELS[lang]}
-    top = max(cmp.thresholds_min)
+    top = _focus_minutes(cmp) if minutes is None else float(minutes)
+    if top not in cmp.thresholds_min:
+        raise InputError(f"minutes={minutes!r} is not a threshold of the comparison "
+                         f"({', '.join(map(threshold_label, cmp.thresholds_min))}).")
     m_lab = threshold_label(top)
     title = title or labels["title"].format(base=cmp.base_name, plan=cmp.plan_name)
     plan_cov = cmp.plan.coverage
@@ -583,10 +590,11 @@ def comparison_map(cmp: Comparison, *, lang: str = "en", title: str | None = Non
     _add_iso(fmap, cmp.base.isochrones, top, labels["base_iso"].format(name=cmp.base_name, m=m_lab), _BASE_ISO,
              dash="6 4")
     _add_iso(fmap, cmp.plan.isochrones, top, labels["plan_iso"].format(name=cmp.plan_name, m=m_lab), _PLAN_ISO)
-    _add_points(fmap, cmp.newly_covered, f"newly_{m_lab}", labels["newly_layer"].format(m=m_lab), _UP, cmp,
-                labels)
-    _add_points(fmap, cmp.no_longer_covered, f"lost_{m_lab}", labels["lost_layer"].format(m=m_lab), _DOWN, cmp,
-                labels)
+    for points, kind, color in ((cmp.newly_covered, "newly", _UP), (cmp.no_longer_covered, "lost", _DOWN)):
+        for t in cmp.thresholds_min:
+            lab = threshold_label(t)
+            _add_points(fmap, points, f"{kind}_{lab}", labels[f"{kind}_layer"].format(m=lab), color, cmp, labels,
+                        show=lab == m_lab)
     unchanged = facilities[~facilities["facility_id"].astype(str).isin(changes["facility_id"]).to_numpy()]
     type_colors = maps._type_colors(unchanged)
     maps._add_facilities(fmap, unchanged, tuple(float(t) for t in plan_cov.thresholds_min), type_colors, labels)
@@ -604,6 +612,14 @@ def comparison_map(cmp: Comparison, *, lang: str = "en", title: str | None = Non
                         name="carecircle_legend")
     fmap.fit_bounds(bounds)
     return fmap
+
+
+def _focus_minutes(cmp: Comparison) -> float:
+    """The largest threshold at which coverage changes (else the largest threshold)."""
+    h = cmp.headline
+    moved = (h["covered_change"].abs() > 1e-9) | (h["newly_covered"].fillna(0) > 0) | (
+        h["no_longer_covered"].fillna(0) > 0)
+    return float(h.loc[moved, "minutes"].max()) if moved.any() else float(max(cmp.thresholds_min))
 
 
 def _change_span(cmp: Comparison, lab: str) -> float:
@@ -675,17 +691,18 @@ def _add_iso(fmap, isochrones: gpd.GeoDataFrame | None, minutes: float, name: st
 
 
 def _add_points(fmap, points: gpd.GeoDataFrame, flag: str, name: str, color: str, cmp: Comparison,
-                labels) -> None:
+                labels, *, show: bool) -> None:
+    """A layer of demand points flagged by ``flag`` (none when there are no such points)."""
     import folium
 
     from carecircle import maps
 
-    group = folium.FeatureGroup(name=name, show=True).add_to(fmap)
     if points.empty or flag not in points:
         return
     rows = points[points[flag].to_numpy(dtype=bool)]
     if rows.empty:
         return
+    group = folium.FeatureGroup(name=name, show=show).add_to(fmap)
     pop = pd.to_numeric(rows["population"], errors="coerce").fillna(0.0)
     extra = {"_radius": [float(np.clip(2.5 + math.sqrt(max(p, 0.0)) / 2.0, 3.0, 10.0)) for p in pop]}
     slim, keys, aliases = maps._popup_frame(rows, [
@@ -715,9 +732,9 @@ def _add_changed_facilities(fmap, rows: gpd.GeoDataFrame, name: str, color: str,
     from carecircle import maps
     from carecircle.facility_types import type_label
 
-    group = folium.FeatureGroup(name=name, show=True).add_to(fmap)
     if rows.empty:
         return
+    group = folium.FeatureGroup(name=name, show=True).add_to(fmap)
     rows = rows.assign(_type=[type_label(t, labels["_lang"]) if isinstance(t, str) else t for t in rows["type"]])
     slim, keys, aliases = maps._popup_frame(rows, [
         ("facility_id", labels["facility"], lambda v: maps._fmt_text(v, labels)),
@@ -775,7 +792,8 @@ def _legend_box(cmap, span: float, lab: str, type_colors: Mapping[str, str], cmp
 
     stops = ", ".join(f"{cmap.rgb_hex_str(x)} {100 * (x + span) / (2 * span):.0f}%"
                       for x in np.linspace(-span, span, 11))
-    ticks = "".join(f"<span>{100 * v:+.0f}</span>" for v in np.linspace(-span, span, 5))
+    ticks = "".join(f"<span>{100 * v:+.3g}</span>" if abs(v) > 1e-12 else "<span>0</span>"
+                    for v in np.linspace(-span, span, 5))
     parts = [
         f'<div style="font-weight:600">{html.escape(labels["legend_change"].format(m=lab))}</div>',
         f'<div style="width:200px;height:12px;border:1px solid #888;background:linear-gradient(to right, {stops})">'
