@@ -1,0 +1,554 @@
+"""Compliance tables of every seed plan's profile on hand-made inputs, with the arithmetic worked out by hand.
+
+The study area is six 1 km squares in a row (EPSG:32650), communities C1..C6 from west to east:
+
+| id | name | subdistrict | district | pop_60plus | pop_total | households | pop_0_3 |
+|----|------|-------------|----------|-----------:|----------:|-----------:|--------:|
+| C1 | 东风社区 | 东街道 | 新兴区 | 100 | 1,000 | 400 | 20 |
+| C2 | 西山社区 | 东街道 | 新兴区 | 200 | 2,000 | 800 | 30 |
+| C3 | 南湖社区 | 西街道 | 新兴区 | 300 | 3,000 | 1,000 | 40 |
+| C4 | 北岭社区 | 西街道 | 新兴区 | 400 | 4,000 | 1,200 | 50 |
+| C5 | 红旗村 | 红旗镇 | 勃利县 | 100 | 800 | 300 | 10 |
+| C6 | 新华村 | 红旗镇 | 勃利县 | 100 | 700 | 250 | 10 |
+
+Walking coverage is not computed here: ``FakeFacts.covered`` returns numbers set by each test, which is what
+the real ``CoverageFacts`` hands to compliance.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from carecircle.compliance import COLUMNS, evaluate
+from carecircle.errors import InputError
+from carecircle.standards import list_profiles, load_profile, parse_profile
+
+CRS = "EPSG:32650"
+X0, Y0 = 500_000.0, 4_000_000.0
+IDS = ["C1", "C2", "C3", "C4", "C5", "C6"]
+
+
+class FakeFacts:
+    """The contract's CoverageFacts with hand-set covered persons.
+
+    ``covered_by`` maps ``(types, minutes, population)`` — types a sorted tuple of codes or ``None`` for any
+    elder-care facility — to ``{community_id: covered persons}``; a question not in it fails the test.
+    """
+
+    def __init__(self, communities, facilities, covered_by=None, *, walk_speed_mps=1.0):
+        self.communities = communities
+        self.facilities = facilities
+        self.walk_speed_mps = walk_speed_mps
+        self.network_crs = CRS
+        self.covered_by = covered_by or {}
+
+    def covered(self, types, minutes, population="elderly"):
+        column = {"elderly": "pop_60plus", "children": "pop_0_3"}[population]
+        key = (None if types is None else tuple(sorted(types)), round(float(minutes), 4), population)
+        if self.communities is None:
+            return pd.DataFrame({"population": [1200.0], "covered": [self.covered_by[key]["all"]]},
+                                index=pd.Index(["all"], name="community_id"))
+        if column not in self.communities:
+            raise InputError("no children (0–3) population given; add a pop_0_3 column to the communities.")
+        pop = self.communities.set_index("community_id")[column].astype(float)
+        got = pd.Series(self.covered_by[key], dtype=float).reindex(pop.index).fillna(0.0)
+        return pd.DataFrame({"population": pop, "covered": got})
+
+
+def communities(**columns) -> gpd.GeoDataFrame:
+    """The six communities, with ``columns`` replacing or adding (``None`` drops a column)."""
+    data = {
+        "community_id": IDS,
+        "name": ["东风社区", "西山社区", "南湖社区", "北岭社区", "红旗村", "新华村"],
+        "subdistrict": ["东街道", "东街道", "西街道", "西街道", "红旗镇", "红旗镇"],
+        "district": ["新兴区"] * 4 + ["勃利县"] * 2,
+        "pop_60plus": [100.0, 200, 300, 400, 100, 100],
+        "pop_total": [1000.0, 2000, 3000, 4000, 800, 700],
+        "households": [400.0, 800, 1000, 1200, 300, 250],
+        "residential": ["new", "existing", "existing", "new", pd.NA, pd.NA],
+        "pop_0_3": [20.0, 30, 40, 50, 10, 10],
+        "area_type": ["社区"] * 4 + ["村"] * 2,
+    }
+    for key, value in columns.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    squares = [shapely.box(X0 + 1000 * i, Y0, X0 + 1000 * (i + 1), Y0 + 1000) for i in range(6)]
+    return gpd.GeoDataFrame(data, geometry=squares, crs=CRS).to_crs(4326)
+
+
+def facilities(rows) -> gpd.GeoDataFrame:
+    """Facilities from ``(id, name, type, community number 1..6, metres east of its west edge, extras)``;
+    every point is 500 m north of the southern edge."""
+    records, points = [], []
+    for fid, name, code, number, dx, extra in rows:
+        records.append({"facility_id": fid, "name": name, "type": code, "capacity": np.nan, "beds": np.nan,
+                        "nursing_beds": np.nan, "floor_area_m2": np.nan, **extra})
+        points.append(shapely.Point(X0 + 1000 * (number - 1) + dx, Y0 + 500))
+    if not records:
+        return gpd.GeoDataFrame({"facility_id": [], "type": []}, geometry=[], crs=4326)
+    return gpd.GeoDataFrame(records, geometry=points, crs=CRS).to_crs(4326)
+
+
+def row(table, target, level="overall", unit="all"):
+    """(status, value, shortfall) of one row; fails unless exactly one row matches."""
+    hit = table[(table["target_id"] == target) & (table["level"] == level) & (table["unit"] == unit)]
+    assert len(hit) == 1, f"{target}/{level}/{unit}: {len(hit)} rows\n{table[['target_id', 'level', 'unit']]}"
+    r = hit.iloc[0]
+    return r["status"], r["value"], r["shortfall"]
+
+
+def statuses(table, target, level):
+    """{unit: status} of one target at one level."""
+    part = table[(table["target_id"] == target) & (table["level"] == level)]
+    return dict(zip(part["unit"], part["status"], strict=True))
+
+
+# ---------------------------------------------------------------------------------------------- seed plans
+
+def test_qitaihe_2020():
+    fac = facilities([
+        ("F1", "东风综合养老服务中心", "comprehensive_centre", 1, 500, {"floor_area_m2": 300.0}),
+        ("F2", "西区综合养老服务中心", "comprehensive_centre", 3, 500, {"floor_area_m2": 500.0}),
+        ("F3", "西山养老服务站", "home_care_station", 2, 500, {"floor_area_m2": 100.0}),
+        ("F4", "北岭养老服务站", "home_care_station", 4, 500, {}),  # floor area not given
+        ("F5", "南湖日间照料中心", "day_care", 3, 200, {}),  # floor area not given
+        ("F6", "市福利院", "care_home", 3, 800, {"beds": 100.0, "nursing_beds": 40.0}),
+        ("F7", "勃利县敬老院", "care_home", 5, 500, {"beds": 60.0, "nursing_beds": 30.0}),
+        ("F8", "新华幸福院", "rural_station", 6, 500, {}),
+    ])
+    covered = {(("day_care",), 15.0, "elderly"): {"C1": 100, "C2": 200, "C3": 250, "C4": 400}}
+    table = evaluate(load_profile("qitaihe-2020"), FakeFacts(communities(), fac, covered), lang="en")
+    assert list(table.columns) == list(COLUMNS)
+
+    # day-care coverage ≥ 90% within 15 min: covered 100+200+250+400+0+0 = 950 of 1,200 = 79.2%;
+    # 90% of 1,200 = 1,080 → 130 more.
+    assert row(table, "daycare_coverage") == ("fail", "79.2%", "130 elderly more within 15 min")
+    # 东街道 300/300 = 100%; 西街道 (250+400)/(300+400) = 92.9%; 红旗镇 0/200 → 180 more.
+    assert statuses(table, "daycare_coverage", "subdistrict") == {"东街道": "pass", "红旗镇": "fail", "西街道": "pass"}
+    assert row(table, "daycare_coverage", "subdistrict", "西街道")[1] == "92.9%"
+    assert row(table, "daycare_coverage", "subdistrict", "红旗镇")[2] == "180 elderly more within 15 min"
+
+    # ≥ 1 comprehensive centre per subdistrict: 东 (F1) and 西 (F2) have one, 红旗镇 none.
+    assert row(table, "subdistrict_centre") == (
+        "fail", "2 of 3 subdistricts (66.7%)",
+        "1 of 3 subdistricts lack Subdistrict comprehensive elder-care centre")
+    assert statuses(table, "subdistrict_centre", "subdistrict") == {
+        "东街道": "pass", "红旗镇": "fail", "西街道": "pass"}
+    assert row(table, "subdistrict_centre", "subdistrict", "红旗镇")[2] == \
+        "needs 1 more Subdistrict comprehensive elder-care centre"
+    assert statuses(table, "subdistrict_centre", "district") == {"勃利县": "fail", "新兴区": "pass"}
+
+    # a station (or centre) in every community: C1 F1, C2 F3, C3 F2, C4 F4; the villages C5, C6 have none.
+    assert row(table, "community_station")[0::2] == (
+        "fail", "2 of 6 communities lack Community home-care station / Subdistrict comprehensive elder-care centre")
+    assert statuses(table, "community_station", "community") == {
+        "东风社区": "pass", "西山社区": "pass", "南湖社区": "pass", "北岭社区": "pass",
+        "红旗村": "fail", "新华村": "fail"}
+
+    # service space, new ≥ 20 and existing ≥ 15 m² per 100 households:
+    # C1 new, 400 hh → 80 m² needed, F1 300 m² → pass (75.0 m²/100 hh)
+    # C2 existing, 800 hh → 120 m², F3 100 m² → fail, needs 20 m²
+    # C3 existing, 1,000 hh → 150 m², F2 500 m² known (+ F5 unknown) → pass already
+    # C4 new, 1,200 hh → 240 m², only F4 whose area is unknown → unevaluable
+    # C5, C6: new or existing not given → unevaluable
+    assert row(table, "service_space", "community", "东风社区") == ("pass", "75.0 m²/100 hh", "")
+    assert row(table, "service_space", "community", "西山社区") == ("fail", "12.5 m²/100 hh", "needs 20 m² more")
+    assert row(table, "service_space", "community", "南湖社区")[0] == "pass"
+    assert row(table, "service_space", "community", "北岭社区") == (
+        "unevaluable", "", "floor area not given for 1 facilities (known so far: 0.0 m²/100 hh)")
+    assert row(table, "service_space", "community", "红旗村")[0::2] == (
+        "unevaluable", "new/existing residential area not given (known so far: 0.0 m²/100 hh)")
+    assert row(table, "service_space", "subdistrict", "东街道") == (
+        "fail", "1 of 2 communities meet", "1 of 2 communities below standard; needs 20 m² more in total")
+    assert row(table, "service_space", "subdistrict", "西街道")[0::2] == (
+        "unevaluable", "1 of 2 communities cannot be checked (residential, households or floor area missing) "
+        "(known so far: 1 of 2 communities meet)")
+    assert row(table, "service_space") == (
+        "fail", "2 of 6 communities meet",
+        "1 of 6 communities below standard; needs 20 m² more in total; 3 cannot be checked")
+
+    # nursing-type beds ≥ 50%: (40 + 30) / (100 + 60) = 43.75%; 50% of 160 = 80 → 10 more.
+    assert row(table, "nursing_beds") == ("fail", "43.8%", "10 more of the 160 beds must be nursing-type")
+
+    # a care home in each district/county: 新兴区 F6, 勃利县 F7.
+    assert row(table, "county_care_home")[0] == "pass"
+    assert statuses(table, "county_care_home", "district") == {"勃利县": "pass", "新兴区": "pass"}
+
+    # rural stations in ≥ 10% of villages: villages (area_type 村) C5, C6; F8 in C6 → 1 of 2 = 50%.
+    assert row(table, "rural_stations")[:2] == ("pass", "1 of 2 communities (50.0%)")
+    assert statuses(table, "rural_stations", "district") == {"勃利县": "pass"}  # 新兴区 has no villages
+
+    # the table's other columns come from the profile
+    first = table.iloc[0]
+    assert first["source"] == "七台河市推进养老服务发展工作方案 二、(二)；三、(一)2"
+    assert first["target"] == "≥ 90% within 15 min" and first["target_num"] == 0.9
+    assert first["description_zh"].startswith("2022年社区日间照料机构覆盖率")
+
+
+def test_qiqihar_2025():
+    fac = facilities([
+        ("F1", "东风中心", "comprehensive_centre", 1, 500, {"floor_area_m2": 300.0, "beds": 2.0}),
+        ("F2", "西区中心", "comprehensive_centre", 3, 500, {"beds": 0.0}),
+        ("F4", "北岭站", "home_care_station", 4, 500, {"floor_area_m2": 200.0}),
+        ("F5", "南湖日照", "day_care", 3, 200, {"beds": 5.0}),
+        ("F6", "市福利院", "care_home", 3, 800, {"beds": 30.0, "nursing_beds": 20.0}),
+        ("F7", "红旗敬老院", "care_home", 5, 500, {"beds": 10.0}),  # nursing beds not given
+        ("F8", "新华幸福院", "rural_station", 6, 500, {}),
+        ("F9", "东风托育", "childcare", 1, 300, {"capacity": 40.0}),
+        ("F10", "北岭托育", "childcare", 4, 300, {"capacity": 20.0}),
+    ])
+    covered = {
+        (None, 15.0, "elderly"): {"C1": 100, "C2": 200, "C3": 300, "C4": 400, "C5": 50, "C6": 100},
+        (("childcare",), 15.0, "children"): {"C1": 20, "C4": 10},
+    }
+    table = evaluate(load_profile("qiqihar-2025"), FakeFacts(communities(), fac, covered), lang="en")
+
+    # any elder-care within 15 min, target 100%: 1,150 of 1,200 = 95.8% → 50 more (all in C5).
+    assert row(table, "home_community_coverage") == ("fail", "95.8%", "50 elderly more within 15 min")
+    assert statuses(table, "home_community_coverage", "district") == {"勃利县": "fail", "新兴区": "pass"}
+    assert statuses(table, "home_community_coverage", "subdistrict") == {
+        "东街道": "pass", "红旗镇": "fail", "西街道": "pass"}
+
+    # beds per 1,000 elderly ≥ 41: beds 2 + 0 + 5 + 30 + 10 = 47 for 1,200 elderly = 39.2;
+    # 1,200 / 1,000 × 41 = 49.2 → 3 more (rounded up).
+    assert row(table, "beds_per_1000") == ("fail", "39.2 per 1,000", "needs 3 beds more")
+    # 新兴区: 37 beds for 1,000 elderly = 37.0, needs 41 → 4 more; 勃利县: 10 for 200 = 50.0 ≥ 41.
+    assert row(table, "beds_per_1000", "district", "新兴区") == ("fail", "37.0 per 1,000", "needs 4 beds more")
+    assert row(table, "beds_per_1000", "district", "勃利县")[:2] == ("pass", "50.0 per 1,000")
+
+    # nursing share ≥ 55%: known 20 of 40 beds = 50%, but F7's nursing beds are unknown → unevaluable;
+    # 新兴区: 20 / 30 = 66.7% → pass; 勃利县: only F7 → unevaluable.
+    assert row(table, "nursing_beds") == (
+        "unevaluable", "", "nursing_beds not given for 1 Care institution (beds) (known so far: 50.0%)")
+    assert statuses(table, "nursing_beds", "district") == {"勃利县": "unevaluable", "新兴区": "pass"}
+
+    # 30 m² per 100 households in new areas only: C1 400 hh → 120 m², F1 300 → pass; C4 1,200 hh → 360 m²,
+    # F4 200 → needs 160; C2, C3 existing: no standard in this plan, not listed; C5, C6 not classified.
+    assert statuses(table, "service_space_new", "community") == {
+        "东风社区": "pass", "北岭社区": "fail", "红旗村": "unevaluable", "新华村": "unevaluable"}
+    assert row(table, "service_space_new", "community", "北岭社区")[2] == "needs 160 m² more"
+    assert row(table, "service_space_new")[0::2] == (
+        "fail", "1 of 4 communities below standard; needs 160 m² more in total; 2 cannot be checked")
+
+    # childcare places ≥ 4.5 per 1,000 residents: 40 + 20 = 60 places for 11,500 residents = 5.2 (needs 51.75).
+    assert row(table, "childcare_places") == ("pass", "5.2 per 1,000", "")
+    # 勃利县: 1,500 residents need 6.75 places, has none → 7 more.
+    assert row(table, "childcare_places", "district", "勃利县") == ("fail", "0.0 per 1,000", "needs 7 places more")
+
+    # childcare coverage of children 0–3 ≥ 20%: (20 + 10) / 160 = 18.75%; 20% of 160 = 32 → 2 more.
+    assert row(table, "childcare_coverage") == ("fail", "18.8%", "2 children aged 0–3 more within 15 min")
+    # 东街道 20/50 = 40%; 西街道 10/90 = 11.1%, 18 needed → 8 more; 红旗镇 0/20 → 4 more.
+    assert row(table, "childcare_coverage", "subdistrict", "东街道")[:2] == ("pass", "40.0%")
+    assert row(table, "childcare_coverage", "subdistrict", "西街道")[2] == "8 children aged 0–3 more within 15 min"
+
+    # mutual-aid facilities in ≥ 80% of villages: 1 of 2 = 50%; 80% of 2 = 1.6 → 1 more village.
+    assert row(table, "rural_mutual_aid") == (
+        "fail", "1 of 2 communities (50.0%)",
+        "1 more communities need Rural elder-care station (1 of 2 have one)")
+
+
+def test_qiqihar_without_children_or_households():
+    """Childcare coverage without children 0–3 and floor area without households: unevaluable, never pass."""
+    fac = facilities([("F9", "东风托育", "childcare", 1, 300, {"capacity": 400.0})])
+    covered = {(None, 15.0, "elderly"): dict.fromkeys(IDS, 1000)}
+    table = evaluate(load_profile("qiqihar-2025"),
+                     FakeFacts(communities(pop_0_3=None, households=None), fac, covered), lang="en")
+    cov = table[table["target_id"] == "childcare_coverage"]
+    assert set(cov["status"]) == {"unevaluable"} and set(cov["level"]) == {"overall", "district", "subdistrict"}
+    assert cov["shortfall"].str.contains("pop_0_3").all()
+    space = table[table["target_id"] == "service_space_new"]
+    assert set(space["status"]) == {"unevaluable"}
+    assert space["shortfall"].iloc[0] == "communities have no households (户数) column"
+    # beds: no care home, centre or day-care centre at all → 0 known, none unknown: a real fail;
+    # 1,200 elderly × 41 / 1,000 = 49.2 → 50 beds
+    assert row(table, "beds_per_1000") == ("fail", "0.0 per 1,000", "needs 50 beds more")
+
+
+def test_jingzhou_2025():
+    fac = facilities([
+        ("F1", "东风综合体", "comprehensive_centre", 1, 500, {}),
+        ("H1", "东风卫生服务中心", "health_centre", 1, 560, {}),  # 60 m from F1
+        ("F2", "西区综合体", "comprehensive_centre", 3, 500, {}),
+        ("H2", "南湖卫生服务站", "health_centre", 3, 650, {}),  # 150 m from F2
+        ("F5", "红旗镇综合体", "comprehensive_centre", 5, 500, {}),  # no health centre nearby
+        ("F6", "县福利院", "care_home", 3, 800, {}),
+    ])
+    covered = {(None, 15.0, "elderly"): {"C1": 100, "C2": 200, "C3": 300, "C4": 400, "C5": 100, "C6": 100}}
+    # no area_type column: townships cannot be told apart
+    table = evaluate(load_profile("jingzhou-2025"), FakeFacts(communities(area_type=None), fac, covered), lang="en")
+
+    # everyone within 15 min: 1,200 of 1,200 → pass at every level
+    assert set(table.loc[table["target_id"] == "quarter_hour_circle", "status"]) == {"pass"}
+    assert row(table, "quarter_hour_circle") == ("pass", "100.0%", "")
+
+    # a complex in every subdistrict: 东 F1, 西 F2, 红旗镇 F5 → 3 of 3
+    assert row(table, "subdistrict_complex")[:2] == ("pass", "3 of 3 subdistricts (100.0%)")
+
+    # township target needs area_type to pick townships → unevaluable, saying so
+    town = table[table["target_id"] == "township_facility"]
+    assert list(town["status"]) == ["unevaluable", "unevaluable"]
+    assert town["shortfall"].iloc[0].startswith("communities have no area_type column")
+
+    # a county-level care home in each district: 新兴区 F6, 勃利县 none
+    assert row(table, "county_care_home")[0::2] == ("fail", "1 of 2 districts lack Care institution (beds)")
+
+    # elder-care facilities with a health centre within 100 m: F1 (60 m) yes; F2 (150 m) no; F5 no → 1 of 3
+    assert row(table, "health_adjacent") == (
+        "fail", "1 of 3 (33.3%)",
+        "2 of 3 Subdistrict comprehensive elder-care centre / Day-care centre / Community home-care station have "
+        "no Community health centre within 100 m")
+    assert statuses(table, "health_adjacent", "district") == {"勃利县": "fail", "新兴区": "fail"}
+    assert row(table, "health_adjacent", "district", "新兴区")[1] == "1 of 2 (50.0%)"
+
+
+def test_jingzhou_townships_with_area_type():
+    """With area_type, townships are the subdistricts of village communities: 红旗镇 has a complex → 1 of 1."""
+    fac = facilities([("F5", "红旗镇综合体", "comprehensive_centre", 5, 500, {})])
+    covered = {(None, 15.0, "elderly"): {}}
+    table = evaluate(load_profile("jingzhou-2025"), FakeFacts(communities(), fac, covered), lang="en")
+    assert row(table, "township_facility")[:2] == ("pass", "1 of 1 subdistricts (100.0%)")
+    # nobody within 15 min: 0 of 1,200 → 1,200 more
+    assert row(table, "quarter_hour_circle") == ("fail", "0.0%", "1,200 elderly more within 15 min")
+
+
+def test_shenyang_2021():
+    fac = facilities([
+        ("F1", "东风中心", "comprehensive_centre", 1, 500, {"floor_area_m2": 150.0}),
+        ("F2", "南湖中心", "comprehensive_centre", 3, 500, {"floor_area_m2": 300.0}),
+        ("F3", "西山站", "home_care_station", 2, 500, {"floor_area_m2": 150.0}),
+        ("F4", "北岭站", "home_care_station", 4, 500, {"floor_area_m2": 400.0}),
+        ("F11", "北岭助餐点", "canteen", 4, 600, {"floor_area_m2": 30.0}),
+        ("F6", "市福利院", "care_home", 3, 800, {"beds": 100.0, "nursing_beds": 40.0}),
+        ("F7", "红旗敬老院", "care_home", 5, 500, {"beds": 50.0, "nursing_beds": 10.0}),
+        ("F9", "东风托育", "childcare", 1, 300, {"floor_area_m2": 250.0}),
+        ("F10", "幸福托育", "childcare", 4, 300, {"floor_area_m2": 150.0}),
+        ("F12", "红旗托育", "childcare", 5, 300, {}),  # floor area not given
+    ])
+    coms = communities(residential=["new", "existing", "existing", "new", "existing", "既有"])
+    table = evaluate(load_profile("shenyang-2021"), FakeFacts(coms, fac), lang="en")
+
+    # ≥ 35 m²/100 hh new, ≥ 25 existing:
+    # C1 new 400 hh → 140 m², has 150 → pass     C2 existing 800 hh → 200, has 150 → needs 50
+    # C3 existing 1,000 → 250, has 300 → pass    C4 new 1,200 → 420, has 400 + 30 = 430 → pass
+    # C5 existing 300 → 75, has 0 → needs 75    C6 existing (既有) 250 → 62.5, has 0 → needs 63 (62.5 up)
+    assert statuses(table, "service_space", "community") == {
+        "东风社区": "pass", "西山社区": "fail", "南湖社区": "pass", "北岭社区": "pass",
+        "红旗村": "fail", "新华村": "fail"}
+    assert row(table, "service_space", "community", "新华村")[2] == "needs 63 m² more"
+    assert row(table, "service_space", "community", "北岭社区")[1] == "35.8 m²/100 hh"  # 430 / 1,200 × 100
+    # total gap 50 + 75 + 62.5 = 187.5 → 188
+    assert row(table, "service_space") == (
+        "fail", "3 of 6 communities meet", "3 of 6 communities below standard; needs 188 m² more in total")
+    assert row(table, "service_space", "subdistrict", "西街道")[0] == "pass"
+
+    # a home-care station in every community: only C2 (F3) and C4 (F4); centres do not count here
+    assert row(table, "community_station")[0::2] == ("fail", "4 of 6 communities lack Community home-care station")
+    assert statuses(table, "community_station", "subdistrict") == {"东街道": "fail", "红旗镇": "fail", "西街道": "fail"}
+    assert row(table, "community_station", "subdistrict", "东街道")[1] == "1 of 2 communities (50.0%)"
+
+    # childcare ≥ 200 m²: F9 250 ok, F10 150 too small, F12 unknown → 1 of 3 ok, cannot reach 3 → fail
+    assert row(table, "childcare_size") == ("fail", "1 of 3 (33.3%)", "1 of 3 Childcare below 200 m²: 幸福托育 150 m²")
+    assert statuses(table, "childcare_size", "subdistrict") == {
+        "东街道": "pass", "红旗镇": "unevaluable", "西街道": "fail"}
+    assert row(table, "childcare_size", "subdistrict", "红旗镇")[2] == \
+        "floor area not given for 1 Childcare (known so far: 0 of 1 (0.0%))"
+
+    # nursing share ≥ 40%: (40 + 10) / 150 = 33.3%; 40% of 150 = 60 → 10 more
+    assert row(table, "nursing_beds") == ("fail", "33.3%", "10 more of the 150 beds must be nursing-type")
+    # 新兴区 exactly 40 / 100 = 40% → pass; 勃利县 10 / 50 = 20% → 40% of 50 = 20 → 10 more
+    assert row(table, "nursing_beds", "district", "新兴区")[:2] == ("pass", "40.0%")
+    assert row(table, "nursing_beds", "district", "勃利县")[2] == "10 more of the 50 beds must be nursing-type"
+
+
+def test_chishui_2020():
+    fac = facilities([
+        ("F1", "东风中心", "comprehensive_centre", 1, 500, {}),
+        ("H1", "东风卫生服务中心", "health_centre", 1, 560, {}),  # 60 m
+        ("F3", "西山站", "home_care_station", 2, 500, {}),
+        ("H3", "西山护理站", "health_centre", 2, 590, {}),  # 90 m
+        ("F4", "北岭站", "home_care_station", 4, 500, {}),  # nothing near
+        ("D1", "日照一", "day_care", 1, 100, {}), ("D2", "日照二", "day_care", 3, 100, {}),
+        ("D3", "日照三", "day_care", 5, 100, {}),
+        ("K1", "大同镇敬老院", "care_home", 5, 800, {}), ("K2", "市老年养护楼", "care_home", 3, 800, {}),
+    ])
+    table = evaluate(load_profile("chishui-2020"), FakeFacts(communities(), fac), lang="en")
+
+    # three stations in one: F1 (60 m) and F3 (90 m) have a health centre within 100 m, F4 not → 2 of 3
+    assert row(table, "three_stations")[:2] == ("fail", "2 of 3 (66.7%)")
+    assert statuses(table, "three_stations", "subdistrict") == {"东街道": "pass", "西街道": "fail"}
+
+    # an embedded facility (station, day care or centre) in each subdistrict: 东 F1/F3/D1, 西 F4/D2, 红旗镇 D3
+    assert row(table, "embedded_facility")[:2] == ("pass", "3 of 3 subdistricts (100.0%)")
+
+    # ≥ 10 care homes: 2 → 8 more; ≥ 3 day-care centres: 3 → pass
+    assert row(table, "township_care_homes") == ("fail", "2", "needs 8 more Care institution (beds)")
+    assert row(table, "daycare_centres") == ("pass", "3", "")
+
+
+def test_chishui_without_communities():
+    """Demand points only: overall rows are still computed, subdistrict rows say what is missing."""
+    fac = facilities([
+        ("F1", "东风中心", "comprehensive_centre", 1, 500, {}), ("H1", "卫生服务中心", "health_centre", 1, 560, {}),
+    ])
+    table = evaluate(load_profile("chishui-2020"), FakeFacts(None, fac), lang="en")
+    assert row(table, "three_stations") == ("pass", "1 of 1 (100.0%)", "")
+    assert row(table, "three_stations", "subdistrict", "—") == (
+        "unevaluable", "", "no communities given (demand points only)")
+    embedded = table[table["target_id"] == "embedded_facility"]
+    assert list(embedded["status"]) == ["unevaluable", "unevaluable"]
+    assert row(table, "daycare_centres") == ("fail", "0", "needs 3 more Day-care centre")
+
+
+def test_gb50180_distances_use_the_walking_speed():
+    """300 m at 0.8 m/s is 6.25 minutes, 1,000 m is 20.8333 minutes."""
+    fac = facilities([("D1", "托老所", "day_care", 1, 500, {"floor_area_m2": 400.0}),
+                      ("D2", "日照", "day_care", 2, 500, {"floor_area_m2": 300.0})])
+    covered = {(("day_care",), 6.25, "elderly"): {"C1": 100, "C2": 150},
+               (("care_home",), 20.8333, "elderly"): {}}
+    table = evaluate(load_profile("gb50180-2018"), FakeFacts(communities(), fac, covered, walk_speed_mps=0.8),
+                     lang="en")
+    # day care within 300 m, 100%: 250 of 1,200 = 20.8% → 950 more
+    assert row(table, "daycare_5min") == ("fail", "20.8%", "950 elderly more within 300 m")
+    assert table.loc[table["target_id"] == "daycare_5min", "target"].iloc[0] == \
+        "≥ 100% within 300 m (6.2 min at 0.8 m/s)"
+    assert row(table, "daycare_5min", "community", "东风社区")[0] == "pass"
+    assert row(table, "daycare_5min", "community", "西山社区") == ("fail", "75.0%", "50 elderly more within 300 m")
+    assert row(table, "care_home_15min")[1:] == ("0.0%", "1,200 elderly more within 1,000 m")
+    # day care ≥ 350 m²: D1 400 ok, D2 300 too small
+    assert row(table, "daycare_size")[0::2] == ("fail", "1 of 2 Day-care centre below 350 m²: 日照 300 m²")
+
+
+def test_gb50437_beds_and_area_per_bed():
+    fac = facilities([
+        ("K1", "养老院", "care_home", 3, 500, {"beds": 40.0, "floor_area_m2": 1600.0}),  # 40 m²/bed
+        ("K2", "养护院", "care_home", 5, 500, {"beds": 10.0, "floor_area_m2": 300.0}),  # 30 m²/bed
+    ])
+    table = evaluate(load_profile("gb50437"), FakeFacts(communities(), fac), lang="en")
+    # ≥ 40 beds per 1,000 elderly: 50 beds for 1,200 = 41.7 → pass (48 needed)
+    assert row(table, "beds_per_1000") == ("pass", "41.7 per 1,000", "")
+    # 新兴区 40 for 1,000 = 40.0 → pass (exactly); 勃利县 10 for 200 = 50.0 → pass;
+    # 东街道 0 for 300 → 12 more; 西街道 40 for 700 = 57.1 → pass
+    assert statuses(table, "beds_per_1000", "district") == {"勃利县": "pass", "新兴区": "pass"}
+    assert row(table, "beds_per_1000", "subdistrict", "东街道") == ("fail", "0.0 per 1,000", "needs 12 beds more")
+    # ≥ 35 m² per bed: K1 40 ok, K2 30 not
+    assert row(table, "floor_area_per_bed")[0::2] == (
+        "fail", "1 of 2 Care institution (beds) below 35 m² per bed: 养护院 30.0 m²/bed")
+
+
+# ---------------------------------------------------------------------------------------- general behaviour
+
+@pytest.mark.parametrize("profile_id", [p[0] for p in list_profiles()])
+def test_every_profile_on_bare_inputs_never_passes_what_it_cannot_check(profile_id):
+    """Communities with only the required columns and facilities with no capacity, beds or floor areas:
+    every row that needs a missing input is unevaluable, and unevaluable rows say why."""
+    coms = communities(subdistrict=None, district=None, pop_total=None, households=None, residential=None,
+                       pop_0_3=None, area_type=None)
+    fac = facilities([("F1", "站", "home_care_station", 1, 500, {}), ("K1", "院", "care_home", 2, 500, {}),
+                      ("T1", "托", "childcare", 3, 500, {}), ("D1", "日照", "day_care", 4, 500, {})])
+
+    class AllCovered(FakeFacts):
+        def covered(self, types, minutes, population="elderly"):
+            if population == "children":
+                raise InputError("no children (0–3) population given; add a pop_0_3 column.")
+            pop = self.communities.set_index("community_id")["pop_60plus"]
+            return pd.DataFrame({"population": pop, "covered": pop})
+
+    profile = load_profile(profile_id)
+    table = evaluate(profile, AllCovered(coms, fac), lang="en")
+    assert list(table.columns) == list(COLUMNS)
+    assert table["status"].isin(["pass", "fail", "unevaluable"]).all()
+    unev = table[table["status"] == "unevaluable"]
+    assert (unev["shortfall"] != "").all() and (unev["value"] == "").all() and unev["value_num"].isna().all()
+    assert (table.loc[table["status"] == "pass", "shortfall"] == "").all()
+    kinds = {t.id: t.kind for t in profile.targets}
+    needs_data = {"floor_area_per_100_households", "beds_per_1000_elderly", "nursing_bed_share",
+                  "places_per_1000_residents", "min_floor_area"}
+    for target_id, kind in kinds.items():
+        part = table[table["target_id"] == target_id]
+        if kind in needs_data:
+            assert (part["status"] != "pass").all(), (target_id, part)
+        # no subdistrict or district column: those levels are unevaluable
+        assert (part.loc[part["level"].isin(["subdistrict", "district"]), "status"] == "unevaluable").all()
+
+
+def test_chinese_texts():
+    fac = facilities([("F1", "东风中心", "comprehensive_centre", 1, 500, {})])
+    covered = {(("day_care",), 15.0, "elderly"): {"C1": 100}}
+    table = evaluate(load_profile("qitaihe-2020"), FakeFacts(communities(), fac, covered))  # the profile's zh
+    assert row(table, "daycare_coverage", unit="全部") == ("fail", "8.3%", "还需 980名老年人进入15分钟范围")
+    assert row(table, "subdistrict_centre", unit="全部")[2] == "3个街道中 2 个缺少街道综合养老服务中心"
+    assert row(table, "nursing_beds", unit="全部")[0::2] == ("unevaluable", "本单元无养老机构")
+
+
+def test_levels_overall_and_per_subdistrict_can_disagree():
+    """A city-wide pass hides a subdistrict that fails: both rows are reported."""
+    covered = {(("day_care",), 15.0, "elderly"): {"C1": 100, "C2": 200, "C3": 300, "C4": 400, "C5": 100}}
+    table = evaluate(load_profile("qitaihe-2020"), FakeFacts(communities(), facilities([]), covered), lang="en")
+    # 1,100 of 1,200 = 91.7% ≥ 90% overall; 红旗镇 100 / 200 = 50% → 80 more
+    assert row(table, "daycare_coverage")[:2] == ("pass", "91.7%")
+    assert row(table, "daycare_coverage", "subdistrict", "红旗镇") == ("fail", "50.0%", "80 elderly more within 15 min")
+
+
+def test_facility_on_no_community_counts_overall_only():
+    """A care home outside every community adds to the city's beds but to no district's."""
+    fac = facilities([("K1", "城外养老院", "care_home", 9, 500, {"beds": 60.0})])  # east of C6
+    table = evaluate(load_profile("gb50437"), FakeFacts(communities(), fac), lang="en")
+    assert row(table, "beds_per_1000")[:2] == ("pass", "50.0 per 1,000")  # 60 / 1,200 × 1,000
+    assert row(table, "beds_per_1000", "district", "新兴区")[0::2] == ("fail", "needs 40 beds more")
+
+
+def test_custom_profile_kinds_and_where(tmp_path):
+    text = """
+id: my-city
+name_zh: 我的城市
+name_en: My city
+source: {title: 我的规划, issuer: 我的政府, year: 2024}
+lang: en
+targets:
+  - id: village_coverage
+    kind: coverage
+    minutes: 10
+    min_share: 0.5
+    where: {column: area_type, values: [村]}
+    levels: [overall, community]
+    description_zh: 村
+    description_en: villages
+    source: {clause: "1"}
+  - id: places
+    kind: places_per_1000_residents
+    min_places: 10
+    levels: [overall]
+    description_zh: 托位
+    description_en: places
+    source: {clause: "2"}
+"""
+    path = tmp_path / "my.yaml"
+    path.write_text(text, encoding="utf-8")
+    covered = {(None, 10.0, "elderly"): {"C1": 100, "C5": 60, "C6": 30}}
+    fac = facilities([("T1", "托", "childcare", 1, 500, {"capacity": 50.0}),
+                      ("T2", "托二", "childcare", 2, 500, {})])
+    table = evaluate(load_profile(path), FakeFacts(communities(), fac, covered))
+    # villages only: (60 + 30) / 200 = 45% < 50% → 10 more
+    assert row(table, "village_coverage") == ("fail", "45.0%", "10 elderly more within 10 min")
+    assert set(table.loc[table["level"] == "community", "unit"]) == {"红旗村", "新华村"}
+    # 50 known places for 11,500 residents need 115; T2's places unknown → cannot say it fails
+    assert row(table, "places") == (
+        "unevaluable", "", "capacity not given for 1 Childcare (known so far: 4.3 per 1,000)")
+
+
+def test_bad_language():
+    with pytest.raises(InputError, match="language 'fr'"):
+        evaluate(load_profile("gb50437"), FakeFacts(communities(), facilities([])), lang="fr")
+
+
+def test_parse_profile_unknown_type_in_target():
+    with pytest.raises(InputError, match=r"targets\[0\] \(x\)\.types \(line 7\): unknown facility type 'spa'"):
+        parse_profile("id: a\nname_zh: a\nname_en: a\nsource: {title: t, issuer: i, year: 2020}\ntargets:\n"
+                      "  - {id: x, kind: facility_count, per: overall, description_zh: a, description_en: a,\n"
+                      "     source: {}, types: [spa]}\n")
