@@ -53,7 +53,7 @@ from carecircle.travel import SPEED_PRESETS_MPS
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from carecircle.pipeline import Area, StudyResult
+    from carecircle.pipeline import Area, StudyInputs, StudyResult
     from carecircle.siting import Suggestion
 
 log = logging.getLogger(__name__)
@@ -918,7 +918,7 @@ def run_scenario(
         out = scenario.outputs
         written.update(write_outputs(study, folder, lang=out.lang, title=out.title or scenario.name))
         if suggestion is not None:
-            files = write_suggestion(suggestion, study, folder / "suggest", lang=out.lang or study.lang,
+            files = write_suggestion(suggestion, _study_inputs(study), folder / "suggest", lang=out.lang or study.lang,
                                      title=out.title or scenario.name)
             written.update({f"suggest/{k}": v for k, v in files.items()})
     log.info("scenario %s: done, %d files in %s", label, len(written), folder)
@@ -956,6 +956,16 @@ def _suggest(scenario: Scenario, study: StudyResult, *, candidates, exclude) -> 
         walk_speed_mps=scenario.walking.walk_speed_mps, max_snap_m=scenario.walking.max_snap_m,
         spacing_m=spec.spacing_m, cost_col=spec.cost_col, budget=spec.budget, capacity_col=spec.site_capacity_col,
         time_limit_s=spec.time_limit_s, exclude=exclude)
+
+
+def _study_inputs(study: StudyResult) -> StudyInputs:
+    """The inputs of a finished study, as :func:`carecircle.export.write_suggestion` takes them."""
+    from carecircle.pipeline import StudyInputs
+
+    cov = study.coverage
+    return StudyInputs(name=study.name, network=study.network, facilities=cov.facilities,
+                       communities=cov.communities if len(cov.communities) else None, demand=cov.demand,
+                       inputs=study.inputs, note=study.note, all_facilities=study.facilities)
 
 
 def _describe_inputs(scenario: Scenario, inputs: dict) -> dict:
@@ -1084,14 +1094,17 @@ facilities:
       floor_area_m2: 400
 
 walking:
-  preset: typical                     # slow 0.8 | typical 1.0 | brisk 1.2 m/s (or speed_mps: 0.9, not both)
+  preset: typical                     # slow 0.8 | typical 1.0 | brisk 1.2 m/s
+  # speed_mps: 0.9                    # or a speed in m/s (not both)
   max_snap_m: 300                     # farthest a point may lie from the walking network, metres
 
-thresholds_min: [5, 10, 15]           # walking-time thresholds, minutes
+thresholds_min: [5, 10, 15]           # walking-time thresholds, minutes (default: 5, 10, 15, or the standard's)
 target_share: 0.9                     # share of elderly each community should reach within the largest threshold
-# standard: qitaihe                   # a standards profile id, or a profile YAML file, for the compliance table
+# standard: qitaihe-2020              # standards profile for the compliance table: a bundled id (qiqihar-2025,
+                                      # qitaihe-2020, jingzhou-2025, shenyang-2021, chishui-2020, gb50180-2018,
+                                      # gb50437) or a profile YAML file
 
-# Site suggestion after the run (leave out the section for none).
+# Site suggestion after the run (leave out the section, or leave it empty, for none).
 suggest:
   method: mclp                        # mclp: best N sites | set-cover: fewest sites to reach target | p-median
   new_sites: 3
@@ -1106,8 +1119,8 @@ suggest:
   # exclude: 禁建区.geojson            # polygons where no new site may go
 
 outputs:
-  # folder: results/example-plan      # default: maps/<name>
-  lang: zh                            # zh | en: map, legend and popups
+  # folder: results/example-plan      # default: maps/<name>; the suggestion goes into its suggest/ folder
+  lang: zh                            # zh | en: map, legend, popups and table headers (default: the standard's)
   title: 15分钟养老服务圈（示例方案）
   isochrones: true                    # draw walking isochrones (false is faster)
 """
