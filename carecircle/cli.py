@@ -181,7 +181,7 @@ def _report(study, written: dict[str, Path], *, quiet: bool) -> None:
     if study.note:
         print(f"  Note: {study.note}")
     print(f"Results in {folder}/: " + ", ".join(written))
-    print(f"Open the map: {folder / 'map.html'}")
+    print(f"Open the report: {folder / 'report.html'}  (map alone: {folder / 'map.html'})")
 
 
 # ----------------------------------------------------------------------------------------------- parser

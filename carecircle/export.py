@@ -24,6 +24,8 @@ from carecircle.errors import OutputError
 from carecircle.isochrones import isochrones
 from carecircle.maps import coverage_map, save_map
 from carecircle.pipeline import StudyInputs, StudyResult
+from carecircle.report import write_report
+from carecircle.staticmap import static_map_png
 from carecircle.tables import localise, write_workbook
 
 if TYPE_CHECKING:
@@ -33,8 +35,8 @@ log = logging.getLogger(__name__)
 
 #: Files every run writes, in the order a reader wants them. Also written when the study has them:
 #: ``by_type.csv``, ``subdistricts.csv``, ``districts.csv``, ``childcare.csv``, ``compliance.csv``.
-OUTPUT_FILES = ("map.html", "summary.json", "tables.xlsx", "communities.csv", "facilities.csv", "demand.csv",
-                "layers.gpkg")
+OUTPUT_FILES = ("report.html", "map.html", "map.png", "summary.json", "tables.xlsx", "communities.csv",
+                "facilities.csv", "demand.csv", "layers.gpkg")
 
 
 def study_tables(study: StudyResult) -> dict[str, pd.DataFrame | None]:
@@ -89,6 +91,8 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
     tables = study_tables(study)
     writers = {
         "map.html": lambda path: save_map(coverage_map(cov, study.isochrones, **kwargs), path),
+        "map.png": lambda path: static_map_png(study, path, lang=lang),
+        "report.html": lambda path: write_report(study, path, lang=lang, title=title, **_report_maps(path)),
         "summary.json": lambda path: _json(summary, path),
         "tables.xlsx": lambda path: write_workbook(tables, path, lang=lang),
         "communities.csv": lambda path: _csv(cov.communities, path, lang=lang),
@@ -136,11 +140,26 @@ def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | 
         "map.html": lambda path: save_map(coverage_map(after, None, suggested=suggestion.sites,
                                                        suggested_isochrones=suggested_isochrones,
                                                        curve=suggestion.curve, **kwargs), path),
+        "map.png": lambda path: static_map_png(_as_study(study, after), path, lang=lang, suggestion=suggestion),
+        "report.html": lambda path: write_report(_as_study(study, after), path, suggestion=suggestion, lang=lang,
+                                                 title=title, **_report_maps(path)),
         "summary.json": lambda path: _json(summary, path),
         "sites.csv": lambda path: _csv(suggestion.sites, path, with_lonlat=True),
         "curve.csv": lambda path: _csv(suggestion.curve, path),
         "communities.csv": lambda path: _csv(com, path),
     })
+
+
+def _report_maps(report_path: Path) -> dict:
+    """The map and static map already written beside the report (writers run in order), for embedding."""
+    folder = report_path.parent
+    return {"map_html": (folder / "map.html").read_text(encoding="utf-8"), "map_png": folder / "map.png"}
+
+
+def _as_study(inputs: StudyInputs, coverage) -> StudyResult:
+    """A suggestion's "after" coverage as a study, for the report and the static map."""
+    return StudyResult(name=inputs.name, network=inputs.network, coverage=coverage, isochrones=None,
+                       inputs=inputs.inputs, note=inputs.note, facilities=inputs.all_facilities)
 
 
 def _write_all(out_dir, writers: dict) -> dict[str, Path]:
