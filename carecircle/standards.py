@@ -271,7 +271,7 @@ class Profile(_Model):
     thresholds_min: tuple[_Positive, ...] = (5.0, 10.0, 15.0)
     target_share: _Share = 0.9
     type_minutes: dict[str, _Positive] | None = None
-    targets: tuple[Target, ...] = Field(min_length=1)
+    targets: tuple[Target, ...]
     notes: tuple[str, ...] = ()
 
     @field_validator("thresholds_min")
@@ -280,6 +280,17 @@ class Profile(_Model):
         if not v:
             raise ValueError("thresholds_min is empty; give e.g. [5, 10, 15]")
         return tuple(sorted(set(v)))
+
+    @field_validator("targets")
+    @classmethod
+    def _some_targets(cls, v):
+        if not v:
+            raise ValueError("no targets; give at least one (see carecircle/profiles/README.md)")
+        ids = [t.id for t in v]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate target ids {', '.join(dup)}; each target needs its own id")
+        return v
 
     @field_validator("type_minutes")
     @classmethod
@@ -291,14 +302,6 @@ class Profile(_Model):
         if "any" in v:
             out["any"] = v["any"]
         return out
-
-    @model_validator(mode="after")
-    def _unique_ids(self):
-        ids = [t.id for t in self.targets]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"duplicate target ids {', '.join(dup)}; each target needs its own id")
-        return self
 
     def target_source(self, target: _Target) -> str:
         """The ``source`` text of a compliance row: document and clause."""
@@ -403,7 +406,7 @@ def _problem(err: dict, data: dict, root) -> str:
         msg = msg[len("Value error, "):]
     elif kind in ("float_parsing", "int_parsing", "float_type", "int_type"):
         msg = f"{msg} (got {value!r})"
-    return f"{path}{line}: {msg}"
+    return f"{path}{line}: {msg}" if path else msg
 
 
 def _child(node, key):

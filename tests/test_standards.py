@@ -1,0 +1,189 @@
+"""Standards profiles: every bundled profile loads; malformed, unknown and mistyped profiles give one line naming
+the problem, where it is and the accepted values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from carecircle.errors import InputError
+from carecircle.standards import TARGET_KINDS, Profile, list_profiles, load_profile, parse_profile
+
+BUNDLED = ["chishui-2020", "gb50180-2018", "gb50437", "jingzhou-2025", "qiqihar-2025", "qitaihe-2020", "shenyang-2021"]
+PROFILES = Path(__file__).resolve().parents[1] / "carecircle" / "profiles"
+
+MINIMAL = """\
+id: my-city
+name_zh: 我的城市
+name_en: My city
+source: {title: 我的规划, issuer: 我的政府, year: 2024}
+targets:
+  - id: stations
+    kind: facility_count
+    types: [养老服务站]
+    per: community
+    levels: [community, overall]
+    description_zh: 每个社区一个站
+    description_en: A station in every community
+    source: {clause: 二、(一)}
+"""
+
+
+def test_list_profiles():
+    listed = list_profiles()
+    assert [p[0] for p in listed] == BUNDLED
+    assert dict((i, zh) for i, zh, _ in listed)["qitaihe-2020"].startswith("七台河市")
+
+
+@pytest.mark.parametrize("profile_id", BUNDLED)
+def test_bundled_profile_loads(profile_id):
+    profile = load_profile(profile_id)
+    assert isinstance(profile, Profile)
+    assert profile.id == profile_id
+    assert profile.targets and len({t.id for t in profile.targets}) == len(profile.targets)
+    assert all(t.source.clause or t.source.document for t in profile.targets)
+    assert list(profile.thresholds_min) == sorted(profile.thresholds_min)
+    assert 0 < profile.target_share <= 1
+    # the same profile from its path
+    assert load_profile(PROFILES / f"{profile_id}.yaml") == profile
+
+
+@pytest.mark.parametrize("profile_id", [p for p in BUNDLED if not p.startswith("gb")])
+def test_city_profiles_are_chinese_and_quote_the_seed_figures(profile_id):
+    profile = load_profile(profile_id)
+    assert profile.lang == "zh"
+    text = (PROFILES / f"{profile_id}.yaml").read_text(encoding="utf-8")
+    assert "description_zh" in text and "description_en" in text
+
+
+def test_seed_figures():
+    """The figures of seeds/README.md, as encoded."""
+    t = {p: {x.id: x for x in load_profile(p).targets} for p in BUNDLED}
+    assert t["qitaihe-2020"]["daycare_coverage"].min_share == 0.9
+    assert (t["qitaihe-2020"]["service_space"].new_m2, t["qitaihe-2020"]["service_space"].existing_m2) == (20, 15)
+    assert t["qitaihe-2020"]["nursing_beds"].min_share == 0.5
+    assert t["qitaihe-2020"]["rural_stations"].min_share == 0.1
+    assert t["qiqihar-2025"]["home_community_coverage"].min_share == 1.0
+    assert t["qiqihar-2025"]["beds_per_1000"].min_beds == 41
+    assert t["qiqihar-2025"]["nursing_beds"].min_share == 0.55
+    assert t["qiqihar-2025"]["service_space_new"].new_m2 == 30
+    assert t["qiqihar-2025"]["childcare_places"].min_places == 4.5
+    assert t["qiqihar-2025"]["childcare_coverage"].min_share == 0.2
+    assert t["jingzhou-2025"]["subdistrict_complex"].min_share == 1.0
+    assert t["jingzhou-2025"]["township_facility"].min_share == 0.8
+    assert (t["shenyang-2021"]["service_space"].new_m2, t["shenyang-2021"]["service_space"].existing_m2) == (35, 25)
+    assert t["shenyang-2021"]["childcare_size"].min_m2 == 200
+    assert t["shenyang-2021"]["nursing_beds"].min_share == 0.4
+    assert t["chishui-2020"]["three_stations"].near_types == ("health_centre",)
+    assert t["gb50180-2018"]["daycare_5min"].distance_m == 300
+    assert t["gb50437"]["beds_per_1000"].min_beds == 40
+
+
+def test_types_in_any_spelling_become_codes():
+    profile = parse_profile(MINIMAL)
+    assert profile.targets[0].types == ("home_care_station",)
+    assert profile.targets[0].levels == ("overall", "community")  # coarsest first
+    assert profile.lang == "zh" and profile.target_share == 0.9 and profile.thresholds_min == (5, 10, 15)
+    assert profile.target_source(profile.targets[0]) == "我的规划 二、(一)"
+
+
+def test_type_minutes_keys_become_codes():
+    profile = parse_profile(MINIMAL + "type_minutes: {日照中心: 5, any: 12}\n")
+    assert profile.type_minutes == {"day_care": 5.0, "any": 12.0}
+
+
+def test_user_profile_file(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    assert load_profile(path).id == "my-city"
+    assert load_profile(str(path)).id == "my-city"
+
+
+def _edit(**changes) -> str:
+    data = yaml.safe_load(MINIMAL)
+    target = data["targets"][0]
+    for key, value in changes.items():
+        where = target if key not in Profile.model_fields else data
+        if value is None:
+            where.pop(key, None)
+        else:
+            where[key] = value
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    (_edit(kind="bed_count"), r"targets\[0\] \(stations\)\.kind \(line \d+\): unknown kind 'bed_count'; use one of "
+                              r"coverage, facility_count, floor_area_per_100_households"),
+    (_edit(kind=None), r"targets\[0\] \(stations\)\.kind \(line \d+\): kind missing; use one of coverage"),
+    (_edit(types=["养老驿站", "spa"]), r"\.types \(line \d+\): unknown facility type 'spa'; use one of "
+                                     r"comprehensive_centre \(街道综合养老服务中心\), day_care"),
+    (_edit(levels=["city"]), r"levels\[0\] \(line \d+\): Input should be 'overall', 'district', 'subdistrict' or "
+                             r"'community'"),
+    (_edit(per="district"), r"levels community are finer than per: district"),
+    (_edit(colour="red"), r"targets\[0\] \(stations\)\.colour \(line \d+\): unknown key; allowed keys are id, "
+                          r"levels, .*per, min_count"),
+    (_edit(name_en=None), r"^standards profile profile: 1 problem: name_en \(line 1\): missing\.$"),
+    (_edit(target_share=1.5), r"target_share \(line \d+\): Input should be less than or equal to 1"),
+    (_edit(min_count="one"), r"min_count \(line \d+\): Input should be a valid integer.*\(got 'one'\)"),
+    (MINIMAL.replace("year: 2024", "year: 2024, publisher: x"),
+     r"source\.publisher \(line 4\): unknown key; allowed keys are title, issuer, year, number, url"),
+    (MINIMAL + "  - {id: stations, kind: coverage, min_share: 0.9, description_zh: a, description_en: b, "
+               "source: {}}\n",
+     r"targets\[1\] \(stations\) \(line 14\): give exactly one of minutes or distance_m\.$"),
+    (MINIMAL + "  - {id: stations, kind: coverage, minutes: 5, min_share: 0.9, description_zh: a, description_en: b, "
+               "source: {}}\n",
+     r"1 problem: targets \(line 5\): duplicate target ids stations; each target needs its own id"),
+    (_edit(targets=[]), r"targets \(line \d+\): no targets; give at least one"),
+    ("id: [", r"not valid YAML at line 1"),
+    ("- 1\n- 2\n", r"expected a mapping of keys"),
+])
+def test_bad_profile(text, match):
+    with pytest.raises(InputError, match=match) as info:
+        parse_profile(text)
+    assert "\n" not in str(info.value)
+
+
+def test_every_problem_at_once():
+    text = _edit(kind="nope", target_share=2, lang="fr")
+    with pytest.raises(InputError, match=r"3 problems: lang \(line \d+\).*target_share.*unknown kind 'nope'"):
+        parse_profile(text)
+
+
+def test_line_numbers_point_at_the_value():
+    text = MINIMAL.replace("per: community", "per: street")
+    with pytest.raises(InputError, match=r"targets\[0\] \(stations\)\.per \(line 9\)"):
+        parse_profile(text)
+
+
+@pytest.mark.parametrize(("name", "match"), [
+    ("qitaihe", r"unknown standards profile 'qitaihe'; use one of chishui-2020, gb50180-2018, gb50437, "
+                r"jingzhou-2025, qiqihar-2025, qitaihe-2020, shenyang-2021, or the path of a \.yaml profile"),
+    ("nowhere/mine.yaml", r"standards profile file nowhere/mine\.yaml not found"),
+])
+def test_unknown_profile(name, match):
+    with pytest.raises(InputError, match=match):
+        load_profile(name)
+
+
+def test_error_names_the_file(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text(_edit(kind="x"), encoding="utf-8")
+    with pytest.raises(InputError, match=r"^standards profile broken\.yaml: 1 problem: "):
+        load_profile(path)
+
+
+def test_every_kind_is_documented():
+    readme = (PROFILES / "README.md").read_text(encoding="utf-8")
+    for kind, cls in TARGET_KINDS.items():
+        assert f"`{kind}`" in readme, kind
+        for field in cls.model_fields:
+            assert f"`{field}`" in readme, (kind, field)
+
+
+def test_readme_example_is_a_valid_profile():
+    readme = (PROFILES / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    profile = parse_profile(example)
+    assert {t.kind for t in profile.targets} == set(TARGET_KINDS)
