@@ -1,0 +1,186 @@
+"""Baseline versus plan on the bundled demo: differences add up, flips are found, the map opens."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from browser import open_browser, severe_console_errors
+
+from carecircle.compare import COMPARISON_FILES, compare, comparison_map, write_comparison
+from carecircle.errors import InputError, OutputError
+from carecircle.scenario import load_scenarios, run_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def studies():
+    base, plan = load_scenarios([SCENARIOS / "baseline.yaml", SCENARIOS / "plan.yaml"])
+    return run_scenario(base, write=False).study, run_scenario(plan, write=False).study
+
+
+@pytest.fixture(scope="module")
+def cmp(studies):
+    return compare(*studies, base_name="baseline", plan_name="plan")
+
+
+@pytest.fixture(scope="module")
+def written(cmp, tmp_path_factory):
+    out = tmp_path_factory.mktemp("compare")
+    return write_comparison(cmp, out / "en", lang="en"), write_comparison(cmp, out / "zh", lang="zh")
+
+
+def test_newly_covered_persons_equal_the_difference_of_covered_totals(cmp, studies):
+    base, plan = studies
+    assert cmp.demand_matched
+    assert list(cmp.headline["minutes"]) == [5.0, 10.0, 15.0]
+    for row in cmp.headline.to_dict("records"):
+        lab = f"{row['minutes']:g}"
+        total = plan.coverage.summary["covered"][lab] - base.coverage.summary["covered"][lab]
+        assert row["covered_change"] == pytest.approx(total, abs=1e-2)
+        assert row["newly_covered"] - row["no_longer_covered"] == pytest.approx(row["covered_change"], abs=1e-6)
+        assert row["share_change"] == pytest.approx(plan.coverage.summary["share"][lab]
+                                                    - base.coverage.summary["share"][lab], abs=1e-9)
+        newly = cmp.newly_covered.loc[cmp.newly_covered[f"newly_{lab}"], "population"].sum()
+        assert newly == pytest.approx(row["newly_covered"])
+    # the plan adds a centre and a station: more people within 5 and 10 minutes
+    assert (cmp.headline["covered_change"].iloc[:2] > 0).all()
+
+
+def test_per_community_and_subdistrict_differences_sum_to_the_total(cmp):
+    for row in cmp.headline.to_dict("records"):
+        lab = f"{row['minutes']:g}"
+        assert cmp.communities[f"covered_{lab}_change"].sum() == pytest.approx(row["covered_change"], abs=1e-6)
+        assert cmp.communities_change[f"covered_{lab}_change"].sum() == pytest.approx(row["covered_change"],
+                                                                                       abs=1e-6)
+        for level, table in cmp.rollups.items():
+            assert table[f"covered_{lab}_change"].sum() == pytest.approx(row["covered_change"], abs=1e-3), level
+    com = cmp.communities.set_index("community_id")
+    assert list(com.index) == [f"C0{i}" for i in range(1, 8)]
+    assert (com["covered_5_plan"] - com["covered_5_base"]).to_numpy() == pytest.approx(
+        com["covered_5_change"].to_numpy())
+    assert set(cmp.rollups) == {"subdistrict", "district"}
+    assert set(cmp.rollups["subdistrict"]["subdistrict"]) == {"示例北街道", "示例南街道"}
+
+
+def test_facility_changes(cmp):
+    changes = dict(zip(cmp.facilities["facility_id"], cmp.facilities["change"], strict=True))
+    assert changes == {"N01": "added", "N02": "added", "F06": "removed"}
+    assert cmp.facilities.crs.to_epsg() == 4326
+
+
+def test_compliance_rows_that_flip(cmp):
+    assert cmp.compliance is not None and len(cmp.compliance) > len(cmp.compliance_flips) > 0
+    flips = cmp.compliance_flips.set_index(["target_id", "level", "unit"])
+    # the South Subdistrict had no comprehensive centre; N01 is one
+    row = flips.loc[("subdistrict_centre", "subdistrict", "示例南街道")]
+    assert (row["status_base"], row["status_plan"]) == ("fail", "pass")
+    assert (cmp.compliance_flips["status_base"] != cmp.compliance_flips["status_plan"]).all()
+
+
+def test_a_study_compared_with_itself_changes_nothing(studies):
+    same = compare(studies[0], studies[0])
+    assert (same.headline[["covered_change", "newly_covered", "no_longer_covered"]].to_numpy() == 0).all()
+    assert len(same.newly_covered) == len(same.no_longer_covered) == len(same.facilities) == 0
+    assert len(same.compliance_flips) == 0
+    assert (same.communities_change["target_change"] == "").all()
+
+
+def test_different_demand_compares_totals_only(studies):
+    base, plan = studies
+    fewer = dataclasses.replace(plan, coverage=dataclasses.replace(plan.coverage,
+                                                                   demand=plan.coverage.demand.iloc[:-1]))
+    result = compare(base, fewer)
+    assert not result.demand_matched
+    assert result.headline["newly_covered"].isna().all() and len(result.newly_covered) == 0
+    assert np.isfinite(result.headline["covered_change"]).all()
+
+
+def test_no_common_threshold_is_an_error(studies):
+    base, plan = studies
+    other = dataclasses.replace(plan, coverage=dataclasses.replace(plan.coverage, thresholds_min=(12.0,)))
+    with pytest.raises(InputError, match="share no walking-time threshold"):
+        compare(base, other)
+
+
+def test_write_comparison_files(written, cmp):
+    en, zh = written
+    for files in (en, zh):
+        assert set(COMPARISON_FILES) <= set(files)
+        assert {"subdistricts.csv", "districts.csv", "compliance.csv"} <= set(files)
+        folder = next(iter(files.values())).parent
+        assert sorted(p.name for p in folder.iterdir()) == sorted(files)
+        for name in files:
+            if name.endswith(".csv"):
+                assert files[name].read_bytes().startswith(b"\xef\xbb\xbf"), name  # BOM: Excel reads Chinese
+    summary = json.loads(en["summary.json"].read_text(encoding="utf-8"))
+    assert summary["facilities_added"] == ["N01", "N02"] and summary["facilities_removed"] == ["F06"]
+    assert summary["headline"]["10"]["covered_change"] == pytest.approx(cmp.headline["covered_change"].iloc[1])
+    assert {"target_id": "subdistrict_centre", "level": "subdistrict", "unit": "示例南街道", "status_base": "fail",
+            "status_plan": "pass"} in summary["compliance_flips"]
+    headline = pd.read_csv(en["headline.csv"], encoding="utf-8-sig")
+    assert list(headline.columns[:4]) == ["minutes", "elderly_base", "elderly_plan", "covered_base"]
+    head_zh = pd.read_csv(zh["headline.csv"], encoding="utf-8-sig")
+    assert "覆盖人口（变化）" in head_zh.columns and "新增覆盖人口" in head_zh.columns
+    fac_zh = pd.read_csv(zh["facilities_changed.csv"], encoding="utf-8-sig")
+    assert set(fac_zh["变化"]) == {"新增", "撤除"} and "街道综合养老服务中心" in set(fac_zh["类型"])
+    newly = pd.read_csv(en["newly_covered.csv"], encoding="utf-8-sig")
+    assert {"lon", "lat", "population", "time_min_base", "time_min_plan"} <= set(newly.columns)
+    assert len(newly) == len(cmp.newly_covered)
+
+
+def test_rewriting_gives_identical_tables(written, cmp, tmp_path):
+    again = write_comparison(cmp, tmp_path, lang="en")
+    for name, path in written[0].items():
+        if name.endswith(".csv"):
+            assert again[name].read_bytes() == path.read_bytes(), name
+
+
+def test_unwritable_output_leaves_nothing(cmp, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(OutputError):
+        write_comparison(cmp, blocker / "out")
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_map_shows_where_coverage_changes(cmp):
+    html = comparison_map(cmp, lang="en").get_root().render()
+    # nothing changes within 15 minutes here, so the map shows 10 minutes, where the new centre counts
+    assert "Change in coverage (10 min)" in html and "plan: 10-minute walk" in html
+    for text in ("Added facilities", "Removed facilities", "Newly covered elderly (10 min)", "carecircle-legend"):
+        assert text in html
+    assert "Changed facilities" not in html  # empty layers are left out
+    assert "unpkg.com" not in html and "cdn.jsdelivr" not in html  # Leaflet inlined
+    with pytest.raises(InputError, match="not a threshold"):
+        comparison_map(cmp, minutes=7)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_comparison_map_opens_in_headless_chromium(written, tmp_path, lang):
+    path = written[0 if lang == "en" else 1]["map.html"]
+    driver = open_browser(tmp_path)
+    try:
+        driver.get(path.as_uri())
+        driver.implicitly_wait(5)
+        assert driver.execute_script("return typeof L") == "object"
+        control = dict(driver.execute_script(
+            "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+            ".map(l => [l.textContent.trim(), l.querySelector('input').checked])"))
+        added = "Added facilities" if lang == "en" else "新增设施"
+        newly5 = "Newly covered elderly (5 min)" if lang == "en" else "新增覆盖老年人（5分钟）"
+        assert control[added] is True and control[newly5] is False
+        for box in ("title", "headline", "legend", "note"):
+            assert driver.find_element("css selector", f".carecircle-{box}").is_displayed(), box
+        assert len(driver.find_elements("css selector", ".leaflet-marker-pane .leaflet-marker-icon")) == 3
+        screenshot = tmp_path / f"compare_{lang}.png"
+        assert driver.save_screenshot(str(screenshot)) and len(screenshot.read_bytes()) > 20_000
+        assert severe_console_errors(driver) == []
+    finally:
+        driver.quit()
