@@ -134,7 +134,7 @@ def _edit(**changes) -> str:
      r"targets\[1\] \(stations\) \(line 14\): give exactly one of minutes or distance_m\.$"),
     (MINIMAL + "  - {id: stations, kind: coverage, minutes: 5, min_share: 0.9, description_zh: a, description_en: b, "
                "source: {}}\n",
-     r"1 problem: targets \(line 5\): duplicate target ids stations; each target needs its own id"),
+     r"1 problem: targets \(line 6\): duplicate target ids stations; each target needs its own id"),
     (_edit(targets=[]), r"targets \(line \d+\): no targets; give at least one"),
     ("id: [", r"not valid YAML at line 1"),
     ("- 1\n- 2\n", r"expected a mapping of keys"),
