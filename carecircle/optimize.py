@@ -28,6 +28,10 @@ from __future__ import annotations
 import heapq
 import logging
 import math
+import pickle
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from time import perf_counter
@@ -511,13 +515,101 @@ def _status_text(res_status: int | None, gap: float) -> str:
         return "optimal within mip_rel_gap"
     if res_status == 1:
         return "time limit"
+    if res_status == CUT_OFF:
+        return "time limit (exact solve cut off; heuristic answer with its proven bound)"
     return "solver stopped"
 
 
-def _run_milp(c, integrality, constraints, ub, time_limit_s, mip_rel_gap):
-    return milp(c, integrality=integrality, bounds=Bounds(np.zeros_like(c), ub), constraints=constraints,
-                options={"time_limit": max(float(time_limit_s), 0.5), "mip_rel_gap": float(mip_rel_gap),
-                         "disp": False})
+#: ``_run_milp`` status when the MILP was not run to HiGHS's own end: cut off at the call's deadline (the child
+#: process killed) or not started because too little time was left.
+CUT_OFF = 5
+
+#: Models with at least this many constraint nonzeros are solved in a child process that is killed at the
+#: call's deadline (HiGHS can overrun its own ``time_limit`` in presolve and the root LP: 44-67 s on a 30 s
+#: limit, measured). Smaller models run in-process, where starting a child (about 1 s to import scipy) would cost
+#: more than the solve; HiGHS checks its limit between branch-and-bound nodes, and their presolve takes
+#: milliseconds.
+MILP_CHILD_MIN_NNZ = 20_000
+
+#: Seconds a child process needs to start and import scipy; no child is started with less time left.
+_CHILD_START_S = 1.5
+
+#: The child process's program: imports numpy and scipy only (not carecircle, whose import pulls in geopandas),
+#: reads the pickled model from stdin and writes ``(x, status, mip_dual_bound)`` to stdout.
+_CHILD_CODE = """
+import math, pickle, sys, time
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+c, integrality, cons, ub, deadline_epoch, mip_rel_gap = pickle.loads(sys.stdin.buffer.read())
+left = deadline_epoch - time.time()
+limit = left - min(max(0.1 * left, 0.3), 2.0)  # time to stop, pickle and write back before the kill
+out = (None, 5, math.nan)
+if limit > 0.05:
+    res = milp(c, integrality=integrality, bounds=Bounds(np.zeros_like(c), ub),
+               constraints=[LinearConstraint(a, lo, hi) for a, lo, hi in cons],
+               options={"time_limit": limit, "mip_rel_gap": mip_rel_gap, "disp": False})
+    b = getattr(res, "mip_dual_bound", None)
+    out = (None if res.x is None else np.asarray(res.x), int(res.status), math.nan if b is None else float(b))
+sys.stdout.buffer.write(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+sys.stdout.buffer.flush()
+"""
+
+
+@dataclass(frozen=True)
+class _MilpResult:
+    x: np.ndarray | None
+    status: int
+    mip_dual_bound: float
+
+
+def _run_milp(c, integrality, constraints, ub, time_limit_s, mip_rel_gap) -> _MilpResult:
+    """Solve a MILP with HiGHS within ``time_limit_s`` seconds of wall time, enforced.
+
+    Large models run in a child process (``sys.executable``) that is killed when the time is up; the result is
+    then ``x=None`` and ``status=CUT_OFF``, and the caller keeps its heuristic answer and bound.
+    """
+    remaining = float(time_limit_s)
+    deadline = perf_counter() + remaining
+    nnz = sum(int(sp.csr_array(con.A).nnz) for con in constraints)
+    if remaining <= 0.05:
+        return _MilpResult(None, CUT_OFF, math.nan)
+    cons = [(sp.csr_array(con.A), np.asarray(con.lb, dtype=float), np.asarray(con.ub, dtype=float))
+            for con in constraints]
+    if nnz < MILP_CHILD_MIN_NNZ:
+        return _milp_solve(c, integrality, cons, ub, remaining, mip_rel_gap)
+    if remaining <= _CHILD_START_S:
+        return _MilpResult(None, CUT_OFF, math.nan)
+    payload = pickle.dumps((c, integrality, cons, ub, time.time() + remaining, float(mip_rel_gap)),
+                           protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", _CHILD_CODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    except OSError as exc:  # no interpreter to start (e.g. a frozen application): HiGHS's own limit only
+        log.warning("cannot start a child process for the MILP (%s); solving in-process", exc)
+        return _milp_solve(c, integrality, cons, ub, remaining, mip_rel_gap)
+    try:
+        out, err = proc.communicate(payload, timeout=max(deadline - perf_counter(), 0.0))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        log.info("MILP child process cut off at the time limit (%.1f s, %d nonzeros)", remaining, nnz)
+        return _MilpResult(None, CUT_OFF, math.nan)
+    if proc.returncode != 0 or not out:
+        last = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+        log.warning("MILP child process failed (%s); keeping the heuristic answer", last[0])
+        return _MilpResult(None, 4, math.nan)
+    x, status, bound = pickle.loads(out)
+    return _MilpResult(x, status, bound)
+
+
+def _milp_solve(c, integrality, cons, ub, time_limit_s, mip_rel_gap) -> _MilpResult:
+    res = milp(c, integrality=integrality, bounds=Bounds(np.zeros_like(c), ub),
+               constraints=[LinearConstraint(a, lo, hi) for a, lo, hi in cons],
+               options={"time_limit": max(float(time_limit_s), 0.01), "mip_rel_gap": float(mip_rel_gap),
+                        "disp": False})
+    b = getattr(res, "mip_dual_bound", None)
+    return _MilpResult(None if res.x is None else np.asarray(res.x), int(res.status),
+                       math.nan if b is None else float(b))
 
 
 # ------------------------------------------------------------------------------------------------- MCLP

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import time
 
 import numpy as np
 import pytest
@@ -415,3 +416,45 @@ def test_property_exact_optimum_never_below_greedy_and_bounds_valid(seed, p, n, 
     assert greedy.covered <= exact.covered + 1e-9
     assert greedy.bound + w[c0].sum() >= opt - 1e-9
     assert 0.0 <= exact.share <= 1.0
+
+
+# ------------------------------------------------------------------------------------- hard time limit
+
+
+def _hard_random_instance(n=600, m=8000, density=0.02, seed=11):
+    """Random cover with heavily overlapping candidates: its LP gap is large and HiGHS needs far more than 3 s."""
+    rng = np.random.default_rng(seed)
+    cover = sp.random_array((n, m), density=density, rng=rng, format="csr")
+    cover.data[:] = 1.0
+    return cover, rng.integers(1, 200, m).astype(float)
+
+
+def test_exact_milp_is_cut_off_at_the_time_limit():
+    cover, w = _hard_random_instance()
+    limit = 3.0
+    t0 = time.perf_counter()
+    sol = maximal_covering(cover, w, 20, method="exact", time_limit_s=limit)
+    elapsed = time.perf_counter() - t0
+    assert elapsed <= limit + 1.5, elapsed
+    assert sol.method == "greedy+swap" and "cut off" in sol.status
+    assert sol.gap > 0 and sol.bound > sol.objective
+    hit = np.zeros(cover.shape[1], dtype=bool)
+    for s in sol.chosen:
+        hit[cover.indices[cover.indptr[s]:cover.indptr[s + 1]]] = True
+    assert sol.objective == pytest.approx(w[hit].sum())
+    assert len(sol.chosen) == 20
+
+
+def test_milp_in_child_process_gives_the_brute_force_optimum(monkeypatch):
+    monkeypatch.setattr(optimize, "MILP_CHILD_MIN_NNZ", 0)  # force the child process on a tiny model
+    dense, w, c0 = instance(1, n=10, m=40)  # an instance where greedy + swap is not proven optimal
+    sol = maximal_covering(sp.csr_array(dense), w, 3, covered0=c0, time_limit_s=60, **EXACT)
+    assert sol.covered == pytest.approx(brute_mclp(dense, w, c0, 3))
+    assert sol.status == "optimal" and sol.method == "exact"
+    sc = set_covering(sp.csr_array(dense), w, 0.7, covered0=c0, time_limit_s=60, **EXACT)
+    assert sc.objective == brute_set_cover(dense, w, c0, 0.7) and sc.status == "optimal"
+
+
+def test_run_milp_without_time_left_reports_cut_off():
+    res = optimize._run_milp(np.array([-1.0]), np.array([1]), [], np.array([1.0]), 0.0, 0.0)
+    assert res.x is None and res.status == optimize.CUT_OFF
