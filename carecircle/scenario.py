@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import types
 import typing
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -53,6 +53,7 @@ from carecircle.travel import SPEED_PRESETS_MPS
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from carecircle.network import Progress
     from carecircle.pipeline import Area, StudyInputs, StudyResult
     from carecircle.siting import Suggestion
 
@@ -353,7 +354,7 @@ class Scenario(_Spec):
         return self._path
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         """The scenario's name: ``name``, else the file name without extension, else the area's name."""
         if self.name:
             return self.name
@@ -367,7 +368,7 @@ class Scenario(_Spec):
             return Path(out_dir)
         if self.outputs.folder is not None:
             return self.outputs.folder
-        return Path("maps") / _safe_name(self.title)
+        return Path("maps") / _safe_name(self.label)
 
 
 # Checks across keys. Each takes a mapping (the raw YAML, or a model's values) and returns (key path, message)
@@ -820,7 +821,7 @@ class ScenarioRun:
     Attributes
     ----------
     scenario : the scenario run.
-    study : the coverage study (with the scenario's facility changes applied).
+    study : the coverage study (with the scenario's facility changes applied), named by the scenario.
     suggestion : suggested sites when the scenario has a ``suggest`` section, else ``None``.
     folder : the output folder.
     written : file name → path of every file written (``suggest/…`` for the suggestion's files); empty when
@@ -866,7 +867,7 @@ def run_scenario(
     *,
     out_dir: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     quiet: bool = False,
     write: bool = True,
 ) -> ScenarioRun:
@@ -881,7 +882,8 @@ def run_scenario(
         everything has been computed, so a failed run leaves earlier results untouched.
     cache_dir : network cache folder. With ``None`` networks are still kept for the rest of the process
         (in a temporary folder removed at exit), so several scenarios on one area load it once.
-    progress : callback receiving a description of each step.
+    progress : callback receiving a description of each step (and ``done, total`` of long ones; see
+        :data:`carecircle.network.Progress`).
     quiet : no progress callbacks (the CLI's ``--quiet``).
     write : write the outputs (``False``: only compute, e.g. for a comparison).
 
@@ -894,7 +896,7 @@ def run_scenario(
     step = (lambda _msg: None) if quiet or progress is None else progress
     cache = Path(cache_dir).expanduser() if cache_dir is not None else _process_cache()
     area = scenario.area.to_area() if scenario.area is not None else Area()
-    label = scenario.path.name if scenario.path is not None else scenario.title
+    label = scenario.path.name if scenario.path is not None else scenario.label
     facilities = scenario_facilities(scenario) if scenario.facilities.has_changes else None
     exclude = candidates = None
     if scenario.suggest is not None:  # read before the heavy work, so a bad file fails fast
@@ -903,11 +905,12 @@ def run_scenario(
     step(f"{label}: running the study")
     study = run_study(area, **study_kwargs(scenario, facilities=facilities), cache_dir=cache,
                       progress=None if quiet else progress)
-    study = dataclasses.replace(study, inputs=_describe_inputs(scenario, study.inputs))
+    study = dataclasses.replace(study, name=scenario.label, inputs=_describe_inputs(scenario, study.inputs))
     suggestion = None
     if scenario.suggest is not None:
         step(f"{label}: choosing new sites")
-        suggestion = _suggest(scenario, study, candidates=candidates, exclude=exclude)
+        suggestion = _suggest(scenario, study, candidates=candidates, exclude=exclude,
+                              progress=None if quiet else progress)
 
     folder = scenario.output_folder(out_dir)
     written: dict[str, Path] = {}
@@ -916,10 +919,10 @@ def run_scenario(
 
         step(f"{label}: writing map and tables")
         out = scenario.outputs
-        written.update(write_outputs(study, folder, lang=out.lang, title=out.title or scenario.name))
+        written.update(write_outputs(study, folder, lang=out.lang, title=out.title))
         if suggestion is not None:
             files = write_suggestion(suggestion, _study_inputs(study), folder / "suggest", lang=out.lang or study.lang,
-                                     title=out.title or scenario.name)
+                                     title=out.title)
             written.update({f"suggest/{k}": v for k, v in files.items()})
     log.info("scenario %s: done, %d files in %s", label, len(written), folder)
     return ScenarioRun(scenario=scenario, study=study, suggestion=suggestion, folder=folder, written=written)
@@ -943,7 +946,7 @@ def _suggest_inputs(scenario: Scenario):
     return exclude, candidates
 
 
-def _suggest(scenario: Scenario, study: StudyResult, *, candidates, exclude) -> Suggestion:
+def _suggest(scenario: Scenario, study: StudyResult, *, candidates, exclude, progress) -> Suggestion:
     from carecircle.siting import suggest_sites
 
     spec = scenario.suggest
@@ -955,7 +958,7 @@ def _suggest(scenario: Scenario, study: StudyResult, *, candidates, exclude) -> 
         minutes=spec.minutes if spec.minutes is not None else max(cov.thresholds_min),
         walk_speed_mps=scenario.walking.walk_speed_mps, max_snap_m=scenario.walking.max_snap_m,
         spacing_m=spec.spacing_m, cost_col=spec.cost_col, budget=spec.budget, capacity_col=spec.site_capacity_col,
-        time_limit_s=spec.time_limit_s, exclude=exclude)
+        time_limit_s=spec.time_limit_s, exclude=exclude, progress=progress)
 
 
 def _study_inputs(study: StudyResult) -> StudyInputs:

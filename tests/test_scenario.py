@@ -57,7 +57,7 @@ def test_example_scenarios_load(path):
     scenario = load_scenario(path)
     assert scenario.path == path.resolve()
     assert scenario.area is None  # the bundled demo
-    assert scenario.title == path.stem
+    assert scenario.label == path.stem
 
 
 @pytest.fixture(scope="module")
