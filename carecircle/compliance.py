@@ -156,6 +156,15 @@ class _Context:
         values = self.com[level].astype("string").str.strip()
         return values.where(values.notna() & (values != "")).astype(object)
 
+    def in_order(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows`` of one level with units in the order they first appear in the communities."""
+        if len(rows) < 2 or rows["level"].iloc[0] == "overall" or self.com is None:
+            return rows
+        first = pd.Index(self.unit_of(rows["level"].iloc[0]).dropna().drop_duplicates())
+        position = first.get_indexer(rows["unit"])
+        position[position < 0] = len(first)
+        return rows.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
+
     @cached_property
     def fac(self) -> pd.DataFrame:
         """Facilities (index 0..n-1) with ``community_id`` of the community containing them (NA: none)."""
@@ -272,7 +281,7 @@ def _per_level(ctx: _Context, target, target_text: str, compute: Callable[[str],
     parts = []
     for level in target.levels:
         reason = ctx.missing_level(level)
-        parts.append(_unevaluable(ctx, [level], reason, target_text) if reason else compute(level))
+        parts.append(_unevaluable(ctx, [level], reason, target_text) if reason else ctx.in_order(compute(level)))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -419,8 +428,8 @@ def _floor_area(t: FloorAreaTarget, ctx: _Context) -> pd.DataFrame:
     gap = (required - known).where(status == FAIL, 0.0)
     why = np.where(residential.isna(), ctx.say("new/existing residential area not given", "未注明新建/既有小区"),
                    np.where(households.isna(), ctx.say("households not given", "缺少户数"),
-                            ctx.say("floor area not given for ", "缺少建筑面积的设施 ") + _int(unknown).to_numpy()
-                            + ctx.say(" facilities", " 个")))
+                            ctx.say("floor area not given for " + _int(unknown) + " facilities",
+                                    _int(unknown) + " 个设施缺少建筑面积").to_numpy()))
     with np.errstate(invalid="ignore", divide="ignore"):
         per100 = (known / households * 100).where(households > 0)
 
@@ -434,11 +443,9 @@ def _floor_area(t: FloorAreaTarget, ctx: _Context) -> pd.DataFrame:
             value = np.where(per100.notna(), _dec(per100.fillna(0)) + ctx.say(" m²/100 hh", " m²/百户"), "")
             short = ctx.say("needs " + _int(np.ceil(gap - 1e-6)) + " m² more", "还需 " + _int(np.ceil(gap - 1e-6))
                             + " m²")
-            order = np.argsort(com["label"].to_numpy(dtype=str), kind="stable")
-            return _frame(level, com["label"].to_numpy()[order], target=text[order], value=value[order],
-                          status=status.to_numpy()[order],
-                          shortfall=np.asarray(_texts(status.to_numpy(), short, why))[order],
-                          value_num=per100.to_numpy()[order], target_num=standard.to_numpy()[order])
+            return _frame(level, com["label"], target=text, value=value, status=status.to_numpy(),
+                          shortfall=_texts(status.to_numpy(), short, why), value_num=per100.to_numpy(),
+                          target_num=standard.to_numpy())
         unit = ctx.unit_of(level).reindex(com.index)
         g = pd.DataFrame({"n": 1, "pass": status == PASS, "fail": status == FAIL, "unev": status == UNEVALUABLE,
                           "gap": gap}).groupby(unit.to_numpy()).sum()
@@ -492,11 +499,11 @@ def _per_1000(t, ctx: _Context, *, supply: str, pop_column: str, minimum: float,
         fail = ctx.say("needs " + _int(np.ceil(required - g["known"] - 1e-6)) + f" {noun[0]} more",
                        "还需 " + _int(np.ceil(required - g["known"] - 1e-6)) + f" {noun[1]}")
         why = np.where(g["pop_unknown"] > 0,
-                       ctx.say(f"{pop_column} not given for ", f"缺少 {pop_column} 的社区 ") + _int(g["pop_unknown"])
-                       + ctx.say(" communities", " 个"),
+                       ctx.say(f"{pop_column} not given for " + _int(g["pop_unknown"]) + " communities",
+                               _int(g["pop_unknown"]) + f" 个社区缺少 {pop_column}"),
                        np.where(g["pop"] <= 0, ctx.say(f"no {people[0]} in this unit", f"本单元无{people[1]}"),
-                                ctx.say(f"{supply} not given for ", f"缺少 {supply} 的") + _int(g["unknown"])
-                                + ctx.say(f" {what}", f" 个{what}")))
+                                ctx.say(f"{supply} not given for " + _int(g["unknown"]) + f" {what}",
+                                        _int(g["unknown"]) + f" 个{what}缺少 {supply}")))
         value = np.where(ratio.notna(), _dec(ratio.fillna(0)) + ctx.say(" per 1,000", " /千人"), "")
         return _frame(level, g.index, target=target_text, value=value, status=status,
                       shortfall=_texts(status, fail, why), value_num=ratio.to_numpy(), target_num=minimum)
@@ -537,11 +544,12 @@ def _nursing(t: NursingShareTarget, ctx: _Context) -> pd.DataFrame:
                        _int(g["beds"]) + " 张床位中还需 " + _int(need) + " 张为护理型")
         why = np.where(g["n"] == 0, ctx.say(f"no {what} in this unit", f"本单元无{what}"),
                        np.where(g["beds_unknown"] > 0,
-                                ctx.say("beds not given for ", "缺少床位数的") + _int(g["beds_unknown"])
-                                + ctx.say(f" {what}", f" 个{what}"),
+                                ctx.say("beds not given for " + _int(g["beds_unknown"]) + f" {what}",
+                                        _int(g["beds_unknown"]) + f" 个{what}缺少床位数"),
                                 np.where(g["beds"] <= 0, ctx.say(f"{what} have no beds", f"{what}床位为 0"),
-                                         ctx.say("nursing_beds not given for ", "缺少护理型床位数的")
-                                         + _int(g["nursing_unknown"]) + ctx.say(f" {what}", f" 个{what}"))))
+                                         ctx.say("nursing_beds not given for " + _int(g["nursing_unknown"])
+                                                 + f" {what}",
+                                                 _int(g["nursing_unknown"]) + f" 个{what}缺少护理型床位数"))))
         value = np.where(share.notna(), _pct(share.fillna(0)), "")
         return _frame(level, g.index, target=target_text, value=value, status=status,
                       shortfall=_texts(status, fail, why), value_num=share.to_numpy(), target_num=t.min_share)
@@ -613,9 +621,9 @@ def _min_floor_area(t: FloorAreaMinTarget, ctx: _Context) -> pd.DataFrame:
         status = _statuses(g["ok"] >= t.min_share * g["n"] - 1e-9, g["ok"] + g["unknown"] < t.min_share * g["n"] - 1e-9)
         fail = ctx.say(_int(g["bad"]) + " of " + _int(g["n"]) + f" {what} below {limit}: ",
                        _int(g["n"]) + f" 个{what}中 " + _int(g["bad"]) + f" 个小于{limit}：") + names
-        why = ctx.say("floor area" + (" or beds" if t.min_m2 is None else "") + " not given for ",
-                      "缺少建筑面积" + ("或床位数" if t.min_m2 is None else "") + "的") + _int(g["unknown"]) \
-            + ctx.say(f" {what}", f" 个{what}")
+        why = ctx.say("floor area" + (" or beds" if t.min_m2 is None else "") + " not given for "
+                      + _int(g["unknown"]) + f" {what}",
+                      _int(g["unknown"]) + f" 个{what}缺少建筑面积" + ("或床位数" if t.min_m2 is None else ""))
         value = ctx.say(_int(g["ok"]) + " of " + _int(g["n"]) + " (" + _pct(share) + ")",
                         _int(g["ok"]) + "/" + _int(g["n"]) + "（" + _pct(share) + "）")
         return _frame(level, g.index, target=target_text, value=value, status=status,

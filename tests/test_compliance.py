@@ -173,8 +173,14 @@ def test_qitaihe_2020():
         "fail", "2 of 6 communities meet",
         "1 of 6 communities below standard; needs 20 m² more in total; 3 cannot be checked")
 
+    # rows of a level follow the order of the communities
+    assert list(table.loc[(table["target_id"] == "service_space") & (table["level"] == "community"), "unit"]) == [
+        "东风社区", "西山社区", "南湖社区", "北岭社区", "红旗村", "新华村"]
+
     # nursing-type beds ≥ 50%: (40 + 30) / (100 + 60) = 43.75%; 50% of 160 = 80 → 10 more.
     assert row(table, "nursing_beds") == ("fail", "43.8%", "10 more of the 160 beds must be nursing-type")
+    nursing = table[table["target_id"] == "nursing_beds"].iloc[0]
+    assert (nursing["value_num"], nursing["target_num"]) == (0.4375, 0.5)
 
     # a care home in each district/county: 新兴区 F6, 勃利县 F7.
     assert row(table, "county_care_home")[0] == "pass"
