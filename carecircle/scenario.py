@@ -732,6 +732,13 @@ def _facility_id_problems(data: dict, context: dict) -> list[tuple[tuple, str]]:
         if add.facility_id in ids and add.facility_id not in removed:
             problems.append((("facilities", "add", i, "facility_id"),
                              f"{add.facility_id!r} is already a facility in {name}; choose a new id"))
+    moved = [{"facility_id": fid, "lon": c.lon, "lat": c.lat} for fid, c in spec.change.items() if c.lon is not None]
+    for key, rows in (("add", [a.model_dump() for a in spec.add]), ("change", moved)):
+        if rows:
+            try:  # coordinates checked as the run will read them (range, GCJ-02 outside China, ...)
+                _points(rows, spec.crs)
+            except InputError as exc:
+                problems.append((("facilities", key), str(exc).rstrip(".")))
     return problems
 
 

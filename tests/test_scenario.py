@@ -182,6 +182,8 @@ def test_every_problem_is_reported_at_once_with_line_and_key(tmp_path):
     ("facilities:\n  remove: [F01]\n  change:\n    F01: {capacity: 3}\n", 2, "facilities.remove",
      "both removed and changed"),
     ("standard: nowhere-2030\n", 1, "standard", "unknown standards profile"),
+    ("facilities:\n  add:\n    - {facility_id: N1, type: day_care, lon: 60.17, lat: 124.94}\n", 2,
+     "facilities.add", "added or moved by the scenario"),
     ("name: x\nname: y\n", 2, "name", "key given twice"),
     ("- just\n- a list\n", 1, None, "a scenario is a mapping"),
 ])
