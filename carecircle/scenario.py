@@ -815,7 +815,8 @@ def _points(rows: list[dict], crs: str) -> gpd.GeoDataFrame:
         try:
             return read_facilities(file, crs=crs)
         except InputError as exc:
-            raise InputError(f"facilities added or moved by the scenario: {exc}") from exc
+            what = str(exc).replace(f"{file.name}: ", "")  # the temporary file means nothing to the user
+            raise InputError(f"facilities added or moved by the scenario: {what}") from exc
 
 
 # ----------------------------------------------------------------------------------------------- running
