@@ -436,7 +436,8 @@ def test_exact_milp_is_cut_off_at_the_time_limit():
     sol = maximal_covering(cover, w, 20, method="exact", time_limit_s=limit)
     elapsed = time.perf_counter() - t0
     assert elapsed <= limit + 1.5, elapsed
-    assert sol.method == "greedy+swap" and "cut off" in sol.status
+    # HiGHS stops at its own limit inside the child ("time limit") or the child is killed ("... cut off ...")
+    assert sol.method == "greedy+swap" and sol.status.startswith("time limit")
     assert sol.gap > 0 and sol.bound > sol.objective
     hit = np.zeros(cover.shape[1], dtype=bool)
     for s in sol.chosen:
