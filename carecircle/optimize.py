@@ -430,6 +430,7 @@ class _Lagrange:
     bound: float
     r: np.ndarray  # per-candidate Lagrangian reward at the best multipliers
     const: float  # the part of the bound not from the chosen candidates
+    lam: np.ndarray  # the multipliers
 
     def keep(self, lb: float, p: int) -> np.ndarray:
         """Candidates whose forced opening still allows a solution worth ``lb``; the rest are in no better one."""
@@ -459,7 +460,7 @@ def _subgradient(evaluate, lam, hi, p, lb, deadline, iters=400) -> _Lagrange:
         top = np.argpartition(-r, k - 1)[:k]
         L = const + float(r[top].sum())
         if best is None or L < best.bound - 1e-12 * max(abs(L), 1.0):
-            best = _Lagrange(bound=L, r=r, const=const)
+            best = _Lagrange(bound=L, r=r, const=const, lam=lam)
             stall = 0
         else:
             stall += 1
@@ -941,6 +942,10 @@ def set_covering(
         lb = _cover_lower_bound(A @ v, unit, need, integral=cost is None)
         status = "greedy: bound from best single-site gains"
         obj = float(unit[chosen].sum())
+        if cost is None and method != "greedy" and lb < obj:
+            lag_deadline = perf_counter() + 0.4 * max(deadline - perf_counter(), 0.0)
+            lb = max(lb, _cover_lagrangian_bound(A, v, need, int(lb), int(obj), chosen, lag_deadline))
+            status = "greedy: Lagrangian bound"
         if method == "exact" or (method == "auto" and A.nnz <= EXACT_MAX_NNZ):
             x_chosen, milp_lb, res_status = _setcover_milp(A, v, unit, need, deadline - perf_counter(),
                                                            mip_rel_gap)
@@ -975,6 +980,31 @@ def _prune(A, v, chosen, need, unit) -> list[int]:
         if _covered_weight(A, v, rest) >= need:
             chosen = rest
     return chosen
+
+
+def _cover_lagrangian_bound(A, v, need, lo, hi, chosen, deadline) -> float:
+    """Lower bound on the number of sites that add ``need``: ``p + 1`` for the largest ``p`` in ``[lo, hi)`` whose
+    MCLP Lagrangian bound (an upper bound on what any ``p`` sites add) is proven below ``need``.
+
+    Binary search over ``p``; a test that fails to prove only narrows the search (the bound stays valid, as
+    every claim rests on one multiplier vector: ``U_lam(p) < need`` proves that no ``p`` sites reach ``need``).
+    """
+    unc = np.ones(A.shape[1], dtype=bool)
+    pos, _ = _rows_of(A.indptr, np.asarray(chosen, dtype=np.int64))
+    unc[A.indices[pos]] = False
+    lam = np.where(unc, v, 0.0)
+    tol = 1e-9 * max(need, 1.0)
+    best = lo
+    lo_p, hi_p = lo - 1, hi - 1  # lo - 1 sites are proven too few (their best single gains fall short)
+    while lo_p < hi_p and perf_counter() < deadline:
+        mid = (lo_p + hi_p + 1) // 2
+        share = (deadline - perf_counter()) / max(math.ceil(math.log2(hi_p - lo_p + 1)), 1)
+        lag = _lagrangian_mclp(A, v, mid, need - 2 * tol, lam, perf_counter() + share)
+        if lag.bound < need - tol:
+            best, lo_p, lam = mid + 1, mid, lag.lam
+        else:
+            hi_p = mid - 1
+    return float(best)
 
 
 def _cover_lower_bound(gains, unit, need, *, integral: bool) -> float:

@@ -459,3 +459,34 @@ def test_milp_in_child_process_gives_the_brute_force_optimum(monkeypatch):
 def test_run_milp_without_time_left_reports_cut_off():
     res = optimize._run_milp(np.array([-1.0]), np.array([1]), [], np.array([1.0]), 0.0, 0.0)
     assert res.x is None and res.status == optimize.CUT_OFF
+
+
+# --------------------------------------------------------------------------- Lagrangian bounds vs brute force
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_set_cover_lagrangian_bound_is_valid(seed):
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(5, 10)), int(rng.integers(20, 50))
+    dense, w, c0 = instance(seed + 50, n=n, m=m, density=float(rng.uniform(0.1, 0.35)))
+    reachable = covered_by(dense, w, c0, range(n)) / w.sum()
+    target = float(rng.uniform(w[c0].sum() / w.sum(), reachable))
+    opt = brute_set_cover(dense, w, c0, target)
+    for method in ("greedy+swap", "auto"):
+        sol = set_covering(sp.csr_array(dense), w, target, covered0=c0, method=method)
+        assert sol.bound <= opt <= sol.objective
+        assert sol.share >= target - 1e-9
+    exact = set_covering(sp.csr_array(dense), w, target, covered0=c0, **EXACT)
+    assert exact.objective == opt
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_mclp_bounds_are_valid_on_random_instances(seed):
+    rng = np.random.default_rng(seed)
+    n, m, p = int(rng.integers(5, 10)), int(rng.integers(20, 50)), int(rng.integers(1, 4))
+    dense, w, c0 = instance(seed + 80, n=n, m=m, density=float(rng.uniform(0.1, 0.4)))
+    opt = brute_mclp(dense, w, c0, p) - w[c0].sum()
+    for method in ("greedy", "greedy+swap", "auto"):
+        sol = maximal_covering(sp.csr_array(dense), w, p, covered0=c0, method=method)
+        assert sol.objective <= opt + 1e-9 <= sol.bound + 2e-9
+        check_consistent(sol, dense, w, c0)
