@@ -52,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.scenarios:
+        return _run_scenarios(args)
     from carecircle.export import write_outputs
     from carecircle.pipeline import Area, run_study
 
@@ -142,6 +144,86 @@ def _suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_scenarios(args: argparse.Namespace) -> int:
+    """``carecircle run a.yaml b.yaml``: every file is checked before any work starts, then each is run."""
+    from carecircle.scenario import load_scenarios, run_scenario
+
+    if args.output is not None and len(args.scenarios) > 1:
+        raise InputError("--output names one folder but several scenarios were given; set outputs.folder in "
+                         "each scenario instead.")
+    scenarios = load_scenarios(args.scenarios)
+    cache = None if args.no_cache else args.cache_dir
+    with _progress(args) as progress:
+        runs = []
+        for scenario in scenarios:
+            progress(f"Scenario {scenario.label}")
+            runs.append(run_scenario(scenario, out_dir=args.output, cache_dir=cache, progress=progress,
+                                     quiet=args.quiet))
+    for run in runs:
+        _report(run.study, run.written, quiet=args.quiet)
+        if run.suggestion is not None and not args.quiet:
+            sug = run.suggestion
+            lab = f"{sug.minutes:g}"
+            print(f"  suggested {len(sug.sites)} new sites ({sug.method}): within {lab} min "
+                  f"{sug.before.summary['share'][lab]:.1%} → {sug.after.summary['share'][lab]:.1%}, "
+                  f"in {run.folder / 'suggest'}/")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from carecircle.scenario import write_example
+
+    path = write_example(args.path)
+    print(f"Wrote {path}; edit it, then run: carecircle run {path}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from carecircle.compare import compare, write_comparison
+    from carecircle.scenario import load_scenarios, run_scenario
+
+    base, plan = load_scenarios([args.base, args.plan])
+    cache = None if args.no_cache else args.cache_dir
+    with _progress(args) as progress:
+        runs = [run_scenario(s, cache_dir=cache, progress=progress, quiet=args.quiet, write=False)
+                for s in (base, plan)]
+        progress("Comparing")
+        cmp = compare(runs[0].study, runs[1].study, base_name=base.label, plan_name=plan.label)
+        out_dir = args.output or Path("maps") / f"compare-{base.label}-{plan.label}"
+        lang = args.lang or runs[1].study.lang
+        written = write_comparison(cmp, out_dir, lang=lang, title=args.title)
+    folder = next(iter(written.values())).parent
+    if args.quiet:
+        print(folder / "map.html")
+        return 0
+    print(f"Comparing '{base.label}' (base) with '{plan.label}' (plan):")
+    for _, row in cmp.headline.iterrows():
+        print("  " + "  ".join(f"{k}={_fmt_cell(v)}" for k, v in row.items()))
+    print(f"Results in {folder}/: " + ", ".join(written))
+    return 0
+
+
+def _standards(args: argparse.Namespace) -> int:
+    from carecircle.standards import list_profiles, load_profile
+
+    if args.name:
+        profile = load_profile(args.name)
+        print(f"{profile.id}: {profile.name_zh} / {profile.name_en}")
+        for t in profile.targets:
+            print(f"  {t.id:<24} {t.kind:<30} {t.description_zh if args.lang == 'zh' else t.description_en}")
+        return 0
+    for pid, name_zh, name_en in list_profiles():
+        print(f"{pid:<16} {name_zh if args.lang == 'zh' else name_en}")
+    print("Use one with --standard NAME; copy a file from carecircle/profiles/ to write your own.")
+    return 0
+
+
+def _fmt_cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 1.5 else f"{value:,.0f}"
+    return str(value)
+
+
 def _check_area_inputs(area, args: argparse.Namespace) -> None:
     if not area.is_default and args.facilities is None:
         raise InputError("with --network/--place/--bbox/--polygon, also give --facilities (the demo facilities "
@@ -203,6 +285,8 @@ def _parser() -> argparse.ArgumentParser:
         + f", 2 usage, {INTERNAL_ERROR} internal error.",
     )
     run.set_defaults(func=_run)
+    run.add_argument("scenarios", nargs="*", type=Path, metavar="SCENARIO.yaml",
+                     help="scenario files to run (see `carecircle init`); without them the options below apply")
     calc = _add_study_args(run)
     calc.add_argument("--no-isochrones", action="store_true", help="skip isochrone polygons (faster)")
     calc.add_argument("--merged-isochrones-only", action="store_true",
@@ -232,6 +316,31 @@ def _parser() -> argparse.ArgumentParser:
     calc.add_argument("--time-limit-s", type=float, default=30.0, metavar="S", help="solver time limit")
     calc.add_argument("--exclude", type=Path, metavar="FILE", help="polygons where no new site may go")
     _add_output_args(suggest)
+
+    init = sub.add_parser("init", help="write a commented example scenario to start from",
+                          description="Write a commented example scenario (YAML) that runs on the bundled demo.")
+    init.set_defaults(func=_init, quiet=False, verbose=False, debug=False)
+    init.add_argument("path", nargs="?", type=Path, default=Path("scenario.yaml"),
+                      help="where to write it (default: %(default)s; an existing file is never overwritten)")
+    init.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    std = sub.add_parser("standards", help="list the bundled standards profiles, or the targets of one",
+                         description="List the bundled standards profiles (--standard NAME), or one profile's targets.")
+    std.set_defaults(func=_standards, quiet=False, verbose=False)
+    std.add_argument("name", nargs="?", help="a profile id or YAML file to show")
+    std.add_argument("--lang", choices=("en", "zh"), default="en", help="names in English or Chinese")
+    std.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    comp = sub.add_parser("compare", help="compare a baseline scenario with a plan",
+                          description="Run two scenarios and write side-by-side and difference tables (per "
+                          "community, subdistrict, compliance rows that flip) and a map of what changes.")
+    comp.set_defaults(func=_compare)
+    comp.add_argument("base", type=Path, metavar="BASE.yaml", help="the baseline scenario")
+    comp.add_argument("plan", type=Path, metavar="PLAN.yaml", help="the plan scenario")
+    comp.add_argument("--cache-dir", type=Path, default=_default_cache_dir(), metavar="DIR",
+                      help="where built networks are cached (default: %(default)s)")
+    comp.add_argument("--no-cache", action="store_true", help="neither read nor write the network cache")
+    _add_output_args(comp)
     return parser
 
 

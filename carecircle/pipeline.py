@@ -297,7 +297,7 @@ def run_study(
         from carecircle.compliance import evaluate
 
         step(f"Checking the standards of {profile.id}")
-        compliance = evaluate(profile, facts)
+        compliance = evaluate(profile, facts, lang=lang)
     iso = None
     if with_isochrones:
         step("Drawing isochrones")

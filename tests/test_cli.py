@@ -252,3 +252,73 @@ def test_quiet_or_piped_runs_print_no_progress(tmp_path, capsys):
     assert main(["run", "--no-cache", "--no-isochrones", "--quiet", "--output", str(tmp_path / "q")]) == 0
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out.strip() == str(tmp_path / "q" / "map.html")
+
+
+# ------------------------------------------------------------------------- scenarios, compare, standards
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+
+
+def test_init_writes_an_example_that_runs_and_never_overwrites(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    assert main(["init", str(path)]) == 0
+    text = path.read_text(encoding="utf-8")
+    assert main(["init", str(path)]) == 3
+    assert "already exists" in capsys.readouterr().err
+    assert path.read_text(encoding="utf-8") == text
+    assert main(["run", str(path), "--output", str(tmp_path / "out"), "--no-cache", "--quiet"]) == 0
+    assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_several_scenarios_with_errors_are_all_reported_before_any_work(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nwalking:\n  speed_mps: 9\nfacilities:\n  crs: gcj-2\n", encoding="utf-8")
+    assert main(["run", str(SCENARIOS / "baseline.yaml"), str(bad), "--no-cache", "--quiet"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert "line 3" in err and "walking.speed_mps" in err and "line 5" in err and "facilities.crs" in err
+    assert "\n" not in err
+
+
+def test_output_folder_cannot_hold_two_scenarios(tmp_path, capsys):
+    args = ["run", str(SCENARIOS / "baseline.yaml"), str(SCENARIOS / "plan.yaml"), "--output", str(tmp_path)]
+    assert main(args) == 3
+    assert "several scenarios" in capsys.readouterr().err
+
+
+def test_compare_baseline_with_plan(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", str(SCENARIOS / "baseline.yaml"), str(SCENARIOS / "plan.yaml"), "--output", str(out),
+                 "--no-cache"]) == 0
+    text = capsys.readouterr().out
+    assert "Comparing" in text and str(out) in text
+    headline = pd.read_csv(out / "headline.csv", encoding="utf-8-sig")
+    assert len(headline) == 3
+    assert (out / "map.html").is_file() and (out / "compliance.csv").is_file()
+
+
+def test_standards_lists_the_bundled_profiles(capsys):
+    assert main(["standards"]) == 0
+    listed = capsys.readouterr().out
+    for pid in ("qitaihe-2020", "qiqihar-2025", "jingzhou-2025", "shenyang-2021", "chishui-2020", "gb50180-2018",
+                "gb50437"):
+        assert pid in listed
+    assert main(["standards", "qitaihe-2020"]) == 0
+    assert "daycare_coverage" in capsys.readouterr().out
+    assert main(["standards", "nope"]) == 3
+
+
+def test_run_with_a_standard_writes_compliance_in_the_profiles_language(tmp_path):
+    out = tmp_path / "q"
+    assert main(["run", "--standard", "qitaihe-2020", "--output", str(out), "--no-cache", "--no-isochrones",
+                 "--quiet"]) == 0
+    table = pd.read_csv(out / "compliance.csv", encoding="utf-8-sig")
+    assert {"指标编号", "评估", "差距"} <= set(table.columns)             # zh from the profile
+    assert set(table["评估"]) <= {"达标", "未达标", "无法评估"}
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["compliance"]["standard"] == "qitaihe-2020"
+    assert summary["thresholds_min"] == [5, 10, 15] and summary["target_share"] == 0.9
+    out_en = tmp_path / "q-en"
+    assert main(["run", "--standard", "qitaihe-2020", "--lang", "en", "--output", str(out_en), "--no-cache",
+                 "--no-isochrones", "--quiet"]) == 0
+    table = pd.read_csv(out_en / "compliance.csv", encoding="utf-8-sig")
+    assert set(table["status"]) <= {"pass", "fail", "unevaluable"} and "needs" in " ".join(table["shortfall"].dropna())
