@@ -31,6 +31,7 @@ import math
 import pickle
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -425,6 +426,35 @@ def _swap(A: sp.csr_array, Ac: sp.csc_array, v: np.ndarray, chosen: list[int], *
     return chosen, swaps
 
 
+class _LocalSearch:
+    """Iterated swap search: drop a few of the best set's sites at random, refill greedily, 1-swap; keep the
+    result if it covers more. ``step()`` is one such round; it returns False after ``max_stall`` rounds without
+    improvement. Seeded, so a run that is not stopped by the clock is reproducible."""
+
+    def __init__(self, g: _Greedy, chosen, p, *, cost=None, budget=None, seed=0, max_stall=300):
+        self.g, self.p, self.cost, self.budget = g, p, cost, budget
+        self.best = list(chosen)
+        self.value = g.value(self.best)
+        self.rng = np.random.default_rng(seed)
+        self.stall, self.max_stall, self.rounds = 0, max_stall, 0
+
+    def step(self, deadline=None) -> bool:
+        if self.stall >= self.max_stall or len(self.best) < 2:
+            return False
+        self.rounds += 1
+        k = int(self.rng.integers(2, max(2, len(self.best) // 4) + 1))
+        drop = set(self.rng.choice(len(self.best), k, replace=False).tolist())
+        keep = [s for i, s in enumerate(sorted(self.best)) if i not in drop]
+        cand, _, _, _ = self.g.run(self.p, cost=self.cost, budget=self.budget, start=keep, deadline=deadline)
+        cand, _ = _swap(self.g.A, self.g.Ac, self.g.v, cand, cost=self.cost, budget=self.budget, deadline=deadline)
+        val = self.g.value(cand)
+        if val > self.value + 1e-9 * max(self.value, 1.0):
+            self.best, self.value, self.stall = cand, val, 0
+        else:
+            self.stall += 1
+        return self.stall < self.max_stall
+
+
 @dataclass(frozen=True)
 class _Lagrange:
     bound: float
@@ -491,6 +521,30 @@ def _lagrangian_mclp(A, v, p, lb, lam0, deadline) -> _Lagrange:
     return _subgradient(evaluate, lam0, v, p, lb, deadline)
 
 
+def _mclp_lp_dual(A, v, p, deadline, background) -> np.ndarray | None:
+    """Multipliers ``lam`` of the MCLP LP dual (``min sum(v - lam) + p mu + sum s``, ``s_i >= (A lam)_i - mu``),
+    by HiGHS's interior-point solver in a child process killed at ``deadline``; ``background`` runs meanwhile.
+
+    The subgradient method stalls above the LP bound on large overlapping models (measured: 2.0% vs 1.4% on
+    the clustered benchmark); the caller evaluates the Lagrangian at these multipliers itself, so the bound it
+    reports is valid whatever the LP solver's tolerances.
+    """
+    n, m = A.shape
+    c = np.concatenate([-np.ones(m), [float(p)], np.ones(n)])
+    a_ub = sp.hstack([A, -np.ones((n, 1)), -sp.eye_array(n, format="csr")], format="csr")
+    bounds = np.column_stack([np.zeros(m + 1 + n), np.concatenate([v, np.full(1 + n, np.inf)])])
+    if deadline - perf_counter() <= _CHILD_START_S:
+        return None
+    try:
+        child = _Child("lp", (c, a_ub, np.zeros(n), bounds), deadline, 0.0)
+    except OSError:
+        return None
+    x, _, _ = child.run(deadline, background)
+    if x is None:
+        return None
+    return np.clip(x[:m], 0.0, v)
+
+
 def _milp_bound(res, sense: float) -> float:
     """Bound on the original objective from a HiGHS result (``sense`` -1 for maximisation models)."""
     b = getattr(res, "mip_dual_bound", None)
@@ -540,17 +594,22 @@ _CHILD_START_S = 1.5
 _CHILD_CODE = """
 import math, pickle, sys, time
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-c, integrality, cons, ub, deadline_epoch, mip_rel_gap = pickle.loads(sys.stdin.buffer.read())
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+kind, args, deadline_epoch, mip_rel_gap = pickle.loads(sys.stdin.buffer.read())
 left = deadline_epoch - time.time()
 limit = left - min(max(0.1 * left, 0.3), 2.0)  # time to stop, pickle and write back before the kill
 out = (None, 5, math.nan)
-if limit > 0.05:
+if limit > 0.05 and kind == "milp":
+    c, integrality, cons, ub = args
     res = milp(c, integrality=integrality, bounds=Bounds(np.zeros_like(c), ub),
                constraints=[LinearConstraint(a, lo, hi) for a, lo, hi in cons],
                options={"time_limit": limit, "mip_rel_gap": mip_rel_gap, "disp": False})
     b = getattr(res, "mip_dual_bound", None)
     out = (None if res.x is None else np.asarray(res.x), int(res.status), math.nan if b is None else float(b))
+elif limit > 0.05 and kind == "lp":
+    c, a_ub, b_ub, bounds = args
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs-ipm", options={"time_limit": limit})
+    out = (None if res.x is None else np.asarray(res.x), int(res.status), math.nan)
 sys.stdout.buffer.write(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
 sys.stdout.buffer.flush()
 """
@@ -563,11 +622,53 @@ class _MilpResult:
     mip_dual_bound: float
 
 
-def _run_milp(c, integrality, constraints, ub, time_limit_s, mip_rel_gap) -> _MilpResult:
+class _Child:
+    """A child process (``sys.executable``) running ``_CHILD_CODE`` on a pickled task, talked to from a thread
+    so that the parent can work meanwhile; killed when its time is up."""
+
+    def __init__(self, kind: str, args, deadline: float, mip_rel_gap: float):
+        self.out: bytes | None = None
+        self.err = b""
+        payload = pickle.dumps((kind, args, time.time() + (deadline - perf_counter()), float(mip_rel_gap)),
+                               protocol=pickle.HIGHEST_PROTOCOL)
+        self.proc = subprocess.Popen([sys.executable, "-c", _CHILD_CODE], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._thread = threading.Thread(target=self._talk, args=(payload,), daemon=True)
+        self._thread.start()
+
+    def _talk(self, payload: bytes) -> None:
+        try:
+            self.out, self.err = self.proc.communicate(payload)
+        except (OSError, ValueError):  # the pipes closed under a kill
+            self.out = None
+
+    def run(self, deadline: float, background=None) -> tuple[np.ndarray | None, int, float]:
+        """Wait until the child answers or ``deadline``; call ``background()`` (one unit of work, False when
+        it has nothing left to do) meanwhile. Returns ``(x, status, mip_dual_bound)``; killed → ``CUT_OFF``."""
+        busy = background is not None
+        while self._thread.is_alive() and perf_counter() < deadline:
+            if busy:
+                busy = bool(background())
+            else:
+                self._thread.join(max(deadline - perf_counter(), 0.0))
+        if self._thread.is_alive():
+            self.proc.kill()
+            self._thread.join()
+            log.info("child process cut off at the time limit")
+            return None, CUT_OFF, math.nan
+        if self.proc.returncode != 0 or not self.out:
+            last = self.err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {self.proc.returncode}"]
+            log.warning("solver child process failed (%s); keeping the heuristic answer", last[0])
+            return None, 4, math.nan
+        return pickle.loads(self.out)
+
+
+def _run_milp(c, integrality, constraints, ub, time_limit_s, mip_rel_gap, background=None) -> _MilpResult:
     """Solve a MILP with HiGHS within ``time_limit_s`` seconds of wall time, enforced.
 
     Large models run in a child process (``sys.executable``) that is killed when the time is up; the result is
-    then ``x=None`` and ``status=CUT_OFF``, and the caller keeps its heuristic answer and bound.
+    then ``x=None`` and ``status=CUT_OFF``, and the caller keeps its heuristic answer and bound. ``background``
+    (a callable doing one unit of work) runs in the parent while the child solves.
     """
     remaining = float(time_limit_s)
     deadline = perf_counter() + remaining
@@ -580,26 +681,12 @@ def _run_milp(c, integrality, constraints, ub, time_limit_s, mip_rel_gap) -> _Mi
         return _milp_solve(c, integrality, cons, ub, remaining, mip_rel_gap)
     if remaining <= _CHILD_START_S:
         return _MilpResult(None, CUT_OFF, math.nan)
-    payload = pickle.dumps((c, integrality, cons, ub, time.time() + remaining, float(mip_rel_gap)),
-                           protocol=pickle.HIGHEST_PROTOCOL)
     try:
-        proc = subprocess.Popen([sys.executable, "-c", _CHILD_CODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        child = _Child("milp", (c, integrality, cons, ub), deadline, mip_rel_gap)
     except OSError as exc:  # no interpreter to start (e.g. a frozen application): HiGHS's own limit only
         log.warning("cannot start a child process for the MILP (%s); solving in-process", exc)
         return _milp_solve(c, integrality, cons, ub, remaining, mip_rel_gap)
-    try:
-        out, err = proc.communicate(payload, timeout=max(deadline - perf_counter(), 0.0))
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        log.info("MILP child process cut off at the time limit (%.1f s, %d nonzeros)", remaining, nnz)
-        return _MilpResult(None, CUT_OFF, math.nan)
-    if proc.returncode != 0 or not out:
-        last = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-        log.warning("MILP child process failed (%s); keeping the heuristic answer", last[0])
-        return _MilpResult(None, 4, math.nan)
-    x, status, bound = pickle.loads(out)
+    x, status, bound = child.run(deadline, background)
     return _MilpResult(x, status, bound)
 
 
@@ -644,7 +731,8 @@ def maximal_covering(
     time_limit_s : wall-time limit for the whole call, seconds.
     method : "auto" (exact unless the reduced model is huge, then "greedy+swap"), "exact", "greedy",
         "greedy+swap".
-    seed : kept for reproducible extensions; the algorithms here are deterministic.
+    seed : seed of the iterated swap search that runs on large models while a child process solves the LP
+        or MILP (a search not stopped by the clock gives the same sites every time).
     mip_rel_gap : relative gap at which HiGHS stops (0 = prove optimality).
 
     Returns
@@ -669,7 +757,6 @@ def maximal_covering(
     cost, budget = _check_cost_budget(cost, budget, n)
     if capacity is not None:
         capacity = _check_vector(capacity, n, "capacity", "candidates", allow_inf=True)
-    del seed  # deterministic algorithms; the parameter keeps the signature stable
     total = float(w.sum())
     base = float(w[covered0].sum())
     reach = np.diff(sp.csc_array(A0).indptr) > 0
@@ -708,14 +795,40 @@ def maximal_covering(
         if gap <= mip_rel_gap:
             status = "optimal" if gap == 0 else "optimal within mip_rel_gap"
         elif method in ("auto", "exact"):
-            kept = lag.keep(value, p)  # candidates that can be in a solution better than the greedy one
+            ils = None
+            if A.nnz >= MILP_CHILD_MIN_NNZ:  # large: the parent searches while a child solves
+                ils = _LocalSearch(g, chosen, p, cost=cost, budget=budget, seed=seed)
+
+                def background():
+                    return ils.step(deadline)
+
+                if budget is None:  # the LP bound (the subgradient stalls above it on large models)
+                    lam = _mclp_lp_dual(A, v, p, perf_counter() + 0.5 * max(deadline - perf_counter(), 0.0),
+                                        background)
+                    if lam is not None:
+                        r = A @ lam
+                        const = float((v - lam).sum())
+                        lp_bound = const + float(np.sort(r)[::-1][:p].sum())
+                        if lp_bound < lag.bound:
+                            lag = _Lagrange(bound=lp_bound, r=r, const=const, lam=lam)
+                            bound = min(bound, max(lag.bound, ils.value))
+                            status = "greedy+swap: LP bound"
+                if ils.value > value:
+                    chosen, value = ils.best, ils.value
+            gap = _rel_gap(value, bound, True)
+            kept = lag.keep(value, p)  # candidates that can be in a solution better than the best one so far
             Ak, vk = _reduce_demand(A[kept], v, np.ones(A.shape[1], dtype=bool))
             model_nnz = Ak.nnz
-            if method == "exact" or model_nnz <= EXACT_MAX_NNZ:
+            if gap <= mip_rel_gap:
+                status = "optimal" if gap == 0 else "optimal within mip_rel_gap"
+            elif method == "exact" or model_nnz <= EXACT_MAX_NNZ:
                 x_chosen, milp_bound, res_status = _mclp_milp(Ak, vk, p, None if cost is None else cost[kept],
-                                                              budget, deadline - perf_counter(), mip_rel_gap)
+                                                              budget, deadline - perf_counter(), mip_rel_gap,
+                                                              None if ils is None else background)
                 if np.isfinite(milp_bound):
                     bound = min(bound, max(milp_bound, value))
+                if ils is not None and ils.value > value:
+                    chosen, value = ils.best, ils.value
                 if x_chosen is not None:
                     x_chosen = kept[x_chosen].tolist()
                     x_value = g.value(x_chosen)
@@ -723,7 +836,11 @@ def maximal_covering(
                         chosen, value, used = x_chosen, x_value, "exact"
                 status = None
             else:
-                status = (f"greedy+swap: Lagrangian bound; model too large for exact ({model_nnz:,} nonzeros "
+                while ils is not None and perf_counter() < deadline and ils.step(deadline):
+                    pass
+                if ils is not None and ils.value > value:
+                    chosen, value = ils.best, ils.value
+                status = (f"{status}; model too large for exact ({model_nnz:,} nonzeros "
                           f"after fixing {A.shape[0] - kept.size} candidates)")
     bound = max(bound, value)
     gap = _rel_gap(value, bound, True)
@@ -738,7 +855,7 @@ def maximal_covering(
     return sol
 
 
-def _mclp_milp(A, v, p, cost, budget, time_limit_s, mip_rel_gap):
+def _mclp_milp(A, v, p, cost, budget, time_limit_s, mip_rel_gap, background=None):
     """Exact MCLP on the reduced model. Returns (chosen or None, upper bound, HiGHS status)."""
     m = A.shape[1]
     useful = np.flatnonzero(np.diff(A.indptr) > 0)
@@ -758,7 +875,7 @@ def _mclp_milp(A, v, p, cost, budget, time_limit_s, mip_rel_gap):
         rows.append(np.concatenate([cost[useful], np.zeros(m)]))
         ubs.append(budget)
     cons.append(LinearConstraint(sp.csr_array(np.vstack(rows)), -np.inf, np.array(ubs)))
-    res = _run_milp(c, integrality, cons, np.ones(k + m), time_limit_s, mip_rel_gap)
+    res = _run_milp(c, integrality, cons, np.ones(k + m), time_limit_s, mip_rel_gap, background)
     bound = _milp_bound(res, -1.0)
     if res.x is None:
         return None, bound, res.status

@@ -448,12 +448,27 @@ def test_exact_milp_is_cut_off_at_the_time_limit():
 
 def test_milp_in_child_process_gives_the_brute_force_optimum(monkeypatch):
     monkeypatch.setattr(optimize, "MILP_CHILD_MIN_NNZ", 0)  # force the child process on a tiny model
-    dense, w, c0 = instance(1, n=10, m=40)  # an instance where greedy + swap is not proven optimal
+    dense, w, c0 = instance(1, n=10, m=40)
+    A, v = optimize._reduce_demand(sp.csr_array(dense, dtype=float), w, ~c0)
+    chosen, bound, status = optimize._mclp_milp(A, v, 3, None, None, 60.0, 0.0)
+    opt = brute_mclp(dense, w, c0, 3)
+    assert status == 0 and covered_by(dense, w, c0, chosen) == pytest.approx(opt)
+    assert bound == pytest.approx(opt - w[c0].sum())
     sol = maximal_covering(sp.csr_array(dense), w, 3, covered0=c0, time_limit_s=60, **EXACT)
-    assert sol.covered == pytest.approx(brute_mclp(dense, w, c0, 3))
-    assert sol.status == "optimal" and sol.method == "exact"
+    assert sol.covered == pytest.approx(opt) and sol.status == "optimal"
     sc = set_covering(sp.csr_array(dense), w, 0.7, covered0=c0, time_limit_s=60, **EXACT)
     assert sc.objective == brute_set_cover(dense, w, c0, 0.7) and sc.status == "optimal"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lp_dual_multipliers_give_a_valid_bound(seed):
+    dense, w, c0 = instance(seed + 20, n=9, m=45, density=0.3)
+    A, v = optimize._reduce_demand(sp.csr_array(dense, dtype=float), w, ~c0)
+    p = 3
+    lam = optimize._mclp_lp_dual(A, v, p, time.perf_counter() + 60, None)
+    assert lam is not None and np.all((lam >= 0) & (lam <= v))
+    bound = float((v - lam).sum() + np.sort(A @ lam)[::-1][:p].sum())
+    assert bound >= brute_mclp(dense, w, c0, p) - w[c0].sum() - 1e-6
 
 
 def test_run_milp_without_time_left_reports_cut_off():
@@ -490,3 +505,15 @@ def test_mclp_bounds_are_valid_on_random_instances(seed):
         sol = maximal_covering(sp.csr_array(dense), w, p, covered0=c0, method=method)
         assert sol.objective <= opt + 1e-9 <= sol.bound + 2e-9
         check_consistent(sol, dense, w, c0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_large_model_path_bounds_hold(seed, monkeypatch):
+    """The path large models take (iterated swap search while child processes solve the LP and the MILP)."""
+    monkeypatch.setattr(optimize, "MILP_CHILD_MIN_NNZ", 0)
+    dense, w, c0 = instance(seed + 30, n=10, m=50, density=0.3)
+    opt = brute_mclp(dense, w, c0, 3) - w[c0].sum()
+    sol = maximal_covering(sp.csr_array(dense), w, 3, covered0=c0, time_limit_s=60)
+    assert sol.objective <= opt + 1e-9 <= sol.bound + 2e-9
+    assert sol.objective == pytest.approx(opt) and sol.gap <= 1e-4
+    check_consistent(sol, dense, w, c0)
