@@ -155,6 +155,7 @@ def measure_coverage(
 
     summary = summary_dict(out, com_out, thresholds, walk_speed_mps=walk_speed_mps, target_share=target_share,
                            network=network, n_facilities=len(facilities))
+    summary["max_snap_m"] = float(max_snap_m)
     log.info("coverage: %s of %.0f elderly within %s min", f"{summary['share'][top]:.1%}",
              summary["elderly_population"], top)
     return CoverageResult(

@@ -23,7 +23,7 @@ from carecircle.coverage import threshold_label
 from carecircle.errors import OutputError
 from carecircle.isochrones import isochrones
 from carecircle.maps import coverage_map, save_map
-from carecircle.pipeline import StudyInputs, StudyResult
+from carecircle.pipeline import StudyInputs, StudyResult, localised_note
 from carecircle.report import write_report
 from carecircle.staticmap import static_map_png
 from carecircle.tables import localise, write_workbook
@@ -129,7 +129,7 @@ def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | 
                    "gap": sol.gap, "time_s": sol.time_s},
         "sites": suggestion.sites.drop(columns="geometry").astype(object).to_dict("records"),
     }
-    kwargs = {"lang": lang, "note": study.note, **({"title": title} if title else {})}
+    kwargs = {"lang": lang, "note": localised_note(study.note, lang), **({"title": title} if title else {})}
     suggested_isochrones = None
     if len(suggestion.sites):
         sites = suggestion.sites.rename(columns={"candidate_id": "facility_id"})
@@ -140,8 +140,8 @@ def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | 
         "map.html": lambda path: save_map(coverage_map(after, None, suggested=suggestion.sites,
                                                        suggested_isochrones=suggested_isochrones,
                                                        curve=suggestion.curve, **kwargs), path),
-        "map.png": lambda path: static_map_png(_as_study(study, after), path, lang=lang, suggestion=suggestion),
-        "report.html": lambda path: write_report(_as_study(study, after), path, suggestion=suggestion, lang=lang,
+        "map.png": lambda path: static_map_png(_as_study(study, after, lang), path, lang=lang, suggestion=suggestion),
+        "report.html": lambda path: write_report(_as_study(study, after, lang), path, suggestion=suggestion, lang=lang,
                                                  title=title, **_report_maps(path)),
         "summary.json": lambda path: _json(summary, path),
         "sites.csv": lambda path: _csv(suggestion.sites, path, with_lonlat=True),
@@ -156,10 +156,11 @@ def _report_maps(report_path: Path) -> dict:
     return {"map_html": (folder / "map.html").read_text(encoding="utf-8"), "map_png": folder / "map.png"}
 
 
-def _as_study(inputs: StudyInputs, coverage) -> StudyResult:
+def _as_study(inputs: StudyInputs, coverage, lang: str) -> StudyResult:
     """A suggestion's "after" coverage as a study, for the report and the static map."""
     return StudyResult(name=inputs.name, network=inputs.network, coverage=coverage, isochrones=None,
-                       inputs=inputs.inputs, note=inputs.note, facilities=inputs.all_facilities)
+                       inputs=inputs.inputs, note=localised_note(inputs.note, lang), facilities=inputs.all_facilities,
+                       lang=lang)
 
 
 def _write_all(out_dir, writers: dict) -> dict[str, Path]:

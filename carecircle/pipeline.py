@@ -39,6 +39,15 @@ DEFAULT_NOTE = (
     "Default demo: real OpenStreetMap streets and buildings of central Helsinki (© OpenStreetMap contributors, "
     "ODbL); community boundaries, population and facilities are illustrative, not statistics."
 )
+DEFAULT_NOTE_ZH = (
+    "默认示例：赫尔辛基中心城区的真实 OpenStreetMap 道路与建筑（© OpenStreetMap 贡献者，ODbL）；社区边界、人口与设施"
+    "均为示意数据，并非统计数据。"
+)
+
+
+def localised_note(note: str | None, lang: str) -> str | None:
+    """The default-data note in ``lang`` (other notes are the user's and stay as given)."""
+    return DEFAULT_NOTE_ZH if lang == "zh" and note == DEFAULT_NOTE else note
 
 
 def default_data_dir() -> Path:
@@ -306,8 +315,8 @@ def run_study(
                          progress=progress)
     inputs = {**study.inputs, **({"standard": profile.id} if profile is not None else {})}
     return StudyResult(name=study.name, network=study.network, coverage=cov, isochrones=iso, inputs=inputs,
-                       note=study.note, by_type=by_type, rollups=rollups, childcare=childcare, profile=profile,
-                       compliance=compliance, lang=lang, facilities=study.all_facilities)
+                       note=localised_note(study.note, lang), by_type=by_type, rollups=rollups, childcare=childcare,
+                       profile=profile, compliance=compliance, lang=lang, facilities=study.all_facilities)
 
 
 def children_demand(demand: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
