@@ -56,6 +56,9 @@ EXACT_MAX_NNZ = 600_000
 #: (the strong formulation has ~3 nonzeros per pair, and HiGHS overruns its time limit on larger ones).
 PMEDIAN_EXACT_MAX_PAIRS = 300_000
 
+#: Large MCLP models whose Lagrangian gap exceeds this get the LP bound from a child process before the MILP.
+LP_BOUND_MIN_GAP = 0.002
+
 _METHODS = ("auto", "exact", "greedy", "greedy+swap")
 
 
@@ -802,7 +805,9 @@ def maximal_covering(
                 def background():
                     return ils.step(deadline)
 
-                if budget is None:  # the LP bound (the subgradient stalls above it on large models)
+                # the LP bound, when the subgradient's is far from the best value (it stalls above the LP bound on
+                # large overlapping models); a small gap goes straight to the MILP
+                if budget is None and gap > LP_BOUND_MIN_GAP:
                     lam = _mclp_lp_dual(A, v, p, perf_counter() + 0.5 * max(deadline - perf_counter(), 0.0),
                                         background)
                     if lam is not None:

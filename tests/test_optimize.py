@@ -511,6 +511,7 @@ def test_mclp_bounds_are_valid_on_random_instances(seed):
 def test_large_model_path_bounds_hold(seed, monkeypatch):
     """The path large models take (iterated swap search while child processes solve the LP and the MILP)."""
     monkeypatch.setattr(optimize, "MILP_CHILD_MIN_NNZ", 0)
+    monkeypatch.setattr(optimize, "LP_BOUND_MIN_GAP", 0.0)
     dense, w, c0 = instance(seed + 30, n=10, m=50, density=0.3)
     opt = brute_mclp(dense, w, c0, 3) - w[c0].sum()
     sol = maximal_covering(sp.csr_array(dense), w, 3, covered0=c0, time_limit_s=60)
