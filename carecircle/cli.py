@@ -144,6 +144,21 @@ def _suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_compliance(study) -> None:
+    """One line per standards outcome: counts of overall rows, failing targets, and what could not be checked."""
+    table = getattr(study, "compliance", None)
+    if table is None or not len(table):
+        return
+    overall = table[table["level"] == "overall"]
+    counts = overall["status"].value_counts()
+    print(f"  Standard {study.profile.id}: {counts.get('pass', 0)} targets met, {counts.get('fail', 0)} not met, "
+          f"{counts.get('unevaluable', 0)} not checkable with these inputs (compliance.csv)")
+    for _, row in overall[overall["status"] == "fail"].iterrows():
+        print(f"    not met  {row['target_id']}: {row['value']} vs {row['target']}; {row['shortfall']}")
+    for _, row in overall[overall["status"] == "unevaluable"].iterrows():
+        print(f"    unknown  {row['target_id']}: {row['shortfall']}")
+
+
 def _run_scenarios(args: argparse.Namespace) -> int:
     """``carecircle run a.yaml b.yaml``: every file is checked before any work starts, then each is run."""
     from carecircle.scenario import load_scenarios, run_scenario
@@ -260,6 +275,7 @@ def _report(study, written: dict[str, Path], *, quiet: bool) -> None:
               + (" …" if len(below) > 10 else ""))
     if s.get("off_network_points"):
         print(f"  {s['off_network_points']} demand points lie too far from the network and count as not covered")
+    _report_compliance(study)
     if study.note:
         print(f"  Note: {study.note}")
     print(f"Results in {folder}/: " + ", ".join(written))

@@ -98,8 +98,9 @@ FACILITIES = [
     ("F07", "childcare", "示例托育中心 / Childcare centre (illustrative)", 40, 300, "C06"),
     ("F08", "health_centre", "示例社区卫生服务中心 / Community health centre (illustrative)", 0, 900, "C04"),
 ]
-# Beds (养老床位) and nursing-type beds (护理型床位) of the facilities that have beds.
-BEDS = {"F01": (30, 15), "F05": (120, 60)}
+# Beds (养老床位) and nursing-type beds (护理型床位); elder-care facilities without beds have 0 (known none),
+# the childcare and health centres are left empty (not applicable).
+BEDS = {"F01": (30, 15), "F02": (0, 0), "F03": (0, 0), "F04": (0, 0), "F05": (120, 60), "F06": (0, 0)}
 # Residential areas built recently (新建), for the floor-area standards; the others are existing (既有).
 NEW_RESIDENTIAL = {"C06", "C07"}
 SHARE_0_3 = 0.03  # children aged 0-3 of all residents: ~41.8 M births 2018-2020 / 1,412 M (7th census)

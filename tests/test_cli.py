@@ -322,3 +322,13 @@ def test_run_with_a_standard_writes_compliance_in_the_profiles_language(tmp_path
                  "--no-isochrones", "--quiet"]) == 0
     table = pd.read_csv(out_en / "compliance.csv", encoding="utf-8-sig")
     assert set(table["status"]) <= {"pass", "fail", "unevaluable"} and "needs" in " ".join(table["shortfall"].dropna())
+
+
+def test_run_prints_the_targets_not_met_and_those_it_cannot_check(tmp_path, capsys):
+    assert main(["run", "--standard", "qiqihar-2025", "--lang", "en", "--output", str(tmp_path), "--no-cache",
+                 "--no-isochrones"]) == 0
+    out = capsys.readouterr().out
+    assert "Standard qiqihar-2025:" in out
+    # 11,127 elderly × 41 / 1,000 = 456.2 beds needed; 150 given (F01 30 + F05 120) → 307 more
+    assert "not met  beds_per_1000: 13.5 per 1,000" in out and "needs 307 beds more" in out
+    assert "unknown  rural_mutual_aid" in out and "area_type" in out

@@ -103,8 +103,9 @@ def test_facilities(facilities, communities):
     for r in facilities:
         assert int(r["floor_area_m2"]) > 0
         assert r["type"] == "health_centre" or int(r["capacity"]) > 0
-        if r["beds"]:
-            assert 0 < int(r["nursing_beds"]) <= int(r["beds"])
+        if r["type"] in ELDER_TYPES:
+            assert 0 <= int(r["nursing_beds"]) <= int(r["beds"])
+        assert (r["beds"] not in ("", "0")) == (r["type"] in ("care_home", "comprehensive_centre"))
         assert r["name"].strip()
         assert union.contains(shapely.Point(float(r["lon"]), float(r["lat"]))), r["facility_id"]
 
