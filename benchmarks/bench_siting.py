@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_siting.py --quick   # small smoke run
     python benchmarks/bench_siting.py --sizes 100000 --demand 10000 --candidates 300 --repeat 1
     python benchmarks/bench_siting.py --spopt /path/to/python   # also time PySAL spopt's MCLP (see below)
+    python benchmarks/bench_siting.py --hard    # the harder instances: clustered demand, random 1% matrix
 
 The grids, the network build and the random points come from ``bench_coverage.py`` (same generator, seed 2026).
 Each instance (nodes × demand points × candidates) runs in a fresh child process, so its peak RSS is its own.
@@ -23,6 +24,18 @@ Timed steps:
   demand within 15 minutes of the existing facilities (one ``travel_times`` run); run once (it is deterministic
   and its time limit dominates), reporting time, method, status and proven gap;
 - ``curve``: ``coverage_curve(cover, w, 40, covered0=...)`` (best of ``--repeat``).
+
+``--hard`` runs two harder MCLP / set-cover instances instead (each in its own child process):
+
+- ``clustered``: a 14,400-node grid (12 × 12 km, 100 m blocks); 90% of 50,000 demand points in 60 residential
+  clusters (Gaussian, 150–500 m spread, Pareto-distributed sizes), 10% scattered; candidates on a regular
+  44 × 44 grid (~270 m apart) snapped to the network; existing facilities at ~30% of the cluster centres.
+  Coverage by ``source_demand_distances`` (900 m), so about 1% of candidate × demand pairs are covered and
+  neighbouring candidates overlap heavily: the realistic case.
+- ``random``: a uniformly random 2,000 × 50,000 cover matrix with 1% density (no geography, nothing to
+  aggregate), 20% of demand already covered: a stress test with a large LP gap.
+
+Each runs ``maximal_covering`` for N = 10, 40 and ``set_covering`` to 90% (clustered) or 50% (random) share.
 
 ``--spopt PYTHON`` runs PySAL spopt's ``MCLP.from_cost_matrix(...).solve(PULP_CBC_CMD)`` on one instance
 (``--spopt-instance``, default 100k nodes / 10k demand / 300 candidates) with the interpreter ``PYTHON`` (a
@@ -133,6 +146,82 @@ def run_instance(n_nodes: int, n_demand: int, n_cand: int, *, repeat: int, seed:
         np.savez(dump, indptr=cover.indptr, indices=cover.indices, shape=np.array(cover.shape), w=w,
                  covered0=covered0)
     return r
+
+
+# ------------------------------------------------------------------------------------------ hard instances
+
+
+def clustered_instance(*, seed: int, n_nodes: int = 14_400, n_demand: int = 50_000, n_cand: int = 2_000,
+                       n_clusters: int = 60):
+    """Cover matrix, weights and existing coverage of the clustered-demand instance (see the module docstring)."""
+    from carecircle.travel import snap_points, source_demand_distances, travel_times
+
+    xy, u, v = grid_arrays(n_nodes, seed=seed, jitter_m=10.0, drop_frac=0.03)
+    net = build_network(xy, u, v, f"clustered grid {n_nodes} seed {seed}")
+    rng = np.random.default_rng(seed + 1)
+    lo, hi = net.node_xy.min(0), net.node_xy.max(0)
+    centres = lo + rng.random((n_clusters, 2)) * (hi - lo)
+    size = rng.pareto(1.5, n_clusters) + 1.0
+    k = rng.multinomial(int(n_demand * 0.9), size / size.sum())
+    radius = rng.uniform(150.0, 500.0, n_clusters)
+    pts = np.concatenate([c + rng.normal(0.0, r, (kk, 2)) for c, r, kk in zip(centres, radius, k, strict=True)]
+                         + [lo + rng.random((n_demand - int(k.sum()), 2)) * (hi - lo)])
+    pts = np.clip(pts, lo, hi)
+    w = rng.integers(1, 200, size=n_demand).astype(float)
+    side = int(np.sqrt(n_cand))
+    gx = np.linspace(lo[0], hi[0], side + 2)[1:-1]
+    gy = np.linspace(lo[1], hi[1], side + 2)[1:-1]
+    cand = np.stack(np.meshgrid(gx, gy), -1).reshape(-1, 2)
+    dist = source_demand_distances(net, snap_points(net, cand), snap_points(net, pts), limit_m=LIMIT_M)
+    cover = dist.copy()
+    cover.data = np.ones_like(cover.data)
+    fac = centres[rng.random(n_clusters) < 0.3]
+    covered0 = travel_times(net, fac, pts, walk_speed_mps=WALK_MPS, max_minutes=MINUTES).minutes <= MINUTES + 1e-9
+    return cover, w, covered0
+
+
+def random_instance(*, seed: int, n_cand: int = 2_000, n_demand: int = 50_000, density: float = 0.01):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    cover = sp.random_array((n_cand, n_demand), density=density, rng=rng, format="csr")
+    cover.data[:] = 1.0
+    return cover, rng.integers(1, 200, size=n_demand).astype(float), rng.random(n_demand) < 0.2
+
+
+def run_hard(kind: str, *, seed: int, sites: list[int], time_limit: float) -> dict:
+    from carecircle.optimize import maximal_covering, set_covering
+
+    t0 = time.perf_counter()
+    cover, w, covered0 = clustered_instance(seed=seed) if kind == "clustered" else random_instance(seed=seed)
+    r = {"kind": kind, "build": time.perf_counter() - t0, "shape": list(cover.shape), "nnz": int(cover.nnz),
+         "share0": float(w[covered0].sum() / w.sum()), "runs": []}
+    for p in sites:
+        t0 = time.perf_counter()
+        sol = maximal_covering(cover, w, p, covered0=covered0, time_limit_s=time_limit)
+        r["runs"].append({"what": f"MCLP N={p}", "wall": time.perf_counter() - t0, "method": sol.method,
+                          "status": sol.status, "gap": sol.gap, "objective": sol.objective, "bound": sol.bound,
+                          "share": sol.share})
+    target = 0.9 if kind == "clustered" else 0.5
+    t0 = time.perf_counter()
+    sol = set_covering(cover, w, target, covered0=covered0, time_limit_s=time_limit)
+    r["runs"].append({"what": f"set cover {target:.0%}", "wall": time.perf_counter() - t0, "method": sol.method,
+                      "status": sol.status, "gap": sol.gap, "objective": sol.objective, "bound": sol.bound,
+                      "share": sol.share})
+    return r
+
+
+def hard_markdown(results: list[dict], time_limit: float) -> str:
+    lines = [f"time_limit_s={time_limit:g}; wall = measured around the call.", "",
+             "| instance | matrix | nnz | covered before | request | wall | method | status | gap | objective "
+             "| bound | share after |",
+             "|---|---:|---:|---:|---|---:|---|---|---:|---:|---:|---:|"]
+    for r in results:
+        for s in r["runs"]:
+            lines.append(f"| {r['kind']} | {r['shape'][0]:,} × {r['shape'][1]:,} | {r['nnz']:,} | {r['share0']:.1%} "
+                         f"| {s['what']} | {fmt_s(s['wall'])} | {s['method']} | {s['status']} | {s['gap']:.2%} "
+                         f"| {s['objective']:,.0f} | {s['bound']:,.1f} | {s['share']:.1%} |")
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------------------ spopt
@@ -266,6 +355,8 @@ def main(argv=None) -> int:
     p.add_argument("--spopt-instance", type=int, nargs=3, default=[100_000, 10_000, 300],
                    metavar=("NODES", "DEMAND", "CANDIDATES"))
     p.add_argument("--spopt-timeout", type=float, default=300.0, help="hard wall-time limit for spopt, seconds")
+    p.add_argument("--hard", action="store_true", help="the clustered and random 1%% instances instead")
+    p.add_argument("--hard-child", choices=["clustered", "random"], help=argparse.SUPPRESS)
     p.add_argument("--child", type=int, nargs=3, help=argparse.SUPPRESS)
     p.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--spopt-child", type=Path, help=argparse.SUPPRESS)
@@ -277,6 +368,21 @@ def main(argv=None) -> int:
                   time_limit=args.time_limit)
     if args.spopt_child is not None:
         spopt_child(args.spopt_child, args.sites)
+        return 0
+    if args.hard_child is not None:
+        print(json.dumps(run_hard(args.hard_child, seed=args.seed, sites=args.sites, time_limit=args.time_limit)))
+        return 0
+    if args.hard:
+        results = []
+        for kind in ("clustered", "random"):
+            print(f"… {kind}", file=sys.stderr, flush=True)
+            cmd = [sys.executable, __file__, "--hard-child", kind, "--seed", str(args.seed), "--sites",
+                   *map(str, args.sites), "--time-limit", str(args.time_limit)]
+            out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        if args.json:
+            args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+        print(hard_markdown(results, args.time_limit))
         return 0
     if args.child is not None:
         print(json.dumps(run_instance(*args.child, dump=args.dump, **common)))

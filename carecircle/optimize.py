@@ -458,6 +458,35 @@ class _LocalSearch:
         return self.stall < self.max_stall
 
 
+class _CoverSearch:
+    """Fewer sites for a set cover: an iterated swap search (:class:`_LocalSearch`) for ``len(best) - 1`` sites
+    that still add ``need``, started from the best cover less its least useful site; on success, again."""
+
+    def __init__(self, g: _Greedy, chosen, need: float, *, seed: int = 0, max_stall: int = 200):
+        self.g, self.need, self.seed, self.max_stall = g, need, seed, max_stall
+        self.best = list(chosen)
+        self._next()
+
+    def _next(self) -> None:
+        self.ils = None
+        if len(self.best) < 3:
+            return
+        full = self.g.value(self.best)
+        loss = [full - self.g.value([c for c in self.best if c != s]) for s in self.best]
+        start = [c for i, c in enumerate(self.best) if i != int(np.argmin(loss))]
+        self.ils = _LocalSearch(self.g, start, len(start), seed=self.seed, max_stall=self.max_stall)
+
+    def step(self, deadline=None) -> bool:
+        if self.ils is None:
+            return False
+        more = self.ils.step(deadline)
+        if self.ils.value >= self.need:
+            self.best = _prune(self.g.A, self.g.v, self.ils.best, self.need, np.ones(self.g.A.shape[0]))
+            self._next()
+            return self.ils is not None
+        return more
+
+
 @dataclass(frozen=True)
 class _Lagrange:
     bound: float
@@ -1011,6 +1040,7 @@ def set_covering(
     time_limit_s: float = 30.0,
     method: str = "auto",
     mip_rel_gap: float = 0.0,
+    seed: int = 0,
 ) -> SitingSolution:
     """Fewest new sites (or least total cost) so that the covered share reaches ``target_share``.
 
@@ -1019,7 +1049,8 @@ def set_covering(
     cover, w, covered0 : as in :func:`maximal_covering`.
     target_share : share of the total weight to cover, in [0, 1] (existing coverage counts).
     cost : per-candidate cost; minimise total cost instead of the number of sites.
-    time_limit_s, method, mip_rel_gap : as in :func:`maximal_covering`.
+    time_limit_s, method, mip_rel_gap, seed : as in :func:`maximal_covering` (on large models an iterated swap
+        search for fewer sites runs while a child process solves the MILP; "greedy+swap" when it wins).
 
     Returns
     -------
@@ -1068,9 +1099,33 @@ def set_covering(
             lag_deadline = perf_counter() + 0.4 * max(deadline - perf_counter(), 0.0)
             lb = max(lb, _cover_lagrangian_bound(A, v, need, int(lb), int(obj), chosen, lag_deadline))
             status = "greedy: Lagrangian bound"
-        if method == "exact" or (method == "auto" and A.nnz <= EXACT_MAX_NNZ):
+        search = None
+        if cost is None and method != "greedy" and lb < obj and A.nnz >= MILP_CHILD_MIN_NNZ:
+            search = _CoverSearch(g, chosen, need, seed=seed)  # in the parent while a child solves the MILP
+
+            def background():
+                return search.step(deadline)
+
+            # LP bounds: the multipliers of the MCLP LP at p = lb prove p sites too few while U_lam(p) < need
+            lp_deadline = perf_counter() + 0.5 * max(deadline - perf_counter(), 0.0)
+            while lb < len(search.best) and perf_counter() < lp_deadline:
+                lam = _mclp_lp_dual(A, v, int(lb), lp_deadline, background)
+                if lam is None:
+                    break
+                upper = float((v - lam).sum()) + np.cumsum(np.sort(A @ lam)[::-1])  # U_lam(p) for p = 1, 2, ...
+                short = np.flatnonzero(upper < need - 1e-9 * max(need, 1.0))
+                if short.size == 0 or short[-1] + 2 <= lb:
+                    break
+                lb = float(short[-1] + 2)  # short[-1] + 1 sites fall short
+                status = "greedy: LP bound"
+            if len(search.best) < len(chosen):
+                chosen, used, obj = search.best, "greedy+swap", float(len(search.best))
+
+        if lb < obj and (method == "exact" or (method == "auto" and A.nnz <= EXACT_MAX_NNZ)):
             x_chosen, milp_lb, res_status = _setcover_milp(A, v, unit, need, deadline - perf_counter(),
-                                                           mip_rel_gap)
+                                                           mip_rel_gap, None if search is None else background)
+            if search is not None and len(search.best) < len(chosen):
+                chosen, used = search.best, "greedy+swap"
             if np.isfinite(milp_lb):
                 lb = max(lb, math.ceil(milp_lb - 1e-6) if cost is None else milp_lb)
             if x_chosen is not None and g.value(x_chosen) >= need:
@@ -1080,8 +1135,15 @@ def set_covering(
             obj = float(unit[chosen].sum())
             gap = _rel_gap(obj, min(lb, obj), False)
             status = _status_text(res_status, gap)
-        elif _rel_gap(obj, min(lb, obj), False) == 0:
-            status = "optimal (greedy meets bound)"
+        else:
+            while search is not None and lb < len(search.best) and perf_counter() < deadline and search.step(deadline):
+                pass
+            if search is not None and len(search.best) < len(chosen):
+                chosen, used = search.best, "greedy+swap"
+                status = "greedy+swap: Lagrangian bound"
+            obj = float(unit[chosen].sum())
+            if _rel_gap(obj, min(lb, obj), False) == 0:
+                status = "optimal"
     order, gains = g.order(chosen)
     obj = float(unit[order].sum()) if order else 0.0
     lb = min(lb, obj)
@@ -1147,7 +1209,7 @@ def _cover_lower_bound(gains, unit, need, *, integral: bool) -> float:
     return float(c[order[:k]].sum() + c[order[k]] * (need - before) / g[order[k]])
 
 
-def _setcover_milp(A, v, unit, need, time_limit_s, mip_rel_gap):
+def _setcover_milp(A, v, unit, need, time_limit_s, mip_rel_gap, background=None):
     m = A.shape[1]
     useful = np.flatnonzero(np.diff(A.indptr) > 0)
     Ar = sp.csr_array(A[useful])
@@ -1157,7 +1219,7 @@ def _setcover_milp(A, v, unit, need, time_limit_s, mip_rel_gap):
     link = sp.hstack([-sp.csr_array(Ar.T), sp.eye_array(m, format="csr")], format="csr")
     cons = [LinearConstraint(link, -np.inf, 0.0),
             LinearConstraint(sp.csr_array(np.concatenate([np.zeros(k), v])[None, :]), need, np.inf)]
-    res = _run_milp(c, integrality, cons, np.ones(k + m), time_limit_s, mip_rel_gap)
+    res = _run_milp(c, integrality, cons, np.ones(k + m), time_limit_s, mip_rel_gap, background)
     lb = _milp_bound(res, 1.0)
     if res.x is None:
         return None, lb, res.status

@@ -518,3 +518,18 @@ def test_large_model_path_bounds_hold(seed, monkeypatch):
     assert sol.objective <= opt + 1e-9 <= sol.bound + 2e-9
     assert sol.objective == pytest.approx(opt) and sol.gap <= 1e-4
     check_consistent(sol, dense, w, c0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_set_cover_large_model_path_is_valid(seed, monkeypatch):
+    """The path large set-cover models take: LP bounds and the search for fewer sites beside the MILP child."""
+    monkeypatch.setattr(optimize, "MILP_CHILD_MIN_NNZ", 0)
+    dense, w, c0 = instance(seed + 40, n=10, m=50, density=0.2)
+    reachable = covered_by(dense, w, c0, range(10)) / w.sum()
+    target = 0.5 * (w[c0].sum() / w.sum() + reachable) + 0.02
+    if target > reachable:
+        pytest.skip("target not reachable")
+    opt = brute_set_cover(dense, w, c0, target)
+    sol = set_covering(sp.csr_array(dense), w, target, covered0=c0, time_limit_s=60)
+    assert sol.bound <= opt == sol.objective and sol.share >= target - 1e-9
+    check_consistent(sol, dense, w, c0)
