@@ -78,7 +78,8 @@ class SitingSolution:
         p-median: total person-minutes.
     bound : best proven bound on ``objective`` (upper for MCLP, lower for set cover and p-median).
     gap : relative gap ``|bound - objective| / objective``; 0 when proven optimal.
-    method : "exact", "greedy" or "greedy+swap" — which algorithm produced ``chosen``.
+    method : "exact", "greedy", "greedy+swap" (greedy, 1-swap and, on large models, an iterated swap search) or
+        "lp+milp" (the exact best sites among those the LP relaxation uses) — which algorithm produced ``chosen``.
     status : short text, e.g. "optimal", "time limit", "greedy: submodular bound".
     time_s : wall time in seconds.
     """
@@ -553,9 +554,10 @@ def _lagrangian_mclp(A, v, p, lb, lam0, deadline) -> _Lagrange:
     return _subgradient(evaluate, lam0, v, p, lb, deadline)
 
 
-def _mclp_lp_dual(A, v, p, deadline, background) -> np.ndarray | None:
-    """Multipliers ``lam`` of the MCLP LP dual (``min sum(v - lam) + p mu + sum s``, ``s_i >= (A lam)_i - mu``),
-    by HiGHS's interior-point solver in a child process killed at ``deadline``; ``background`` runs meanwhile.
+def _mclp_lp_dual(A, v, p, deadline, background) -> tuple[np.ndarray, np.ndarray] | None:
+    """Multipliers ``lam`` of the MCLP LP dual (``min sum(v - lam) + p mu + sum s``, ``s_i >= (A lam)_i - mu``)
+    and the LP's site values ``y`` (the duals of those rows), by HiGHS's interior-point solver in a child process
+    killed at ``deadline``; ``background`` runs meanwhile.
 
     The subgradient method stalls above the LP bound on large overlapping models (measured: 2.0% vs 1.4% on
     the clustered benchmark); the caller evaluates the Lagrangian at these multipliers itself, so the bound it
@@ -572,9 +574,9 @@ def _mclp_lp_dual(A, v, p, deadline, background) -> np.ndarray | None:
     except OSError:
         return None
     x, _, _ = child.run(deadline, background)
-    if x is None:
+    if x is None or x.size != 2 * n + m + 1:
         return None
-    return np.clip(x[:m], 0.0, v)
+    return np.clip(x[:m], 0.0, v), np.clip(x[m + 1 + n:], 0.0, 1.0)
 
 
 def _milp_bound(res, sense: float) -> float:
@@ -641,7 +643,9 @@ if limit > 0.05 and kind == "milp":
 elif limit > 0.05 and kind == "lp":
     c, a_ub, b_ub, bounds = args
     res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs-ipm", options={"time_limit": limit})
-    out = (None if res.x is None else np.asarray(res.x), int(res.status), math.nan)
+    marg = getattr(getattr(res, "ineqlin", None), "marginals", None)
+    if res.x is not None and marg is not None:
+        out = (np.concatenate([res.x, -np.asarray(marg)]), int(res.status), math.nan)  # x, then row duals
 sys.stdout.buffer.write(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
 sys.stdout.buffer.flush()
 """
@@ -837,9 +841,10 @@ def maximal_covering(
                 # the LP bound, when the subgradient's is far from the best value (it stalls above the LP bound on
                 # large overlapping models); a small gap goes straight to the MILP
                 if budget is None and gap > LP_BOUND_MIN_GAP:
-                    lam = _mclp_lp_dual(A, v, p, perf_counter() + 0.5 * max(deadline - perf_counter(), 0.0),
-                                        background)
-                    if lam is not None:
+                    lp = _mclp_lp_dual(A, v, p, perf_counter() + 0.5 * max(deadline - perf_counter(), 0.0),
+                                       background)
+                    if lp is not None:
+                        lam, y = lp
                         r = A @ lam
                         const = float((v - lam).sum())
                         lp_bound = const + float(np.sort(r)[::-1][:p].sum())
@@ -847,8 +852,19 @@ def maximal_covering(
                             lag = _Lagrange(bound=lp_bound, r=r, const=const, lam=lam)
                             bound = min(bound, max(lag.bound, ils.value))
                             status = "greedy+swap: LP bound"
+                        if ils.value > value:
+                            chosen, value = ils.best, ils.value
+                        # the best sites among the LP's support and the best set so far: a small exact MILP
+                        sup = np.union1d(np.flatnonzero(y > 1e-6), np.asarray(chosen, dtype=np.int64))
+                        if sup.size > len(chosen) and _rel_gap(value, bound, True) > mip_rel_gap:
+                            As, vs = _reduce_demand(A[sup], v, np.ones(A.shape[1], dtype=bool))
+                            slice_end = perf_counter() + 0.5 * max(deadline - perf_counter(), 0.0)
+                            x_sup, _, _ = _mclp_milp(As, vs, p, None, None, slice_end - perf_counter(), mip_rel_gap,
+                                                     background)
+                            if x_sup is not None and g.value(sup[x_sup]) > value + 1e-9 * max(value, 1.0):
+                                chosen, value, used = sup[x_sup].tolist(), g.value(sup[x_sup]), "lp+milp"
                 if ils.value > value:
-                    chosen, value = ils.best, ils.value
+                    chosen, value, used = ils.best, ils.value, "greedy+swap"
             gap = _rel_gap(value, bound, True)
             kept = lag.keep(value, p)  # candidates that can be in a solution better than the best one so far
             Ak, vk = _reduce_demand(A[kept], v, np.ones(A.shape[1], dtype=bool))
@@ -862,7 +878,7 @@ def maximal_covering(
                 if np.isfinite(milp_bound):
                     bound = min(bound, max(milp_bound, value))
                 if ils is not None and ils.value > value:
-                    chosen, value = ils.best, ils.value
+                    chosen, value, used = ils.best, ils.value, "greedy+swap"
                 if x_chosen is not None:
                     x_chosen = kept[x_chosen].tolist()
                     x_value = g.value(x_chosen)
@@ -873,7 +889,7 @@ def maximal_covering(
                 while ils is not None and perf_counter() < deadline and ils.step(deadline):
                     pass
                 if ils is not None and ils.value > value:
-                    chosen, value = ils.best, ils.value
+                    chosen, value, used = ils.best, ils.value, "greedy+swap"
                 status = (f"{status}; model too large for exact ({model_nnz:,} nonzeros "
                           f"after fixing {A.shape[0] - kept.size} candidates)")
     bound = max(bound, value)
@@ -1109,9 +1125,10 @@ def set_covering(
             # LP bounds: the multipliers of the MCLP LP at p = lb prove p sites too few while U_lam(p) < need
             lp_deadline = perf_counter() + 0.5 * max(deadline - perf_counter(), 0.0)
             while lb < len(search.best) and perf_counter() < lp_deadline:
-                lam = _mclp_lp_dual(A, v, int(lb), lp_deadline, background)
-                if lam is None:
+                lp = _mclp_lp_dual(A, v, int(lb), lp_deadline, background)
+                if lp is None:
                     break
+                lam = lp[0]
                 upper = float((v - lam).sum()) + np.cumsum(np.sort(A @ lam)[::-1])  # U_lam(p) for p = 1, 2, ...
                 short = np.flatnonzero(upper < need - 1e-9 * max(need, 1.0))
                 if short.size == 0 or short[-1] + 2 <= lb:

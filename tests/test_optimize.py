@@ -465,10 +465,13 @@ def test_lp_dual_multipliers_give_a_valid_bound(seed):
     dense, w, c0 = instance(seed + 20, n=9, m=45, density=0.3)
     A, v = optimize._reduce_demand(sp.csr_array(dense, dtype=float), w, ~c0)
     p = 3
-    lam = optimize._mclp_lp_dual(A, v, p, time.perf_counter() + 60, None)
-    assert lam is not None and np.all((lam >= 0) & (lam <= v))
+    lam, y = optimize._mclp_lp_dual(A, v, p, time.perf_counter() + 60, None)
+    assert np.all((lam >= 0) & (lam <= v)) and y.shape == (A.shape[0],)
+    assert y.sum() == pytest.approx(p, abs=1e-6)  # the LP opens p sites' worth
     bound = float((v - lam).sum() + np.sort(A @ lam)[::-1][:p].sum())
     assert bound >= brute_mclp(dense, w, c0, p) - w[c0].sum() - 1e-6
+    lp_value = float(v @ np.minimum(1.0, A.T @ y))  # the LP's own objective equals the dual bound
+    assert lp_value == pytest.approx(bound, rel=1e-6)
 
 
 def test_run_milp_without_time_left_reports_cut_off():
