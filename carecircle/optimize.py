@@ -1269,7 +1269,7 @@ def p_median(
         ``inf``.
     unreachable_min : minutes charged to a demand point that neither an existing nor a new site reaches;
         default twice the largest stored or finite current time (at least 1).
-    time_limit_s, method, mip_rel_gap : as in :func:`maximal_covering` (no swap step: "greedy+swap" runs greedy).
+    time_limit_s, method, mip_rel_gap : as in :func:`maximal_covering` ("greedy+swap": greedy, then 1-swap).
 
     Returns
     -------
@@ -1330,6 +1330,10 @@ def p_median(
         value += float(gains[s])
         chosen.append(s)
     used = "greedy"
+    if method != "greedy" and len(chosen) >= 1 and len(chosen) < n:
+        chosen, _ = _pmedian_swap(R, chosen, deadline)
+        value = _savings(R, chosen)
+        used = "greedy+swap"
     status = "greedy: submodular bound"
     res_status = None
     if method != "greedy" and R.nnz and value > 0:
@@ -1398,6 +1402,54 @@ def p_median(
     log.info("p-median p=%d: %d sites save %.1f person-minutes (%s, %s, gap %.3g%%, %.2fs)", p, len(order),
              saved, sol.method, sol.status, 100 * sol.gap, sol.time_s)
     return sol
+
+
+def _pmedian_swap(R: sp.csr_array, chosen: list[int], deadline, max_passes: int = 10_000) -> tuple[list[int], int]:
+    """1-swap local search for p-median on the savings matrix (best improving swap per pass).
+
+    With ``b1_j``/``b2_j`` the best and second-best saving of demand ``j`` among the chosen sites and ``s1_j`` the
+    site giving ``b1_j``, swapping ``s`` out and ``t`` in changes the savings by
+    ``add(t) - loss(s) + sum_{j: s1_j = s} [(R_tj - b2_j)^+ - (R_tj - b1_j)^+]`` with
+    ``add(t) = sum_j (R_tj - b1_j)^+`` and ``loss(s) = sum_{j: s1_j = s} (b1_j - b2_j)``.
+    """
+    n, m = R.shape
+    Rc = sp.csc_array(R)
+    Rc.sort_indices()
+    row_of = np.repeat(np.arange(n), np.diff(R.indptr))
+    chosen = list(chosen)
+    tol = 1e-9 * max(float(R.data.sum()) if R.nnz else 0.0, 1.0)
+    swaps = 0
+    for _ in range(max_passes):
+        if deadline is not None and perf_counter() > deadline:
+            break
+        b1, b2 = np.zeros(m), np.zeros(m)
+        s1 = np.full(m, -1)
+        for s in chosen:
+            lo, hi = R.indptr[s], R.indptr[s + 1]
+            j, x = R.indices[lo:hi], R.data[lo:hi]
+            top = x > b1[j]
+            b2[j] = np.where(top, b1[j], np.maximum(b2[j], x))
+            b1[j] = np.where(top, x, b1[j])
+            s1[j[top]] = s
+        add = np.bincount(row_of, weights=np.maximum(R.data - b1[R.indices], 0.0), minlength=n)
+        in_set = np.zeros(n, dtype=bool)
+        in_set[chosen] = True
+        best = (tol, -1, -1)
+        for k, s in enumerate(chosen):
+            js = np.flatnonzero(s1 == s)
+            loss = float((b1[js] - b2[js]).sum())
+            pos, own = _rows_of(Rc.indptr, js)
+            corr = np.maximum(Rc.data[pos] - b2[js][own], 0.0) - np.maximum(Rc.data[pos] - b1[js][own], 0.0)
+            delta = add - loss + np.bincount(Rc.indices[pos], weights=corr, minlength=n)
+            delta[in_set] = -math.inf
+            t = int(np.argmax(delta))
+            if delta[t] > best[0]:
+                best = (float(delta[t]), k, t)
+        if best[1] < 0:
+            break
+        chosen[best[1]] = best[2]
+        swaps += 1
+    return chosen, swaps
 
 
 def _marginal_one(R: sp.csr_array, s: int, best: np.ndarray) -> float:

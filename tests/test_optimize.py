@@ -258,7 +258,7 @@ def test_p_median_equals_brute_force(seed, p):
     T = sp.csr_array((times[r, c], (r, c)), shape=(n, m))
     sol = p_median(T, w, p, current=current, unreachable_min=40.0, **EXACT)
     assert sol.objective == pytest.approx(brute_p_median(times, w, current, p, 40.0))
-    assert sol.status == "optimal" and sol.method in ("exact", "greedy")
+    assert sol.status == "optimal" and sol.method in ("exact", "greedy+swap")
     assert sum(sol.gains) == pytest.approx(w @ np.where(np.isfinite(current), current, 40.0) - sol.objective)
     reached = np.isfinite(current) | stored[list(sol.chosen)].any(axis=0)
     assert sol.covered == pytest.approx(w[reached].sum())
@@ -536,3 +536,37 @@ def test_set_cover_large_model_path_is_valid(seed, monkeypatch):
     sol = set_covering(sp.csr_array(dense), w, target, covered0=c0, time_limit_s=60)
     assert sol.bound <= opt == sol.objective and sol.share >= target - 1e-9
     check_consistent(sol, dense, w, c0)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_p_median_swap_improves_greedy_and_bounds_hold(seed):
+    rng = np.random.default_rng(seed + 200)
+    n, m, p = int(rng.integers(5, 10)), int(rng.integers(15, 40)), int(rng.integers(1, 4))
+    times = rng.uniform(0.0, 20.0, (n, m))
+    times[times > 12.0] = np.inf
+    w = rng.uniform(1.0, 10.0, m)
+    current = rng.uniform(3.0, 25.0, m)
+    current[rng.random(m) < 0.4] = np.inf
+    r, c = np.nonzero(np.isfinite(times))
+    T = sp.csr_array((times[r, c], (r, c)), shape=(n, m))
+    opt = brute_p_median(times, w, current, p, 40.0)
+    greedy = p_median(T, w, p, current=current, unreachable_min=40.0, method="greedy")
+    swap = p_median(T, w, p, current=current, unreachable_min=40.0, method="greedy+swap")
+    assert swap.method == "greedy+swap" and swap.objective <= greedy.objective + 1e-9
+    for sol in (greedy, swap):
+        assert sol.bound <= opt + 1e-9 <= sol.objective + 2e-9
+        t = np.where(np.isfinite(current), current, 40.0)
+        for s in sol.chosen:
+            t = np.minimum(t, times[s])
+        assert sol.objective == pytest.approx(float(w @ t))  # recomputed from scratch
+
+
+def test_p_median_swap_escapes_a_greedy_trap():
+    # greedy takes the central site 0 first (it reaches all four at 2 min); the best pair is the outer sites 1, 2
+    rows, cols = [0, 0, 0, 0, 1, 1, 2, 2], [0, 1, 2, 3, 0, 1, 2, 3]
+    T = sp.csr_array(([2.0] * 4 + [0.5] * 4, (rows, cols)), shape=(3, 4))
+    w = np.ones(4)
+    greedy = p_median(T, w, 2, unreachable_min=10.0, method="greedy")
+    swap = p_median(T, w, 2, unreachable_min=10.0, method="greedy+swap")
+    assert greedy.chosen[0] == 0 and sorted(swap.chosen) == [1, 2]
+    assert swap.objective == pytest.approx(2.0) and swap.objective < greedy.objective
