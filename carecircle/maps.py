@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["comparison_map", "coverage_map", "map_fragment", "save_map"]
+__all__ = ["comparison_map", "coverage_map", "curve_svg", "map_fragment", "save_map"]
 
 _DEFAULT_TITLE = "15-minute elder-care circle"
 
@@ -250,7 +250,7 @@ def coverage_map(
     demand = _to_wgs84(result.demand, "demand")
     if suggested is not None:
         suggested = _suggested_points(suggested)
-    curve_points = _check_curve(curve)
+    curve_box = curve_svg(curve, result.target_share, lang=lang)
     thresholds = tuple(float(m) for m in result.thresholds_min)
     if not thresholds:
         raise InputError("coverage result has no thresholds; run coverage with at least one threshold.")
@@ -284,8 +284,8 @@ def coverage_map(
     root = m.get_root()
     root.html.add_child(folium.Element(_title_box(title)), name="carecircle_title")
     left = [_headline_box(result, demand, thresholds, labels)]
-    if curve_points is not None:
-        left.append(_curve_box(curve_points, result.target_share, labels))
+    if curve_box:
+        left.append(curve_box)
     # Headline and curve stack in one column, so the curve never overlaps however tall the headline is.
     root.html.add_child(folium.Element(_left_column(left)), name="carecircle_headline")
     if note:
@@ -300,7 +300,7 @@ def coverage_map(
         "coverage map: %d communities, %d facilities, %d uncovered demand points, %d isochrone layers, "
         "%s suggested sites, curve %s (%s)",
         len(communities), len(drawn_facilities), n_uncovered, len(iso_colors),
-        "no" if suggested is None else len(suggested), "no" if curve_points is None else "yes", lang,
+        "no" if suggested is None else len(suggested), "yes" if curve_box else "no", lang,
     )
     return m
 
@@ -465,7 +465,8 @@ def _check_curve(curve: pd.DataFrame | None) -> pd.DataFrame | None:
     y = pd.to_numeric(curve["share"], errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
-        logger.warning("coverage map: the coverage curve has no finite points; no curve box drawn")
+        if len(curve):
+            logger.warning("coverage curve: no finite points (sites, share); no curve chart drawn")
         return None
     return pd.DataFrame({"sites": x[ok], "share": y[ok]}).sort_values("sites", kind="stable").reset_index(drop=True)
 
@@ -923,6 +924,44 @@ def _nice_step(span: float, max_ticks: int = 8) -> float:
             if span / step <= max_ticks:
                 break
     return step
+
+
+def curve_svg(curve: pd.DataFrame | None, target_share: float | None = None, *, lang: str = "en") -> str:
+    """The coverage curve as a small line chart in plain inline SVG, in a titled box (no script, no resource).
+
+    The map's curve box (:func:`coverage_map` with ``curve=``) and the HTML report's chart are both this.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame or None
+        Coverage after 0, 1, 2, ... new sites (``Suggestion.curve``): columns ``sites`` and ``share`` (0..1).
+        Rows with a missing or non-finite value are left out.
+    target_share : float, optional
+        Drawn as a dashed line with its label when within 0..1.
+    lang : {"en", "zh"}
+        Language of the title, axis labels, target label and point tooltips.
+
+    Returns
+    -------
+    str
+        ``<div class="carecircle-curve">`` holding the title and an ``<svg class="carecircle-curve-chart">``
+        260 × 170 px; the empty string when ``curve`` is ``None`` or has no finite point.
+
+    Raises
+    ------
+    InputError
+        Unknown ``lang``; ``curve`` without a ``sites`` or ``share`` column.
+
+    Examples
+    --------
+    >>> curve_svg(pd.DataFrame({"sites": [0, 1, 2], "share": [0.7, 0.8, 0.85]}), 0.9, lang="zh")[:28]
+    '<div class="carecircle-curve'
+    """
+    labels = _labels(lang)
+    points = _check_curve(curve)
+    if points is None:
+        return ""
+    return _curve_box(points, target_share, labels)
 
 
 def _curve_box(points: pd.DataFrame, target_share: float | None, labels: Mapping[str, str]) -> str:

@@ -680,7 +680,9 @@ def _suggestion_section(suggestion: Suggestion, lang: str, labels: Mapping[str, 
         line = labels["solver_line"].format(method=sol.method, status=sol.status, gap=gap or labels["na"],
                                             candidates=f"{int(getattr(suggestion, 'n_candidates', 0)):,d}")
         parts.append(f"<p class=meta>{_esc(line)}</p>")
-    curve = _curve_svg(suggestion.curve, suggestion.after.target_share, lang)
+    from carecircle.maps import curve_svg  # the map's own chart: map and report look alike
+
+    curve = curve_svg(suggestion.curve, suggestion.after.target_share, lang=lang)
     if curve:
         parts.append(f'<figure class="curve">{curve}<figcaption class=meta>{_esc(labels["curve_caption"])}'
                      "</figcaption></figure>")
@@ -705,20 +707,6 @@ def _suggestion_section(suggestion: Suggestion, lang: str, labels: Mapping[str, 
             cols.append(("_lonlat", labels["lonlat"], _text, True))
         parts.append(_table(table, cols, "sites"))
     return "".join(parts)
-
-
-def _curve_svg(curve: pd.DataFrame | None, target_share: float, lang: str) -> str:
-    """The coverage-curve chart, drawn by the map's own SVG helper so that map and report look alike."""
-    if curve is None or len(curve) == 0:
-        return ""
-    # Private helpers of maps.py (no public curve API yet): one chart style for map and report.
-    from carecircle.maps import _check_curve, _curve_box
-    from carecircle.maps import _labels as _map_labels
-
-    points = _check_curve(curve)
-    if points is None:
-        return ""
-    return _curve_box(points, target_share, _map_labels(lang))
 
 
 def _rollup_section(table: pd.DataFrame, level: str, cov: CoverageResult, labels: Mapping[str, str]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 
 import folium
@@ -526,6 +527,29 @@ def test_curve_missing_columns_is_an_input_error(result):
         coverage_map(result, curve=_curve().drop(columns="share"))
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_curve_svg_is_the_maps_curve_box(result, isochrones, lang):
+    from carecircle.maps import curve_svg
+
+    box = curve_svg(_curve(), result.target_share, lang=lang)
+    assert box == _curve_svg(_html(_suggestion_map(result, isochrones, lang=lang)))
+    assert box.startswith('<div class="carecircle-curve"') and '<svg class="carecircle-curve-chart"' in box
+
+
+def test_curve_svg_without_points_is_empty_and_checks_its_input(caplog):
+    from carecircle.maps import curve_svg
+
+    caplog.set_level(logging.WARNING, logger="carecircle.maps")
+    assert curve_svg(None) == "" and curve_svg(_curve().iloc[:0]) == ""
+    assert caplog.records == []
+    assert curve_svg(pd.DataFrame({"sites": [0, 1], "share": [np.nan, np.inf]})) == ""
+    assert "no finite points" in caplog.text
+    with pytest.raises(InputError, match="curve: no 'sites' column"):
+        curve_svg(_curve().drop(columns="sites"))
+    with pytest.raises(InputError, match="lang='fr'"):
+        curve_svg(_curve(), lang="fr")
+
+
 def test_suggested_without_crs_is_an_input_error(result):
     with pytest.raises(InputError, match="suggested: no CRS"):
         coverage_map(result, suggested=_suggested().set_crs(None, allow_override=True))
@@ -707,3 +731,48 @@ def test_suggestion_map_opens_in_headless_chromium(result, isochrones, tmp_path,
         assert severe == []
     finally:
         driver.quit()
+
+
+# --- module boundaries --------------------------------------------------------------------------------------
+
+
+def _imports(path) -> list[tuple[str, list[str]]]:
+    """``(module, names)`` of every import in a source file (``import x`` gives ``(x, [])``)."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append((node.module, [alias.name for alias in node.names]))
+    return found
+
+
+def test_only_maps_imports_folium_and_nobody_uses_its_private_names():
+    from pathlib import Path
+
+    import carecircle
+
+    package = Path(carecircle.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        if path.name == "maps.py":
+            continue
+        for module, names in _imports(path):
+            assert module.split(".")[0] not in ("folium", "branca"), f"{path.name} imports {module}"
+            if module == "carecircle.maps":
+                assert not [n for n in names if n.startswith("_")], f"{path.name}: {names}"
+        assert not re.search(r"\bmaps\._[a-z]", path.read_text(encoding="utf-8")), path.name
+
+
+
+def test_maps_report_and_staticmap_use_only_public_names_of_other_modules():
+    from pathlib import Path
+
+    import carecircle
+
+    package = Path(carecircle.__file__).parent
+    for name in ("maps.py", "report.py", "staticmap.py"):
+        private = [(module, n) for module, names in _imports(package / name) if module.startswith("carecircle")
+                   for n in names if n.startswith("_") and n != "__version__"]
+        assert private == [], name
