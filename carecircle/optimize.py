@@ -12,6 +12,13 @@ is out of every candidate's reach is dropped, and demand points reached by exact
 merged (weights summed), which changes no objective value. A greedy solution (improved by 1-swap local
 search) is always computed first and kept when the MILP stops at its time limit with something worse.
 
+Bounds: greedy's submodular bound, then a Lagrangian (subgradient) bound; on large MCLP models whose gap stays
+above 0.2%, the LP bound from HiGHS's interior-point solver, evaluated by our own code at the LP dual's
+multipliers (so it is valid whatever the solver's tolerances), and the exact MILP over the LP's support ("lp+milp").
+Set cover's lower bound is the least ``p`` whose MCLP bound reaches the target. While a solver runs, an iterated
+swap search improves the best set. The time limit is hard: MILPs and LPs of 20,000+ nonzeros run in a child
+process that is killed at the deadline, and the answer then says the exact solve was cut off.
+
 Nothing here builds a dense candidate × demand matrix. Ties are broken by the lowest candidate index.
 
 Example
@@ -48,8 +55,8 @@ log = logging.getLogger(__name__)
 __all__ = ["CoverageCurve", "SitingSolution", "coverage_curve", "maximal_covering", "p_median", "set_covering"]
 
 #: Above this many nonzeros in the reduced model, ``method="auto"`` answers with greedy + swap and a
-#: Lagrangian bound instead of a MILP: HiGHS overruns its time limit in presolve and the root LP on larger models
-#: (measured: 657k nonzeros, 30 s limit, 44-67 s wall).
+#: Lagrangian/LP bound instead of a MILP: HiGHS does not get through presolve and the root LP of larger models in
+#: the time (measured: 657k nonzeros, 30 s limit, 44-67 s wall before the limit was made hard).
 EXACT_MAX_NNZ = 600_000
 
 #: p-median: ``method="auto"`` solves the MILP only up to this many (candidate, demand) pairs after fixing
