@@ -27,7 +27,7 @@ Example
 >>> cover = sp.csr_array(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]]))
 >>> sol = maximal_covering(cover, np.array([10.0, 5.0, 5.0, 10.0]), 2)
 >>> sol.chosen, sol.gains, sol.method, sol.status
-((0, 2), (15.0, 15.0), 'exact', 'optimal')
+((0, 2), (15.0, 15.0), 'greedy+swap', 'optimal')
 """
 
 from __future__ import annotations
