@@ -20,7 +20,7 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,14 +34,15 @@ from shapely.ops import unary_union
 
 from carecircle.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError, OutputError
-from carecircle.facility_types import type_label
+from carecircle.facility_types import TYPES, type_label
 
 if TYPE_CHECKING:
     from carecircle.compare import Comparison
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["comparison_map", "coverage_map", "curve_svg", "map_fragment", "save_map"]
+__all__ = ["SHARE_COLORS", "TYPE_COLORS", "comparison_map", "coverage_map", "curve_svg", "map_fragment", "save_map",
+           "type_colors"]
 
 _DEFAULT_TITLE = "15-minute elder-care circle"
 
@@ -147,8 +148,8 @@ _LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-# Colour scales. Share: red (none covered) to green (all covered).
-_SHARE_COLORS = ["#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850"]
+#: Coverage share scale, red (none covered) to green (all covered); the static PNG map uses it too.
+SHARE_COLORS = ("#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850")
 _NO_DATA_COLOR = "#bdbdbd"
 # Isochrones: the shortest threshold darkest, the longest lightest.
 _ISO_DARK = (8, 69, 148)
@@ -160,10 +161,22 @@ _SUGGESTED_FILL = "#1a1a1a"
 _SUGGESTED_RING = "#ffb000"
 _SUGGESTED_TYPE = "suggested"
 _CURVE_COLOR = "#08519c"
-_TYPE_PALETTE = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
-]  # fmt: skip
+#: Marker colour of each facility type, on this map and on the static PNG map. Dark blues, purples, magenta,
+#: brown, lavender and greys: none is on the red-yellow-green share scale, so a marker (white-edged) stands out on
+#: any community fill; none is the uncovered-elderly purple or the suggested sites' black and amber.
+TYPE_COLORS: dict[str, str] = {
+    "comprehensive_centre": "#08306b",  # navy
+    "day_care": "#c51b7d",  # magenta
+    "home_care_station": "#4a1486",  # deep purple
+    "care_home": "#543005",  # dark brown
+    "canteen": "#2171b5",  # blue
+    "rural_station": "#807dba",  # lavender
+    "childcare": "#0099c6",  # cyan blue
+    "health_centre": "#525252",  # dark grey
+    "unspecified": "#252525",  # near black (a circle: suggested sites are amber-ringed squares)
+}
+# Types outside TYPE_COLORS (hand-made frames) take these in turn.
+_OTHER_TYPE_PALETTE = ("#3690c0", "#88419d", "#8c6bb1", "#4d004b", "#737373", "#6a3d9a")
 
 _PANEL_CSS = (
     "background:rgba(255,255,255,0.92);border-radius:4px;"
@@ -269,7 +282,7 @@ def coverage_map(
     _inline_leaflet(m)
     m.get_root().title = title
 
-    share_cmap = branca.colormap.LinearColormap(_SHARE_COLORS, vmin=0.0, vmax=1.0)
+    share_cmap = branca.colormap.LinearColormap(SHARE_COLORS, vmin=0.0, vmax=1.0)
     type_colors = _type_colors(drawn_facilities)
 
     _add_communities(m, communities, thresholds, result.target_share, share_cmap, labels)
@@ -737,9 +750,27 @@ def _add_uncovered(
     return len(rows)
 
 
+def type_colors(types: Iterable[Any]) -> dict[str, str]:
+    """Marker colour of each facility type present, in legend order (the order of ``facility_types.TYPES``).
+
+    Known codes have a fixed colour (:data:`TYPE_COLORS`), so a type looks the same on every map; other
+    values take the colours of a spare palette in sorted order. Missing values are skipped.
+
+    Examples
+    --------
+    >>> type_colors(["day_care", "comprehensive_centre", "day_care"])
+    {'comprehensive_centre': '#08306b', 'day_care': '#c51b7d'}
+    """
+    present = {str(t) for t in types if not _is_missing(t)}
+    known = [code for code in TYPES if code in present and code in TYPE_COLORS]
+    other = sorted(present.difference(known))
+    colors = {code: TYPE_COLORS[code] for code in known}
+    colors.update({t: _OTHER_TYPE_PALETTE[i % len(_OTHER_TYPE_PALETTE)] for i, t in enumerate(other)})
+    return colors
+
+
 def _type_colors(facilities: gpd.GeoDataFrame) -> dict[str, str]:
-    types = sorted({str(t) for t in _col(facilities, "type") if not _is_missing(t)})
-    return {t: _TYPE_PALETTE[i % len(_TYPE_PALETTE)] for i, t in enumerate(types)}
+    return type_colors(_col(facilities, "type"))
 
 
 def _add_facilities(

@@ -2,9 +2,11 @@
 
 Drawn with matplotlib's Agg renderer, offline: no background tiles. Communities are coloured by the share of
 their elderly within the largest walking time (the map's red-to-green scale), communities below target get a
-dashed outline, the merged isochrone of the largest threshold is outlined, facilities are coloured by type and
-suggested new sites are numbered squares. A legend, a scale bar, an optional north arrow and the
-OpenStreetMap attribution complete it.
+dashed outline, the merged isochrone of the largest threshold is outlined, facilities are coloured by type (the
+colours of the interactive map, :data:`carecircle.maps.TYPE_COLORS`) and suggested new sites are numbered
+squares, all over the walking network drawn faintly. A legend (beside the map, or below it when that leaves the
+map larger; never cut at the image edge), a scale bar, an optional north arrow and the OpenStreetMap attribution
+complete it.
 
 Chinese labels (``lang="zh"``) need a font with CJK glyphs; :func:`cjk_font` looks for one among the installed
 fonts (WenQuanYi Zen Hei from Debian's ``fonts-wqy-zenhei``, Noto Sans CJK, Source Han Sans, SimHei, Microsoft
@@ -18,16 +20,19 @@ import logging
 import math
 import os
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 
 from carecircle.coverage import threshold_label
 from carecircle.errors import InputError, OutputError
 from carecircle.facility_types import type_label
+from carecircle.maps import SHARE_COLORS, type_colors
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -47,14 +52,14 @@ CJK_FONTS = (
 )
 _LATIN_FONT = "DejaVu Sans"
 
-_SHARE_COLORS = ["#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850"]  # as on the interactive map
 _NO_DATA_COLOR = "#bdbdbd"
 _BELOW_TARGET_COLOR = "#67001f"
 _ISO_COLOR = "#08519c"
 _SUGGESTED_FILL = "#1a1a1a"
 _SUGGESTED_RING = "#ffb000"
-_TYPE_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-                 "#bcbd22", "#7f7f7f"]
+_NETWORK_COLOR = "#4d4d4d"
+#: Legend labels wrap at this many characters (Chinese: fewer, each glyph being about twice as wide).
+_WRAP_CHARS = {"en": 32, "zh": 15}
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 
 _LABELS = {
@@ -110,6 +115,7 @@ def static_map_figure(
     texts use a CJK font with ``lang="zh"`` (see :func:`cjk_font`), else DejaVu Sans (with a CJK font as
     fallback for Chinese names, when one is installed).
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import LinearSegmentedColormap, Normalize
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
@@ -146,37 +152,43 @@ def static_map_figure(
         raise InputError("nothing to draw: the study has no communities and no facilities.")
 
     fig = Figure(figsize=size_in, layout=None)
-    ax = fig.add_axes((0.02, 0.04, 0.70, 0.86))
+    FigureCanvasAgg(fig)  # a renderer, to measure the legend
+    ax = fig.add_axes((0.02, 0.05, 0.70, 0.85))
     ax.set_aspect("equal")
     ax.set_axis_off()
-    cmap = LinearSegmentedColormap.from_list("share", _SHARE_COLORS)
+    cmap = LinearSegmentedColormap.from_list("share", list(SHARE_COLORS))
     norm = Normalize(0.0, 1.0)
+    x0, y0, x1, y1 = _view_bounds([communities, facilities, sites, iso])
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    network = getattr(study, "network", None)
+    if network is not None:
+        _draw_network(ax, network, crs)
 
     handles: list[Any] = []
     if len(communities):
         share = pd.to_numeric(communities.get(f"share_{top}"), errors="coerce")
         colors = [_NO_DATA_COLOR if pd.isna(v) else cmap(norm(float(v))) for v in share]
-        communities.plot(ax=ax, color=colors, edgecolor="white", linewidth=0.8, alpha=0.85)
+        communities.plot(ax=ax, color=colors, edgecolor="white", linewidth=0.8, alpha=0.72, zorder=1)
         below = communities[communities.get("below_target", pd.Series(False, index=communities.index))
                             .fillna(False).astype(bool).to_numpy()]
         if len(below):
-            below.boundary.plot(ax=ax, color=_BELOW_TARGET_COLOR, linewidth=1.6, linestyle="--")
+            below.boundary.plot(ax=ax, color=_BELOW_TARGET_COLOR, linewidth=1.6, linestyle="--", zorder=3)
             handles.append(Line2D([], [], color=_BELOW_TARGET_COLOR, linestyle="--",
                                   label=labels["below"].format(target=f"{100 * cov.target_share:.0f}%")))
         if share.isna().any():
             handles.append(Patch(facecolor=_NO_DATA_COLOR, edgecolor="white", label=labels["no_data"]))
     if iso is not None:
-        iso.boundary.plot(ax=ax, color=_ISO_COLOR, linewidth=1.4)
+        iso.boundary.plot(ax=ax, color=_ISO_COLOR, linewidth=1.4, zorder=2)
         handles.append(Line2D([], [], color=_ISO_COLOR, linewidth=1.4, label=labels["iso"].format(m=top)))
     if len(facilities):
         types = facilities["type"].astype(str) if "type" in facilities else pd.Series("unspecified",
                                                                                     index=facilities.index)
-        for i, code in enumerate(sorted(types.unique())):
+        for code, color in type_colors(types).items():
             rows = facilities[(types == code).to_numpy()]
-            color = _TYPE_PALETTE[i % len(_TYPE_PALETTE)]
-            ax.scatter(rows.geometry.x, rows.geometry.y, s=46, color=color, edgecolors="white", linewidths=1.2,
+            ax.scatter(rows.geometry.x, rows.geometry.y, s=52, color=color, edgecolors="white", linewidths=1.4,
                        zorder=5)
-            handles.append(Line2D([], [], marker="o", linestyle="", markersize=7, markerfacecolor=color,
+            handles.append(Line2D([], [], marker="o", linestyle="", markersize=7.5, markerfacecolor=color,
                                   markeredgecolor="white", label=_type_name(code, lang)))
     if sites is not None and len(sites):
         ranks = pd.to_numeric(sites["rank"], errors="coerce") if "rank" in sites else pd.Series(
@@ -189,19 +201,17 @@ def static_map_figure(
                     ha="center", va="center", zorder=7, fontproperties=font)
         handles.append(Line2D([], [], marker="s", linestyle="", markersize=9, markerfacecolor=_SUGGESTED_FILL,
                               markeredgecolor=_SUGGESTED_RING, label=labels["suggested"]))
+    for h in handles:
+        h.set_label(_wrap(h.get_label(), _WRAP_CHARS[lang]))
 
     fig.text(0.5, 0.955, title or f"{labels['title']} — {getattr(study, 'name', '')}".rstrip(" —"),
              ha="center", va="center", fontsize=15, fontweight="bold", fontproperties=font, gid="title")
-    _colorbar(fig, cmap, norm, labels["share"].format(m=top), font)
-    if handles:
-        legend_font = font.copy()
-        legend_font.set_size(9)
-        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.74, 0.74), frameon=False,
-                   prop=legend_font)
     _scale_bar(ax, font)
     if north_arrow:
         _north_arrow(ax, font)
-    fig.text(0.72, 0.015, ATTRIBUTION, ha="right", va="bottom", fontsize=7.5, color="#444", fontproperties=font)
+    fig.text(0.99, 0.012, ATTRIBUTION, ha="right", va="bottom", fontsize=7.5, color="#444", fontproperties=font,
+             gid="attribution")
+    _place_key(fig, ax, handles, cmap, norm, labels["share"].format(m=top), font)
     return fig
 
 
@@ -327,14 +337,141 @@ def _top_isochrone(iso: gpd.GeoDataFrame | None, minutes: float, crs: Any) -> gp
     return gpd.GeoSeries([rows.to_crs(crs).geometry.union_all()], crs=crs)
 
 
-def _colorbar(fig: Any, cmap: Any, norm: Any, label: str, font: Any) -> None:
+def _view_bounds(layers: list[Any]) -> tuple[float, float, float, float]:
+    """``(xmin, ymin, xmax, ymax)`` of the drawn layers plus a margin (4% of the larger side, at least 40 m)."""
+    boxes = [layer.total_bounds for layer in layers if layer is not None and len(layer)]
+    b = np.vstack(boxes)
+    x0, y0, x1, y1 = float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
+    margin = max(0.04 * max(x1 - x0, y1 - y0), 40.0)
+    return x0 - margin, y0 - margin, x1 + margin, y1 + margin
+
+
+def _draw_network(ax: Any, network: Any, crs: Any) -> None:
+    """The walking network's segments in the view, thin and faint, under everything else."""
+    from matplotlib.collections import LineCollection
+
+    xy = np.asarray(getattr(network, "node_xy", np.empty((0, 2))), dtype=float)
+    u = np.asarray(getattr(network, "edge_u", []), dtype=np.int64)
+    v = np.asarray(getattr(network, "edge_v", []), dtype=np.int64)
+    if not len(u) or not len(xy):
+        return
+    if network.crs is not None and pyproj.CRS.from_user_input(network.crs) != pyproj.CRS.from_user_input(crs):
+        x, y = pyproj.Transformer.from_crs(network.crs, crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
+        xy = np.column_stack([x, y])
+    segs = np.stack([xy[u], xy[v]], axis=1)
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    lo, hi = segs.min(axis=1), segs.max(axis=1)
+    keep = (hi[:, 0] >= x0) & (lo[:, 0] <= x1) & (hi[:, 1] >= y0) & (lo[:, 1] <= y1)
+    ax.add_collection(LineCollection(segs[keep], colors=_NETWORK_COLOR, linewidths=0.45, alpha=0.5, zorder=0,
+                                     gid="network"), autolim=False)
+
+
+def _wrap(text: str, width: int) -> str:
+    """``text`` wrapped at ``width`` characters: at spaces, or anywhere in text without spaces (Chinese)."""
+    if len(text) <= width:
+        return text
+    if " " in text.strip():
+        return textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)
+    return textwrap.fill(text, width)
+
+
+def _colorbar(fig: Any, cax: Any, cmap: Any, norm: Any, label: str, font: Any) -> None:
     from matplotlib.cm import ScalarMappable
 
-    cax = fig.add_axes((0.75, 0.80, 0.21, 0.025))
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal")
     bar.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0%", "25%", "50%", "75%", "100%"])
     bar.ax.tick_params(labelsize=8)
     cax.set_title(label, fontproperties=font, fontsize=9.5, loc="left")
+
+
+# Figure fractions: the map band between the title and the attribution line, and the padding at the edges.
+_TOP, _BOTTOM, _PAD, _GAP = 0.90, 0.045, 0.015, 0.025
+
+
+def _place_key(fig: Any, ax: Any, handles: list[Any], cmap: Any, norm: Any, label: str, font: Any) -> None:
+    """Place the share colour bar and the legend beside the map or below it, whichever leaves the map larger.
+
+    Sizes are measured with the figure's renderer, so long labels (wrapped by :func:`_wrap`) make room for
+    themselves: the map shrinks, nothing is cut at the image edge. Fractions of the figure do not depend on
+    the dpi of the saved image.
+    """
+    renderer = fig.canvas.get_renderer()
+    fw, fh = fig.bbox.width, fig.bbox.height
+    w_in, h_in = fig.get_size_inches()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    dx, dy = x1 - x0, y1 - y0
+
+    cax = fig.add_axes((0.0, 0.0, 2.2 / w_in, 0.2 / h_in))
+    _colorbar(fig, cax, cmap, norm, label, font)
+    pos, tight = cax.get_window_extent(renderer), cax.get_tightbbox(renderer)
+    cb_w, cb_h = tight.width / fw, tight.height / fh
+    cb_left, cb_top = (pos.x0 - tight.x0) / fw, (tight.y1 - pos.y1) / fh  # title and tick labels stick out
+
+    def put_colorbar(left: float, top: float) -> None:
+        cax.set_position((left + cb_left, top - cb_top - pos.height / fh, pos.width / fw, pos.height / fh))
+
+    size = 9.0
+    while True:
+        legend_font = font.copy()
+        legend_font.set_size(size)
+        sizes = {}
+        for ncols in sorted({1, 2, 3, 4, len(handles)} if handles else {1}):
+            if handles and ncols <= len(handles):
+                leg = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 1), frameon=False,
+                                 prop=legend_font, ncols=ncols, borderaxespad=0)
+                box = leg.get_window_extent(renderer)
+                leg.remove()
+                sizes[ncols] = (box.width / fw, box.height / fh)
+            elif not handles:
+                sizes[ncols] = (0.0, 0.0)
+        layouts = []  # (map scale, kind, ncols, map box)
+        for ncols, (lw, lh) in sizes.items():
+            key_w = max(cb_w, lw)
+            # beside: colour bar on top of the legend in a column at the right
+            if ncols <= 2 and _TOP - 0.04 - cb_h - _GAP - lh >= _BOTTOM:
+                box = (_PAD, _BOTTOM, 1 - 3 * _PAD - key_w, _TOP - _BOTTOM)
+                layouts.append((_scale(box, w_in, h_in, dx, dy), "right", ncols, box, key_w))
+            # below: colour bar at the left, the legend to its right, in a band above the attribution
+            if _PAD + cb_w + 2 * _GAP + lw <= 1 - _PAD:
+                key_h = max(cb_h, lh)
+                bottom = _BOTTOM + key_h + _GAP
+                box = (_PAD, bottom, 1 - 2 * _PAD, _TOP - bottom)
+                layouts.append((_scale(box, w_in, h_in, dx, dy), "below", ncols, box, key_h))
+        if layouts or size <= 6:
+            break
+        size -= 1.0
+    if not layouts:  # labels too long even in 6-point type: beside the map, the map as small as it must be
+        lw, lh = sizes[1]
+        key_w = max(cb_w, lw)
+        layouts = [(0.0, "right", 1, (_PAD, _BOTTOM, max(1 - 3 * _PAD - key_w, 0.1), _TOP - _BOTTOM), key_w)]
+    # The largest map; between near ties (within 3%) the earlier layout: fewer legend columns, beside first.
+    best = max(s for s, *_ in layouts)
+    scale, kind, ncols, box, extent = next(lay for lay in layouts if lay[0] >= 0.97 * best)
+    if kind == "right":
+        # The map as wide as it is drawn and the key beside it, the pair centred in the figure.
+        map_w = min(scale * dx / w_in, box[2])
+        start = max((1 - (map_w + 2 * _PAD + extent)) / 2, _PAD)
+        ax.set_position((start, box[1], map_w, box[3]))
+        left = start + map_w + 2 * _PAD
+        put_colorbar(left, _TOP - 0.04)
+        anchor = (left, _TOP - 0.04 - cb_h - _GAP)
+    else:
+        ax.set_position(box)
+        top = _BOTTOM + extent
+        put_colorbar(_PAD, top)
+        anchor = (_PAD + cb_w + 2 * _GAP, top)
+    if handles:
+        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=anchor, frameon=False, prop=legend_font,
+                   ncols=ncols, borderaxespad=0)
+    logger.debug("static map: legend %s the map (%d columns, %g pt), map scale %.3g in/km", kind, ncols,
+                 legend_font.get_size(), scale * 1000)
+
+
+def _scale(box: tuple[float, float, float, float], w_in: float, h_in: float, dx: float, dy: float) -> float:
+    """Inches per map unit when the view ``dx`` × ``dy`` fills the figure-fraction ``box`` at equal aspect."""
+    if box[2] <= 0 or box[3] <= 0:
+        return 0.0
+    return min(box[2] * w_in / dx, box[3] * h_in / dy)
 
 
 def _nice_length(span_m: float) -> float:

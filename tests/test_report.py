@@ -350,7 +350,7 @@ def test_static_png_with_suggested_sites(study, suggestion, tmp_path):
     fig = staticmap.static_map_figure(study, suggestion=suggestion)
     numbers = {t.get_text() for ax in fig.axes for t in ax.texts}
     assert {f"{r:g}" for r in suggestion.sites["rank"]} <= numbers
-    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    legend = [t.get_text().replace("\n", " ") for t in fig.legends[0].get_texts()]  # long labels wrap
     assert "Suggested new site (number: rank)" in legend and "Day-care centre" in legend
     assert staticmap.ATTRIBUTION in [t.get_text() for t in fig.texts]
     assert staticmap.static_map_png(study, tmp_path / "s.png", suggestion=suggestion, dpi=40).stat().st_size > 0
@@ -387,3 +387,94 @@ def test_static_png_errors(study, tmp_path):
         staticmap.static_map_png(study, tmp_path / "m.png", lang="fr")
     with pytest.raises(OutputError, match="does not exist"):
         staticmap.static_map_png(study, tmp_path / "missing" / "m.png")
+
+
+def _extents(fig):
+    """Window extents (pixels) of the figure, the map, the legend and the colour bar with its labels."""
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    ax, cax = fig.axes[0], fig.axes[1]
+    return (fig.bbox, ax.get_window_extent(renderer), fig.legends[0].get_window_extent(renderer),
+            cax.get_tightbbox(renderer))
+
+
+def _inside(inner, outer) -> bool:
+    return (inner.x0 >= outer.x0 - 0.5 and inner.y0 >= outer.y0 - 0.5 and inner.x1 <= outer.x1 + 0.5
+            and inner.y1 <= outer.y1 + 0.5)
+
+
+def _long_types(study):
+    """The study with one facility of a type whose name is far longer than any legend column."""
+    cov = study.coverage
+    facilities = cov.facilities.copy()
+    facilities.loc[facilities.index[0], "type"] = ("community elder-care and rehabilitation service complex "
+                                                    "with day care, meals and home visits")
+    return dataclasses.replace(study, coverage=dataclasses.replace(cov, facilities=facilities))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("size_in", [(10.0, 8.0), (6.0, 8.0), (12.0, 5.0), (5.0, 4.0)])
+@pytest.mark.parametrize("case", ["study", "suggestion", "long_types"])
+def test_static_png_legend_and_colour_bar_are_inside_the_image_and_off_the_map(study, suggestion, lang, size_in,
+                                                                                case):
+    if lang == "zh" and staticmap.cjk_font() is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-wqy-zenhei)")
+    drawn = _long_types(study) if case == "long_types" else study
+    fig = staticmap.static_map_figure(drawn, lang=lang, size_in=size_in,
+                                      suggestion=suggestion if case == "suggestion" else None)
+    page, map_box, legend, bar = _extents(fig)
+    assert _inside(legend, page) and _inside(bar, page)
+    assert not legend.overlaps(map_box) and not bar.overlaps(map_box) and not legend.overlaps(bar)
+    assert map_box.width > 0.3 * page.width or map_box.height > 0.3 * page.height  # the map stays the main thing
+    title = _title(fig).get_window_extent(fig.canvas.get_renderer())
+    assert not title.overlaps(map_box) and not title.overlaps(legend)
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    if lang == "en":  # long labels wrap
+        assert max(len(line) for t in texts for line in t.split("\n")) <= 32
+        assert "Subdistrict comprehensive\nelder-care centre" in texts or case == "long_types"
+        assert any(t.startswith("Suggested new site") for t in texts) == (case == "suggestion")
+
+
+def test_static_png_legend_beside_a_tall_map_and_below_a_wide_one(study):
+    tall = _extents(staticmap.static_map_figure(study, size_in=(10.0, 8.0)))
+    assert tall[2].x0 >= tall[1].x1  # beside the (portrait) demo area
+    wide = _extents(staticmap.static_map_figure(study, size_in=(6.0, 9.0)))
+    assert wide[2].y1 <= wide[1].y0  # in a narrow, tall image: below the map
+
+
+def test_static_png_facility_colours_are_the_interactive_maps_and_stand_off_the_share_scale(study):
+    from matplotlib.colors import to_rgb
+
+    from carecircle.maps import SHARE_COLORS, TYPE_COLORS, type_colors
+
+    fig = staticmap.static_map_figure(study)
+    legend = {t.get_text().replace("\n", " "): h for t, h in zip(fig.legends[0].get_texts(),
+                                                                    fig.legends[0].legend_handles, strict=True)}
+    colours = type_colors(study.coverage.facilities["type"])
+    assert colours and set(colours) <= set(TYPE_COLORS)
+    for code, colour in colours.items():
+        handle = legend[staticmap._type_name(code, "en")]
+        assert to_rgb(handle.get_markerfacecolor()) == to_rgb(colour)
+        assert to_rgb(handle.get_markeredgecolor()) == (1.0, 1.0, 1.0)
+    # every type colour is far from every colour of the red-to-green share scale (RGB distance)
+    for colour in TYPE_COLORS.values():
+        nearest = min(sum((a - b) ** 2 for a, b in zip(to_rgb(colour), to_rgb(s), strict=True)) ** 0.5
+                      for s in SHARE_COLORS)
+        assert nearest > 0.35, colour
+
+
+def test_static_png_draws_the_walking_network_faintly_under_everything(study):
+    from matplotlib.collections import LineCollection
+
+    fig = staticmap.static_map_figure(study)
+    ax = fig.axes[0]
+    (network,) = [c for c in ax.collections if c.get_gid() == "network"]
+    assert isinstance(network, LineCollection) and len(network.get_segments()) > 1000
+    assert network.get_zorder() < min(c.get_zorder() for c in ax.collections if c is not network)
+    assert network.get_alpha() <= 0.6
+    # the view is the study area, not the whole network
+    x0, x1 = ax.get_xlim()
+    assert x1 - x0 < 1.2 * (study.coverage.communities.to_crs(study.network.crs).total_bounds[2]
+                            - study.coverage.communities.to_crs(study.network.crs).total_bounds[0]) + 200
+    without = staticmap.static_map_figure(dataclasses.replace(study, network=None))
+    assert [c for c in without.axes[0].collections if c.get_gid() == "network"] == []
