@@ -434,7 +434,7 @@ def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str =
     dict mapping each file name to its final path.
     """
     from carecircle import __version__
-    from carecircle.export import _json, _write_all
+    from carecircle.export import write_all, write_json
     from carecircle.maps import comparison_map, save_map
 
     if lang not in ("en", "zh"):
@@ -456,30 +456,30 @@ def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str =
 
     writers = {
         "map.html": lambda path: save_map(comparison_map(cmp, lang=lang, title=title), path),
-        "summary.json": lambda path: _json(summary, path),
+        "summary.json": lambda path: write_json(summary, path),
     }
     for name, (table, lonlat) in tables.items():
         writers[name] = lambda path, t=table, ll=lonlat: _table(t, path, lang=lang, names=names, with_lonlat=ll)
-    return _write_all(out_dir, writers)
+    return write_all(out_dir, writers)
 
 
 def _table(df: pd.DataFrame, path: Path, *, lang: str, names: Mapping[str, str], with_lonlat: bool) -> None:
-    from carecircle.export import _csv
+    from carecircle.export import write_csv
 
-    if lang == "zh":  # comparison columns here; the study tables' own columns and types in export._csv
+    if lang == "zh":  # comparison columns here; the study tables' own columns and types in export.write_csv
         df = df.copy()
         for col, mapping in (("target_change", _TARGET_ZH), ("change", _CHANGE_ZH), ("status_base", _STATUS_ZH),
                              ("status_plan", _STATUS_ZH)):
             if col in df:
                 df[col] = df[col].map(lambda v, m=mapping: m.get(v, v))
         df = df.rename(columns=lambda c: _header_zh(str(c), names))
-    _csv(df, path, with_lonlat=with_lonlat, lang=lang)
+    write_csv(df, path, with_lonlat=with_lonlat, lang=lang)
 
 
 def _header_zh(column: str, names: Mapping[str, str]) -> str:
     """Chinese header of a comparison column: the study table's header plus （现状）/（规划）/（变化）.
 
-    Columns that are not comparison columns come back unchanged (``export._csv`` translates them).
+    Columns that are not comparison columns come back unchanged (``export.write_csv`` translates them).
     """
     from carecircle.tables import localise
 

@@ -93,18 +93,18 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
         "map.html": lambda path: save_map(coverage_map(cov, study.isochrones, **kwargs), path),
         "map.png": lambda path: static_map_png(study, path, lang=lang),
         "report.html": lambda path: write_report(study, path, lang=lang, title=title, **_report_maps(path)),
-        "summary.json": lambda path: _json(summary, path),
+        "summary.json": lambda path: write_json(summary, path),
         "tables.xlsx": lambda path: write_workbook(tables, path, lang=lang),
-        "communities.csv": lambda path: _csv(cov.communities, path, lang=lang),
-        "facilities.csv": lambda path: _csv(tables["facilities"], path, with_lonlat=True, lang=lang),
-        "demand.csv": lambda path: _csv(cov.demand, path, with_lonlat=True, lang=lang),
+        "communities.csv": lambda path: write_csv(cov.communities, path, lang=lang),
+        "facilities.csv": lambda path: write_csv(tables["facilities"], path, with_lonlat=True, lang=lang),
+        "demand.csv": lambda path: write_csv(cov.demand, path, with_lonlat=True, lang=lang),
         "layers.gpkg": lambda path: _gpkg(path, communities=cov.communities, facilities=cov.facilities,
                                           demand=cov.demand, isochrones=study.isochrones),
     }
     for key in ("by_type", "subdistricts", "districts", "childcare", "compliance"):
         if tables[key] is not None:
-            writers[f"{key}.csv"] = lambda path, df=tables[key]: _csv(df, path, lang=lang)
-    return _write_all(out_dir, writers)
+            writers[f"{key}.csv"] = lambda path, df=tables[key]: write_csv(df, path, lang=lang)
+    return write_all(out_dir, writers)
 
 
 def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | os.PathLike, *,
@@ -136,17 +136,17 @@ def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | 
         suggested_isochrones = isochrones(study.network, sites, thresholds_min=(suggestion.minutes,),
                                           walk_speed_mps=after.walk_speed_mps, per_facility=True)
         suggested_isochrones = suggested_isochrones[suggested_isochrones["facility_id"].notna()]
-    return _write_all(out_dir, {
+    return write_all(out_dir, {
         "map.html": lambda path: save_map(coverage_map(after, None, suggested=suggestion.sites,
                                                        suggested_isochrones=suggested_isochrones,
                                                        curve=suggestion.curve, **kwargs), path),
         "map.png": lambda path: static_map_png(_as_study(study, after, lang), path, lang=lang, suggestion=suggestion),
         "report.html": lambda path: write_report(_as_study(study, after, lang), path, suggestion=suggestion, lang=lang,
                                                  title=title, **_report_maps(path)),
-        "summary.json": lambda path: _json(summary, path),
-        "sites.csv": lambda path: _csv(suggestion.sites, path, with_lonlat=True),
-        "curve.csv": lambda path: _csv(suggestion.curve, path),
-        "communities.csv": lambda path: _csv(com, path),
+        "summary.json": lambda path: write_json(summary, path),
+        "sites.csv": lambda path: write_csv(suggestion.sites, path, with_lonlat=True),
+        "curve.csv": lambda path: write_csv(suggestion.curve, path),
+        "communities.csv": lambda path: write_csv(com, path),
     })
 
 
@@ -163,7 +163,7 @@ def _as_study(inputs: StudyInputs, coverage, lang: str) -> StudyResult:
                        lang=lang)
 
 
-def _write_all(out_dir, writers: dict) -> dict[str, Path]:
+def write_all(out_dir, writers: dict) -> dict[str, Path]:
     """Run every writer into a temporary folder, then move all files into ``out_dir`` (all or nothing)."""
     out_dir = Path(out_dir)
     try:
@@ -188,11 +188,13 @@ def _write_all(out_dir, writers: dict) -> dict[str, Path]:
     return written
 
 
-def _json(data: dict, path: Path) -> None:
+def write_json(data: dict, path: Path) -> None:
+    """``data`` as UTF-8 JSON (Chinese kept readable; NaN/inf as null)."""
     path.write_text(json.dumps(_jsonable(data), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def _csv(gdf, path: Path, *, with_lonlat: bool = False, lang: str = "en") -> None:
+def write_csv(gdf, path: Path, *, with_lonlat: bool = False, lang: str = "en") -> None:
+    """A table as UTF-8 CSV with BOM (Excel reads Chinese), floats to 4 decimals, headers in ``lang``."""
     df = pd.DataFrame(gdf.drop(columns="geometry", errors="ignore"))
     if with_lonlat and len(gdf):
         df["lon"] = gdf.geometry.x.round(7).to_numpy()

@@ -19,7 +19,6 @@ import html
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -33,8 +32,9 @@ import pandas as pd
 from shapely.ops import unary_union
 
 from carecircle.coverage import CoverageResult, threshold_label
-from carecircle.errors import InputError, OutputError
+from carecircle.errors import InputError
 from carecircle.facility_types import TYPES, type_label
+from carecircle.files import write_atomically
 
 if TYPE_CHECKING:
     from carecircle.compare import Comparison
@@ -345,31 +345,8 @@ def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
     --------
     >>> save_map(coverage_map(result), "coverage.html")  # doctest: +SKIP
     """
-    target = Path(path)
-    directory = target.parent
-    if not directory.is_dir():
-        raise OutputError(
-            f"{target}: directory {directory} does not exist; create it or choose another path."
-        )
     data = m.get_root().render().encode("utf-8")
-    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-    tmp_name: str | None = None
-    try:
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{target.name}.", suffix=".tmp",
-                                         delete=False) as tmp:
-            tmp_name = tmp.name
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
-    except OSError as exc:
-        if tmp_name is not None and os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise OutputError(f"{target}: cannot write the map ({exc.strerror or exc}); "
-                          "check permissions and free space.") from exc
-    logger.info("map written to %s (%d kB)", target, len(data) // 1024)
-    return target
+    return write_atomically(path, lambda f: f.write(data), what="the map")
 
 
 def map_fragment(m: folium.Map, *, width: str = "100%", height: str = "600px") -> str:

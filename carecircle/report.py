@@ -22,7 +22,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,8 @@ import pandas as pd
 
 from carecircle import __version__
 from carecircle.coverage import CoverageResult, threshold_label
-from carecircle.errors import InputError, OutputError
+from carecircle.errors import InputError
+from carecircle.files import write_atomically
 
 if TYPE_CHECKING:
     from carecircle.pipeline import StudyResult
@@ -467,25 +467,8 @@ def write_report(study: StudyResult, path: str | os.PathLike[str], **kwargs: Any
     OutputError
         The directory does not exist or cannot be written.
     """
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise OutputError(f"{target}: directory {target.parent} does not exist; create it or choose another path.")
     data = render_report(study, **kwargs).encode("utf-8")
-    tmp_name: str | None = None
-    try:
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp",
-                                         delete=False) as tmp:
-            tmp_name = tmp.name
-            tmp.write(data)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
-    except OSError as exc:
-        if tmp_name is not None and os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise OutputError(f"{target}: cannot write the report ({exc.strerror or exc}); "
-                          "check permissions and free space.") from exc
-    logger.info("report written to %s (%d kB)", target, len(data) // 1024)
-    return target
+    return write_atomically(path, lambda f: f.write(data), what="the report")
 
 
 def map_iframe_snippet(map_path_or_html: Any, *, height: int | str = 600, inline: bool = True) -> str:

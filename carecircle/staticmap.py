@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,8 +29,9 @@ import pandas as pd
 import pyproj
 
 from carecircle.coverage import threshold_label
-from carecircle.errors import InputError, OutputError
+from carecircle.errors import InputError
 from carecircle.facility_types import type_label
+from carecircle.files import write_atomically
 from carecircle.maps import SHARE_COLORS, type_colors
 
 if TYPE_CHECKING:
@@ -266,27 +266,11 @@ def static_map_png(
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise OutputError(f"{target}: directory {target.parent} does not exist; create it or choose another path.")
     fig = static_map_figure(study, lang=lang, suggestion=suggestion, title=title, size_in=size_in,
                             north_arrow=north_arrow)
     FigureCanvasAgg(fig)
-    tmp_name: str | None = None
-    try:
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp",
-                                         delete=False) as tmp:
-            tmp_name = tmp.name
-            fig.savefig(tmp, format="png", dpi=dpi, facecolor="white")
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
-    except OSError as exc:
-        if tmp_name is not None and os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise OutputError(f"{target}: cannot write the PNG map ({exc.strerror or exc}); "
-                          "check permissions and free space.") from exc
-    logger.info("static map written to %s (%s, %d dpi)", target, lang, dpi)
-    return target
+    return write_atomically(path, lambda f: fig.savefig(f, format="png", dpi=dpi, facecolor="white"),
+                            what="the PNG map")
 
 
 # --- helpers ------------------------------------------------------------------------------------------
