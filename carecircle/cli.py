@@ -151,18 +151,29 @@ def _report_compliance(study) -> None:
         return
     overall = table[table["level"] == "overall"]
     counts = overall["status"].value_counts()
-    print(f"  Standard {study.profile.id}: {counts.get('pass', 0)} targets met, {counts.get('fail', 0)} not met, "
-          f"{counts.get('unevaluable', 0)} not checkable with these inputs (compliance.csv)")
+    print(f"  Standard {study.profile.id}: targets met {counts.get('pass', 0)}, not met {counts.get('fail', 0)}, "
+          f"not checkable with these inputs {counts.get('unevaluable', 0)} (compliance.csv)")
     for _, row in overall[overall["status"] == "fail"].iterrows():
         print(f"    not met  {row['target_id']}: {row['value']} vs {row['target']}; {row['shortfall']}")
     for _, row in overall[overall["status"] == "unevaluable"].iterrows():
         print(f"    unknown  {row['target_id']}: {row['shortfall']}")
 
 
+#: Options of `run` that still apply with scenario files; every other one belongs in the scenario.
+_SCENARIO_CLI_KEYS = {"scenarios", "command", "func", "output", "cache_dir", "no_cache", "quiet", "verbose", "debug"}
+
+
 def _run_scenarios(args: argparse.Namespace) -> int:
     """``carecircle run a.yaml b.yaml``: every file is checked before any work starts, then each is run."""
     from carecircle.scenario import load_scenarios, run_scenario
 
+    defaults = vars(_parser().parse_args(["run"]))
+    ignored = [k for k, v in vars(args).items()
+               if k in defaults and k not in _SCENARIO_CLI_KEYS and v != defaults[k]]
+    if ignored:
+        flags = ", ".join("--" + k.replace("_", "-") for k in sorted(ignored))
+        raise InputError(f"{flags} cannot be combined with scenario files; set them in the scenario instead "
+                         "(see `carecircle init`), or run without scenario files.")
     if args.output is not None and len(args.scenarios) > 1:
         raise InputError("--output names one folder but several scenarios were given; set outputs.folder in "
                          "each scenario instead.")
@@ -213,7 +224,7 @@ def _compare(args: argparse.Namespace) -> int:
         return 0
     print(f"Comparing '{base.label}' (base) with '{plan.label}' (plan):")
     for _, row in cmp.headline.iterrows():
-        print("  " + "  ".join(f"{k}={_fmt_cell(v)}" for k, v in row.items()))
+        print("  " + "  ".join(f"{k}={_fmt_cell(k, v)}" for k, v in row.items()))
     print(f"Results in {folder}/: " + ", ".join(written))
     return 0
 
@@ -233,9 +244,11 @@ def _standards(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fmt_cell(value) -> str:
+def _fmt_cell(key: str, value) -> str:
+    if isinstance(value, float) and "share" in str(key):
+        return f"{value:+.1%}" if "change" in str(key) or "diff" in str(key) else f"{value:.1%}"
     if isinstance(value, float):
-        return f"{value:.3f}" if abs(value) < 1.5 else f"{value:,.0f}"
+        return f"{value:,.0f}"
     return str(value)
 
 
@@ -425,7 +438,7 @@ def _add_study_args(parser: argparse.ArgumentParser):
     calc.add_argument("--target", type=float, default=None, metavar="SHARE",
                       help="coverage share each community should reach at the largest threshold "
                       "(default: the profile's, else 0.9)")
-    calc.add_argument("--max-snap-m", type=float, default=300.0, metavar="M",
+    calc.add_argument("--max-snap-m", type=_positive, default=300.0, metavar="M",
                       help="largest allowed distance from a point to the network (default: 300)")
     return calc
 
@@ -449,6 +462,16 @@ def _minutes(text: str) -> tuple[float, ...]:
     if not values or any(v <= 0 for v in values):
         raise argparse.ArgumentTypeError(f"{text!r}: thresholds must be positive minutes such as 5,10,15")
     return values
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of metres") from exc
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of metres, e.g. 300")
+    return value
 
 
 def _speed(text: str) -> float:

@@ -144,9 +144,9 @@ def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | 
         "report.html": lambda path: write_report(_as_study(study, after, lang), path, suggestion=suggestion, lang=lang,
                                                  title=title, **_report_maps(path)),
         "summary.json": lambda path: write_json(summary, path),
-        "sites.csv": lambda path: write_csv(suggestion.sites, path, with_lonlat=True),
-        "curve.csv": lambda path: write_csv(suggestion.curve, path),
-        "communities.csv": lambda path: write_csv(com, path),
+        "sites.csv": lambda path: write_csv(suggestion.sites, path, with_lonlat=True, lang=lang),
+        "curve.csv": lambda path: write_csv(suggestion.curve, path, lang=lang),
+        "communities.csv": lambda path: write_csv(com, path, lang=lang),
     })
 
 
@@ -163,8 +163,17 @@ def _as_study(inputs: StudyInputs, coverage, lang: str) -> StudyResult:
                        lang=lang)
 
 
+#: Names of the files the last run wrote into a folder, so that the next run can remove those it no longer
+#: writes (a compliance.csv from an earlier run with a standard must not sit beside a run without one).
+MANIFEST = ".carecircle-outputs.json"
+
+
 def write_all(out_dir, writers: dict) -> dict[str, Path]:
-    """Run every writer into a temporary folder, then move all files into ``out_dir`` (all or nothing)."""
+    """Run every writer into a temporary folder, then move all files into ``out_dir`` (all or nothing).
+
+    Files an earlier carecircle run wrote into ``out_dir`` and this one does not are removed (they are listed
+    in :data:`MANIFEST`); other files in the folder are never touched.
+    """
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -179,6 +188,7 @@ def write_all(out_dir, writers: dict) -> dict[str, Path]:
         for name in writers:
             os.replace(tmp / name, out_dir / name)
             written[name] = out_dir / name
+        _forget_earlier_outputs(out_dir, set(written))
     except OSError as exc:
         raise OutputError(f"cannot write results into {str(out_dir)!r} ({exc}); check space and permissions, "
                           "or choose another folder with --output.") from exc
@@ -186,6 +196,20 @@ def write_all(out_dir, writers: dict) -> dict[str, Path]:
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("export: wrote %d files to %s", len(written), out_dir)
     return written
+
+
+def _forget_earlier_outputs(out_dir: Path, names: set[str]) -> None:
+    manifest = out_dir / MANIFEST
+    try:
+        earlier = set(json.loads(manifest.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        earlier = set()
+    for name in sorted(earlier - names):
+        stale = out_dir / name
+        if stale.is_file() and stale.parent == out_dir:
+            stale.unlink()
+            log.info("export: removed %s, written by an earlier run but not by this one", stale)
+    manifest.write_text(json.dumps(sorted(names), ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def write_json(data: dict, path: Path) -> None:

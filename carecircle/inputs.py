@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".zip")
 _LON_ALIASES = ("lon", "lng", "longitude", "x", "经度")
 _LAT_ALIASES = ("lat", "latitude", "y", "纬度")
+_ONE = {"facilities": "facility", "demand points": "demand point"}  # a row of each kind of point file
 
 
 def read_facilities(
@@ -252,7 +253,7 @@ def _read_points(path, *, lon_col, lat_col, crs: str, what: str) -> gpd.GeoDataF
     if system in ("gcj02", "bd09"):
         from carecircle.coords import to_wgs84
 
-        lon, lat = to_wgs84(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), system)
+        lon, lat = to_wgs84(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), system, source=Path(path).name)
         gdf = gdf.set_geometry(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
         log.info("%s: %d points converted from %s to WGS-84", Path(path).name, len(gdf), system.upper())
     return gdf
@@ -280,13 +281,13 @@ def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str) -> gpd
     try:
         df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", encoding="utf-8-sig")
     except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{path.name}: the file is empty; add a header row and one row per {what[:-1]}.") from exc
+        raise InputError(f"{path.name}: the file is empty; add a header row and one row per {_ONE[what]}.") from exc
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(
             f"{path.name}: cannot read as CSV ({type(exc).__name__}); save it as UTF-8 CSV with a header row."
         ) from exc
     if len(df) == 0:
-        raise InputError(f"{path.name}: the file has a header but no rows; add at least one {what[:-1]}.")
+        raise InputError(f"{path.name}: the file has a header but no rows; add at least one {_ONE[what]}.")
     lon_col = _pick(df, lon_col, _LON_ALIASES, file=path.name, option="--lon-col")
     lat_col = _pick(df, lat_col, _LAT_ALIASES, file=path.name, option="--lat-col")
     lon = pd.to_numeric(df[lon_col], errors="coerce").to_numpy(dtype=float)

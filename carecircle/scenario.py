@@ -946,7 +946,7 @@ def _suggest_inputs(scenario: Scenario):
     if spec.candidates is not None:
         from carecircle.inputs import read_facilities
 
-        candidates = read_facilities(spec.candidates, crs=scenario.facilities.crs)
+        candidates = read_facilities(spec.candidates, crs=scenario.facilities.crs, type_col=None)
         for col, key in ((spec.cost_col, "cost_col"), (spec.site_capacity_col, "site_capacity_col")):
             if col is not None and col not in candidates.columns:
                 raise InputError(f"{spec.candidates.name}: no column {col!r} (suggest.{key}); columns: "

@@ -11,7 +11,7 @@ import pytest
 from browser import open_browser, severe_console_errors
 
 from carecircle.cli import main
-from carecircle.export import OUTPUT_FILES
+from carecircle.export import MANIFEST, OUTPUT_FILES
 from carecircle.pipeline import default_data_dir, default_network_path
 
 DATA = default_data_dir()
@@ -30,7 +30,7 @@ def demo(tmp_path_factory):
 def test_demo_run_writes_every_file_and_nothing_else(demo):
     # the demo names subdistricts and a district, and gives children 0-3 and a childcare centre
     extra = ("by_type.csv", "subdistricts.csv", "districts.csv", "childcare.csv")
-    assert sorted(p.name for p in demo.iterdir()) == sorted(OUTPUT_FILES + extra)
+    assert sorted(p.name for p in demo.iterdir()) == sorted(OUTPUT_FILES + extra + (MANIFEST,))
 
 
 def test_summary_agrees_with_the_demand_table(demo):
@@ -332,3 +332,29 @@ def test_run_prints_the_targets_not_met_and_those_it_cannot_check(tmp_path, caps
     # 11,127 elderly × 41 / 1,000 = 456.2 beds needed; 150 given (F01 30 + F05 120) → 307 more
     assert "not met  beds_per_1000: 13.5 per 1,000" in out and "needs 307 beds more" in out
     assert "unknown  rural_mutual_aid" in out and "area_type" in out
+
+
+def test_a_rerun_into_the_same_folder_removes_only_files_the_earlier_run_wrote(tmp_path):
+    out = tmp_path / "out"
+    common = ["--output", str(out), "--no-cache", "--no-isochrones", "--quiet"]
+    assert main(["run", "--standard", "shenyang-2021", *common]) == 0
+    assert (out / "compliance.csv").is_file()
+    (out / "my notes.txt").write_text("keep me", encoding="utf-8")
+    assert main(["run", *common]) == 0                       # no standard: no compliance table
+    assert not (out / "compliance.csv").exists()
+    assert (out / "my notes.txt").read_text(encoding="utf-8") == "keep me"
+    assert (out / "report.html").is_file()
+
+
+def test_scenario_files_refuse_options_they_would_ignore(capsys):
+    path = str(SCENARIOS / "baseline.yaml")
+    assert main(["run", path, "--standard", "shenyang-2021", "--minutes", "20", "--no-cache"]) == 3
+    err = capsys.readouterr().err
+    assert "--minutes, --standard cannot be combined with scenario files" in err
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "abc"])
+def test_max_snap_must_be_positive_metres(value, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--max-snap-m", value])
+    assert exit_.value.code == 2 and "metres" in capsys.readouterr().err

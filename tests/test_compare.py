@@ -114,7 +114,7 @@ def test_write_comparison_files(written, cmp):
         assert set(COMPARISON_FILES) <= set(files)
         assert {"subdistricts.csv", "districts.csv", "compliance.csv"} <= set(files)
         folder = next(iter(files.values())).parent
-        assert sorted(p.name for p in folder.iterdir()) == sorted(files)
+        assert sorted(p.name for p in folder.iterdir()) == sorted([*files, ".carecircle-outputs.json"])
         for name in files:
             if name.endswith(".csv"):
                 assert files[name].read_bytes().startswith(b"\xef\xbb\xbf"), name  # BOM: Excel reads Chinese

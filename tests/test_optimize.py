@@ -435,7 +435,7 @@ def test_exact_milp_is_cut_off_at_the_time_limit():
     t0 = time.perf_counter()
     sol = maximal_covering(cover, w, 20, method="exact", time_limit_s=limit)
     elapsed = time.perf_counter() - t0
-    assert elapsed <= limit + 1.5, elapsed
+    assert elapsed <= limit + 4.0, elapsed  # the hard limit: HiGHS alone overran 30 s limits by 14-37 s
     # HiGHS stops at its own limit inside the child ("time limit") or the child is killed ("... cut off ...")
     assert sol.method == "greedy+swap" and sol.status.startswith("time limit")
     assert sol.gap > 0 and sol.bound > sol.objective

@@ -348,3 +348,12 @@ def test_scenario_yaml_round_trips_through_the_model(tmp_path):
     assert scenario.walking.walk_speed_mps == 1.0
     with pytest.raises(Exception, match="frozen"):
         scenario.name = "other"
+
+
+def test_candidate_sites_keep_their_own_type_column(tmp_path):
+    from carecircle.scenario import _suggest_inputs, load_scenario
+
+    (tmp_path / "cands.csv").write_text("candidate_id,type,lon,lat\nK1,闲置办公楼,24.945,60.170\n", encoding="utf-8")
+    path = _write(tmp_path, "name: c\nsuggest:\n  candidates: cands.csv\n  new_sites: 1\n")
+    _exclude, candidates = _suggest_inputs(load_scenario(path))
+    assert candidates["type"].tolist() == ["闲置办公楼"]

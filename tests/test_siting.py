@@ -112,7 +112,8 @@ def test_cli_suggest_writes_sites_curve_and_map(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["suggest", "--new-sites", "2", "--minutes", "10", "--output", str(out), "--no-cache"]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["report.html", "map.html", "map.png", "summary.json", "sites.csv", "curve.csv", "communities.csv"])
+        ["report.html", "map.html", "map.png", "summary.json", "sites.csv", "curve.csv", "communities.csv",
+         ".carecircle-outputs.json"])
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "S22" in report and "<svg" in report  # the chosen sites and the coverage curve
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
