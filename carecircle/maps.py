@@ -35,6 +35,7 @@ from carecircle.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError
 from carecircle.facility_types import TYPES, type_label
 from carecircle.files import write_atomically
+from carecircle.formats import fmt_bool, fmt_persons, fmt_share, is_missing
 
 if TYPE_CHECKING:
     from carecircle.compare import Comparison
@@ -498,51 +499,32 @@ def _bounds(communities: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, demand:
 # --- formatting ------------------------------------------------------------------------------------
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
-def _fmt_persons(value: Any, labels: Mapping[str, str]) -> str:
-    if _is_missing(value):
-        return labels["na"]
-    return f"{float(value):,.0f}"
 
 
-def _fmt_share(value: Any, labels: Mapping[str, str]) -> str:
-    if _is_missing(value):
-        return labels["na"]
-    return f"{100 * float(value):.1f}%"
 
 
 def _fmt_minutes(value: Any, labels: Mapping[str, str]) -> str:
-    if _is_missing(value) or math.isinf(float(value)):
+    if is_missing(value) or math.isinf(float(value)):
         return labels["unreachable"]
     return f"{float(value):.1f}"
 
 
 def _fmt_threshold(value: Any, labels: Mapping[str, str]) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return labels["na"]
     return labels["minutes_unit"].format(m=threshold_label(float(value)))
 
 
 def _fmt_text(value: Any, labels: Mapping[str, str]) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return labels["na"]
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return html.escape(str(value))
 
 
-def _fmt_bool(value: Any, labels: Mapping[str, str]) -> str:
-    if _is_missing(value):
-        return labels["na"]
-    return labels["yes"] if bool(value) else labels["no"]
 
 
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
@@ -588,13 +570,13 @@ def _add_communities(
         return
     fields: list[tuple[str, str, Callable[[Any], str]]] = [
         ("name", labels["community"], lambda v: _fmt_text(v, labels)),
-        ("elderly", labels["elderly"], lambda v: _fmt_persons(v, labels)),
+        ("elderly", labels["elderly"], lambda v: fmt_persons(v, labels)),
     ]
     for t in thresholds:
         lab = threshold_label(t)
-        fields.append((f"covered_{lab}", labels["covered"].format(m=lab), lambda v: _fmt_persons(v, labels)))
-        fields.append((f"share_{lab}", labels["share"].format(m=lab), lambda v: _fmt_share(v, labels)))
-    fields.append(("below_target", labels["below_target"], lambda v: _fmt_bool(v, labels)))
+        fields.append((f"covered_{lab}", labels["covered"].format(m=lab), lambda v: fmt_persons(v, labels)))
+        fields.append((f"share_{lab}", labels["share"].format(m=lab), lambda v: fmt_share(v, labels)))
+    fields.append(("below_target", labels["below_target"], lambda v: fmt_bool(v, labels)))
     shares = pd.to_numeric(_col(communities, f"share_{top}"), errors="coerce")
     below = _col(communities, "below_target").fillna(False).astype(bool)
     extra = {
@@ -705,13 +687,13 @@ def _add_uncovered(
     if rows.empty:
         return 0
     names = dict(zip(_col(facilities, "facility_id"), _col(facilities, "name"), strict=False))
-    rows = rows.assign(_nearest=[names.get(f, f) if not _is_missing(f) else None
+    rows = rows.assign(_nearest=[names.get(f, f) if not is_missing(f) else None
                                  for f in _col(rows, "nearest_facility")])
     pop = pd.to_numeric(_col(rows, "population"), errors="coerce").fillna(0.0)
     extra = {"_radius": [float(np.clip(2.5 + math.sqrt(max(p, 0.0)) / 2.0, 3.0, 10.0)) for p in pop]}
     slim, keys, aliases = _popup_frame(
         rows,
-        [("population", labels["population"], lambda v: _fmt_persons(v, labels)),
+        [("population", labels["population"], lambda v: fmt_persons(v, labels)),
          ("time_min", labels["minutes"], lambda v: _fmt_minutes(v, labels)),
          ("_nearest", labels["nearest"], lambda v: _fmt_text(v, labels))],
         extra,
@@ -738,7 +720,7 @@ def type_colors(types: Iterable[Any]) -> dict[str, str]:
     >>> type_colors(["day_care", "comprehensive_centre", "day_care"])
     {'comprehensive_centre': '#08306b', 'day_care': '#c51b7d'}
     """
-    present = {str(t) for t in types if not _is_missing(t)}
+    present = {str(t) for t in types if not is_missing(t)}
     known = [code for code in TYPES if code in present and code in TYPE_COLORS]
     other = sorted(present.difference(known))
     colors = {code: TYPE_COLORS[code] for code in known}
@@ -763,12 +745,12 @@ def _add_facilities(
         return
     fields: list[tuple[str, str, Callable[[Any], str]]] = [
         ("name", labels["name"], lambda v: _fmt_text(v, labels)),
-        ("type", labels["type"], lambda v: _fmt_text(v if _is_missing(v) else type_label(v, labels["_lang"]), labels)),
+        ("type", labels["type"], lambda v: _fmt_text(v if is_missing(v) else type_label(v, labels["_lang"]), labels)),
         ("capacity", labels["capacity"], lambda v: _fmt_text(v, labels)),
     ]
     for t in thresholds:
         lab = threshold_label(t)
-        fields.append((f"served_{lab}", labels["served"].format(m=lab), lambda v: _fmt_persons(v, labels)))
+        fields.append((f"served_{lab}", labels["served"].format(m=lab), lambda v: fmt_persons(v, labels)))
     extra = {"_color": [type_colors.get(str(t), _NO_DATA_COLOR) for t in _col(rows, "type")]}
     slim, keys, aliases = _popup_frame(rows, fields, extra)
     folium.GeoJson(
@@ -806,7 +788,7 @@ def _add_suggested_isochrones(
 
 
 def _fmt_rank(value: Any, labels: Mapping[str, str]) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return labels["na"]
     return f"{float(value):g}"
 
@@ -830,16 +812,16 @@ def _add_suggested(m: folium.Map, sites: gpd.GeoDataFrame, labels: Mapping[str, 
         ("_rank", labels["rank"], lambda v: _fmt_rank(v, labels)),
         ("_id", labels["site_id"], lambda v: _fmt_text(v, labels)),
         ("name", labels["name"], lambda v: _fmt_text(v, labels)),
-        ("gain", labels["gain"], lambda v: _fmt_persons(v, labels)),
-        ("share_after", labels["share_after"], lambda v: _fmt_share(v, labels)),
+        ("gain", labels["gain"], lambda v: fmt_persons(v, labels)),
+        ("share_after", labels["share_after"], lambda v: fmt_share(v, labels)),
     ]
     if "minutes_saved" in sites.columns:
-        fields.append(("minutes_saved", labels["minutes_saved"], lambda v: _fmt_persons(v, labels)))
-    ranks = [_fmt_rank(r, labels) if not _is_missing(r) else "?" for r in sites["_rank"]]
-    names = [n if not _is_missing(n) else i for n, i in zip(_col(sites, "name"), sites["_id"], strict=True)]
+        fields.append(("minutes_saved", labels["minutes_saved"], lambda v: fmt_persons(v, labels)))
+    ranks = [_fmt_rank(r, labels) if not is_missing(r) else "?" for r in sites["_rank"]]
+    names = [n if not is_missing(n) else i for n, i in zip(_col(sites, "name"), sites["_id"], strict=True)]
     extra = {
         "_html": [_site_icon_html(r) for r in ranks],
-        "_tip": [html.escape(f"{r}. {n if not _is_missing(n) else ''}".strip()) for r, n in zip(ranks, names,
+        "_tip": [html.escape(f"{r}. {n if not is_missing(n) else ''}".strip()) for r, n in zip(ranks, names,
                                                                                                strict=True)],
     }
     slim, keys, aliases = _popup_frame(sites, fields, extra)
@@ -895,17 +877,17 @@ def _headline_box(
     elderly, rows = _headline_figures(result, demand, thresholds)
     cells = [
         f"<tr><td>{html.escape(labels['headline_elderly'])}</td>"
-        f"<td style='text-align:right;font-weight:600'>{_fmt_persons(elderly, labels)}</td></tr>"
+        f"<td style='text-align:right;font-weight:600'>{fmt_persons(elderly, labels)}</td></tr>"
     ]
     for lab, covered, share in rows:
         cells.append(
             f"<tr><td>{html.escape(labels['headline_share'].format(m=lab))}</td>"
-            f"<td style='text-align:right;font-weight:600'>{_fmt_share(share, labels)}</td>"
-            f"<td style='text-align:right;color:#555'>({_fmt_persons(covered, labels)})</td></tr>"
+            f"<td style='text-align:right;font-weight:600'>{fmt_share(share, labels)}</td>"
+            f"<td style='text-align:right;color:#555'>({fmt_persons(covered, labels)})</td></tr>"
         )
     cells.append(
         f"<tr><td>{html.escape(labels['headline_target'])}</td>"
-        f"<td style='text-align:right'>{_fmt_share(result.target_share, labels)}</td></tr>"
+        f"<td style='text-align:right'>{fmt_share(result.target_share, labels)}</td></tr>"
     )
     return (
         f'<div class="carecircle-headline" style="{_PANEL_CSS}">'
@@ -1005,9 +987,9 @@ def _curve_box(points: pd.DataFrame, target_share: float | None, labels: Mapping
         tick += step
     parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="{text}"/>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="{text}"/>')
-    if target_share is not None and not _is_missing(target_share) and 0 <= float(target_share) <= 1:
+    if target_share is not None and not is_missing(target_share) and 0 <= float(target_share) <= 1:
         y = sy(float(target_share))
-        target_text = html.escape(labels["curve_target"].format(target=_fmt_share(target_share, labels)))
+        target_text = html.escape(labels["curve_target"].format(target=fmt_share(target_share, labels)))
         parts.append(f'<line class="carecircle-curve-target" x1="{left}" y1="{y:.1f}" x2="{left + pw}" '
                      f'y2="{y:.1f}" stroke="{_BELOW_TARGET_COLOR}" stroke-width="1.5" stroke-dasharray="5 3"/>')
         label_y = y - 4 if y - 4 > top + 8 else y + 12
@@ -1017,7 +999,7 @@ def _curve_box(points: pd.DataFrame, target_share: float | None, labels: Mapping
     parts.append(f'<polyline class="carecircle-curve-line" points="{coords}" fill="none" stroke="{_CURVE_COLOR}" '
                  'stroke-width="2" stroke-linejoin="round"/>')
     for x, y in zip(xs, ys, strict=True):
-        tip = html.escape(labels["curve_point"].format(n=f"{x:g}", share=_fmt_share(y, labels)))
+        tip = html.escape(labels["curve_point"].format(n=f"{x:g}", share=fmt_share(y, labels)))
         parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{_CURVE_COLOR}">'
                      f"<title>{tip}</title></circle>")
     parts.append(f'<text x="{left + pw / 2:.1f}" y="{height - 4}" text-anchor="middle" font-size="11" '
@@ -1063,7 +1045,7 @@ def _legend_box(
         + "".join(f"<span>{p}%</span>" for p in (0, 25, 50, 75, 100)) + "</div>",
         f'<div style="font-size:11px;color:#555">{_swatch(_NO_DATA_COLOR)}{html.escape(labels["na"])}'
         f' &nbsp; {_swatch("transparent", border=f"2px dashed {_BELOW_TARGET_COLOR}")}'
-        f'{html.escape(labels["below_target_note"].format(target=_fmt_share(target_share, labels)))}</div>',
+        f'{html.escape(labels["below_target_note"].format(target=fmt_share(target_share, labels)))}</div>',
     ]
     if iso_colors:
         parts.append(f'<div style="font-weight:600;margin-top:6px">{html.escape(labels["legend_iso"])}</div>')
@@ -1283,8 +1265,8 @@ def _add_change_communities(
     change = pd.to_numeric(table[f"share_{lab}_change"].reindex(ids), errors="coerce").to_numpy()
     fields = [
         ("name", labels["community"], lambda v: _fmt_text(v, labels)),
-        ("_share_base", labels["share_base"].format(name=cmp.base_name), lambda v: _fmt_share(v, labels)),
-        ("_share_plan", labels["share_plan"].format(name=cmp.plan_name), lambda v: _fmt_share(v, labels)),
+        ("_share_base", labels["share_base"].format(name=cmp.base_name), lambda v: fmt_share(v, labels)),
+        ("_share_plan", labels["share_plan"].format(name=cmp.plan_name), lambda v: fmt_share(v, labels)),
         ("_covered_change", labels["covered_change"], lambda v: _fmt_signed(v, labels)),
         ("_target", labels["target"], lambda v: html.escape(str(v)) if v else ""),
     ]
@@ -1333,7 +1315,7 @@ def _add_change_points(fmap: folium.Map, points: gpd.GeoDataFrame, flag: str, na
     pop = pd.to_numeric(rows["population"], errors="coerce").fillna(0.0)
     extra = {"_radius": [float(np.clip(2.5 + math.sqrt(max(p, 0.0)) / 2.0, 3.0, 10.0)) for p in pop]}
     slim, keys, aliases = _popup_frame(rows, [
-        ("population", labels["population"], lambda v: _fmt_persons(v, labels)),
+        ("population", labels["population"], lambda v: fmt_persons(v, labels)),
         ("time_min_base", labels["minutes_base"].format(name=cmp.base_name), lambda v: _fmt_minutes(v, labels)),
         ("time_min_plan", labels["minutes_plan"].format(name=cmp.plan_name), lambda v: _fmt_minutes(v, labels)),
     ], extra)
@@ -1378,7 +1360,7 @@ def _add_changed_facilities(fmap: folium.Map, rows: gpd.GeoDataFrame, name: str,
 
 
 def _fmt_signed(value: Any, labels: Mapping[str, str]) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return labels["na"]
     return f"{float(value):+,.0f}"
 
@@ -1391,14 +1373,14 @@ def _compare_headline_box(cmp: Comparison, labels: Mapping[str, str]) -> str:
         lab = threshold_label(r["minutes"])
         change = r["share_change"]
         color = _UP if change > 1e-12 else (_DOWN if change < -1e-12 else "#555")
-        new = "" if _is_missing(r["newly_covered"]) else (
+        new = "" if is_missing(r["newly_covered"]) else (
             f"<div style='font-size:11px;color:#555'>+{r['newly_covered']:,.0f} {html.escape(labels['headline_new'])}"
             + (f", −{r['no_longer_covered']:,.0f} {html.escape(labels['headline_lost'])}"
                if r["no_longer_covered"] > 0 else "") + "</div>")
         cells.append(
             f"<tr><td>{html.escape(labels['minutes_unit'].format(m=lab))}</td>"
-            f"<td style='text-align:right'>{_fmt_share(r['share_base'], labels)}</td><td>→</td>"
-            f"<td style='text-align:right;font-weight:600'>{_fmt_share(r['share_plan'], labels)}</td>"
+            f"<td style='text-align:right'>{fmt_share(r['share_base'], labels)}</td><td>→</td>"
+            f"<td style='text-align:right;font-weight:600'>{fmt_share(r['share_plan'], labels)}</td>"
             f"<td style='text-align:right;color:{color}'>{100 * change:+.1f}</td></tr>"
             f"<tr><td></td><td colspan='4'>{new}</td></tr>")
     return (f'<div class="carecircle-headline carecircle-compare-headline" style="{_PANEL_CSS}">'

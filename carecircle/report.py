@@ -19,7 +19,6 @@ import base64
 import datetime as _dt
 import html
 import logging
-import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +32,7 @@ from carecircle import __version__
 from carecircle.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError
 from carecircle.files import write_atomically
+from carecircle.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, is_missing
 
 if TYPE_CHECKING:
     from carecircle.pipeline import StudyResult
@@ -529,12 +529,12 @@ def _headline_section(study: StudyResult, labels: Mapping[str, str]) -> str:
     summary = cov.summary or {}
     thresholds = [float(t) for t in cov.thresholds_min]
     top = threshold_label(max(thresholds))
-    target = _fmt_share(cov.target_share, labels)
-    cards = [_card(labels["elderly"], _fmt_persons(summary.get("elderly_population"), labels), "", "elderly")]
+    target = fmt_share(cov.target_share, labels)
+    cards = [_card(labels["elderly"], fmt_persons(summary.get("elderly_population"), labels), "", "elderly")]
     for t in thresholds:
         lab = threshold_label(t)
-        cards.append(_card(labels["within"].format(m=lab), _fmt_share(summary.get("share", {}).get(lab), labels),
-                           labels["persons"].format(n=_fmt_persons(summary.get("covered", {}).get(lab), labels)),
+        cards.append(_card(labels["within"].format(m=lab), fmt_share(summary.get("share", {}).get(lab), labels),
+                           labels["persons"].format(n=fmt_persons(summary.get("covered", {}).get(lab), labels)),
                            f"share-{lab}"))
     n_communities = len(cov.communities) if cov.communities is not None else 0
     if n_communities:
@@ -571,18 +571,18 @@ def _share_chart(summary: Mapping[str, Any], thresholds: Sequence[float], target
         lab = threshold_label(t)
         share = summary.get("share", {}).get(lab)
         y = top_pad + i * (bar_h + gap)
-        w = 0.0 if _is_missing(share) else max(0.0, min(1.0, float(share))) * pw
+        w = 0.0 if is_missing(share) else max(0.0, min(1.0, float(share))) * pw
         parts.append(f'<text x="{left - 8}" y="{y + bar_h / 2 + 4:.1f}" text-anchor="end" font-size="12" '
                      f'fill="#222">{_esc(labels["within"].format(m=lab))}</text>')
         parts.append(f'<rect class="share-bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" '
-                     f'fill="{_BAR_COLOR}"><title>{_esc(_fmt_share(share, labels))}</title></rect>')
+                     f'fill="{_BAR_COLOR}"><title>{_esc(fmt_share(share, labels))}</title></rect>')
         parts.append(f'<text x="{left + w + 6:.1f}" y="{y + bar_h / 2 + 4:.1f}" font-size="12" font-weight="600" '
-                     f'fill="#222">{_esc(_fmt_share(share, labels))}</text>')
-    if not _is_missing(target_share) and 0 <= float(target_share) <= 1:
+                     f'fill="#222">{_esc(fmt_share(share, labels))}</text>')
+    if not is_missing(target_share) and 0 <= float(target_share) <= 1:
         x = left + float(target_share) * pw
         parts.append(f'<line class="target-line" x1="{x:.1f}" y1="{top_pad - 8}" x2="{x:.1f}" y2="{height - 18}" '
                      f'stroke="{_BELOW_COLOR}" stroke-width="1.5" stroke-dasharray="5 3"/>')
-        target_text = labels["target_line"].format(target=_fmt_share(target_share, labels))
+        target_text = labels["target_line"].format(target=fmt_share(target_share, labels))
         parts.append(f'<text x="{x:.1f}" y="{top_pad - 11}" text-anchor="middle" font-size="11" '
                      f'fill="{_BELOW_COLOR}">{_esc(target_text)}</text>')
     caption = _esc(labels["share_chart"])
@@ -624,11 +624,11 @@ def _by_type_section(by_type: pd.DataFrame, lang: str, labels: Mapping[str, str]
     label_col = "label_zh" if lang == "zh" else "label_en"
     cols: list[tuple[str, str, Callable[[Any], str], bool]] = [
         (label_col if label_col in by_type else "type", labels["type"], _text, False),
-        ("minutes", labels["minutes"], lambda v: _fmt_num(v, labels), True),
-        ("facilities", labels["n_facilities"], lambda v: _fmt_persons(v, labels), True),
-        ("population", labels["population"], lambda v: _fmt_persons(v, labels), True),
-        ("covered", labels["covered"], lambda v: _fmt_persons(v, labels), True),
-        ("share", labels["share"], lambda v: _fmt_share(v, labels), True),
+        ("minutes", labels["minutes"], lambda v: fmt_num(v, labels), True),
+        ("facilities", labels["n_facilities"], lambda v: fmt_persons(v, labels), True),
+        ("population", labels["population"], lambda v: fmt_persons(v, labels), True),
+        ("covered", labels["covered"], lambda v: fmt_persons(v, labels), True),
+        ("share", labels["share"], lambda v: fmt_share(v, labels), True),
     ]
     return _table(by_type, cols, "by-type", caption=labels["by_type_caption"])
 
@@ -653,13 +653,13 @@ def _suggestion_section(suggestion: Suggestion, lang: str, labels: Mapping[str, 
     gain = _num(after.get("covered", {}).get(lab)) - _num(before.get("covered", {}).get(lab))
     method = labels.get(f"method_{suggestion.method}", suggestion.method)
     lead = labels["sites_lead"].format(n=len(suggestion.sites), method=method, m=lab,
-                                       before=_fmt_share(before.get("share", {}).get(lab), labels),
-                                       after=_fmt_share(after.get("share", {}).get(lab), labels),
-                                       gain=_fmt_persons(gain, labels))
+                                       before=fmt_share(before.get("share", {}).get(lab), labels),
+                                       after=fmt_share(after.get("share", {}).get(lab), labels),
+                                       gain=fmt_persons(gain, labels))
     parts = [f"<p>{_esc(lead)}</p>"]
     sol = getattr(suggestion, "solution", None)
     if sol is not None:
-        gap = "" if _is_missing(getattr(sol, "gap", None)) else f"{100 * float(sol.gap):.2f}%"
+        gap = "" if is_missing(getattr(sol, "gap", None)) else f"{100 * float(sol.gap):.2f}%"
         line = labels["solver_line"].format(method=sol.method, status=sol.status, gap=gap or labels["na"],
                                             candidates=f"{int(getattr(suggestion, 'n_candidates', 0)):,d}")
         parts.append(f"<p class=meta>{_esc(line)}</p>")
@@ -677,15 +677,15 @@ def _suggestion_section(suggestion: Suggestion, lang: str, labels: Mapping[str, 
             pts = sites.to_crs(4326).geometry.representative_point()
             table["_lonlat"] = [f"{p.x:.5f}, {p.y:.5f}" for p in pts]
         cols: list[tuple[str, str, Callable[[Any], str], bool]] = [
-            ("rank", labels["rank"], lambda v: _fmt_num(v, labels), True)]
+            ("rank", labels["rank"], lambda v: fmt_num(v, labels), True)]
         if id_col:
             cols.append((id_col, labels["site_id"], _text, False))
         if "name" in table:
             cols.append(("name", labels["name"], _text, False))
-        cols += [("gain", labels["gain"], lambda v: _fmt_persons(v, labels), True),
-                 ("share_after", labels["share_after"], lambda v: _fmt_share(v, labels), True)]
+        cols += [("gain", labels["gain"], lambda v: fmt_persons(v, labels), True),
+                 ("share_after", labels["share_after"], lambda v: fmt_share(v, labels), True)]
         if "minutes_saved" in table:
-            cols.append(("minutes_saved", labels["minutes_saved"], lambda v: _fmt_persons(v, labels), True))
+            cols.append(("minutes_saved", labels["minutes_saved"], lambda v: fmt_persons(v, labels), True))
         if "_lonlat" in table:
             cols.append(("_lonlat", labels["lonlat"], _text, True))
         parts.append(_table(table, cols, "sites"))
@@ -698,19 +698,19 @@ def _rollup_section(table: pd.DataFrame, level: str, cov: CoverageResult, labels
     pop_col = next((c for c in ("elderly", "population", "children") if c in table.columns), None)
     cols: list[tuple[str, str, Callable[[Any], str], bool]] = [
         (level, labels.get(level, level), _text, False),
-        ("n_communities", labels["n_communities"], lambda v: _fmt_persons(v, labels), True),
+        ("n_communities", labels["n_communities"], lambda v: fmt_persons(v, labels), True),
     ]
     if pop_col:
-        cols.append((pop_col, labels["elderly_short"], lambda v: _fmt_persons(v, labels), True))
-    cols += [(f"share_{lab}", labels["share_m"].format(m=lab), lambda v: _fmt_share(v, labels), True)
+        cols.append((pop_col, labels["elderly_short"], lambda v: fmt_persons(v, labels), True))
+    cols += [(f"share_{lab}", labels["share_m"].format(m=lab), lambda v: fmt_share(v, labels), True)
              for lab in thresholds if f"share_{lab}" in table]
     if f"uncovered_{top}" in table:
-        cols.append((f"uncovered_{top}", labels["uncovered_m"].format(m=top), lambda v: _fmt_persons(v, labels),
+        cols.append((f"uncovered_{top}", labels["uncovered_m"].format(m=top), lambda v: fmt_persons(v, labels),
                      True))
     if "below_target" in table:
-        cols.append(("below_target", labels["below"], lambda v: _fmt_bool(v, labels), False))
+        cols.append(("below_target", labels["below"], lambda v: fmt_bool(v, labels), False))
     caption = labels["rollup_caption"].format(level=labels.get(level, level), m=top,
-                                              target=_fmt_share(cov.target_share, labels))
+                                              target=fmt_share(cov.target_share, labels))
     return _table(table, cols, f"rollup rollup-{level}", caption=caption, highlight="below_target")
 
 
@@ -733,16 +733,16 @@ def _community_table(com: pd.DataFrame, thresholds: list[str], pop_col: str, tar
     if "subdistrict" in com and com["subdistrict"].notna().any():
         cols.append(("subdistrict", labels["subdistrict"], _text, False))
     pop_label = labels["children"] if pop_col == "children" else labels["elderly_short"]
-    cols.append((pop_col, pop_label, lambda v: _fmt_persons(v, labels), True))
-    cols += [(f"share_{lab}", labels["share_m"].format(m=lab), lambda v: _fmt_share(v, labels), True)
+    cols.append((pop_col, pop_label, lambda v: fmt_persons(v, labels), True))
+    cols += [(f"share_{lab}", labels["share_m"].format(m=lab), lambda v: fmt_share(v, labels), True)
              for lab in thresholds if f"share_{lab}" in com]
     if f"uncovered_{top}" in com:
-        cols.append((f"uncovered_{top}", labels["uncovered_m"].format(m=top), lambda v: _fmt_persons(v, labels),
+        cols.append((f"uncovered_{top}", labels["uncovered_m"].format(m=top), lambda v: fmt_persons(v, labels),
                      True))
     if "below_target" in com:
-        cols.append(("below_target", labels["below"], lambda v: _fmt_bool(v, labels), False))
+        cols.append(("below_target", labels["below"], lambda v: fmt_bool(v, labels), False))
     cols = [c for c in cols if c[0] in com.columns]
-    caption = labels["communities_caption"].format(m=top, target=_fmt_share(target_share, labels))
+    caption = labels["communities_caption"].format(m=top, target=fmt_share(target_share, labels))
     return _table(com, cols, css, caption=caption, highlight="below_target")
 
 
@@ -762,11 +762,11 @@ def _childcare_section(childcare: CoverageResult, lang: str, labels: Mapping[str
     thresholds = [threshold_label(t) for t in childcare.thresholds_min]
     top = thresholds[-1]
     pop = summary.get("children_population", summary.get("elderly_population"))
-    lead = labels["childcare_lead"].format(pop=_fmt_persons(pop, labels), m=top,
-                                           share=_fmt_share(summary.get("share", {}).get(top), labels))
+    lead = labels["childcare_lead"].format(pop=fmt_persons(pop, labels), m=top,
+                                           share=fmt_share(summary.get("share", {}).get(top), labels))
     parts = [f"<p>{_esc(lead)}</p>"]
-    cards = [_card(labels["within"].format(m=lab), _fmt_share(summary.get("share", {}).get(lab), labels),
-                   labels["persons"].format(n=_fmt_persons(summary.get("covered", {}).get(lab), labels)),
+    cards = [_card(labels["within"].format(m=lab), fmt_share(summary.get("share", {}).get(lab), labels),
+                   labels["persons"].format(n=fmt_persons(summary.get("covered", {}).get(lab), labels)),
                    f"childcare-share-{lab}") for lab in thresholds]
     parts.append(f'<div class="cards">{"".join(cards)}</div>')
     com = childcare.communities
@@ -799,7 +799,7 @@ def _method_section(study: StudyResult, profile: Any, lang: str, labels: Mapping
                                                                     m=threshold_label(top))))
     items.append((labels["m_thresholds"], labels["m_thresholds_text"].format(
         minutes=" / ".join(threshold_label(t) for t in thresholds), m=threshold_label(top),
-        target=_fmt_share(cov.target_share, labels))))
+        target=fmt_share(cov.target_share, labels))))
 
     demand_text = labels["m_demand_text"].format(demand=_text(inputs.get("demand")) or labels["na"])
     methods = _demand_methods(cov.demand)
@@ -811,16 +811,16 @@ def _method_section(study: StudyResult, profile: Any, lang: str, labels: Mapping
 
     snap = labels["m_snap_text"]
     max_snap = summary.get("max_snap_m", inputs.get("max_snap_m"))
-    if not _is_missing(max_snap):
+    if not is_missing(max_snap):
         snap += labels["m_snap_limit"].format(max_snap=float(max_snap))
     if "off_network_points" in summary:
         snap += labels["m_snap_off"].format(points=_fmt_count(summary.get("off_network_points"), labels),
-                                            pop=_fmt_persons(summary.get("off_network_population"), labels),
-                                            unreachable=_fmt_persons(summary.get("unreachable_population"), labels))
+                                            pop=fmt_persons(summary.get("off_network_population"), labels),
+                                            unreachable=fmt_persons(summary.get("unreachable_population"), labels))
     items.append((labels["m_snap"], snap))
     items.append((labels["m_isochrones"], labels["m_isochrones_text"]))
 
-    files = [(k, v) for k, v in inputs.items() if k not in ("network",) and not _is_missing(v) and v != ""]
+    files = [(k, v) for k, v in inputs.items() if k not in ("network",) and not is_missing(v) and v != ""]
     if files:
         listed = "; ".join(f"{labels.get(f'{k}_input', k)}: {_text(v)}" for k, v in files)
         items.append((labels["m_inputs"], listed))
@@ -922,52 +922,21 @@ def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _num(value: Any) -> float:
-    return 0.0 if _is_missing(value) else float(value)
+    return 0.0 if is_missing(value) else float(value)
 
 
 def _text(value: Any) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
 
 
-def _fmt_persons(value: Any, labels: Mapping[str, str]) -> str:
-    """Persons rounded to whole numbers with thousands separators (as the map's headline box shows them)."""
-    if _is_missing(value) or not math.isfinite(float(value)):
-        return labels["na"]
-    return f"{float(value):,.0f}"
 
 
 def _fmt_count(value: Any, labels: Mapping[str, str]) -> str:
-    return _fmt_persons(value, labels)
-
-
-def _fmt_share(value: Any, labels: Mapping[str, str]) -> str:
-    """A share 0..1 as a percentage with one decimal (as on the map)."""
-    if _is_missing(value):
-        return labels["na"]
-    return f"{100 * float(value):.1f}%"
-
-
-def _fmt_num(value: Any, labels: Mapping[str, str]) -> str:
-    if _is_missing(value):
-        return labels["na"]
-    return f"{float(value):g}"
-
-
-def _fmt_bool(value: Any, labels: Mapping[str, str]) -> str:
-    if _is_missing(value):
-        return labels["na"]
-    return labels["yes"] if bool(value) else labels["no"]
+    return fmt_persons(value, labels)

@@ -1,0 +1,45 @@
+"""How numbers read in maps and reports: persons, shares, yes/no, missing values (one place for both)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, NA and NaT are missing; anything pandas cannot test is not."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_persons(value: Any, labels: Mapping[str, str]) -> str:
+    """Persons rounded to whole numbers with thousands separators; ``labels["na"]`` when missing or infinite."""
+    if is_missing(value) or not math.isfinite(float(value)):
+        return labels["na"]
+    return f"{float(value):,.0f}"
+
+
+def fmt_share(value: Any, labels: Mapping[str, str]) -> str:
+    """A share 0..1 as a percentage with one decimal."""
+    if is_missing(value):
+        return labels["na"]
+    return f"{100 * float(value):.1f}%"
+
+
+def fmt_num(value: Any, labels: Mapping[str, str]) -> str:
+    if is_missing(value):
+        return labels["na"]
+    return f"{float(value):g}"
+
+
+def fmt_bool(value: Any, labels: Mapping[str, str]) -> str:
+    if is_missing(value):
+        return labels["na"]
+    return labels["yes"] if bool(value) else labels["no"]
