@@ -10,7 +10,9 @@ The data flow, one plain function per step::
     iso = carecircle.isochrones(net, facilities)
     carecircle.coverage_map(result, iso)                          # a folium.Map; renders in Jupyter
 
-or all at once: ``carecircle.run_study()`` (the bundled demo) and ``carecircle.write_outputs(study, folder)``.
+or all at once: ``carecircle.run_study()`` (the bundled demo; ``standard="qitaihe-2020"`` checks a plan) and
+``carecircle.write_outputs(study, folder)``; new sites with ``carecircle.suggest_sites``; scenario files with
+``carecircle.load_scenario`` / ``run_scenario`` and ``carecircle.compare``; the report with ``render_report``.
 """
 
 __version__ = "0.1.0"
@@ -29,6 +31,8 @@ from carecircle.inputs import read_communities, read_demand, read_facilities
 from carecircle.isochrones import isochrones
 from carecircle.network import WalkNetwork, download_network, load_network
 from carecircle.pipeline import Area, StudyResult, run_study
+from carecircle.siting import Suggestion, suggest_sites
+from carecircle.standards import list_profiles, load_profile
 from carecircle.travel import SPEED_PRESETS_MPS, TravelTimes, snap_points, travel_times
 
 
@@ -38,17 +42,22 @@ def __getattr__(name: str):
         from carecircle import maps
 
         return getattr(maps, name)
-    if name == "write_outputs":
-        from carecircle.export import write_outputs
+    lazy = {"write_outputs": "export", "write_suggestion": "export", "render_report": "report",
+            "write_report": "report", "static_map_png": "staticmap", "load_scenario": "scenario",
+            "run_scenario": "scenario", "compare": "compare", "write_comparison": "compare"}
+    if name in lazy:
+        import importlib
 
-        return write_outputs
+        return getattr(importlib.import_module(f"carecircle.{lazy[name]}"), name)
     raise AttributeError(f"module 'carecircle' has no attribute {name!r}")
 
 
 __all__ = [
     "SPEED_PRESETS_MPS", "Area", "CarecircleError", "CoverageResult", "InputError", "MissingDependencyError",
-    "NetworkError", "OutputError", "SnapError", "StudyResult", "TravelTimes", "WalkNetwork", "coverage_map",
-    "download_network", "isochrones", "load_network", "map_fragment", "measure_coverage", "osm_buildings",
-    "place_demand", "read_communities", "read_demand", "read_facilities", "run_study", "save_map",
-    "snap_points", "travel_times", "write_outputs",
+    "NetworkError", "OutputError", "SnapError", "StudyResult", "Suggestion", "TravelTimes", "WalkNetwork", "compare",
+    "coverage_map", "download_network", "isochrones", "list_profiles", "load_network", "load_profile",
+    "load_scenario", "map_fragment", "measure_coverage", "osm_buildings", "place_demand", "read_communities",
+    "read_demand", "read_facilities", "render_report", "run_scenario", "run_study", "save_map", "snap_points",
+    "static_map_png", "suggest_sites", "travel_times", "write_comparison", "write_outputs", "write_report",
+    "write_suggestion",
 ]
