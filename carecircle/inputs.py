@@ -344,8 +344,8 @@ def _standard_id(gdf: pd.DataFrame, src: str, dst: str, *, prefix: str, file: st
             )
         out[dst] = ids.astype(str).to_numpy()
     else:
-        log.warning("%s: no id column %r (Shapefiles cut names to 10 characters); numbering rows %s1, %s2, ...",
-                    file, src, prefix, prefix)
+        why = " (Shapefiles cut column names to 10 characters)" if file.lower().endswith(".shp") else ""
+        log.warning("%s: no id column %r%s; numbering rows %s1, %s2, ...", file, src, why, prefix, prefix)
         out[dst] = [f"{prefix}{i + 1}" for i in range(len(gdf))]
     return out
 

@@ -179,9 +179,10 @@ def _check_p(p, n: int) -> int:
     if isinstance(p, bool) or not isinstance(p, int | np.integer):
         raise InputError(f"p must be an integer number of new sites, got {p!r}")
     if p < 1:
-        raise InputError(f"p={p} new sites asked; ask for at least 1")
+        raise InputError(f"{p} new sites asked (--new-sites); ask for at least 1")
     if p > n:
-        raise InputError(f"p={p} new sites asked but there are only {n} candidate sites; lower p or add candidates")
+        raise InputError(f"{p} new sites asked (--new-sites) but there are only {n} candidate sites; ask for fewer "
+                         "or add candidates")
     return int(p)
 
 

@@ -209,7 +209,7 @@ def prepare_study(
                                                  "lat_col", "crs"))
 
     network = load_area(area, cache_dir=cache_dir, progress=progress)
-    if normalise_crs(columns.get("crs") or "wgs84") == "wgs84" and not isinstance(facilities, gpd.GeoDataFrame):
+    if normalise_crs(columns.get("crs") or "wgs84") == "wgs84":  # declared WGS-84: do they look GCJ-shifted?
         _warn_if_gcj_offset(fac, network)
     if dem is None:
         step("Placing elderly population inside communities")

@@ -165,6 +165,8 @@ def suggest_sites(
     capacity = cands[capacity_col].to_numpy(dtype=float) if capacity_col else None
 
     if method == "mclp":
+        if budget is not None:  # the budget bounds the number of sites; a site count above the candidates is moot
+            new_sites = min(new_sites, len(cands)) if isinstance(new_sites, int) and new_sites > 0 else new_sites
         sol = maximal_covering(cover, w, new_sites, covered0=covered0, cost=cost, budget=budget, capacity=capacity,
                                time_limit_s=time_limit_s)
     elif method == "set-cover":

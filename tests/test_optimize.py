@@ -363,8 +363,8 @@ def _cover():
 
 
 BAD = [
-    (lambda: maximal_covering(_cover(), np.ones(3), 0), r"p=0 new sites asked; ask for at least 1"),
-    (lambda: maximal_covering(_cover(), np.ones(3), 4), r"p=4 new sites asked but there are only 3 candidate"),
+    (lambda: maximal_covering(_cover(), np.ones(3), 0), r"0 new sites asked \(--new-sites\); ask for at least 1"),
+    (lambda: maximal_covering(_cover(), np.ones(3), 4), r"4 new sites asked \(--new-sites\) but there are only 3 candidate"),
     (lambda: maximal_covering(_cover(), np.ones(3), 1.5), r"p must be an integer"),
     (lambda: maximal_covering(_cover(), np.ones(3), 1, cost=[5, 6, 7], budget=4),
      r"budget=4 is below the cheapest candidate site \(cost 5\)"),
@@ -383,12 +383,12 @@ BAD = [
     (lambda: set_covering(_cover(), np.ones(3), 1.2), r"target_share=1.2 must be a share between 0 and 1"),
     (lambda: set_covering(_cover(), np.ones(3), 0.9, covered0=[True, False, False], cost=[1, 1]),
      r"cost has shape"),
-    (lambda: p_median(_cover(), np.ones(3), 5), r"p=5 new sites asked but there are only 3"),
+    (lambda: p_median(_cover(), np.ones(3), 5), r"5 new sites asked \(--new-sites\) but there are only 3"),
     (lambda: p_median(sp.csr_array(-np.eye(3)), np.ones(3), 1), r"time has 3 stored values that are not finite"),
     (lambda: p_median(_cover(), np.ones(3), 1, current=[1, np.nan, 2]), r"current must be finite and >= 0"),
     (lambda: p_median(_cover(), np.ones(3), 1, unreachable_min=np.inf),
      r"unreachable_min=inf must be a finite number of minutes"),
-    (lambda: coverage_curve(_cover(), np.ones(3), 0), r"p=0 new sites asked"),
+    (lambda: coverage_curve(_cover(), np.ones(3), 0), r"0 new sites asked"),
 ]
 
 

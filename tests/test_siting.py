@@ -97,7 +97,7 @@ def test_same_sites_whatever_the_candidate_order(study, few_candidates):
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"method": "mclp", "new_sites": 0}, "p"),
+    ({"method": "mclp", "new_sites": 0}, "at least 1"),
     ({"method": "mclp", "new_sites": 10_000}, "candidates"),
     ({"method": "set-cover", "target_share": 1.0, "minutes": 3}, "unreachable"),
     ({"method": "best"}, "unknown"),
@@ -153,3 +153,9 @@ def test_cli_exclude_file_must_hold_polygons(tmp_path, capsys):
     code = main(["suggest", "--exclude", str(tmp_path / "pts.geojson"), "--output", str(tmp_path / "o"),
                  "--no-cache"])
     assert code == 3 and "needs polygons" in capsys.readouterr().err
+
+
+def test_budget_bounds_the_sites_even_when_more_are_asked_than_candidates(study, few_candidates):
+    cands = few_candidates.assign(cost=1.0)
+    sug = suggest_sites(*study, candidates=cands, new_sites=10_000, minutes=10, cost_col="cost", budget=2)
+    assert len(sug.sites) <= 2
