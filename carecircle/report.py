@@ -700,8 +700,17 @@ def _rollup_section(table: pd.DataFrame, level: str, cov: CoverageResult, labels
         (level, labels.get(level, level), _text, False),
         ("n_communities", labels["n_communities"], lambda v: fmt_persons(v, labels), True),
     ]
-    if pop_col:
-        cols.append((pop_col, labels["elderly_short"], lambda v: fmt_persons(v, labels), True))
+    cols += _coverage_columns(table, pop_col, labels["elderly_short"], thresholds, labels)
+    caption = labels["rollup_caption"].format(level=labels.get(level, level), m=top,
+                                              target=fmt_share(cov.target_share, labels))
+    return _table(table, cols, f"rollup rollup-{level}", caption=caption, highlight="below_target")
+
+
+def _coverage_columns(table: pd.DataFrame, pop_col: str | None, pop_label: str, thresholds: list[str],
+                      labels: Mapping[str, str]) -> list[tuple[str, str, Callable[[Any], str], bool]]:
+    """Population, share per threshold, uncovered at the largest and below-target columns, where present."""
+    top = thresholds[-1]
+    cols = [(pop_col, pop_label, lambda v: fmt_persons(v, labels), True)] if pop_col else []
     cols += [(f"share_{lab}", labels["share_m"].format(m=lab), lambda v: fmt_share(v, labels), True)
              for lab in thresholds if f"share_{lab}" in table]
     if f"uncovered_{top}" in table:
@@ -709,9 +718,7 @@ def _rollup_section(table: pd.DataFrame, level: str, cov: CoverageResult, labels
                      True))
     if "below_target" in table:
         cols.append(("below_target", labels["below"], lambda v: fmt_bool(v, labels), False))
-    caption = labels["rollup_caption"].format(level=labels.get(level, level), m=top,
-                                              target=fmt_share(cov.target_share, labels))
-    return _table(table, cols, f"rollup rollup-{level}", caption=caption, highlight="below_target")
+    return cols
 
 
 def _communities_section(cov: CoverageResult, lang: str, labels: Mapping[str, str]) -> str:
@@ -733,14 +740,7 @@ def _community_table(com: pd.DataFrame, thresholds: list[str], pop_col: str, tar
     if "subdistrict" in com and com["subdistrict"].notna().any():
         cols.append(("subdistrict", labels["subdistrict"], _text, False))
     pop_label = labels["children"] if pop_col == "children" else labels["elderly_short"]
-    cols.append((pop_col, pop_label, lambda v: fmt_persons(v, labels), True))
-    cols += [(f"share_{lab}", labels["share_m"].format(m=lab), lambda v: fmt_share(v, labels), True)
-             for lab in thresholds if f"share_{lab}" in com]
-    if f"uncovered_{top}" in com:
-        cols.append((f"uncovered_{top}", labels["uncovered_m"].format(m=top), lambda v: fmt_persons(v, labels),
-                     True))
-    if "below_target" in com:
-        cols.append(("below_target", labels["below"], lambda v: fmt_bool(v, labels), False))
+    cols += _coverage_columns(com, pop_col, pop_label, thresholds, labels)
     cols = [c for c in cols if c[0] in com.columns]
     caption = labels["communities_caption"].format(m=top, target=fmt_share(target_share, labels))
     return _table(com, cols, css, caption=caption, highlight="below_target")

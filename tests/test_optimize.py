@@ -364,7 +364,8 @@ def _cover():
 
 BAD = [
     (lambda: maximal_covering(_cover(), np.ones(3), 0), r"0 new sites asked \(--new-sites\); ask for at least 1"),
-    (lambda: maximal_covering(_cover(), np.ones(3), 4), r"4 new sites asked \(--new-sites\) but there are only 3 candidate"),
+    (lambda: maximal_covering(_cover(), np.ones(3), 4),
+     r"4 new sites asked \(--new-sites\) but there are only 3 candidate"),
     (lambda: maximal_covering(_cover(), np.ones(3), 1.5), r"p must be an integer"),
     (lambda: maximal_covering(_cover(), np.ones(3), 1, cost=[5, 6, 7], budget=4),
      r"budget=4 is below the cheapest candidate site \(cost 5\)"),
