@@ -79,7 +79,7 @@ def grid_arrays(n_nodes: int, *, seed: int, jitter_m: float, drop_frac: float):
 
 
 def build_network(xy, u, v, source: str):
-    from carecircle.network import _finish
+    from carecircle.core.network import _finish
 
     net = _finish(xy, u, v, CRS, source, keep_largest=True)
     net.csr  # noqa: B018 - build and cache the CSR adjacency
@@ -153,9 +153,9 @@ def run_size(n_nodes: int, *, repeat: int, seed: int, jitter_m: float, drop_frac
     from scipy.sparse.csgraph import dijkstra
     from scipy.spatial import cKDTree
 
-    from carecircle.coverage import measure_coverage
-    from carecircle.isochrones import isochrones
-    from carecircle.travel import snap_points, travel_times
+    from carecircle.core.coverage import measure_coverage
+    from carecircle.core.isochrones import isochrones
+    from carecircle.core.travel import snap_points, travel_times
 
     r: dict = {"target_nodes": n_nodes}
     xy, u, v = grid_arrays(n_nodes, seed=seed, jitter_m=jitter_m, drop_frac=drop_frac)
@@ -208,8 +208,8 @@ def run_size(n_nodes: int, *, repeat: int, seed: int, jitter_m: float, drop_frac
     r["dijkstra_pred"], _ = best_of(
         lambda: dijkstra(csr, indices=sources, min_only=True, return_predecessors=True), repeat)
 
-    # travel_times split into its parts: the same calls, in the same order, as carecircle.travel.travel_times.
-    from carecircle.travel import _same_segment_pairs, _with_sources
+    # travel_times split into its parts: the same calls, in the same order, as carecircle.core.travel.travel_times.
+    from carecircle.core.travel import _same_segment_pairs, _with_sources
 
     n = net.n_nodes
 

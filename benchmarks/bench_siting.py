@@ -88,7 +88,7 @@ def instance(n_nodes: int, n_demand: int, n_cand: int, *, seed: int):
 
 
 def coverage_matrix(net, cand_xy, dem_xy):
-    from carecircle.travel import snap_points, source_demand_distances
+    from carecircle.core.travel import snap_points, source_demand_distances
 
     t0 = time.perf_counter()
     c_snap = snap_points(net, cand_xy)
@@ -103,8 +103,8 @@ def coverage_matrix(net, cand_xy, dem_xy):
 
 def run_instance(n_nodes: int, n_demand: int, n_cand: int, *, repeat: int, seed: int, sites: list[int],
                  curve_sites: int, time_limit: float, dump: Path | None) -> dict:
-    from carecircle.optimize import coverage_curve, maximal_covering
-    from carecircle.travel import travel_times
+    from carecircle.plan.optimize import coverage_curve, maximal_covering
+    from carecircle.core.travel import travel_times
 
     r: dict = {"target_nodes": n_nodes, "demand": n_demand, "candidates": n_cand}
     net, fac_xy, dem_xy, w, cand_xy = instance(n_nodes, n_demand, n_cand, seed=seed)
@@ -154,7 +154,7 @@ def run_instance(n_nodes: int, n_demand: int, n_cand: int, *, repeat: int, seed:
 def clustered_instance(*, seed: int, n_nodes: int = 14_400, n_demand: int = 50_000, n_cand: int = 2_000,
                        n_clusters: int = 60):
     """Cover matrix, weights and existing coverage of the clustered-demand instance (see the module docstring)."""
-    from carecircle.travel import snap_points, source_demand_distances, travel_times
+    from carecircle.core.travel import snap_points, source_demand_distances, travel_times
 
     xy, u, v = grid_arrays(n_nodes, seed=seed, jitter_m=10.0, drop_frac=0.03)
     net = build_network(xy, u, v, f"clustered grid {n_nodes} seed {seed}")
@@ -190,7 +190,7 @@ def random_instance(*, seed: int, n_cand: int = 2_000, n_demand: int = 50_000, d
 
 
 def run_hard(kind: str, *, seed: int, sites: list[int], time_limit: float) -> dict:
-    from carecircle.optimize import maximal_covering, set_covering
+    from carecircle.plan.optimize import maximal_covering, set_covering
 
     t0 = time.perf_counter()
     cover, w, covered0 = clustered_instance(seed=seed) if kind == "clustered" else random_instance(seed=seed)

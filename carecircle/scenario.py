@@ -48,14 +48,14 @@ from pydantic import (
 )
 
 from carecircle.errors import CarecircleError, InputError
-from carecircle.travel import SPEED_PRESETS_MPS
+from carecircle.core.travel import SPEED_PRESETS_MPS
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from carecircle.network import Progress
+    from carecircle.core.network import Progress
     from carecircle.pipeline import Area, StudyInputs, StudyResult
-    from carecircle.siting import Suggestion
+    from carecircle.plan.siting import Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class AreaSpec(_Spec):
             return value
         if len(value) != 4:
             raise ValueError(f"needs four numbers [west, south, east, north] in degrees, got {len(value)}")
-        from carecircle.network import check_bbox
+        from carecircle.core.network import check_bbox
 
         return list(check_bbox(value))
 
@@ -183,7 +183,7 @@ class ColumnsSpec(_Spec):
 def _facility_type(value: str | None) -> str | None:
     if value is None:
         return None
-    from carecircle.facility_types import normalise_types
+    from carecircle.io.facility_types import normalise_types
 
     try:
         return str(normalise_types([value])[0])
@@ -264,7 +264,7 @@ class WalkingSpec(_Spec):
 
 
 class SuggestSpec(_Spec):
-    """Site suggestion after the run (:func:`carecircle.siting.suggest_sites`)."""
+    """Site suggestion after the run (:func:`carecircle.plan.siting.suggest_sites`)."""
 
     method: Literal["mclp", "set-cover", "p-median"] = "mclp"
     new_sites: Annotated[int, Field(ge=1)] = 5
@@ -337,7 +337,7 @@ class Scenario(_Spec):
             return None
         if _looks_like_path(value):
             value = str(_existing_file(Path(value), info))
-        from carecircle.standards import load_profile
+        from carecircle.plan.standards import load_profile
 
         try:
             load_profile(value)
@@ -462,7 +462,7 @@ def _cross_problems(data: dict) -> list[tuple[tuple, str]]:
 
 
 def _check_crs(value: str) -> str:
-    from carecircle.coords import normalise_crs
+    from carecircle.io.coords import normalise_crs
 
     try:
         return normalise_crs(str(value))
@@ -748,7 +748,7 @@ def _known(ids: set[str], most: int = 10) -> str:
 
 
 def _read_facilities(inputs: InputsSpec, columns: ColumnsSpec, crs: str) -> gpd.GeoDataFrame:
-    from carecircle.inputs import read_facilities
+    from carecircle.io.readers import read_facilities
     from carecircle.pipeline import _pick, default_data_dir
 
     path = inputs.facilities if inputs.facilities is not None else default_data_dir() / "facilities.csv"
@@ -803,10 +803,10 @@ def scenario_facilities(scenario: Scenario) -> gpd.GeoDataFrame:
 
 
 def _points(rows: list[dict], crs: str) -> gpd.GeoDataFrame:
-    """Facility rows read through :func:`carecircle.inputs.read_facilities` (a small temporary CSV)."""
+    """Facility rows read through :func:`carecircle.io.readers.read_facilities` (a small temporary CSV)."""
     import pandas as pd
 
-    from carecircle.inputs import read_facilities
+    from carecircle.io.readers import read_facilities
 
     frame = pd.DataFrame(rows)
     with tempfile.TemporaryDirectory(prefix="carecircle-") as tmp:
@@ -885,13 +885,13 @@ def run_scenario(
     ----------
     scenario : from :func:`load_scenario` (or built in Python).
     out_dir : output folder; default ``outputs.folder``, else ``maps/<name>``. The study's files go there
-        (:func:`carecircle.export.write_outputs`), the suggestion's into ``suggest/`` inside it
-        (:func:`carecircle.export.write_suggestion`); each set is written all or nothing, and only after
+        (:func:`carecircle.outputs.export.write_outputs`), the suggestion's into ``suggest/`` inside it
+        (:func:`carecircle.outputs.export.write_suggestion`); each set is written all or nothing, and only after
         everything has been computed, so a failed run leaves earlier results untouched.
     cache_dir : network cache folder. With ``None`` networks are still kept for the rest of the process
         (in a temporary folder removed at exit), so several scenarios on one area load it once.
     progress : callback receiving a description of each step (and ``done, total`` of long ones; see
-        :data:`carecircle.network.Progress`).
+        :data:`carecircle.core.network.Progress`).
     quiet : no progress callbacks (the CLI's ``--quiet``).
     write : write the outputs (``False``: only compute, e.g. for a comparison).
 
@@ -923,7 +923,7 @@ def run_scenario(
     folder = scenario.output_folder(out_dir)
     written: dict[str, Path] = {}
     if write:
-        from carecircle.export import write_outputs, write_suggestion
+        from carecircle.outputs.export import write_outputs, write_suggestion
 
         step(f"{label}: writing map and tables")
         out = scenario.outputs
@@ -940,11 +940,11 @@ def _suggest_inputs(scenario: Scenario):
     spec = scenario.suggest
     exclude = candidates = None
     if spec.exclude is not None:
-        from carecircle.pipeline import read_polygons
+        from carecircle.io.readers import read_polygons
 
         exclude = read_polygons(spec.exclude)
     if spec.candidates is not None:
-        from carecircle.inputs import read_facilities
+        from carecircle.io.readers import read_facilities
 
         candidates = read_facilities(spec.candidates, crs=scenario.facilities.crs, type_col=None)
         for col, key in ((spec.cost_col, "cost_col"), (spec.site_capacity_col, "site_capacity_col")):
@@ -955,7 +955,7 @@ def _suggest_inputs(scenario: Scenario):
 
 
 def _suggest(scenario: Scenario, study: StudyResult, *, candidates, exclude, progress) -> Suggestion:
-    from carecircle.siting import suggest_sites
+    from carecircle.plan.siting import suggest_sites
 
     spec = scenario.suggest
     cov = study.coverage
@@ -970,7 +970,7 @@ def _suggest(scenario: Scenario, study: StudyResult, *, candidates, exclude, pro
 
 
 def _study_inputs(study: StudyResult) -> StudyInputs:
-    """The inputs of a finished study, as :func:`carecircle.export.write_suggestion` takes them."""
+    """The inputs of a finished study, as :func:`carecircle.outputs.export.write_suggestion` takes them."""
     from carecircle.pipeline import StudyInputs
 
     cov = study.coverage
@@ -998,7 +998,7 @@ _PROCESS_CACHE: Path | None = None
 def _process_cache() -> Path:
     """A network cache for this process only (removed at exit): the in-process memo of loaded networks.
 
-    :func:`carecircle.network.load_network` keeps its arrays as ``.npz`` keyed by file and mtime (or the
+    :func:`carecircle.core.network.load_network` keeps its arrays as ``.npz`` keyed by file and mtime (or the
     online query); reloading one takes milliseconds, against about a second (and a download for online
     areas) to build it again.
     """

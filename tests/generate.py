@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from carecircle.network import WalkNetwork, network_from_lines
+from carecircle.core.network import WalkNetwork, network_from_lines
 
 GRID_CRS = "EPSG:32650"
 ORIGIN = (500_000.0, 4_600_000.0)

@@ -1,4 +1,4 @@
-"""An independent reference for walking distances, written without carecircle.travel.
+"""An independent reference for walking distances, written without carecircle.core.travel.
 
 travel.py snaps with an STRtree and inserts points into the graph as nodes. This reference instead:
 

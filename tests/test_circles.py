@@ -9,9 +9,9 @@ import pytest
 import shapely
 from generate import GRID_CRS, at, demand_gdf, facilities_gdf, grid_network, quadrant_communities
 
-from carecircle.coverage import CoverageFacts, coverage_by_type, measure_coverage, rollup
+from carecircle.core.coverage import CoverageFacts, coverage_by_type, measure_coverage, rollup
 from carecircle.errors import InputError
-from carecircle.facility_types import ELDER_CARE, TYPES, normalise_types
+from carecircle.io.facility_types import ELDER_CARE, TYPES, normalise_types
 from carecircle.pipeline import children_demand, join_subdistricts, run_study
 
 
@@ -161,7 +161,7 @@ def test_demo_childcare_circle(demo):
 # ------------------------------------------------------------------------------------ GCJ-02 offset warning
 
 def test_facilities_shifted_like_gcj02_are_warned_about(caplog):
-    from carecircle.coords import from_wgs84
+    from carecircle.io.coords import from_wgs84
     from carecircle.pipeline import _warn_if_gcj_offset
 
     net = grid_network(5, 5, block=1000.0)  # sparse streets in eastern China (UTM 50N)
@@ -179,8 +179,8 @@ def test_facilities_shifted_like_gcj02_are_warned_about(caplog):
 
 @pytest.mark.parametrize("system", ["gcj02", "bd09"])
 def test_facility_csv_in_chinese_map_coordinates_is_read_as_wgs84(tmp_path, system):
-    from carecircle.coords import from_wgs84
-    from carecircle.inputs import read_facilities
+    from carecircle.io.coords import from_wgs84
+    from carecircle.io.readers import read_facilities
 
     lon, lat = np.array([116.3975, 121.4737]), np.array([39.9087, 31.2304])  # Beijing, Shanghai
     slon, slat = from_wgs84(lon, lat, system)

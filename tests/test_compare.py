@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 from browser import open_browser, severe_console_errors
 
-from carecircle.compare import COMPARISON_FILES, compare, comparison_map, write_comparison
+from carecircle.outputs.comparison import COMPARISON_FILES, write_comparison
+from carecircle.outputs.maps import comparison_map
+from carecircle.plan.compare import compare
 from carecircle.errors import InputError, OutputError
 from carecircle.scenario import load_scenarios, run_scenario
 

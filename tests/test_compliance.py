@@ -23,9 +23,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from carecircle.compliance import COLUMNS, evaluate
+from carecircle.plan.compliance import COLUMNS, evaluate
 from carecircle.errors import InputError
-from carecircle.standards import list_profiles, load_profile, parse_profile
+from carecircle.plan.standards import list_profiles, load_profile, parse_profile
 
 CRS = "EPSG:32650"
 X0, Y0 = 500_000.0, 4_000_000.0

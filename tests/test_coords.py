@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carecircle.coords import (
+from carecircle.io.coords import (
     CHINA_BBOX,
     COORD_SYSTEMS,
     from_wgs84,

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import reference_distances
 
-from carecircle.coverage import measure_coverage
+from carecircle.core.coverage import measure_coverage
 from carecircle.errors import InputError, SnapError
 
 PROPS = settings(derandomize=True, max_examples=12, deadline=None)

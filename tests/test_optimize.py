@@ -1,4 +1,4 @@
-"""Tests of the site-suggestion core (carecircle.optimize) against brute-force enumeration on small instances."""
+"""Tests of the site-suggestion core (carecircle.plan.optimize) against brute-force enumeration on small instances."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import maximum_flow
 
-from carecircle import optimize
+from carecircle.plan import optimize
 from carecircle.errors import InputError
-from carecircle.optimize import SitingSolution, coverage_curve, maximal_covering, p_median, set_covering
+from carecircle.plan.optimize import SitingSolution, coverage_curve, maximal_covering, p_median, set_covering
 
 EXACT = {"method": "exact", "mip_rel_gap": 0.0}
 

@@ -1,4 +1,4 @@
-"""Tests for carecircle.report (the HTML report) and carecircle.staticmap (the PNG map).
+"""Tests for carecircle.outputs.report (the HTML report) and carecircle.outputs.staticmap (the PNG map).
 
 The study is the bundled demo (real OSM streets of central Helsinki, illustrative population), run once per
 session; the compliance table is made by hand in the contract's schema, so these tests do not depend on a
@@ -20,12 +20,12 @@ import pandas as pd
 import pytest
 from browser import open_browser, severe_console_errors
 
-from carecircle import staticmap
-from carecircle.coverage import threshold_label
+from carecircle.outputs import staticmap
+from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError, OutputError
 from carecircle.pipeline import run_study
-from carecircle.report import map_iframe_snippet, render_report, write_report
-from carecircle.siting import suggest_sites
+from carecircle.outputs.report import map_iframe_snippet, render_report, write_report
+from carecircle.plan.siting import suggest_sites
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SECTIONS_EN = ["Headline figures", "Compliance with the standards", "Coverage by facility type", "Interactive map",
@@ -253,7 +253,7 @@ def test_write_report_atomically(study, tmp_path):
 
 
 def test_map_iframe_snippet_from_path_html_and_map(study, tmp_path):
-    from carecircle.maps import coverage_map, save_map
+    from carecircle.outputs.maps import coverage_map, save_map
 
     m = coverage_map(study.coverage, None, tiles=None)
     path = save_map(m, tmp_path / "map.html")
@@ -373,7 +373,7 @@ def test_static_png_in_chinese_uses_a_cjk_font(study, tmp_path):
 def test_static_png_without_cjk_font_falls_back_to_english_once(study, tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(staticmap, "_find_cjk_font", lambda: None)
     monkeypatch.setattr(staticmap, "_warned_no_cjk", False)
-    caplog.set_level(logging.WARNING, logger="carecircle.staticmap")
+    caplog.set_level(logging.WARNING, logger="carecircle.outputs.staticmap")
     fig = staticmap.static_map_figure(study, lang="zh")
     assert _title(fig).get_text().startswith("15-minute elder-care circle")
     assert "Day-care centre" in [t.get_text() for t in fig.legends[0].get_texts()]
@@ -445,7 +445,7 @@ def test_static_png_legend_beside_a_tall_map_and_below_a_wide_one(study):
 def test_static_png_facility_colours_are_the_interactive_maps_and_stand_off_the_share_scale(study):
     from matplotlib.colors import to_rgb
 
-    from carecircle.maps import SHARE_COLORS, TYPE_COLORS, type_colors
+    from carecircle.outputs.maps import SHARE_COLORS, TYPE_COLORS, type_colors
 
     fig = staticmap.static_map_figure(study)
     legend = {t.get_text().replace("\n", " "): h for t, h in zip(fig.legends[0].get_texts(),

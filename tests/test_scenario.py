@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import yaml
 
-import carecircle.network
-from carecircle.coords import to_wgs84
+import carecircle.core.network
+from carecircle.io.coords import to_wgs84
 from carecircle.errors import InputError
-from carecircle.export import MANIFEST
-from carecircle.pipeline import default_data_dir
+from carecircle.outputs.export import MANIFEST
+from carecircle.io.default_data import default_data_dir
 from carecircle.scenario import (
     COLUMN_KEYS,
     ColumnsSpec,
@@ -334,8 +334,8 @@ def test_scenario_maps_onto_run_study_arguments(tmp_path):
 
 def test_several_scenarios_load_the_network_once(tmp_path, monkeypatch):
     calls = []
-    original = carecircle.network._from_pbf
-    monkeypatch.setattr(carecircle.network, "_from_pbf", lambda path: calls.append(path) or original(path))
+    original = carecircle.core.network._from_pbf
+    monkeypatch.setattr(carecircle.core.network, "_from_pbf", lambda path: calls.append(path) or original(path))
     text = "inputs:\n  demand_method: centroid\noutputs:\n  isochrones: false\nwalking:\n  preset: {speed}\n"
     paths = [_write(tmp_path, text.format(speed=s), f"{s}.yaml") for s in ("slow", "brisk")]
     slow, brisk = (run_scenario(s, write=False) for s in load_scenarios(paths))

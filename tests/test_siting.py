@@ -11,10 +11,10 @@ import pytest
 import shapely
 
 from carecircle.cli import main
-from carecircle.coverage import measure_coverage
+from carecircle.core.coverage import measure_coverage
 from carecircle.errors import InputError
-from carecircle.siting import candidate_grid, suggest_sites
-from carecircle.travel import snap_points, source_demand_distances, travel_times
+from carecircle.plan.siting import candidate_grid, suggest_sites
+from carecircle.core.travel import snap_points, source_demand_distances, travel_times
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from carecircle.errors import InputError
-from carecircle.standards import TARGET_KINDS, Profile, list_profiles, load_profile, parse_profile
+from carecircle.plan.standards import TARGET_KINDS, Profile, list_profiles, load_profile, parse_profile
 
 BUNDLED = ["chishui-2020", "gb50180-2018", "gb50437", "jingzhou-2025", "qiqihar-2025", "qitaihe-2020", "shenyang-2021"]
 PROFILES = Path(__file__).resolve().parents[1] / "carecircle" / "profiles"

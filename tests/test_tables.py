@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from carecircle.cli import main
-from carecircle.tables import localise, write_workbook
+from carecircle.outputs.tables import localise, write_workbook
 
 
 def test_chinese_headers_name_the_threshold_and_translate_values():

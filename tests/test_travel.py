@@ -12,8 +12,8 @@ from reference import reference_minutes
 from scipy.sparse.csgraph import dijkstra
 
 from carecircle.errors import InputError
-from carecircle.network import network_from_lines
-from carecircle.travel import SPEED_PRESETS_MPS, point_graph, snap_points, travel_times
+from carecircle.core.network import network_from_lines
+from carecircle.core.travel import SPEED_PRESETS_MPS, point_graph, snap_points, travel_times
 
 PROPS = settings(derandomize=True, max_examples=15, deadline=None)
 

@@ -1,6 +1,6 @@
 """Site suggestion on the map: candidates, their sparse coverage of demand, and the solvers' answer.
 
-The solvers themselves (:mod:`carecircle.optimize`) see only a sparse candidate × demand matrix and weights;
+The solvers themselves (:mod:`carecircle.plan.optimize`) see only a sparse candidate × demand matrix and weights;
 this module builds that matrix from the walking network, runs them with the existing facilities fixed, and
 checks the answer by recomputing coverage from scratch with the suggested sites added.
 """
@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from carecircle.coverage import CoverageResult, measure_coverage, threshold_label
+from carecircle.core.coverage import CoverageResult, measure_coverage, threshold_label
 from carecircle.errors import InputError
-from carecircle.network import Progress, WalkNetwork
-from carecircle.optimize import SitingSolution, coverage_curve, maximal_covering, p_median, set_covering
-from carecircle.travel import snap_points, source_demand_distances
+from carecircle.core.network import Progress, WalkNetwork
+from carecircle.plan.optimize import SitingSolution, coverage_curve, maximal_covering, p_median, set_covering
+from carecircle.core.travel import snap_points, source_demand_distances
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def suggest_sites(
     curve_sites : length of the coverage curve (default ``max(new_sites, 10)``).
     time_limit_s : solver time limit; the result states the proven gap.
     exclude : polygons (any CRS) where no new site may go (water, protected land, sites already refused).
-    progress : optional callback for the long steps (see :data:`carecircle.network.Progress`).
+    progress : optional callback for the long steps (see :data:`carecircle.core.network.Progress`).
 
     Returns
     -------

@@ -5,7 +5,7 @@ share, merged isochrones per threshold, per-facility isochrones (hidden by defau
 and the care facilities by type, with a layer control, a legend, a title, a note and headline figures.
 Optionally it adds suggested new sites (numbered by rank), their isochrones, and a coverage curve drawn as
 plain inline SVG (:func:`curve_svg`, which the HTML report uses too). :func:`comparison_map` draws a
-baseline-versus-plan comparison (:mod:`carecircle.compare`) in the same style.
+baseline-versus-plan comparison (:mod:`carecircle.plan.compare`) in the same style.
 
 Leaflet is inlined from ``carecircle/_vendor/leaflet``; nothing is loaded from a CDN, so the file
 works offline (only the background tiles need the internet, and the map stays usable without them).
@@ -31,14 +31,14 @@ import numpy as np
 import pandas as pd
 from shapely.ops import unary_union
 
-from carecircle.coverage import CoverageResult, threshold_label
+from carecircle.core.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError
-from carecircle.facility_types import TYPES, type_label
-from carecircle.files import write_atomically
-from carecircle.formats import fmt_bool, fmt_persons, fmt_share, is_missing
+from carecircle.io.facility_types import TYPES, type_label
+from carecircle.outputs.files import write_atomically
+from carecircle.outputs.formats import fmt_bool, fmt_persons, fmt_share, is_missing
 
 if TYPE_CHECKING:
-    from carecircle.compare import Comparison
+    from carecircle.plan.compare import Comparison
 
 logger = logging.getLogger(__name__)
 
@@ -1146,8 +1146,8 @@ def comparison_map(
 
     Parameters
     ----------
-    cmp : carecircle.compare.Comparison
-        Output of :func:`carecircle.compare.compare`.
+    cmp : carecircle.plan.compare.Comparison
+        Output of :func:`carecircle.plan.compare.compare`.
     minutes : float, optional
         Threshold drawn, one of ``cmp.thresholds_min``. Default: the largest threshold at which coverage
         changes (the largest threshold when nothing changes): with a 15-minute circle already nearly complete,

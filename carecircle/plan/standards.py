@@ -4,9 +4,9 @@ A profile is a small YAML file (``carecircle/profiles/<id>.yaml``; the format is
 ``carecircle/profiles/README.md``): the source document, the walking-time thresholds and main coverage target,
 and a list of targets, each of a *kind* with its parameters, the levels it is checked at and the clause it comes
 from. :func:`load_profile` reads a bundled profile by id or any YAML file and checks it completely, reporting
-every problem at once; :func:`carecircle.compliance.evaluate` checks the targets against a study.
+every problem at once; :func:`carecircle.plan.compliance.evaluate` checks the targets against a study.
 
->>> from carecircle.standards import load_profile
+>>> from carecircle.plan.standards import load_profile
 >>> profile = load_profile("qitaihe-2020")
 >>> [t.kind for t in profile.targets][:2]
 ['coverage', 'facility_count']
@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from carecircle.errors import InputError
-from carecircle.facility_types import accepted_values, check_codes
+from carecircle.io.facility_types import accepted_values, check_codes
 
 #: Levels a target can be reported at, coarsest first.
 LEVELS = ("overall", "district", "subdistrict", "community")
@@ -259,7 +259,7 @@ class Profile(_Model):
     thresholds_min : walking-time thresholds of the study, minutes, ascending.
     target_share : main coverage target (share of elderly at the largest threshold), 0..1.
     type_minutes : per facility type (code, or ``any``) the walking minutes of its coverage row.
-    targets : the targets checked by :func:`carecircle.compliance.evaluate`.
+    targets : the targets checked by :func:`carecircle.plan.compliance.evaluate`.
     notes : free text, e.g. the plan's targets left out and why.
     """
 

@@ -17,10 +17,10 @@ import numpy as np
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from carecircle.coverage import _check_thresholds
+from carecircle.core.coverage import check_thresholds
 from carecircle.errors import InputError, SnapError
-from carecircle.network import Progress, WalkNetwork
-from carecircle.travel import point_graph, snap_points
+from carecircle.core.network import Progress, WalkNetwork
+from carecircle.core.travel import point_graph, snap_points
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def isochrones(
     GeoDataFrame in EPSG:4326 with ``facility_id`` (``None`` for the merged polygon of all facilities),
     ``minutes`` and (Multi)Polygon geometry.
     """
-    thresholds = _check_thresholds(thresholds_min)
+    thresholds = check_thresholds(thresholds_min)
     if buffer_m <= 0:
         raise InputError(f"isochrone buffer {buffer_m!r} m must be positive (e.g. 40).")
     fac = facilities.to_crs(network.crs)

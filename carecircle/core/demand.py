@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 
 from carecircle.errors import InputError, NetworkError
-from carecircle.network import WalkNetwork
+from carecircle.core.network import WalkNetwork
 
 log = logging.getLogger(__name__)
 

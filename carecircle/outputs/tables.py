@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from carecircle.facility_types import type_label
+from carecircle.io.facility_types import type_label
 
 #: Header of each fixed column, in Chinese.
 HEADERS_ZH = {

@@ -18,18 +18,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from carecircle import __version__
-from carecircle.coverage import threshold_label
+from carecircle.version import __version__
+from carecircle.core.coverage import threshold_label
 from carecircle.errors import OutputError
-from carecircle.isochrones import isochrones
-from carecircle.maps import coverage_map, save_map
-from carecircle.pipeline import StudyInputs, StudyResult, localised_note
-from carecircle.report import write_report
-from carecircle.staticmap import static_map_png
-from carecircle.tables import localise, write_workbook
+from carecircle.core.isochrones import isochrones
+from carecircle.outputs.maps import coverage_map, save_map
+from carecircle.io.default_data import localised_note
+from carecircle.plan.results import StudyInputs, StudyResult
+from carecircle.outputs.report import write_report
+from carecircle.outputs.staticmap import static_map_png
+from carecircle.outputs.tables import localise, write_workbook
 
 if TYPE_CHECKING:
-    from carecircle.siting import Suggestion
+    from carecircle.plan.siting import Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ OUTPUT_FILES = ("report.html", "map.html", "map.png", "summary.json", "tables.xl
 
 
 def study_tables(study: StudyResult) -> dict[str, pd.DataFrame | None]:
-    """The tables of a study, keyed as the sheets of :data:`carecircle.tables.SHEETS` (``None``: not available)."""
+    """The tables of a study, keyed as the sheets of :data:`carecircle.outputs.tables.SHEETS` (``None``: not available)."""
     cov = study.coverage
     summary = pd.DataFrame({
         "minutes": cov.thresholds_min,

@@ -15,8 +15,8 @@ import pandas as pd
 import shapely
 
 from carecircle.errors import InputError, SnapError
-from carecircle.network import WalkNetwork
-from carecircle.travel import travel_times
+from carecircle.core.network import WalkNetwork
+from carecircle.core.travel import travel_times
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def measure_coverage(
     >>> result.summary["share"]["15"]  # doctest: +SKIP
     0.93
     """
-    thresholds = _check_thresholds(thresholds_min)
+    thresholds = check_thresholds(thresholds_min)
     if not 0 <= target_share <= 1:
         raise InputError(f"target share {target_share!r} must be between 0 and 1 (e.g. 0.9 for 90%).")
     if len(facilities) == 0:
@@ -198,7 +198,7 @@ def summary_dict(demand, communities, thresholds, *, walk_speed_mps, target_shar
     }
 
 
-def _check_thresholds(thresholds_min) -> tuple[float, ...]:
+def check_thresholds(thresholds_min) -> tuple[float, ...]:
     try:
         values = tuple(sorted({float(t) for t in thresholds_min}))
     except (TypeError, ValueError) as exc:
@@ -224,7 +224,7 @@ class CoverageFacts:
     Parameters
     ----------
     network, facilities : the walking network and *all* facilities (types as codes, see
-        :mod:`carecircle.facility_types`; childcare and health facilities included).
+        :mod:`carecircle.io.facility_types`; childcare and health facilities included).
     demand : elderly demand points (``community_id``, ``population``).
     communities : community polygons (optional).
     children : childcare demand points (children 0–3), optional.
@@ -247,7 +247,7 @@ class CoverageFacts:
 
     def minutes(self, types: Sequence[str] | None, population: str = "elderly") -> np.ndarray:
         """Walking minutes from each demand point to the nearest facility of ``types`` (``inf``: none)."""
-        from carecircle.facility_types import ELDER_CARE, check_codes
+        from carecircle.io.facility_types import ELDER_CARE, check_codes
 
         codes = ELDER_CARE if types is None else check_codes(types, where="coverage types")
         key = (tuple(sorted(set(codes))), population)
@@ -295,7 +295,7 @@ class CoverageFacts:
 def coverage_by_type(facts: CoverageFacts, minutes_by_type: dict[str, float] | None = None) -> pd.DataFrame:
     """Coverage per facility type present, each at its own threshold, plus ``any`` elder-care facility.
 
-    ``minutes_by_type`` overrides the default thresholds of :mod:`carecircle.facility_types` (the key ``any``
+    ``minutes_by_type`` overrides the default thresholds of :mod:`carecircle.io.facility_types` (the key ``any``
     sets the threshold of the "any elder-care facility" row; default: the largest elder-care threshold).
     Childcare is measured on children 0–3 when they are given; health centres are not a coverage type.
 
@@ -304,7 +304,7 @@ def coverage_by_type(facts: CoverageFacts, minutes_by_type: dict[str, float] | N
     DataFrame with ``type``, ``label_zh``, ``label_en``, ``minutes``, ``facilities``, ``population``,
     ``covered``, ``share``.
     """
-    from carecircle.facility_types import ELDER_CARE, TYPES
+    from carecircle.io.facility_types import ELDER_CARE, TYPES
 
     overrides = dict(minutes_by_type or {})
     present = facts.facilities["type"].value_counts()

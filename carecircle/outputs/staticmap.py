@@ -3,7 +3,7 @@
 Drawn with matplotlib's Agg renderer, offline: no background tiles. Communities are coloured by the share of
 their elderly within the largest walking time (the map's red-to-green scale), communities below target get a
 dashed outline, the merged isochrone of the largest threshold is outlined, facilities are coloured by type (the
-colours of the interactive map, :data:`carecircle.maps.TYPE_COLORS`) and suggested new sites are numbered
+colours of the interactive map, :data:`carecircle.outputs.maps.TYPE_COLORS`) and suggested new sites are numbered
 squares, all over the walking network drawn faintly. A legend (beside the map, or below it when that leaves the
 map larger; never cut at the image edge), a scale bar, an optional north arrow and the OpenStreetMap attribution
 complete it.
@@ -28,17 +28,17 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from carecircle.coverage import threshold_label
+from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
-from carecircle.facility_types import type_label
-from carecircle.files import write_atomically
-from carecircle.maps import SHARE_COLORS, type_colors
+from carecircle.io.facility_types import type_label
+from carecircle.outputs.files import write_atomically
+from carecircle.outputs.maps import SHARE_COLORS, type_colors
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from carecircle.pipeline import StudyResult
-    from carecircle.siting import Suggestion
+    from carecircle.plan.results import StudyResult
+    from carecircle.plan.siting import Suggestion
 
 logger = logging.getLogger(__name__)
 

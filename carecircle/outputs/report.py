@@ -1,7 +1,7 @@
 """The HTML report of a study: one self-contained, printable page (the only module that renders reports).
 
 :func:`render_report` returns one HTML document holding everything inline: the CSS, the charts (plain SVG),
-the interactive map (the self-contained map document of :mod:`carecircle.maps` in an ``<iframe srcdoc>``) and,
+the interactive map (the self-contained map document of :mod:`carecircle.outputs.maps` in an ``<iframe srcdoc>``) and,
 optionally, a static PNG of the map (a ``data:`` URI) that replaces the interactive map on paper. Nothing is
 fetched from the network when the page opens, except the map's background tiles, which simply stay blank offline.
 
@@ -28,15 +28,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from carecircle import __version__
-from carecircle.coverage import CoverageResult, threshold_label
+from carecircle.version import __version__
+from carecircle.core.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError
-from carecircle.files import write_atomically
-from carecircle.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, is_missing
+from carecircle.outputs.files import write_atomically
+from carecircle.outputs.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, is_missing
 
 if TYPE_CHECKING:
-    from carecircle.pipeline import StudyResult
-    from carecircle.siting import Suggestion
+    from carecircle.plan.results import StudyResult
+    from carecircle.plan.siting import Suggestion
 
 logger = logging.getLogger(__name__)
 
@@ -365,18 +365,18 @@ def render_report(
     study : StudyResult
         Output of :func:`carecircle.run_study`.
     suggestion : Suggestion, optional
-        Output of :func:`carecircle.siting.suggest_sites` for this study: sites table and coverage curve.
+        Output of :func:`carecircle.plan.siting.suggest_sites` for this study: sites table and coverage curve.
     compliance : pandas.DataFrame, optional
-        Compliance table (``carecircle.compliance.evaluate``); default ``study.compliance``.
+        Compliance table (``carecircle.plan.compliance.evaluate``); default ``study.compliance``.
     lang : {"en", "zh"}, optional
         Language of every label; default the study's (``study.lang``), else English.
     title : str, optional
         Page title; default "15-minute elder-care circle report" in ``lang``.
     map_html : str, optional
         The map document to embed (e.g. the text of a saved ``map.html``); default: built with
-        :func:`carecircle.maps.coverage_map` (with the suggested sites and curve when ``suggestion`` is given).
+        :func:`carecircle.outputs.maps.coverage_map` (with the suggested sites and curve when ``suggestion`` is given).
     map_png : path or bytes, optional
-        Static map (:func:`carecircle.staticmap.static_map_png`) shown instead of the interactive map in print.
+        Static map (:func:`carecircle.outputs.staticmap.static_map_png`) shown instead of the interactive map in print.
     generated : date or str, optional
         Date printed under the title; default today.
 
@@ -403,7 +403,7 @@ def render_report(
         compliance = getattr(study, "compliance", None)
     if compliance is not None and "status" not in compliance.columns:
         raise InputError(f"compliance table has no 'status' column (columns: {', '.join(map(str, compliance))}); "
-                         "pass the output of carecircle.compliance.evaluate.")
+                         "pass the output of carecircle.plan.compliance.evaluate.")
     by_type = getattr(study, "by_type", None)
     rollups = getattr(study, "rollups", None) or {}
     childcare = getattr(study, "childcare", None)
@@ -478,7 +478,7 @@ def map_iframe_snippet(map_path_or_html: Any, *, height: int | str = 600, inline
     ----------
     map_path_or_html : path, str or folium.Map
         A saved ``map.html`` (path), the map document itself (a string starting with ``<``), or a
-        :class:`folium.Map` (then this is :func:`carecircle.maps.map_fragment`).
+        :class:`folium.Map` (then this is :func:`carecircle.outputs.maps.map_fragment`).
     height : int or str
         Height in pixels, or any CSS length.
     inline : bool
@@ -501,7 +501,7 @@ def map_iframe_snippet(map_path_or_html: Any, *, height: int | str = 600, inline
     """
     css_height = f"{height}px" if isinstance(height, int | float) else str(height)
     if not isinstance(map_path_or_html, str | os.PathLike):
-        from carecircle.maps import map_fragment  # a folium.Map
+        from carecircle.outputs.maps import map_fragment  # a folium.Map
 
         return map_fragment(map_path_or_html, height=css_height)
     is_doc = isinstance(map_path_or_html, str) and map_path_or_html.lstrip().startswith("<")
@@ -663,7 +663,7 @@ def _suggestion_section(suggestion: Suggestion, lang: str, labels: Mapping[str, 
         line = labels["solver_line"].format(method=sol.method, status=sol.status, gap=gap or labels["na"],
                                             candidates=f"{int(getattr(suggestion, 'n_candidates', 0)):,d}")
         parts.append(f"<p class=meta>{_esc(line)}</p>")
-    from carecircle.maps import curve_svg  # the map's own chart: map and report look alike
+    from carecircle.outputs.maps import curve_svg  # the map's own chart: map and report look alike
 
     curve = curve_svg(suggestion.curve, suggestion.after.target_share, lang=lang)
     if curve:
@@ -862,7 +862,7 @@ def _profile_name(study: StudyResult, profile: Any, lang: str) -> str:
 
 def _map_document(study: StudyResult, suggestion: Suggestion | None, *, lang: str) -> str:
     """The self-contained map document of the study (with the suggested sites and curve when given)."""
-    from carecircle.maps import coverage_map
+    from carecircle.outputs.maps import coverage_map
 
     note = getattr(study, "note", None)
     if suggestion is None:
@@ -871,7 +871,7 @@ def _map_document(study: StudyResult, suggestion: Suggestion | None, *, lang: st
     iso = None
     network = getattr(study, "network", None)
     if network is not None and len(suggestion.sites):
-        from carecircle.isochrones import isochrones
+        from carecircle.core.isochrones import isochrones
 
         sites = suggestion.sites.rename(columns={"candidate_id": "facility_id"})
         iso = isochrones(network, sites, thresholds_min=(suggestion.minutes,),

@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from carecircle.errors import InputError
-from carecircle.facility_types import normalise_types
+from carecircle.io.facility_types import normalise_types
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def read_facilities(
         coordinates are required: a missing id column numbers the facilities ``F1, F2, ...``; missing
         name/capacity/area/beds are left empty, a missing or empty type is ``"unspecified"`` (an elder-care
         facility of no stated type). Types may be written in Chinese or English
-        (:mod:`carecircle.facility_types`); an unknown type is an error. ``type_col=None`` keeps a ``type``
+        (:mod:`carecircle.io.facility_types`); an unknown type is an error. ``type_col=None`` keeps a ``type``
         column unchecked (candidate sites).
     lon_col, lat_col : CSV coordinate columns; default: the first of lon/lng/longitude/x and lat/latitude/y.
     crs : coordinate system of CSV coordinates: ``wgs84`` (default), ``gcj02`` (Amap, Tencent), ``bd09``
@@ -244,14 +244,14 @@ def _read_vector(path, *, what: str) -> gpd.GeoDataFrame:
 
 
 def _read_points(path, *, lon_col, lat_col, crs: str, what: str) -> gpd.GeoDataFrame:
-    """Points in EPSG:4326; GCJ-02/BD-09 coordinates (``crs``) are converted to WGS-84 (:mod:`carecircle.coords`)."""
-    from carecircle.coords import normalise_crs
+    """Points in EPSG:4326; GCJ-02/BD-09 coordinates (``crs``) are converted to WGS-84 (:mod:`carecircle.io.coords`)."""
+    from carecircle.io.coords import normalise_crs
 
     system = normalise_crs(crs)
     gdf = _read_points_as_given(path, lon_col=lon_col, lat_col=lat_col,
                                 crs="EPSG:4326" if system in ("wgs84", "gcj02", "bd09") else system, what=what)
     if system in ("gcj02", "bd09"):
-        from carecircle.coords import to_wgs84
+        from carecircle.io.coords import to_wgs84
 
         lon, lat = to_wgs84(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), system, source=Path(path).name)
         gdf = gdf.set_geometry(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
@@ -373,3 +373,19 @@ def _values(values, most: int = 6) -> str:
     values = list(values)
     shown = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in values[:most])
     return shown + (f", … {len(values) - most} more" if len(values) > most else "")
+
+
+def read_polygons(path: str | os.PathLike) -> gpd.GeoDataFrame:
+    """Polygons from a vector file (study area, excluded zones), checked, in EPSG:4326."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"polygon file {str(path)!r} does not exist; give a GeoJSON or GeoPackage of polygons.")
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # pyogrio's errors
+        raise InputError(f"{path.name}: cannot read polygons ({type(exc).__name__}: {exc}).") from exc
+    if gdf.crs is None:
+        raise InputError(f"{path.name}: the polygon file has no CRS; save it with its CRS (GeoJSON is WGS-84).")
+    if len(gdf) == 0 or not gdf.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise InputError(f"{path.name}: needs polygons, found {sorted(set(gdf.geom_type.dropna())) or 'no rows'}.")
+    return gdf.to_crs("EPSG:4326")

@@ -1,7 +1,7 @@
 """Compliance of a study with a standards profile: one row per target and level unit.
 
-:func:`evaluate` checks each target of a :class:`carecircle.standards.Profile` against the coverage facts of a
-study (:class:`carecircle.coverage.CoverageFacts`: facilities, communities, walking coverage by any facility
+:func:`evaluate` checks each target of a :class:`carecircle.plan.standards.Profile` against the coverage facts of a
+study (:class:`carecircle.core.coverage.CoverageFacts`: facilities, communities, walking coverage by any facility
 types) and returns the compliance table. A target is checked at each of its levels: ``overall`` (the whole
 study area), ``district`` and ``subdistrict`` (communities grouped by their ``district`` / ``subdistrict``
 column) and ``community``. A facility belongs to the community whose polygon contains it.
@@ -13,7 +13,7 @@ change the answer the row is unevaluable; when the known values already meet the
 
 Target kinds and their parameters: ``carecircle/profiles/README.md``.
 
->>> from carecircle.compliance import evaluate
+>>> from carecircle.plan.compliance import evaluate
 >>> table = evaluate(load_profile("qitaihe-2020"), facts)          # doctest: +SKIP
 >>> table[["target_id", "level", "unit", "value", "status", "shortfall"]]  # doctest: +SKIP
 """
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from carecircle.errors import InputError
-from carecircle.facility_types import ELDER_CARE, type_label
-from carecircle.standards import (
+from carecircle.io.facility_types import ELDER_CARE, type_label
+from carecircle.plan.standards import (
     BedsTarget,
     CoLocationTarget,
     CoverageTarget,
@@ -69,8 +69,8 @@ def evaluate(profile: Profile, facts, *, lang: str | None = None) -> pd.DataFram
 
     Parameters
     ----------
-    profile : a standards profile (:func:`carecircle.standards.load_profile`).
-    facts : :class:`carecircle.coverage.CoverageFacts` (or any object with its ``facilities``, ``communities``,
+    profile : a standards profile (:func:`carecircle.plan.standards.load_profile`).
+    facts : :class:`carecircle.core.coverage.CoverageFacts` (or any object with its ``facilities``, ``communities``,
         ``walk_speed_mps``, ``network_crs`` and ``covered(types, minutes, population)``).
     lang : language of the ``unit``, ``target``, ``value`` and ``shortfall`` texts, ``zh`` or ``en``
         (default: the profile's).

@@ -21,7 +21,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from carecircle.errors import InputError
-from carecircle.network import Progress, WalkNetwork, directed_csr
+from carecircle.core.network import Progress, WalkNetwork, directed_csr
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def travel_times(
     Examples
     --------
     >>> import numpy as np, shapely
-    >>> from carecircle.network import network_from_lines
+    >>> from carecircle.core.network import network_from_lines
     >>> net = network_from_lines(shapely.linestrings([[[0, 0], [600, 0]]]), crs="EPSG:32650")
     >>> tt = travel_times(net, np.array([[0, 10]]), np.array([[300, -20]]), walk_speed_mps=1.0)
     >>> float(tt.minutes[0]) * 60   # 10 m to the street, 300 m along it, 20 m to the door

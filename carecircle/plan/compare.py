@@ -1,7 +1,7 @@
 """Baseline versus plan: what a scenario changes, side by side and as differences.
 
 :func:`compare` lines two studies up — usually the same area and population with different facilities — and
-:func:`write_comparison` writes the tables, a summary and one map showing both::
+:func:`carecircle.outputs.comparison.write_comparison` writes the tables, a summary and one map showing both::
 
     base, plan = (run_scenario(s, write=False).study for s in load_scenarios(["baseline.yaml", "plan.yaml"]))
     cmp = compare(base, plan, base_name="现状", plan_name="规划")
@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -29,11 +26,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from carecircle.coverage import threshold_label
+from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
 
 if TYPE_CHECKING:
-    from carecircle.pipeline import StudyResult
+    from carecircle.plan.results import StudyResult
 
 log = logging.getLogger(__name__)
 
@@ -396,115 +393,3 @@ def _num(v: Any):
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
-
-
-# ----------------------------------------------------------------------------------------------- writing
-
-#: Comparison files, in the order a reader wants them (subdistricts.csv, districts.csv and compliance.csv are
-#: written when available).
-COMPARISON_FILES = ("map.html", "summary.json", "headline.csv", "communities.csv", "communities_change.csv",
-                    "facilities_changed.csv", "newly_covered.csv", "no_longer_covered.csv")
-
-_SUFFIX_ZH = {"base": "（{base}）", "plan": "（{plan}）", "change": "（变化）"}
-_HEADERS_ZH = {
-    "elderly": "老年人口", "covered": "覆盖人口", "share": "覆盖率", "newly_covered": "新增覆盖人口",
-    "no_longer_covered": "失去覆盖人口", "target_change": "达标变化", "changed": "评估是否变化", "details": "变化内容",
-    "change": "变化", "time_min": "步行时间(分钟)", "nearest_facility": "最近设施", "value": "指标值",
-}
-_STATUS_ZH = {"pass": "达标", "fail": "未达标", "unevaluable": "无法评估"}
-_TARGET_ZH = {"now meets": "新达标", "now below": "新不达标", "": ""}
-_CHANGE_ZH = {"added": "新增", "removed": "撤除", "changed": "调整"}
-
-
-def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str = "en",
-                     title: str | None = None) -> dict[str, Path]:
-    """Write a comparison into ``out_dir``, all files or none.
-
-    Files: ``map.html`` (both studies on one map: isochrones of each, newly covered and no longer covered
-    elderly, added / removed / changed facilities, communities coloured by the change in coverage),
-    ``summary.json`` (headline per threshold, communities and compliance rows that changed, facility changes),
-    ``headline.csv``, ``communities.csv`` (side by side with differences), ``communities_change.csv``
-    (differences only), ``subdistricts.csv`` / ``districts.csv`` (when the studies have them),
-    ``compliance.csv`` (both statuses, ``changed``; when both checked a standard), ``facilities_changed.csv``,
-    ``newly_covered.csv`` and ``no_longer_covered.csv`` (demand points, with lon/lat). Headers are Chinese
-    with ``lang="zh"``.
-
-    Returns
-    -------
-    dict mapping each file name to its final path.
-    """
-    from carecircle import __version__
-    from carecircle.export import write_all, write_json
-    from carecircle.maps import comparison_map, save_map
-
-    if lang not in ("en", "zh"):
-        raise InputError(f"language {lang!r} is not supported; use zh or en.")
-    summary = {"carecircle_version": __version__, **cmp.summary()}
-    names = {"base": cmp.base_name, "plan": cmp.plan_name}
-    tables: dict[str, tuple[pd.DataFrame, bool]] = {
-        "headline.csv": (cmp.headline, False),
-        "communities.csv": (cmp.communities, False),
-        "communities_change.csv": (cmp.communities_change, False),
-    }
-    for level, table in cmp.rollups.items():
-        tables[f"{level}s.csv"] = (table, False)
-    if cmp.compliance is not None:
-        tables["compliance.csv"] = (cmp.compliance, False)
-    tables["facilities_changed.csv"] = (cmp.facilities, True)
-    tables["newly_covered.csv"] = (cmp.newly_covered, True)
-    tables["no_longer_covered.csv"] = (cmp.no_longer_covered, True)
-
-    writers = {
-        "map.html": lambda path: save_map(comparison_map(cmp, lang=lang, title=title), path),
-        "summary.json": lambda path: write_json(summary, path),
-    }
-    for name, (table, lonlat) in tables.items():
-        writers[name] = lambda path, t=table, ll=lonlat: _table(t, path, lang=lang, names=names, with_lonlat=ll)
-    return write_all(out_dir, writers)
-
-
-def _table(df: pd.DataFrame, path: Path, *, lang: str, names: Mapping[str, str], with_lonlat: bool) -> None:
-    from carecircle.export import write_csv
-
-    if lang == "zh":  # comparison columns here; the study tables' own columns and types in export.write_csv
-        df = df.copy()
-        for col, mapping in (("target_change", _TARGET_ZH), ("change", _CHANGE_ZH), ("status_base", _STATUS_ZH),
-                             ("status_plan", _STATUS_ZH)):
-            if col in df:
-                df[col] = df[col].map(lambda v, m=mapping: m.get(v, v))
-        df = df.rename(columns=lambda c: _header_zh(str(c), names))
-    write_csv(df, path, with_lonlat=with_lonlat, lang=lang)
-
-
-def _header_zh(column: str, names: Mapping[str, str]) -> str:
-    """Chinese header of a comparison column: the study table's header plus （现状）/（规划）/（变化）.
-
-    Columns that are not comparison columns come back unchanged (``export.write_csv`` translates them).
-    """
-    from carecircle.tables import localise
-
-    if column in _HEADERS_ZH:
-        return _HEADERS_ZH[column]
-    stem, _, suffix = column.rpartition("_")
-    if stem and suffix in _SUFFIX_ZH:
-        head = _HEADERS_ZH.get(stem) or str(localise(pd.DataFrame(columns=[stem]), "zh").columns[0])
-        return head + _SUFFIX_ZH[suffix].format(**names)
-    kind, _, minutes = column.partition("_")
-    if kind in ("newly", "lost") and minutes.replace(".", "").isdigit():
-        return f"{minutes}分钟内{'新增覆盖' if kind == 'newly' else '失去覆盖'}"
-    return column
-
-
-# ------------------------------------------------------------------------------------------------- map
-
-
-def comparison_map(cmp: Comparison, *, minutes: float | None = None, lang: str = "en", title: str | None = None,
-                   note: str | None = None, tiles: str | None = "OpenStreetMap") -> Any:
-    """The comparison's map, a :class:`folium.Map`: :func:`carecircle.maps.comparison_map`, kept here for callers.
-
-    The map is drawn in :mod:`carecircle.maps` (the only module that imports folium); see there for the layers
-    and parameters.
-    """
-    from carecircle import maps
-
-    return maps.comparison_map(cmp, minutes=minutes, lang=lang, title=title, note=note, tiles=tiles)
