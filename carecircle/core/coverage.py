@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from carecircle.errors import InputError, SnapError
 from carecircle.core.network import WalkNetwork
-from carecircle.core.travel import travel_times
+from carecircle.core.travel import DEFAULT_MAX_SNAP_M, DEFAULT_WALK_SPEED_MPS, travel_times
+from carecircle.errors import InputError, SnapError
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def measure_coverage(
     communities: gpd.GeoDataFrame | None = None,
     *,
     thresholds_min: Sequence[float] = (5, 10, 15),
-    walk_speed_mps: float = 1.0,
-    max_snap_m: float = 300.0,
+    walk_speed_mps: float = DEFAULT_WALK_SPEED_MPS,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
     target_share: float = 0.9,
 ) -> CoverageResult:
     """Population-weighted walking-time coverage of elderly demand by facilities.
@@ -233,7 +233,7 @@ class CoverageFacts:
 
     def __init__(self, network: WalkNetwork, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
                  communities: gpd.GeoDataFrame | None = None, *, children: gpd.GeoDataFrame | None = None,
-                 walk_speed_mps: float = 1.0, max_snap_m: float = 300.0):
+                 walk_speed_mps: float = DEFAULT_WALK_SPEED_MPS, max_snap_m: float = DEFAULT_MAX_SNAP_M):
         self.network = network
         self.network_crs = network.crs
         self.facilities = facilities

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from carecircle.errors import InputError, NetworkError
 from carecircle.core.network import WalkNetwork
+from carecircle.errors import InputError, NetworkError
 
 log = logging.getLogger(__name__)
 

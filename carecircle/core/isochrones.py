@@ -18,9 +18,9 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from carecircle.core.coverage import check_thresholds
-from carecircle.errors import InputError, SnapError
 from carecircle.core.network import Progress, WalkNetwork
-from carecircle.core.travel import point_graph, snap_points
+from carecircle.core.travel import DEFAULT_MAX_SNAP_M, DEFAULT_WALK_SPEED_MPS, point_graph, snap_points
+from carecircle.errors import InputError, SnapError
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,8 @@ def isochrones(
     facilities: gpd.GeoDataFrame,
     *,
     thresholds_min: Sequence[float] = (5, 10, 15),
-    walk_speed_mps: float = 1.0,
-    max_snap_m: float = 300.0,
+    walk_speed_mps: float = DEFAULT_WALK_SPEED_MPS,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
     buffer_m: float = 40.0,
     per_facility: bool = True,
     simplify_m: float = 2.0,

@@ -20,13 +20,17 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from carecircle.errors import InputError
 from carecircle.core.network import Progress, WalkNetwork, directed_csr
+from carecircle.errors import InputError
 
 log = logging.getLogger(__name__)
 
 #: Walking-speed presets in metres per second (older pedestrians: slow, typical, brisk).
 SPEED_PRESETS_MPS = {"slow": 0.8, "typical": 1.0, "brisk": 1.2}
+#: The default walking speed, m/s: the planning convention for older pedestrians (60 m/min).
+DEFAULT_WALK_SPEED_MPS = SPEED_PRESETS_MPS["typical"]
+#: The default farthest distance from a point to the walking network, metres.
+DEFAULT_MAX_SNAP_M = 300.0
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class Snapped:
     ok: np.ndarray
 
 
-def snap_points(network: WalkNetwork, xy: np.ndarray, *, max_snap_m: float = 300.0) -> Snapped:
+def snap_points(network: WalkNetwork, xy: np.ndarray, *, max_snap_m: float = DEFAULT_MAX_SNAP_M) -> Snapped:
     """Snap projected points to their nearest network segment.
 
     Parameters
@@ -177,8 +181,8 @@ def travel_times(
     facility_xy: np.ndarray,
     demand_xy: np.ndarray,
     *,
-    walk_speed_mps: float = 1.0,
-    max_snap_m: float = 300.0,
+    walk_speed_mps: float = DEFAULT_WALK_SPEED_MPS,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
     max_minutes: float | None = None,
     demand_snap: Snapped | None = None,
 ) -> TravelTimes:
