@@ -11,10 +11,11 @@ import pytest
 import yaml
 
 import carecircle.core.network
-from carecircle.io.coords import to_wgs84
+import carecircle.scenario
 from carecircle.errors import InputError
+from carecircle.io.coords import to_wgs84
+from carecircle.io.default_data import default_data_dir, default_network_path
 from carecircle.outputs.export import MANIFEST
-from carecircle.io.default_data import default_data_dir
 from carecircle.scenario import (
     COLUMN_KEYS,
     ColumnsSpec,
@@ -333,13 +334,25 @@ def test_scenario_maps_onto_run_study_arguments(tmp_path):
 
 
 def test_several_scenarios_load_the_network_once(tmp_path, monkeypatch):
+    # Count every build of a network from the OSM file (the demo is a .pbf), starting from a fresh in-process
+    # cache: without it an earlier test of this process may have loaded the demo already.
     calls = []
     original = carecircle.core.network._from_pbf
-    monkeypatch.setattr(carecircle.core.network, "_from_pbf", lambda path: calls.append(path) or original(path))
+
+    def counting(path):
+        calls.append(Path(path))
+        return original(path)
+
+    monkeypatch.setattr(carecircle.core.network, "_from_pbf", counting)
+    monkeypatch.setattr(carecircle.scenario, "_PROCESS_CACHE", None)
     text = "inputs:\n  demand_method: centroid\noutputs:\n  isochrones: false\nwalking:\n  preset: {speed}\n"
     paths = [_write(tmp_path, text.format(speed=s), f"{s}.yaml") for s in ("slow", "brisk")]
-    slow, brisk = (run_scenario(s, write=False) for s in load_scenarios(paths))
-    assert len(calls) <= 1  # none when an earlier test of this process loaded it already
+    runs = []
+    for scenario in load_scenarios(paths):
+        runs.append(run_scenario(scenario, write=False))
+        assert [p.name for p in calls] == [default_network_path().name]  # read by the first, reused by the second
+    slow, brisk = runs
+    assert slow.study.network.n_edges == brisk.study.network.n_edges > 0
     assert slow.study.coverage.summary["share"]["10"] <= brisk.study.coverage.summary["share"]["10"]
 
 
