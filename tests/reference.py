@@ -70,6 +70,26 @@ def reference_distances(network, facility_xy, demand_xy, *, max_snap_m: float = 
     return out
 
 
+def reference_within(network, source_xy, demand_xy, *, limit_m: float, max_snap_m: float = 300.0) -> np.ndarray:
+    """(s, k) walking distances in metres from each source to each demand point, ``inf`` beyond ``limit_m``.
+
+    What :func:`carecircle.core.travel.source_demand_distances` should store, as a dense matrix: the same
+    off-network walk at both ends as :func:`reference_distances`, sources and demand points farther than
+    ``max_snap_m`` from every segment unreachable, pairs at exactly ``limit_m`` kept.
+    """
+    d = reference_distances(network, source_xy, demand_xy, max_snap_m=max_snap_m)
+    return np.where(d <= limit_m, d, np.inf)
+
+
+def dense_distances(matrix) -> np.ndarray:
+    """A sparse distance matrix as dense, absent pairs ``inf`` (stored zeros stay 0, unlike ``toarray``)."""
+    csr = matrix.tocsr()
+    out = np.full(csr.shape, np.inf)
+    rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
+    out[rows, csr.indices] = csr.data
+    return out
+
+
 def reference_minutes(network, facility_xy, demand_xy, *, walk_speed_mps: float = 1.0,
                       max_snap_m: float = 300.0) -> np.ndarray:
     """Walking minutes from each demand point to its nearest facility (``inf`` when none)."""

@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 import shapely
 from generate import GRID_CRS, at, demand_gdf, facilities_gdf, grid_network, quadrant_communities
+from reference import dense_distances, reference_within
 
 from carecircle.core.coverage import CoverageFacts, coverage_by_type, measure_coverage, rollup
+from carecircle.core.travel import snap_points, source_demand_distances
 from carecircle.errors import InputError
 from carecircle.io.facility_types import ELDER_CARE, TYPES, normalise_types
 from carecircle.pipeline import children_demand, join_subdistricts, run_study
@@ -52,10 +54,26 @@ def _typed_case():
     com["subdistrict"] = pd.array(["A", "A", "B", pd.NA], dtype="string")
     com["district"] = pd.array([pd.NA] * 4, dtype="string")
     # one demand point per quadrant; walking distances: to D 200 / 1100 / 1100 / 1800 m,
-    # to C 1800 / 1100 / 1100 / 200 m, to K 600 / 600 / 600 / 400 m
+    # to C 1800 / 900 / 900 / 200 m, to K 800 / 900 / 900 / 800 m, to H 100 / 1000 / 1000 / 1700 m
     dem = demand_gdf([at(100, 100), at(1000, 100), at(100, 1000), at(900, 900)], [10, 20, 30, 40],
                      ["Q1", "Q2", "Q3", "Q4"])
     return net, fac, com, dem
+
+
+def test_walking_distances_of_the_typed_case_by_hand():
+    # The distances the per-type tests below rely on (rows D, C, K, H; columns Q1..Q4), from the bounded
+    # per-source search and from the independent reference.
+    net, fac, com, dem = _typed_case()
+    fxy, dxy = (shapely.get_coordinates(g.geometry.values) for g in (fac, dem))
+    by_hand = np.array([[200, 1100, 1100, 1800], [1800, 900, 900, 200], [800, 900, 900, 800],
+                        [100, 1000, 1000, 1700]], dtype=float)
+    np.testing.assert_allclose(reference_within(net, fxy, dxy, limit_m=np.inf), by_hand)
+    for limit in (900, 1000, 1800):  # pairs at exactly the limit are kept
+        dist = source_demand_distances(net, snap_points(net, fxy), snap_points(net, dxy), limit_m=limit)
+        np.testing.assert_allclose(dense_distances(dist), np.where(by_hand <= limit, by_hand, np.inf))
+    # 15 minutes at 1 m/s reach exactly 900 m: the canteen covers Q2 and Q3 at the limit, and Q4
+    facts = CoverageFacts(net, fac, dem, com)
+    assert facts.covered(["canteen"], 15)["covered"].sum() == pytest.approx(20 + 30 + 40)
 
 
 def test_covered_by_type_equals_a_coverage_run_on_that_type_alone():
@@ -79,7 +97,7 @@ def test_coverage_by_type_by_hand():
     assert table.loc["any", "covered"] == 50 and table.loc["any", "share"] == pytest.approx(0.5)
     assert table.loc["any", "facilities"] == 2                                                 # D and C
     assert table.loc["childcare", "population"] == pytest.approx(10)                           # children 0-3
-    assert table.loc["childcare", "covered"] == pytest.approx(10)                              # all within 600 m
+    assert table.loc["childcare", "covered"] == pytest.approx(10)                              # all within 900 m
     assert "health_centre" not in table.index
 
 

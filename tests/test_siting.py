@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from generate import at, grid_network, random_network, random_points
+from reference import dense_distances, reference_within
 
 from carecircle.cli import main
 from carecircle.core.coverage import measure_coverage
+from carecircle.core.travel import snap_points, source_demand_distances
 from carecircle.errors import InputError
 from carecircle.plan.siting import candidate_grid, suggest_sites
-from carecircle.core.travel import snap_points, source_demand_distances, travel_times
 
 
 @pytest.fixture(scope="module")
@@ -48,17 +50,52 @@ def test_candidate_grid_stands_on_network_nodes_inside_the_area(study):
     assert len(candidate_grid(net, spacing_m=100, within=com)) > len(cands)
 
 
-def test_sparse_candidate_distances_equal_one_travel_time_run_per_candidate(study, few_candidates):
+def test_sparse_candidate_distances_equal_the_reference_on_the_demo(study, few_candidates):
+    # Real streets, candidates on network nodes, demand points off the network; one source per Dijkstra chunk.
     net, _, dem, _ = study
     cxy = shapely.get_coordinates(few_candidates.to_crs(net.crs).geometry.values)
     dxy = shapely.get_coordinates(dem.to_crs(net.crs).geometry.values)
     dist = source_demand_distances(net, snap_points(net, cxy), snap_points(net, dxy), limit_m=600,
-                                   chunk_cells=20_000)
-    for i in range(len(cxy)):
-        expected = travel_times(net, cxy[i:i + 1], dxy).minutes * 60
-        row = np.full(len(dxy), np.inf)
-        row[dist[[i]].indices] = dist[[i]].data
-        np.testing.assert_allclose(row, np.where(expected <= 600, expected, np.inf), atol=1e-6)
+                                   chunk_cells=net.n_nodes)
+    expected = reference_within(net, cxy, dxy, limit_m=600)
+    assert np.isfinite(expected).sum() > len(cxy)  # most candidates reach someone
+    np.testing.assert_allclose(dense_distances(dist), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [3, 17, 2024])
+@pytest.mark.parametrize("chunk_cells", [1, 4e7])  # one source per chunk, or all at once
+def test_sparse_distances_equal_the_reference_off_the_network_at_both_ends(seed, chunk_cells):
+    # Sources and demand points scattered off a random street network; with a 40 m snapping limit some of
+    # either are left unsnapped (empty rows, empty columns), and the bound cuts the far pairs.
+    net = random_network(seed)
+    sxy, dxy = random_points(seed + 1, net, 25), random_points(seed + 2, net, 300)
+    s_snap, d_snap = snap_points(net, sxy, max_snap_m=40), snap_points(net, dxy, max_snap_m=40)
+    dist = source_demand_distances(net, s_snap, d_snap, limit_m=500, chunk_cells=chunk_cells)
+    expected = reference_within(net, sxy, dxy, limit_m=500, max_snap_m=40)
+    assert dist.shape == (25, 300)
+    assert 0 < (~s_snap.ok).sum() and 0 < (~d_snap.ok).sum()  # the case is exercised
+    assert 0 < np.isfinite(expected).sum() < expected.size
+    np.testing.assert_allclose(dense_distances(dist), expected, atol=1e-6)
+    assert dist[np.flatnonzero(~s_snap.ok)].nnz == 0
+
+
+def test_sparse_distances_by_hand_on_a_grid():
+    # 100 m blocks. A stands 30 m south of the bottom street at x=250; B 20 m east of the street x=500 at
+    # y=150; P 20 m west of that same street at y=130; Q on the north-east corner; R 50 m off the east edge.
+    net = grid_network(11, 11)
+    sxy = np.array([at(250, -30), at(520, 150)])
+    dxy = np.array([at(480, 130), at(1000, 1000), at(1050, 500)])
+    # A→P: 30 + 250 east + 130 north + 20 = 430; A→Q: 30 + 750 + 1000 = 1780; B→P directly along their
+    # shared block: 20 + 20 + 20 = 60; B→Q: 20 + 850 north + 500 east = 1370; R: 50 + 0 + A's/B's way there.
+    by_hand = np.array([[430, 1780, 30 + 750 + 500 + 50], [60, 1370, 20 + 500 + 350 + 50]], dtype=float)
+    np.testing.assert_allclose(reference_within(net, sxy, dxy, limit_m=np.inf), by_hand)
+    for limit in (429.5, 430, 1000, 1370, 1800):
+        dist = source_demand_distances(net, snap_points(net, sxy), snap_points(net, dxy), limit_m=limit)
+        np.testing.assert_allclose(dense_distances(dist), np.where(by_hand <= limit, by_hand, np.inf), err_msg=limit)
+    # Snapping limits: A (30 m off) and R (50 m off) drop out at 25 m; the other pairs are unchanged.
+    dist = source_demand_distances(net, snap_points(net, sxy, max_snap_m=25), snap_points(net, dxy, max_snap_m=25),
+                                   limit_m=2000)
+    np.testing.assert_allclose(dense_distances(dist), [[np.inf] * 3, [60, 1370, np.inf]])
 
 
 def test_mclp_equals_brute_force_by_recomputed_coverage(study, few_candidates):
