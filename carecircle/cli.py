@@ -13,9 +13,29 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
-from carecircle.version import __version__
-from carecircle.errors import EXIT_CODES, CarecircleError, InputError, exit_code
+from carecircle.config import (
+    COLUMN_KEYS,
+    InputsSpec,
+    StudyConfig,
+    SuggestSpec,
+    WalkingSpec,
+    check_max_snap_m,
+    check_minutes,
+    check_share,
+    check_walk_speed,
+    safe_name,
+)
+from carecircle.core.network import check_bbox
 from carecircle.core.travel import SPEED_PRESETS_MPS
+from carecircle.errors import EXIT_CODES, CarecircleError, InputError, exit_code
+from carecircle.outputs.comparison import write_comparison
+from carecircle.outputs.export import write_suggestion
+from carecircle.pipeline import prepare, read_suggestion_inputs, suggest
+from carecircle.plan.compare import compare
+from carecircle.plan.standards import list_profiles, load_profile
+from carecircle.runner import run_scenario
+from carecircle.scenario import load_scenarios, write_example
+from carecircle.version import __version__
 
 log = logging.getLogger("carecircle")
 
@@ -54,80 +74,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.scenarios:
         return _run_scenarios(args)
-    from carecircle.outputs.export import write_outputs
-    from carecircle.pipeline import Area, run_study
-
-    area = Area(network=args.network, place=args.place, bbox=_bbox(args.bbox), polygon=args.polygon)
-    _check_area_inputs(area, args)
-    out_dir = args.output or Path("maps") / area.name()
+    config = _config(args)
     with _progress(args) as progress:
-        study = run_study(
-            area,
-            facilities=args.facilities,
-            communities=args.communities,
-            demand=args.demand,
-            buildings=args.buildings,
-            demand_method=args.demand_method,
-            subdistricts=args.subdistricts,
-            standard=args.standard,
-            thresholds_min=args.minutes,
-            walk_speed_mps=args.speed,
-            max_snap_m=args.max_snap_m,
-            target_share=args.target,
-            with_isochrones=not args.no_isochrones,
-            per_facility_isochrones=not args.merged_isochrones_only,
-            lang=args.lang,
-            columns=_columns(args),
-            cache_dir=None if args.no_cache else args.cache_dir,
-            progress=progress,
-        )
-        progress("Writing map and tables")
-        written = write_outputs(study, out_dir, title=args.title)
-    _report(study, written, quiet=args.quiet)
+        run = run_scenario(config, out_dir=args.output or Path("maps") / config.area_value.name(),
+                           cache_dir=None if args.no_cache else args.cache_dir, progress=progress)
+    _report(run.study, run.written, quiet=args.quiet)
     return 0
 
 
 def _suggest(args: argparse.Namespace) -> int:
-    from carecircle.outputs.export import write_suggestion
-    from carecircle.pipeline import Area, prepare_study
-    from carecircle.plan.siting import suggest_sites
-
-    area = Area(network=args.network, place=args.place, bbox=_bbox(args.bbox), polygon=args.polygon)
-    _check_area_inputs(area, args)
-    minutes, target, lang = 15.0, 0.9, "en"
-    if args.standard is not None:  # the profile's threshold, target and language unless given
-        from carecircle.plan.standards import load_profile
-
-        profile = load_profile(args.standard)
-        minutes, target, lang = max(profile.thresholds_min), profile.target_share, profile.lang
-    minutes = max(args.minutes) if args.minutes else minutes
-    target = target if args.target is None else args.target
-    lang = args.lang or lang
-    exclude = None
-    if args.exclude is not None:  # checked before the heavy work
-        from carecircle.io.readers import read_polygons
-
-        exclude = read_polygons(args.exclude)
+    config = _config(args, suggest=True)
+    extra = read_suggestion_inputs(config)  # checked before the heavy work
     with _progress(args) as progress:
-        study = prepare_study(area, facilities=args.facilities, communities=args.communities, demand=args.demand,
-                              buildings=args.buildings, demand_method=args.demand_method,
-                              subdistricts=args.subdistricts, columns=_columns(args),
-                              cache_dir=None if args.no_cache else args.cache_dir, progress=progress)
-        candidates = None
-        if args.candidates is not None:
-            from carecircle.io.readers import read_facilities
-
-            candidates = read_facilities(args.candidates, crs=args.crs, type_col=None)
+        study = prepare(config, cache_dir=None if args.no_cache else args.cache_dir, progress=progress)
         progress("Choosing new sites")
-        sug = suggest_sites(study.network, study.facilities, study.demand, study.communities,
-                            candidates=candidates, method=args.method, new_sites=args.new_sites,
-                            target_share=target, minutes=minutes, walk_speed_mps=args.speed,
-                            max_snap_m=args.max_snap_m, spacing_m=args.spacing_m, cost_col=args.cost_col,
-                            budget=args.budget, capacity_col=args.site_capacity_col, time_limit_s=args.time_limit_s,
-                            exclude=exclude, progress=progress)
+        sug = suggest(config, study, inputs=extra, progress=progress)
         progress("Writing map and tables")
-        written = write_suggestion(sug, study, args.output or Path("maps") / f"{area.name()}-suggest",
-                                   lang=lang, title=args.title)
+        written = write_suggestion(sug, study, args.output or Path("maps") / f"{config.area_value.name()}-suggest",
+                                   lang=config.lang, title=args.title)
     folder = next(iter(written.values())).parent
     if args.quiet:
         print(folder / "map.html")
@@ -165,8 +129,6 @@ _SCENARIO_CLI_KEYS = {"scenarios", "command", "func", "output", "cache_dir", "no
 
 def _run_scenarios(args: argparse.Namespace) -> int:
     """``carecircle run a.yaml b.yaml``: every file is checked before any work starts, then each is run."""
-    from carecircle.scenario import load_scenarios, run_scenario
-
     defaults = vars(_parser().parse_args(["run"]))
     ignored = [k for k, v in vars(args).items()
                if k in defaults and k not in _SCENARIO_CLI_KEYS and v != defaults[k]]
@@ -197,18 +159,12 @@ def _run_scenarios(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from carecircle.scenario import write_example
-
     path = write_example(args.path)
     print(f"Wrote {path}; edit it, then run: carecircle run {path}")
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from carecircle.outputs.comparison import write_comparison
-    from carecircle.plan.compare import compare
-    from carecircle.scenario import load_scenarios, run_scenario
-
     base, plan = load_scenarios([args.base, args.plan])
     cache = None if args.no_cache else args.cache_dir
     with _progress(args) as progress:
@@ -216,7 +172,7 @@ def _compare(args: argparse.Namespace) -> int:
                 for s in (base, plan)]
         progress("Comparing")
         cmp = compare(runs[0].study, runs[1].study, base_name=base.label, plan_name=plan.label)
-        out_dir = args.output or Path("maps") / f"compare-{base.label}-{plan.label}"
+        out_dir = args.output or Path("maps") / safe_name(f"compare-{base.label}-{plan.label}")
         lang = args.lang or runs[1].study.lang
         written = write_comparison(cmp, out_dir, lang=lang, title=args.title)
     folder = next(iter(written.values())).parent
@@ -231,8 +187,6 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _standards(args: argparse.Namespace) -> int:
-    from carecircle.plan.standards import list_profiles, load_profile
-
     if args.name:
         profile = load_profile(args.name)
         print(f"{profile.id}: {profile.name_zh} / {profile.name_en}")
@@ -251,24 +205,6 @@ def _fmt_cell(key: str, value) -> str:
     if isinstance(value, float):
         return f"{value:,.0f}"
     return str(value)
-
-
-def _check_area_inputs(area, args: argparse.Namespace) -> None:
-    if not area.is_default and args.facilities is None:
-        raise InputError("with --network/--place/--bbox/--polygon, also give --facilities (the demo facilities "
-                         "belong to the demo area).")
-    if not area.is_default and args.communities is None and args.demand is None:
-        raise InputError("with --network/--place/--bbox/--polygon, also give --communities or --demand.")
-
-
-def _columns(args: argparse.Namespace) -> dict:
-    columns = {k: getattr(args, k) for k in (
-        "facility_id_col", "name_col", "type_col", "capacity_col", "area_col", "beds_col", "nursing_beds_col",
-        "lon_col", "lat_col", "community_id_col", "community_name_col", "elderly_col", "pop_col", "households_col",
-        "subdistrict_col", "district_col", "residential_col", "children_col", "population_col",
-        "demand_community_col")}
-    columns["crs"] = args.crs
-    return columns
 
 
 def _report(study, written: dict[str, Path], *, quiet: bool) -> None:
@@ -333,17 +269,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     suggest.set_defaults(func=_suggest, no_isochrones=True, merged_isochrones_only=True)
     calc = _add_study_args(suggest)
-    calc.add_argument("--method", choices=("mclp", "set-cover", "p-median"), default="mclp",
-                      help="what to optimise (default: %(default)s)")
-    calc.add_argument("--new-sites", type=int, default=5, metavar="N", help="sites to add (mclp, p-median)")
+    calc.add_argument("--method", choices=("mclp", "set-cover", "p-median"),
+                      help=f"what to optimise (default: {_default(SuggestSpec, 'method')})")
+    calc.add_argument("--new-sites", type=int, metavar="N",
+                      help=f"sites to add (mclp, p-median; default: {_default(SuggestSpec, 'new_sites')})")
     calc.add_argument("--candidates", type=Path, metavar="FILE",
                       help="candidate sites (points); default: a grid of network points inside the communities")
-    calc.add_argument("--spacing-m", type=float, default=150.0, metavar="M",
-                      help="spacing of generated candidates (default: 150)")
+    calc.add_argument("--spacing-m", type=float, metavar="M",
+                      help=f"spacing of generated candidates (default: {_default(SuggestSpec, 'spacing_m')})")
     calc.add_argument("--cost-col", metavar="COL", help="candidate cost column (with --budget)")
     calc.add_argument("--budget", type=float, metavar="AMOUNT", help="total budget for new sites (mclp)")
     calc.add_argument("--site-capacity-col", metavar="COL", help="candidate column: elderly a new site can serve")
-    calc.add_argument("--time-limit-s", type=float, default=30.0, metavar="S", help="solver time limit")
+    calc.add_argument("--time-limit-s", type=float, metavar="S",
+                      help=f"solver time limit, seconds (default: {_default(SuggestSpec, 'time_limit_s')})")
     calc.add_argument("--exclude", type=Path, metavar="FILE", help="polygons where no new site may go")
     _add_output_args(suggest)
 
@@ -397,13 +335,14 @@ def _add_study_args(parser: argparse.ArgumentParser):
                       help="demand points with a population column, instead of placing it inside communities")
     data.add_argument("--buildings", type=Path, metavar="FILE",
                       help="building footprints for placing population (default: those in the OSM file)")
-    data.add_argument("--demand-method", choices=("buildings", "nodes", "centroid"), default="buildings",
-                      help="how community population is placed inside it (default: %(default)s)")
+    data.add_argument("--demand-method", choices=("buildings", "nodes", "centroid"),
+                      help=f"how community population is placed inside it (default: "
+                      f"{_default(InputsSpec, 'demand_method')})")
     data.add_argument("--subdistricts", type=Path, metavar="FILE",
                       help="subdistrict (街道) polygons with a name column; communities are assigned by location")
-    data.add_argument("--crs", default="wgs84", metavar="CRS",
+    data.add_argument("--crs", metavar="CRS",
                       help="coordinates of facility/candidate/demand files: wgs84, gcj02 (Amap, Tencent), bd09 "
-                      "(Baidu) or an EPSG code (default: %(default)s)")
+                      "(Baidu) or an EPSG code (default: wgs84)")
 
     cols = parser.add_argument_group("column names")
     for flag, default, what in (
@@ -424,7 +363,7 @@ def _add_study_args(parser: argparse.ArgumentParser):
         ("--population-col", "population", "demand-point population"),
         ("--demand-community-col", "community_id", "community of each demand point"),
     ):
-        cols.add_argument(flag, default=default, metavar="COL",
+        cols.add_argument(flag, metavar="COL",
                           help=f"{what}" + (f" (default: {default})" if default else ""))
 
     calc = parser.add_argument_group("analysis")
@@ -433,14 +372,15 @@ def _add_study_args(parser: argparse.ArgumentParser):
                       "(list them with `carecircle standards`)")
     calc.add_argument("--minutes", type=_minutes, default=None, metavar="M,M,M",
                       help="walking-time thresholds in minutes (default: the profile's, else 5,10,15)")
-    calc.add_argument("--speed", type=_speed, default=1.0, metavar="M/S",
+    calc.add_argument("--speed", type=_speed, metavar="M/S",
                       help="walking speed in m/s or a preset: " + ", ".join(
-                          f"{k}={v}" for k, v in SPEED_PRESETS_MPS.items()) + " (default: 1.0)")
-    calc.add_argument("--target", type=float, default=None, metavar="SHARE",
+                          f"{k}={v}" for k, v in SPEED_PRESETS_MPS.items()) + " (default: typical)")
+    calc.add_argument("--target", type=_share, default=None, metavar="SHARE",
                       help="coverage share each community should reach at the largest threshold "
                       "(default: the profile's, else 0.9)")
-    calc.add_argument("--max-snap-m", type=_positive, default=300.0, metavar="M",
-                      help="largest allowed distance from a point to the network (default: 300)")
+    calc.add_argument("--max-snap-m", type=_positive, metavar="M",
+                      help="largest allowed distance from a point to the network, metres (default: "
+                      f"{_default(WalkingSpec, 'max_snap_m'):g})")
     return calc
 
 
@@ -455,14 +395,24 @@ def _add_output_args(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
+def _default(model, key: str):
+    """A configuration default, for help texts (stated once, in :mod:`carecircle.config`)."""
+    return model.model_fields[key].default
+
+
+def _checked(check, value, text: str):
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _minutes(text: str) -> tuple[float, ...]:
     try:
-        values = tuple(float(t) for t in text.replace(" ", "").split(",") if t)
+        values = [float(t) for t in text.replace(" ", "").split(",") if t]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not a list of minutes such as 5,10,15") from exc
-    if not values or any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: thresholds must be positive minutes such as 5,10,15")
-    return values
+    return tuple(_checked(check_minutes, values, text))
 
 
 def _positive(text: str) -> float:
@@ -470,9 +420,15 @@ def _positive(text: str) -> float:
         value = float(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of metres") from exc
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of metres, e.g. 300")
-    return value
+    return _checked(check_max_snap_m, value, text)
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share such as 0.9") from exc
+    return _checked(check_share, value, text)
 
 
 def _speed(text: str) -> float:
@@ -483,20 +439,51 @@ def _speed(text: str) -> float:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(
             f"{text!r} is neither m/s nor a preset ({', '.join(SPEED_PRESETS_MPS)})") from exc
-    if not 0.1 <= value <= 3.0:
-        raise argparse.ArgumentTypeError(f"{value} m/s is not a walking speed; older people walk about 0.8–1.2")
-    return value
+    return _checked(check_walk_speed, value, text)
 
 
 def _bbox(text: str | None):
     if text is None:
         return None
-    from carecircle.core.network import check_bbox
-
     parts = text.replace(" ", "").split(",")
     if len(parts) != 4:
         raise InputError(f"--bbox {text!r} needs four numbers: west,south,east,north in degrees.")
-    return check_bbox(parts)
+    return list(check_bbox(parts))
+
+
+#: The configuration's key paths as the CLI's flags, for messages.
+CLI_NAMES = {
+    "area": "--network/--place/--bbox/--polygon", "area.network": "--network", "area.place": "--place",
+    "area.bbox": "--bbox", "area.polygon": "--polygon", "walking.speed_mps": "--speed",
+    "walking.max_snap_m": "--max-snap-m", "thresholds_min": "--minutes", "target_share": "--target",
+    "standard": "--standard", "outputs.lang": "--lang", "facilities.crs": "--crs",
+    **{f"inputs.{k}": "--" + k.replace("_", "-") for k in InputsSpec.model_fields},
+    **{f"columns.{k}": "--" + k.replace("_", "-") for k in COLUMN_KEYS},
+    **{f"suggest.{k}": "--" + k.replace("_", "-") for k in SuggestSpec.model_fields},
+    "suggest.capacity_col": "--site-capacity-col",
+}
+
+
+def _config(args: argparse.Namespace, *, suggest: bool = False) -> StudyConfig:
+    """The study configuration of ``run``/``suggest`` flags; an option left out takes the configuration's default."""
+    area = {"network": args.network, "place": args.place, "bbox": _bbox(args.bbox), "polygon": args.polygon}
+    data = {
+        "area": area if any(v is not None for v in area.values()) else None,
+        "inputs": {k: getattr(args, k) for k in InputsSpec.model_fields},
+        "columns": {k: getattr(args, k) for k in COLUMN_KEYS},
+        "facilities": {"crs": args.crs},
+        "walking": {"speed_mps": args.speed, "max_snap_m": args.max_snap_m},
+        "thresholds_min": list(args.minutes) if args.minutes else None,
+        "target_share": args.target,
+        "standard": args.standard,
+        "outputs": {"lang": args.lang, "title": args.title, "isochrones": not args.no_isochrones,
+                    "per_facility_isochrones": not args.merged_isochrones_only},
+    }
+    if suggest:
+        data["suggest"] = {k: getattr(args, k) for k in ("method", "new_sites", "candidates", "spacing_m",
+                                                         "cost_col", "budget", "site_capacity_col", "time_limit_s",
+                                                         "exclude")}
+    return StudyConfig.build(data, names=CLI_NAMES)
 
 
 def _default_cache_dir() -> Path:

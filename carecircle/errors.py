@@ -28,17 +28,12 @@ class OutputError(CarecircleError, OSError):
     """Results cannot be written where asked."""
 
 
-class MissingDependencyError(CarecircleError, ImportError):
-    """An optional package is needed; the message names the extra to install."""
-
-
 #: CLI exit code of each error class (most specific first). 2 is argparse's usage error.
 EXIT_CODES: dict[type[CarecircleError], int] = {
     SnapError: 4,
     InputError: 3,
     NetworkError: 5,
     OutputError: 6,
-    MissingDependencyError: 7,
     CarecircleError: 1,
 }
 

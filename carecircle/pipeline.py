@@ -1,69 +1,67 @@
-"""One study, end to end: network → demand → coverage → isochrones, as plain function composition.
+"""One study, end to end: read → network → demand → coverage → standards → isochrones → new sites.
 
-The CLI and (later) the scenario runner call :func:`run_study`; Python users may call it too, or the steps
-themselves. Nothing here writes files (see ``export.py``).
+:func:`run` takes a :class:`~carecircle.config.StudyConfig` (built by the CLI, a scenario file or Python) and
+returns a :class:`~carecircle.plan.results.StudyResult`; :func:`prepare` stops after placing demand (what site
+suggestion starts from) and :func:`suggest` chooses new sites. :func:`run_study` and :func:`prepare_study` are
+keyword helpers for Python users that build the configuration first. Every computation happens here or below;
+nothing here writes files (see :mod:`carecircle.runner` and :mod:`carecircle.outputs`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
-from carecircle.io.coords import gcj_offset_suspected, normalise_crs
-from carecircle.core.coverage import CoverageFacts, CoverageResult, coverage_by_type, measure_coverage, rollup
-from carecircle.core.demand import osm_buildings, place_demand
-from carecircle.errors import InputError
-from carecircle.io.facility_types import ELDER_CARE, normalise_types
-from carecircle.io.default_data import DEFAULT_NOTE, default_data_dir, default_network_path, localised_note
-from carecircle.io.readers import read_communities, read_demand, read_facilities, read_polygons
+from carecircle.config import Area, StudyConfig
+from carecircle.core.coverage import CoverageFacts, coverage_by_type, measure_coverage, rollup
+from carecircle.core.demand import children_demand, osm_buildings, place_demand
 from carecircle.core.isochrones import isochrones
 from carecircle.core.network import Progress, WalkNetwork, download_network, load_network
 from carecircle.core.travel import snap_points
-from carecircle.plan.results import StudyInputs, StudyResult
+from carecircle.errors import InputError
+from carecircle.io.coords import gcj_offset_suspected, normalise_crs
+from carecircle.io.default_data import DEFAULT_NOTE, default_data_dir, default_network_path, localised_note
+from carecircle.io.facility_edits import apply_facility_edits
+from carecircle.io.facility_types import ELDER_CARE, normalise_types
+from carecircle.io.readers import (
+    join_subdistricts,
+    read_communities,
+    read_demand,
+    read_facilities,
+    read_polygons,
+)
+from carecircle.plan.compliance import evaluate
+from carecircle.plan.results import StudyInputs, StudyResult, Suggestion
+from carecircle.plan.siting import suggest_sites
+
+__all__ = ["Area", "SuggestionInputs", "children_demand", "join_subdistricts", "load_area", "prepare",
+           "prepare_study", "read_suggestion_inputs", "run", "run_study", "study_config", "suggest"]
 
 log = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
-class Area:
-    """Where the walking network comes from: exactly one of a local file, a place name, a bbox or a polygon."""
+#: Reader keyword of each column option whose name differs (``columns`` keys → reader arguments).
+READER_ARGS = {
+    "facility_id_col": "id_col", "community_id_col": "id_col", "community_name_col": "name_col",
+    "demand_community_col": "community_col",
+}
+FACILITY_COLUMNS = ("facility_id_col", "name_col", "type_col", "capacity_col", "area_col", "beds_col",
+                    "nursing_beds_col", "lon_col", "lat_col", "crs")
+COMMUNITY_COLUMNS = ("community_id_col", "community_name_col", "elderly_col", "pop_col", "households_col",
+                     "subdistrict_col", "district_col", "residential_col", "children_col")
+DEMAND_COLUMNS = ("population_col", "demand_community_col", "lon_col", "lat_col", "crs")
 
-    network: Path | None = None
-    place: str | None = None
-    bbox: tuple[float, float, float, float] | None = None
-    polygon: Path | None = None
 
-    def __post_init__(self):
-        given = [x is not None for x in (self.network, self.place, self.bbox, self.polygon)]
-        if sum(given) > 1:
-            raise InputError("give only one of --network, --place, --bbox or --polygon.")
-
-    @property
-    def is_default(self) -> bool:
-        return not any(x is not None for x in (self.network, self.place, self.bbox, self.polygon))
-
-    def name(self) -> str:
-        """A folder-safe study name: ``helsinki`` by default, else from the file stem or place name."""
-        if self.is_default:
-            return "helsinki"
-        if self.network is not None:
-            raw = self.network.name.split(".")[0]
-        elif self.polygon is not None:
-            raw = self.polygon.stem
-        elif self.place is not None:
-            raw = self.place.split(",")[0]
-        else:
-            raw = "bbox_" + "_".join(f"{v:.3f}" for v in self.bbox)
-        return re.sub(r"[^\w.-]+", "_", raw).strip("_") or "study"
+def reader_args(columns: dict, names: Sequence[str]) -> dict:
+    """The reader keyword arguments for the column options ``names`` that ``columns`` gives."""
+    return {READER_ARGS.get(k, k): columns[k] for k in names if columns.get(k) is not None}
 
 
 def load_area(area: Area, *, cache_dir: str | os.PathLike | None = None,
@@ -73,45 +71,45 @@ def load_area(area: Area, *, cache_dir: str | os.PathLike | None = None,
         return load_network(default_network_path(), cache_dir=cache_dir, progress=progress)
     if area.network is not None:
         return load_network(area.network, cache_dir=cache_dir, progress=progress)
-    polygon = _read_polygon(area.polygon) if area.polygon is not None else None
+    polygon = shapely.union_all(read_polygons(area.polygon).geometry.values) if area.polygon is not None else None
     return download_network(place=area.place, bbox=area.bbox, polygon=polygon, cache_dir=cache_dir,
                             progress=progress)
 
 
-def prepare_study(
-    area: Area = Area(),
-    *,
-    facilities: str | os.PathLike | gpd.GeoDataFrame | None = None,
-    communities: str | os.PathLike | gpd.GeoDataFrame | None = None,
-    demand: str | os.PathLike | gpd.GeoDataFrame | None = None,
-    buildings: str | os.PathLike | gpd.GeoDataFrame | None = None,
-    demand_method: str = "buildings",
-    subdistricts: str | os.PathLike | gpd.GeoDataFrame | None = None,
-    columns: dict | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    progress: Progress | None = None,
-) -> StudyInputs:
-    """Read and check the inputs (before any heavy work), load the network and place demand.
+def read_study_facilities(config: StudyConfig) -> gpd.GeoDataFrame:
+    """Every facility of the study: the facility input (the demo's without an area) with the scenario's
+    additions, removals and changes applied, types normalised."""
+    given = config.inputs.facilities
+    if given is None:
+        if config.area is not None:  # refused by the configuration already; kept for a config built otherwise
+            raise InputError("no facilities given; pass --facilities with a CSV (lon/lat) or GeoJSON of care "
+                             "facilities.")
+        given = default_data_dir() / "facilities.csv"
+    fac = given if isinstance(given, gpd.GeoDataFrame) else read_facilities(
+        given, **reader_args(config.reader_columns, FACILITY_COLUMNS))
+    spec = config.facilities
+    if spec.has_changes:
+        fac = apply_facility_edits(fac, add=[a.model_dump() for a in spec.add], remove=spec.remove,
+                                   change={k: v.model_dump(exclude_unset=True) for k, v in spec.change.items()},
+                                   crs=spec.crs)
+    return fac.assign(type=normalise_types(fac["type"], file="facilities") if "type" in fac else "unspecified")
 
-    Parameters are those of :func:`run_study`.
-    """
-    columns = dict(columns or {})
-    step = progress or (lambda _msg: None)
-    if area.is_default:
-        folder = default_data_dir()
-        facilities = facilities if facilities is not None else folder / "facilities.csv"
-        if communities is None and demand is None:
-            communities = folder / "communities.geojson"
-    if facilities is None:
-        raise InputError("no facilities given; pass --facilities with a CSV (lon/lat) or GeoJSON of care facilities.")
+
+def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
+            progress: Progress | None = None) -> StudyInputs:
+    """Read and check the inputs (before any heavy work), load the network and place demand."""
+    step = progress or (lambda *_args: None)
+    area = config.area_value
+    inputs = config.inputs
+    communities, demand = inputs.communities, inputs.demand
+    if area.is_default and communities is None and demand is None:
+        communities = default_data_dir() / "communities.geojson"
     if communities is None and demand is None:
         raise InputError("no demand given; pass --communities (polygons with elderly population) or --demand (points).")
 
     step("Reading inputs")
-    fac = _as_gdf(facilities, read_facilities, _pick(columns, "facility_id_col", "name_col", "type_col",
-                                                    "capacity_col", "area_col", "beds_col", "nursing_beds_col",
-                                                    "lon_col", "lat_col", "crs"))
-    fac = fac.assign(type=normalise_types(fac["type"], file="facilities") if "type" in fac else "unspecified")
+    columns = config.reader_columns
+    fac = read_study_facilities(config)
     elder = fac[fac["type"].isin(ELDER_CARE).to_numpy()]
     if len(elder) == 0:
         raise InputError(f"none of the {len(fac)} facilities is an elder-care facility (types found: "
@@ -119,60 +117,169 @@ def prepare_study(
                          f"{', '.join(ELDER_CARE[:-1])}.")
     com = None
     if communities is not None:
-        com = _as_gdf(communities, read_communities, _pick(columns, "community_id_col", "community_name_col",
-                                                          "elderly_col", "pop_col", "households_col",
-                                                          "subdistrict_col", "district_col", "residential_col",
-                                                          "children_col"))
-        if subdistricts is not None:
-            com = join_subdistricts(com, subdistricts)
-    dem = None
-    if demand is not None:
-        dem = _as_gdf(demand, read_demand, _pick(columns, "population_col", "demand_community_col", "lon_col",
-                                                 "lat_col", "crs"))
+        com = _layer(communities, read_communities, reader_args(columns, COMMUNITY_COLUMNS))
+        if inputs.subdistricts is not None:
+            com = join_subdistricts(com, inputs.subdistricts)
+    dem = _layer(demand, read_demand, reader_args(columns, DEMAND_COLUMNS)) if demand is not None else None
 
     network = load_area(area, cache_dir=cache_dir, progress=progress)
-    if normalise_crs(columns.get("crs") or "wgs84") == "wgs84":  # declared WGS-84: do they look GCJ-shifted?
+    if normalise_crs(config.facilities.crs) == "wgs84":  # declared WGS-84: do they look GCJ-shifted?
         _warn_if_gcj_offset(fac, network)
     if dem is None:
         step("Placing elderly population inside communities")
-        blds = _buildings_for(area, buildings) if demand_method == "buildings" else None
-        dem = place_demand(com, network, method=demand_method, buildings=blds)
-    kids = children_demand(dem, com)
-    inputs = {
-        "network": network.source,
-        "facilities": _describe(facilities),
-        "communities": _describe(communities),
-        "demand": _describe(demand) if demand is not None else f"placed inside communities ({demand_method})",
-    }
-    if subdistricts is not None:
-        inputs["subdistricts"] = _describe(subdistricts)
-    return StudyInputs(name=area.name(), network=network, facilities=elder, communities=com, demand=dem,
-                       inputs=inputs, note=DEFAULT_NOTE if area.is_default else None, all_facilities=fac,
-                       children=kids)
+        buildings = _buildings_for(area, inputs.buildings) if inputs.demand_method == "buildings" else None
+        dem = place_demand(com, network, method=inputs.demand_method, buildings=buildings)
+    return StudyInputs(name=config.label, network=network, facilities=elder, communities=com, demand=dem,
+                       inputs=_describe_inputs(config, network, communities), note=DEFAULT_NOTE if area.is_default
+                       else None, all_facilities=fac, children=children_demand(dem, com))
 
 
-def run_study(
-    area: Area = Area(),
+def run(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
+        progress: Progress | None = None) -> StudyResult:
+    """Run one coverage study: coverage per threshold, per facility type, roll-ups, the childcare circle, the
+    standards profile's checks and the isochrones (unless ``outputs.isochrones`` is off).
+
+    Parameters
+    ----------
+    config : the study (see :class:`~carecircle.config.StudyConfig`).
+    cache_dir : network cache folder (``None``: no cache).
+    progress : optional callback receiving a description of each step (see :data:`carecircle.core.network.Progress`).
+    """
+    study = prepare(config, cache_dir=cache_dir, progress=progress)
+    step = progress or (lambda *_args: None)
+    thresholds, target, lang, profile = config.thresholds, config.target, config.lang, config.profile
+    speed, snap = config.walking.walk_speed_mps, config.walking.max_snap_m
+    step("Computing walking times and coverage")
+    cov = measure_coverage(study.network, study.facilities, study.demand, study.communities,
+                           thresholds_min=thresholds, walk_speed_mps=speed, max_snap_m=snap, target_share=target)
+    facts = CoverageFacts(study.network, study.all_facilities, study.demand, cov.communities
+                          if study.communities is not None else None, children=study.children,
+                          walk_speed_mps=speed, max_snap_m=snap)
+    by_type = coverage_by_type(facts, profile.type_minutes if profile is not None else None)
+    rollups = {}
+    if study.communities is not None:
+        for level in ("subdistrict", "district"):
+            if cov.communities[level].notna().any():
+                rollups[level] = rollup(cov.communities, level, thresholds, target_share=target)
+    childcare = _childcare_circle(study, thresholds, walk_speed_mps=speed, max_snap_m=snap, target_share=target)
+    compliance = None
+    if profile is not None:
+        step(f"Checking the standards of {profile.id}")
+        compliance = evaluate(profile, facts, lang=lang)
+    iso = None
+    if config.outputs.isochrones:
+        step("Drawing isochrones")
+        iso = isochrones(study.network, study.facilities, thresholds_min=thresholds, walk_speed_mps=speed,
+                         max_snap_m=snap, per_facility=config.outputs.per_facility_isochrones, progress=progress)
+    inputs = {**study.inputs, **({"standard": profile.id} if profile is not None else {}),
+              **({"scenario": str(config.path)} if config.path is not None else {})}
+    return StudyResult(name=study.name, network=study.network, coverage=cov, isochrones=iso, inputs=inputs,
+                       note=localised_note(study.note, lang), by_type=by_type, rollups=rollups, childcare=childcare,
+                       profile=profile, compliance=compliance, lang=lang, facilities=study.all_facilities)
+
+
+@dataclass(frozen=True)
+class SuggestionInputs:
+    """A suggestion's own inputs, read before the heavy work so that a bad file fails fast."""
+
+    candidates: gpd.GeoDataFrame | None
+    exclude: gpd.GeoDataFrame | None
+
+
+def read_suggestion_inputs(config: StudyConfig) -> SuggestionInputs:
+    """The candidate sites and the excluded zones of ``config.suggest`` (``None`` each when not given)."""
+    spec = config.suggest
+    if spec is None:
+        return SuggestionInputs(None, None)
+    exclude = read_polygons(spec.exclude) if spec.exclude is not None else None
+    candidates = None
+    if spec.candidates is not None:
+        candidates = read_facilities(spec.candidates, crs=config.facilities.crs, type_col=None)
+        for col, key in ((spec.cost_col, "cost_col"), (spec.site_capacity_col, "site_capacity_col")):
+            if col is not None and col not in candidates.columns:
+                raise InputError(f"{spec.candidates.name}: no column {col!r} (suggest.{key}); columns: "
+                                 f"{', '.join(map(str, candidates.columns))}.")
+    return SuggestionInputs(candidates, exclude)
+
+
+def suggest(config: StudyConfig, study: StudyInputs, *, inputs: SuggestionInputs | None = None,
+            progress: Progress | None = None) -> Suggestion:
+    """New sites for ``study`` as ``config.suggest`` asks (method, number or target, candidates, budget, ...)."""
+    spec = config.suggest
+    if spec is None:
+        raise InputError("no site suggestion asked for; add a suggest section (or use `carecircle suggest`).")
+    inputs = inputs if inputs is not None else read_suggestion_inputs(config)
+    return suggest_sites(
+        study.network, study.facilities, study.demand, study.communities, candidates=inputs.candidates,
+        method=spec.method, new_sites=spec.new_sites, target_share=config.suggest_target,
+        minutes=config.suggest_minutes, walk_speed_mps=config.walking.walk_speed_mps,
+        max_snap_m=config.walking.max_snap_m, spacing_m=spec.spacing_m, cost_col=spec.cost_col, budget=spec.budget,
+        capacity_col=spec.site_capacity_col, time_limit_s=spec.time_limit_s, exclude=inputs.exclude,
+        progress=progress)
+
+
+def studied_inputs(study: StudyResult) -> StudyInputs:
+    """The inputs of a finished study, as site suggestion and :func:`carecircle.outputs.export.write_suggestion`
+    take them (communities with their coverage columns)."""
+    cov = study.coverage
+    return StudyInputs(name=study.name, network=study.network, facilities=cov.facilities,
+                       communities=cov.communities if len(cov.communities) else None, demand=cov.demand,
+                       inputs=study.inputs, note=study.note, all_facilities=study.facilities)
+
+
+# ------------------------------------------------------------------------------------ the keyword helpers
+
+
+def study_config(
+    area: Area | None = None,
     *,
     facilities: str | os.PathLike | gpd.GeoDataFrame | None = None,
     communities: str | os.PathLike | gpd.GeoDataFrame | None = None,
     demand: str | os.PathLike | gpd.GeoDataFrame | None = None,
     buildings: str | os.PathLike | gpd.GeoDataFrame | None = None,
-    demand_method: str = "buildings",
+    demand_method: str | None = None,
     subdistricts: str | os.PathLike | gpd.GeoDataFrame | None = None,
     standard: str | os.PathLike | None = None,
     thresholds_min: Sequence[float] | None = None,
-    walk_speed_mps: float = 1.0,
-    max_snap_m: float = 300.0,
+    walk_speed_mps: float | None = None,
+    max_snap_m: float | None = None,
     target_share: float | None = None,
-    with_isochrones: bool = True,
-    per_facility_isochrones: bool = True,
+    with_isochrones: bool | None = None,
+    per_facility_isochrones: bool | None = None,
     lang: str | None = None,
     columns: dict | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    progress: Progress | None = None,
-) -> StudyResult:
-    """Run one coverage study.
+) -> StudyConfig:
+    """A :class:`~carecircle.config.StudyConfig` from keyword arguments (those of :func:`run_study`), checked by
+    the same rules and with the same messages as the CLI and scenario files; ``None`` means the default."""
+    area = area if area is not None else Area()
+    columns = dict(columns or {})
+    crs = columns.pop("crs", None)
+    data: dict[str, Any] = {
+        "area": None if area.is_default else {"network": area.network, "place": area.place, "polygon": area.polygon,
+                                              "bbox": list(area.bbox) if area.bbox is not None else None},
+        "inputs": {"facilities": facilities, "communities": communities, "demand": demand, "buildings": buildings,
+                   "subdistricts": subdistricts, "demand_method": demand_method},
+        "columns": columns,
+        "facilities": {"crs": crs},
+        "walking": {"speed_mps": walk_speed_mps, "max_snap_m": max_snap_m},
+        "thresholds_min": list(thresholds_min) if thresholds_min is not None else None,
+        "target_share": target_share,
+        "standard": str(standard) if standard is not None else None,
+        "outputs": {"lang": lang, "isochrones": with_isochrones, "per_facility_isochrones": per_facility_isochrones},
+    }
+    return StudyConfig.build(data, names=API_NAMES)
+
+
+#: Key paths of the configuration as :func:`run_study`'s keywords, for messages.
+API_NAMES = {"walking.speed_mps": "walk_speed_mps", "walking.max_snap_m": "max_snap_m", "outputs.lang": "lang",
+             "facilities.crs": "columns['crs']", "outputs.isochrones": "with_isochrones",
+             **{f"inputs.{k}": k for k in ("facilities", "communities", "demand", "buildings", "subdistricts",
+                                            "demand_method")}}
+
+
+def run_study(area: Area | None = None, *, cache_dir: str | os.PathLike | None = None,
+              progress: Progress | None = None, **options: Any) -> StudyResult:
+    """Run one coverage study from keyword arguments: :func:`run` of :func:`study_config` ``(area, **options)``.
 
     Parameters
     ----------
@@ -180,102 +287,57 @@ def run_study(
     facilities, communities, demand : files or GeoDataFrames. With the default area they default to the
         bundled demo files; with any other area ``facilities`` and one of ``communities``/``demand`` are needed.
     buildings : footprints for the ``buildings`` demand estimate; default: those in the local OSM file.
-    demand_method : ``buildings``, ``nodes`` or ``centroid`` (see :mod:`carecircle.core.demand`).
+    demand_method : ``buildings`` (default), ``nodes`` or ``centroid`` (see :mod:`carecircle.core.demand`).
     subdistricts : subdistrict (街道) polygons with a ``name`` (or ``subdistrict``) column and optional
         ``district``; each community is assigned to the one holding its interior point.
     standard : a standards profile (bundled id such as ``qitaihe-2020``, or a YAML file) whose targets are
         checked; it also supplies the thresholds, target share and language unless they are given here.
     thresholds_min, walk_speed_mps, max_snap_m, target_share : see :func:`carecircle.measure_coverage`
-        (defaults without a profile: 5/10/15 minutes and 0.9).
-    with_isochrones, per_facility_isochrones : draw isochrone polygons (display only).
+        (defaults without a profile: 5/10/15 minutes, 1.0 m/s, 300 m and 0.9).
+    with_isochrones, per_facility_isochrones : draw isochrone polygons (display only; default on).
     lang : ``zh`` or ``en`` for labels (default: the profile's, else ``en``).
-    columns : column-name options passed to the readers, e.g. ``{"elderly_col": "60岁以上人口"}``.
+    columns : column-name options passed to the readers, e.g. ``{"elderly_col": "60岁以上人口"}``, and ``crs``
+        of point files.
     cache_dir : network cache folder (``None``: no cache).
     progress : optional callback receiving a description of each step.
+
+    Examples
+    --------
+    >>> result = run_study(standard="qitaihe-2020")  # doctest: +SKIP
+    >>> result.coverage.summary["share"]["15"]  # doctest: +SKIP
+    0.954
     """
-    profile = None
-    if standard is not None:
-        from carecircle.plan.standards import load_profile
-
-        profile = load_profile(standard)
-    thresholds = tuple(thresholds_min) if thresholds_min is not None else (
-        tuple(profile.thresholds_min) if profile is not None else (5, 10, 15))
-    target = target_share if target_share is not None else (profile.target_share if profile is not None else 0.9)
-    lang = lang or (profile.lang if profile is not None else "en")
-    if lang not in ("en", "zh"):
-        raise InputError(f"language {lang!r} is not supported; use zh or en.")
-    study = prepare_study(area, facilities=facilities, communities=communities, demand=demand,
-                          buildings=buildings, demand_method=demand_method, subdistricts=subdistricts,
-                          columns=columns, cache_dir=cache_dir, progress=progress)
-    step = progress or (lambda _msg: None)
-    step("Computing walking times and coverage")
-    cov = measure_coverage(study.network, study.facilities, study.demand, study.communities,
-                           thresholds_min=thresholds, walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m,
-                           target_share=target)
-    facts = CoverageFacts(study.network, study.all_facilities, study.demand, cov.communities
-                          if study.communities is not None else None, children=study.children,
-                          walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m)
-    by_type = coverage_by_type(facts, profile.type_minutes if profile is not None else None)
-    rollups = {}
-    if study.communities is not None:
-        for level in ("subdistrict", "district"):
-            if cov.communities[level].notna().any():
-                rollups[level] = rollup(cov.communities, level, thresholds, target_share=target)
-    childcare = _childcare_circle(study, thresholds, walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m,
-                                  target_share=target)
-    compliance = None
-    if profile is not None:
-        from carecircle.plan.compliance import evaluate
-
-        step(f"Checking the standards of {profile.id}")
-        compliance = evaluate(profile, facts, lang=lang)
-    iso = None
-    if with_isochrones:
-        step("Drawing isochrones")
-        iso = isochrones(study.network, study.facilities, thresholds_min=thresholds,
-                         walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m, per_facility=per_facility_isochrones,
-                         progress=progress)
-    inputs = {**study.inputs, **({"standard": profile.id} if profile is not None else {})}
-    return StudyResult(name=study.name, network=study.network, coverage=cov, isochrones=iso, inputs=inputs,
-                       note=localised_note(study.note, lang), by_type=by_type, rollups=rollups, childcare=childcare,
-                       profile=profile, compliance=compliance, lang=lang, facilities=study.all_facilities)
+    return run(study_config(area, **options), cache_dir=cache_dir, progress=progress)
 
 
-def children_demand(demand: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
-    """Children 0–3 placed like the elderly: each demand point gets its community's ``pop_0_3`` in proportion
-    to its share of the community's elderly (the same building/node weights). ``None`` without ``pop_0_3``."""
-    if communities is None or "pop_0_3" not in communities or communities["pop_0_3"].isna().all():
-        return None
-    kids = communities.set_index(communities["community_id"].astype(str))["pop_0_3"].fillna(0.0)
-    ids = demand["community_id"].astype(str)
-    elderly = demand.groupby(ids)["population"].transform("sum").to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        weight = np.where(elderly > 0, demand["population"].to_numpy(dtype=float) / elderly, 0.0)
-    return demand.assign(population=weight * kids.reindex(ids.to_numpy()).fillna(0.0).to_numpy())
+def prepare_study(area: Area | None = None, *, cache_dir: str | os.PathLike | None = None,
+                  progress: Progress | None = None, **options: Any) -> StudyInputs:
+    """:func:`prepare` of :func:`study_config` ``(area, **options)``: inputs read, network loaded, demand placed."""
+    return prepare(study_config(area, **options), cache_dir=cache_dir, progress=progress)
 
 
-def join_subdistricts(communities: gpd.GeoDataFrame, subdistricts: str | os.PathLike | gpd.GeoDataFrame
-                      ) -> gpd.GeoDataFrame:
-    """Fill ``subdistrict`` (and ``district`` when the layer has one) from the subdistrict polygon holding each
-    community's interior point; communities outside every polygon keep their own value (or none)."""
-    layer = subdistricts if isinstance(subdistricts, gpd.GeoDataFrame) else read_polygons(subdistricts)
-    name_col = next((c for c in ("subdistrict", "name", "街道", "name_zh") if c in layer), None)
-    if name_col is None:
-        raise InputError(f"the subdistrict layer needs a name column (subdistrict, name or 街道); columns are "
-                         f"{', '.join(map(str, layer.columns.drop('geometry')))}.")
-    layer = layer.to_crs("EPSG:4326")
-    points = gpd.GeoDataFrame(geometry=communities.geometry.representative_point().values, crs="EPSG:4326")
-    hit = gpd.sjoin(points, layer, how="left", predicate="within")
-    hit = hit[~hit.index.duplicated(keep="first")]
-    out = communities.copy()
-    names = hit[name_col].astype("string").to_numpy()
-    out["subdistrict"] = pd.Series(names, index=out.index).fillna(out["subdistrict"])
-    if "district" in layer:
-        out["district"] = pd.Series(hit["district"].astype("string").to_numpy(), index=out.index).fillna(
-            out["district"])
-    outside = int(pd.isna(names).sum())
-    if outside:
-        log.warning("subdistricts: %d communities lie outside every subdistrict polygon", outside)
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def _describe_inputs(config: StudyConfig, network: WalkNetwork, communities) -> dict:
+    inputs = config.inputs
+    facilities = inputs.facilities if inputs.facilities is not None or config.area is not None else \
+        default_data_dir() / "facilities.csv"
+    out = {
+        "network": network.source,
+        "facilities": _describe(facilities),
+        "communities": _describe(communities),
+        "demand": _describe(inputs.demand) if inputs.demand is not None
+        else f"placed inside communities ({inputs.demand_method})",
+    }
+    if inputs.subdistricts is not None:
+        out["subdistricts"] = _describe(inputs.subdistricts)
+    spec = config.facilities
+    if spec.has_changes:
+        source = inputs.facilities or "the demo facilities"
+        added = ", ".join(a.facility_id for a in spec.add) or "none"
+        out["facilities"] = (f"{source}, changed by the scenario: added {added}; removed "
+                             f"{', '.join(spec.remove) or 'none'}; changed {', '.join(spec.change) or 'none'}")
     return out
 
 
@@ -303,19 +365,7 @@ def _childcare_circle(study: StudyInputs, thresholds, *, walk_speed_mps, max_sna
     return replace(cov, communities=cov.communities.rename(columns={"elderly": "children"}), summary=summary)
 
 
-# ----------------------------------------------------------------------------------------------- helpers
-
-_READER_ARGS = {
-    "facility_id_col": "id_col", "community_id_col": "id_col", "community_name_col": "name_col",
-    "demand_community_col": "community_col",
-}
-
-
-def _pick(columns: dict, *names: str) -> dict:
-    return {_READER_ARGS.get(k, k): columns[k] for k in names if columns.get(k) is not None}
-
-
-def _as_gdf(value, reader, kwargs) -> gpd.GeoDataFrame:
+def _layer(value, reader, kwargs) -> gpd.GeoDataFrame:
     if isinstance(value, gpd.GeoDataFrame):
         return value
     return reader(value, **kwargs)
@@ -342,7 +392,3 @@ def _buildings_for(area: Area, buildings) -> gpd.GeoDataFrame | None:
     if area.network is not None:
         return osm_buildings(area.network)
     return None  # online areas: population goes on network nodes unless a buildings file is given
-
-
-def _read_polygon(path: Path) -> shapely.Geometry:
-    return shapely.union_all(read_polygons(path).geometry.values)

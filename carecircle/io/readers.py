@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from carecircle.errors import InputError
+from carecircle.io.coords import normalise_crs, to_wgs84
 from carecircle.io.facility_types import normalise_types
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ _ONE = {"facilities": "facility", "demand points": "demand point"}  # a row of e
 
 
 def read_facilities(
-    path: str | os.PathLike,
+    path: str | os.PathLike | pd.DataFrame,
     *,
     id_col: str = "facility_id",
     name_col: str = "name",
@@ -40,12 +41,13 @@ def read_facilities(
     lon_col: str | None = None,
     lat_col: str | None = None,
     crs: str = "EPSG:4326",
+    source: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read care facilities from CSV (lon/lat columns), GeoJSON, GeoPackage or Shapefile.
 
     Parameters
     ----------
-    path : the file.
+    path : the file, or a table already in memory with lon/lat columns (checked exactly like a CSV).
     id_col, name_col, type_col, capacity_col, area_col, beds_col, nursing_beds_col : source column names. Only
         coordinates are required: a missing id column numbers the facilities ``F1, F2, ...``; missing
         name/capacity/area/beds are left empty, a missing or empty type is ``"unspecified"`` (an elder-care
@@ -55,6 +57,7 @@ def read_facilities(
     lon_col, lat_col : CSV coordinate columns; default: the first of lon/lng/longitude/x and lat/latitude/y.
     crs : coordinate system of CSV coordinates: ``wgs84`` (default), ``gcj02`` (Amap, Tencent), ``bd09``
         (Baidu) or an EPSG code; vector files carry their own CRS (GCJ-02/BD-09 can be forced on them too).
+    source : what to call the input in messages (default: the file name).
 
     Returns
     -------
@@ -62,8 +65,8 @@ def read_facilities(
     ``beds``, ``nursing_beds``, ``floor_area_m2`` and any other source columns; polygon footprints are reduced
     to a point inside them.
     """
-    gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="facilities")
-    name = Path(path).name
+    name = source or _name(path)
+    gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="facilities", name=name)
     out = _standard_id(gdf, id_col, "facility_id", prefix="F", file=name)
     out["name"] = gdf[name_col].astype("string") if name_col in gdf else out["facility_id"]
     if type_col is None:  # candidate sites: their type (e.g. 闲置办公楼) is kept as written, not checked
@@ -180,7 +183,7 @@ def read_demand(
     (from ``community_col`` when present, else ``"all"``).
     """
     name = Path(path).name
-    gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="demand points")
+    gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="demand points", name=name)
     if population_col not in gdf:
         raise InputError(
             f"{name}: no population column {population_col!r}; columns are "
@@ -243,23 +246,26 @@ def _read_vector(path, *, what: str) -> gpd.GeoDataFrame:
     return gdf.reset_index(drop=True)
 
 
-def _read_points(path, *, lon_col, lat_col, crs: str, what: str) -> gpd.GeoDataFrame:
-    """Points in EPSG:4326; GCJ-02/BD-09 coordinates (``crs``) are converted to WGS-84 (:mod:`carecircle.io.coords`)."""
-    from carecircle.io.coords import normalise_crs
+def _name(path) -> str:
+    return "table" if isinstance(path, pd.DataFrame) else Path(path).name
 
+
+def _read_points(path, *, lon_col, lat_col, crs: str, what: str, name: str) -> gpd.GeoDataFrame:
+    """Points in EPSG:4326; GCJ-02/BD-09 coordinates (``crs``) are converted to WGS-84 (:mod:`carecircle.io.coords`)."""
     system = normalise_crs(crs)
     gdf = _read_points_as_given(path, lon_col=lon_col, lat_col=lat_col,
-                                crs="EPSG:4326" if system in ("wgs84", "gcj02", "bd09") else system, what=what)
+                                crs="EPSG:4326" if system in ("wgs84", "gcj02", "bd09") else system, what=what,
+                                name=name)
     if system in ("gcj02", "bd09"):
-        from carecircle.io.coords import to_wgs84
-
-        lon, lat = to_wgs84(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), system, source=Path(path).name)
+        lon, lat = to_wgs84(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), system, source=name)
         gdf = gdf.set_geometry(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
-        log.info("%s: %d points converted from %s to WGS-84", Path(path).name, len(gdf), system.upper())
+        log.info("%s: %d points converted from %s to WGS-84", name, len(gdf), system.upper())
     return gdf
 
 
-def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str) -> gpd.GeoDataFrame:
+def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str, name: str) -> gpd.GeoDataFrame:
+    if isinstance(path, pd.DataFrame):
+        return _points_from_table(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what=what, name=name)
     path = Path(path)
     if path.suffix.lower() not in (".csv", ".txt", ".tsv"):
         gdf = _read_vector(path, what=what).to_crs("EPSG:4326")
@@ -288,19 +294,26 @@ def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str) -> gpd
         ) from exc
     if len(df) == 0:
         raise InputError(f"{path.name}: the file has a header but no rows; add at least one {_ONE[what]}.")
-    lon_col = _pick(df, lon_col, _LON_ALIASES, file=path.name, option="--lon-col")
-    lat_col = _pick(df, lat_col, _LAT_ALIASES, file=path.name, option="--lat-col")
+    return _points_from_table(df, lon_col=lon_col, lat_col=lat_col, crs=crs, what=what, name=name)
+
+
+def _points_from_table(df: pd.DataFrame, *, lon_col, lat_col, crs: str, what: str, name: str) -> gpd.GeoDataFrame:
+    """Points from a table's lon/lat columns, checked; ``name`` names the table in messages."""
+    if len(df) == 0:
+        raise InputError(f"{name}: the table has no rows; add at least one {_ONE[what]}.")
+    lon_col = _pick(df, lon_col, _LON_ALIASES, file=name, option="--lon-col")
+    lat_col = _pick(df, lat_col, _LAT_ALIASES, file=name, option="--lat-col")
     lon = pd.to_numeric(df[lon_col], errors="coerce").to_numpy(dtype=float)
     lat = pd.to_numeric(df[lat_col], errors="coerce").to_numpy(dtype=float)
     missing = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))
     if len(missing):
         raise InputError(
-            f"{path.name}: {len(missing)} rows have no coordinates (rows {_rows(missing)}); "
+            f"{name}: {len(missing)} rows have no coordinates (rows {_rows(missing)}); "
             f"fill {lon_col}/{lat_col} or drop them."
         )
     gdf = gpd.GeoDataFrame(df.drop(columns=[lon_col, lat_col]), geometry=gpd.points_from_xy(lon, lat), crs=crs)
     gdf = gdf.to_crs("EPSG:4326")
-    _check_lonlat(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), file=path.name)
+    _check_lonlat(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), file=name)
     return gdf
 
 
@@ -389,3 +402,28 @@ def read_polygons(path: str | os.PathLike) -> gpd.GeoDataFrame:
     if len(gdf) == 0 or not gdf.geom_type.isin(["Polygon", "MultiPolygon"]).all():
         raise InputError(f"{path.name}: needs polygons, found {sorted(set(gdf.geom_type.dropna())) or 'no rows'}.")
     return gdf.to_crs("EPSG:4326")
+
+
+def join_subdistricts(communities: gpd.GeoDataFrame, subdistricts: str | os.PathLike | gpd.GeoDataFrame
+                      ) -> gpd.GeoDataFrame:
+    """Fill ``subdistrict`` (and ``district`` when the layer has one) from the subdistrict polygon holding each
+    community's interior point; communities outside every polygon keep their own value (or none)."""
+    layer = subdistricts if isinstance(subdistricts, gpd.GeoDataFrame) else read_polygons(subdistricts)
+    name_col = next((c for c in ("subdistrict", "name", "街道", "name_zh") if c in layer), None)
+    if name_col is None:
+        raise InputError(f"the subdistrict layer needs a name column (subdistrict, name or 街道); columns are "
+                         f"{', '.join(map(str, layer.columns.drop('geometry')))}.")
+    layer = layer.to_crs("EPSG:4326")
+    points = gpd.GeoDataFrame(geometry=communities.geometry.representative_point().values, crs="EPSG:4326")
+    hit = gpd.sjoin(points, layer, how="left", predicate="within")
+    hit = hit[~hit.index.duplicated(keep="first")]
+    out = communities.copy()
+    names = hit[name_col].astype("string").to_numpy()
+    out["subdistrict"] = pd.Series(names, index=out.index).fillna(out["subdistrict"])
+    if "district" in layer:
+        out["district"] = pd.Series(hit["district"].astype("string").to_numpy(), index=out.index).fillna(
+            out["district"])
+    outside = int(pd.isna(names).sum())
+    if outside:
+        log.warning("subdistricts: %d communities lie outside every subdistrict polygon", outside)
+    return out
