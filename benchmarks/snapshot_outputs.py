@@ -60,7 +60,8 @@ def snapshot() -> dict[str, str]:
             if path.suffix == ".csv" or path.suffix == ".yaml":
                 hashes[str(path.relative_to(work))] = hashlib.sha256(path.read_bytes()).hexdigest()
             elif path.suffix == ".json":
-                data = json.dumps(_clean(json.loads(path.read_text(encoding="utf-8"))), ensure_ascii=False).replace(tmp, "<tmp>")
+                data = json.dumps(_clean(json.loads(path.read_text(encoding="utf-8"))), ensure_ascii=False)
+                data = data.replace(tmp, "<tmp>").replace(str(REPO), "<repo>")
                 hashes[str(path.relative_to(work))] = hashlib.sha256(data.encode()).hexdigest()
     return hashes
 
