@@ -8,27 +8,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from carecircle.version import __version__
 from carecircle.errors import InputError
 from carecircle.outputs.export import write_all, write_csv, write_json
+from carecircle.outputs.i18n import (
+    COMPARISON_HEADERS_ZH,
+    COMPARISON_SUFFIX_ZH,
+    COMPLIANCE_STATUS_ZH,
+    FACILITY_CHANGE_ZH,
+    LANGUAGES,
+    TARGET_CHANGE_ZH,
+)
 from carecircle.outputs.maps import comparison_map, save_map
 from carecircle.outputs.tables import localise
 from carecircle.plan.compare import Comparison
+from carecircle.version import __version__
 
 #: Comparison files, in the order a reader wants them (subdistricts.csv, districts.csv and compliance.csv are
 #: written when available).
 COMPARISON_FILES = ("map.html", "summary.json", "headline.csv", "communities.csv", "communities_change.csv",
                     "facilities_changed.csv", "newly_covered.csv", "no_longer_covered.csv")
-
-_SUFFIX_ZH = {"base": "（{base}）", "plan": "（{plan}）", "change": "（变化）"}
-_HEADERS_ZH = {
-    "elderly": "老年人口", "covered": "覆盖人口", "share": "覆盖率", "newly_covered": "新增覆盖人口",
-    "no_longer_covered": "失去覆盖人口", "target_change": "达标变化", "changed": "评估是否变化", "details": "变化内容",
-    "change": "变化", "time_min": "步行时间(分钟)", "nearest_facility": "最近设施", "value": "指标值",
-}
-_STATUS_ZH = {"pass": "达标", "fail": "未达标", "unevaluable": "无法评估"}
-_TARGET_ZH = {"now meets": "新达标", "now below": "新不达标", "": ""}
-_CHANGE_ZH = {"added": "新增", "removed": "撤除", "changed": "调整"}
 
 
 def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str = "en",
@@ -48,7 +46,7 @@ def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str =
     -------
     dict mapping each file name to its final path.
     """
-    if lang not in ("en", "zh"):
+    if lang not in LANGUAGES:
         raise InputError(f"language {lang!r} is not supported; use zh or en.")
     summary = {"carecircle_version": __version__, **cmp.summary()}
     names = {"base": cmp.base_name, "plan": cmp.plan_name}
@@ -77,8 +75,8 @@ def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str =
 def _table(df: pd.DataFrame, path: Path, *, lang: str, names: Mapping[str, str], with_lonlat: bool) -> None:
     if lang == "zh":  # comparison columns here; the study tables' own columns and types in export.write_csv
         df = df.copy()
-        for col, mapping in (("target_change", _TARGET_ZH), ("change", _CHANGE_ZH), ("status_base", _STATUS_ZH),
-                             ("status_plan", _STATUS_ZH)):
+        for col, mapping in (("target_change", TARGET_CHANGE_ZH), ("change", FACILITY_CHANGE_ZH),
+                             ("status_base", COMPLIANCE_STATUS_ZH), ("status_plan", COMPLIANCE_STATUS_ZH)):
             if col in df:
                 df[col] = df[col].map(lambda v, m=mapping: m.get(v, v))
         df = df.rename(columns=lambda c: _header_zh(str(c), names))
@@ -90,12 +88,12 @@ def _header_zh(column: str, names: Mapping[str, str]) -> str:
 
     Columns that are not comparison columns come back unchanged (``export.write_csv`` translates them).
     """
-    if column in _HEADERS_ZH:
-        return _HEADERS_ZH[column]
+    if column in COMPARISON_HEADERS_ZH:
+        return COMPARISON_HEADERS_ZH[column]
     stem, _, suffix = column.rpartition("_")
-    if stem and suffix in _SUFFIX_ZH:
-        head = _HEADERS_ZH.get(stem) or str(localise(pd.DataFrame(columns=[stem]), "zh").columns[0])
-        return head + _SUFFIX_ZH[suffix].format(**names)
+    if stem and suffix in COMPARISON_SUFFIX_ZH:
+        head = COMPARISON_HEADERS_ZH.get(stem) or str(localise(pd.DataFrame(columns=[stem]), "zh").columns[0])
+        return head + COMPARISON_SUFFIX_ZH[suffix].format(**names)
     kind, _, minutes = column.partition("_")
     if kind in ("newly", "lost") and minutes.replace(".", "").isdigit():
         return f"{minutes}分钟内{'新增覆盖' if kind == 'newly' else '失去覆盖'}"

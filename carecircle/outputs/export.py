@@ -7,30 +7,26 @@ results untouched and no half-written file behind.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from carecircle.version import __version__
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import OutputError
-from carecircle.core.isochrones import isochrones
-from carecircle.outputs.maps import coverage_map, save_map
 from carecircle.io.default_data import localised_note
-from carecircle.plan.results import StudyInputs, StudyResult
+from carecircle.outputs.maps import coverage_map, map_document
 from carecircle.outputs.report import write_report
-from carecircle.outputs.staticmap import static_map_png
+from carecircle.outputs.staticmap import static_map_bytes
 from carecircle.outputs.tables import localise, write_workbook
-
-if TYPE_CHECKING:
-    from carecircle.plan.siting import Suggestion
+from carecircle.plan.results import StudyInputs, StudyResult, Suggestion
+from carecircle.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +37,8 @@ OUTPUT_FILES = ("report.html", "map.html", "map.png", "summary.json", "tables.xl
 
 
 def study_tables(study: StudyResult) -> dict[str, pd.DataFrame | None]:
-    """The tables of a study, keyed as the sheets of :data:`carecircle.outputs.tables.SHEETS` (``None``: not available)."""
+    """The tables of a study, keyed as the sheets of :data:`carecircle.outputs.tables.SHEETS` (``None``: not
+    available)."""
     cov = study.coverage
     summary = pd.DataFrame({
         "minutes": cov.thresholds_min,
@@ -90,10 +87,14 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
         summary["compliance"] = {"standard": study.profile.id if study.profile is not None else None,
                                  **{k: int(counts.get(k, 0)) for k in ("pass", "fail", "unevaluable")}}
     tables = study_tables(study)
+    # The map and the static map are drawn once, for their own files and for the report, whichever comes first.
+    the_map = functools.cache(lambda: map_document(coverage_map(cov, study.isochrones, **kwargs)))
+    the_png = functools.cache(lambda: static_map_bytes(study, lang=lang))
     writers = {
-        "map.html": lambda path: save_map(coverage_map(cov, study.isochrones, **kwargs), path),
-        "map.png": lambda path: static_map_png(study, path, lang=lang),
-        "report.html": lambda path: write_report(study, path, lang=lang, title=title, **_report_maps(path)),
+        "map.html": lambda path: path.write_text(the_map(), encoding="utf-8"),
+        "map.png": lambda path: path.write_bytes(the_png()),
+        "report.html": lambda path: write_report(study, path, lang=lang, title=title, map_html=the_map(),
+                                                 map_png=the_png()),
         "summary.json": lambda path: write_json(summary, path),
         "tables.xlsx": lambda path: write_workbook(tables, path, lang=lang),
         "communities.csv": lambda path: write_csv(cov.communities, path, lang=lang),
@@ -131,30 +132,22 @@ def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | 
         "sites": suggestion.sites.drop(columns="geometry").astype(object).to_dict("records"),
     }
     kwargs = {"lang": lang, "note": localised_note(study.note, lang), **({"title": title} if title else {})}
-    suggested_isochrones = None
-    if len(suggestion.sites):
-        sites = suggestion.sites.rename(columns={"candidate_id": "facility_id"})
-        suggested_isochrones = isochrones(study.network, sites, thresholds_min=(suggestion.minutes,),
-                                          walk_speed_mps=after.walk_speed_mps, per_facility=True)
-        suggested_isochrones = suggested_isochrones[suggested_isochrones["facility_id"].notna()]
+    as_study = _as_study(study, after, lang)
+    # Drawn once, for their own files and for the report, whichever comes first.
+    the_map = functools.cache(lambda: map_document(coverage_map(
+        after, None, suggested=suggestion.sites, suggested_isochrones=suggestion.isochrones, curve=suggestion.curve,
+        **kwargs)))
+    the_png = functools.cache(lambda: static_map_bytes(as_study, lang=lang, suggestion=suggestion))
     return write_all(out_dir, {
-        "map.html": lambda path: save_map(coverage_map(after, None, suggested=suggestion.sites,
-                                                       suggested_isochrones=suggested_isochrones,
-                                                       curve=suggestion.curve, **kwargs), path),
-        "map.png": lambda path: static_map_png(_as_study(study, after, lang), path, lang=lang, suggestion=suggestion),
-        "report.html": lambda path: write_report(_as_study(study, after, lang), path, suggestion=suggestion, lang=lang,
-                                                 title=title, **_report_maps(path)),
+        "map.html": lambda path: path.write_text(the_map(), encoding="utf-8"),
+        "map.png": lambda path: path.write_bytes(the_png()),
+        "report.html": lambda path: write_report(as_study, path, suggestion=suggestion, lang=lang, title=title,
+                                                 map_html=the_map(), map_png=the_png()),
         "summary.json": lambda path: write_json(summary, path),
         "sites.csv": lambda path: write_csv(suggestion.sites, path, with_lonlat=True, lang=lang),
         "curve.csv": lambda path: write_csv(suggestion.curve, path, lang=lang),
         "communities.csv": lambda path: write_csv(com, path, lang=lang),
     })
-
-
-def _report_maps(report_path: Path) -> dict:
-    """The map and static map already written beside the report (writers run in order), for embedding."""
-    folder = report_path.parent
-    return {"map_html": (folder / "map.html").read_text(encoding="utf-8"), "map_png": folder / "map.png"}
 
 
 def _as_study(inputs: StudyInputs, coverage, lang: str) -> StudyResult:

@@ -1,4 +1,4 @@
-"""How numbers read in maps and reports: persons, shares, yes/no, missing values (one place for both)."""
+"""How values read in maps and reports: persons, shares, yes/no, text, missing values (one place for both)."""
 
 from __future__ import annotations
 
@@ -43,3 +43,13 @@ def fmt_bool(value: Any, labels: Mapping[str, str]) -> str:
     if is_missing(value):
         return labels["na"]
     return labels["yes"] if bool(value) else labels["no"]
+
+
+def fmt_text(value: Any, labels: Mapping[str, str] | None = None) -> str:
+    """A value as plain text: whole floats without ``.0`` (ids read from CSV), ``labels["na"]`` when missing
+    (the empty string without ``labels``). Not HTML-escaped."""
+    if is_missing(value):
+        return labels["na"] if labels is not None else ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

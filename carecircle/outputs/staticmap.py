@@ -16,6 +16,7 @@ empty boxes in place of characters.
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import os
@@ -32,17 +33,17 @@ from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
 from carecircle.io.facility_types import type_label
 from carecircle.outputs.files import write_atomically
+from carecircle.outputs.i18n import STATIC_MAP_LABELS, in_language
 from carecircle.outputs.maps import SHARE_COLORS, type_colors
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from carecircle.plan.results import StudyResult
-    from carecircle.plan.siting import Suggestion
+    from carecircle.plan.results import StudyResult, Suggestion
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["cjk_font", "static_map_figure", "static_map_png"]
+__all__ = ["cjk_font", "static_map_bytes", "static_map_figure", "static_map_png"]
 
 #: Font families with CJK glyphs, in order of preference.
 CJK_FONTS = (
@@ -61,25 +62,6 @@ _NETWORK_COLOR = "#4d4d4d"
 #: Legend labels wrap at this many characters (Chinese: fewer, each glyph being about twice as wide).
 _WRAP_CHARS = {"en": 32, "zh": 15}
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
-
-_LABELS = {
-    "en": {
-        "title": "15-minute elder-care circle",
-        "share": "Elderly within {m} min walk",
-        "iso": "{m}-minute walk (all facilities)",
-        "below": "Below target {target}",
-        "no_data": "No elderly",
-        "suggested": "Suggested new site (number: rank)",
-    },
-    "zh": {
-        "title": "15分钟养老服务圈",
-        "share": "{m}分钟步行可达老年人比例",
-        "iso": "{m}分钟步行范围（全部设施）",
-        "below": "低于目标 {target}",
-        "no_data": "无老年人",
-        "suggested": "建议新增站点（数字为序号）",
-    },
-}
 
 _warned_no_cjk = False
 
@@ -122,13 +104,12 @@ def static_map_figure(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    if lang not in _LABELS:
-        raise InputError(f"lang={lang!r} is not supported; use one of 'en', 'zh'.")
+    in_language(STATIC_MAP_LABELS, lang)  # an unknown language is an error, with or without a CJK font
     cjk = _find_cjk_font()
     if lang == "zh" and cjk is None:
         _warn_no_cjk()
         lang = "en"
-    labels = _LABELS[lang]
+    labels = in_language(STATIC_MAP_LABELS, lang)
     if lang == "zh":
         # The font file itself: the CJK fonts also hold Latin glyphs, and naming the file spares matplotlib's
         # weight matching (WenQuanYi has only a medium weight, and findfont warns about every other).
@@ -264,13 +245,30 @@ def static_map_png(
     --------
     >>> static_map_png(carecircle.run_study(), "map.png", lang="zh")  # doctest: +SKIP
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    data = static_map_bytes(study, lang=lang, suggestion=suggestion, dpi=dpi, title=title, size_in=size_in,
+                            north_arrow=north_arrow)
+    return write_atomically(path, lambda f: f.write(data), what="the PNG map")
+
+
+def static_map_bytes(
+    study: StudyResult,
+    *,
+    lang: str = "en",
+    suggestion: Suggestion | None = None,
+    dpi: int = 150,
+    title: str | None = None,
+    size_in: tuple[float, float] = (10.0, 8.0),
+    north_arrow: bool = True,
+) -> bytes:
+    """The static map as PNG bytes (parameters as for :func:`static_map_png`), e.g. to embed in the report."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # matplotlib is heavy: loaded when drawing
 
     fig = static_map_figure(study, lang=lang, suggestion=suggestion, title=title, size_in=size_in,
                             north_arrow=north_arrow)
     FigureCanvasAgg(fig)
-    return write_atomically(path, lambda f: fig.savefig(f, format="png", dpi=dpi, facecolor="white"),
-                            what="the PNG map")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
 
 
 # --- helpers ------------------------------------------------------------------------------------------

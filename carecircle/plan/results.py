@@ -9,6 +9,7 @@ import pandas as pd
 
 from carecircle.core.coverage import CoverageResult
 from carecircle.core.network import WalkNetwork
+from carecircle.plan.optimize import SitingSolution
 from carecircle.plan.standards import Profile
 
 
@@ -30,7 +31,6 @@ class StudyInputs:
     note: str | None
     all_facilities: gpd.GeoDataFrame | None = None
     children: gpd.GeoDataFrame | None = None
-
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,33 @@ class StudyResult:
     compliance: pd.DataFrame | None = None
     lang: str = "en"
     facilities: gpd.GeoDataFrame | None = None  # every facility read, childcare and health centres included
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Suggested new sites and what they change (built by :func:`carecircle.plan.siting.suggest_sites`).
+
+    Attributes
+    ----------
+    method : ``"mclp"``, ``"set-cover"`` or ``"p-median"``.
+    minutes : the coverage threshold the sites were chosen for.
+    sites : chosen candidates in choice order (EPSG:4326) with ``rank``, ``gain`` (elderly newly covered by
+        this site within ``minutes``, given the earlier ones), ``share_after`` (cumulative coverage share) and,
+        for p-median, ``minutes_saved`` (person-minutes of walking each site saves).
+    curve : coverage after 0, 1, 2, ... new sites (greedy sequence): ``sites``, ``covered``, ``share``.
+    before, after : coverage without and with the chosen sites, each computed from scratch.
+    solution : the solver's result (objective, bound, gap, method, status).
+    n_candidates : candidates considered (after dropping those too far from the network).
+    isochrones : the chosen sites' walking isochrones at ``minutes`` (EPSG:4326), one polygon per site with
+        ``facility_id`` (the site's id) and ``minutes``; empty when no site was chosen. Drawn by the maps.
+    """
+
+    method: str
+    minutes: float
+    sites: gpd.GeoDataFrame
+    curve: pd.DataFrame
+    before: CoverageResult
+    after: CoverageResult
+    solution: SitingSolution
+    n_candidates: int
+    isochrones: gpd.GeoDataFrame

@@ -8,7 +8,6 @@ checks the answer by recomputing coverage from scratch with the suggested sites 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -17,9 +16,11 @@ import shapely
 
 from carecircle.core.coverage import CoverageResult, measure_coverage, threshold_label
 from carecircle.errors import InputError
+from carecircle.core.isochrones import isochrones
 from carecircle.core.network import Progress, WalkNetwork
-from carecircle.plan.optimize import SitingSolution, coverage_curve, maximal_covering, p_median, set_covering
+from carecircle.plan.optimize import coverage_curve, maximal_covering, p_median, set_covering
 from carecircle.core.travel import snap_points, source_demand_distances
+from carecircle.plan.results import Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -52,33 +53,6 @@ def candidate_grid(network: WalkNetwork, *, spacing_m: float = 150.0,
                            geometry=pts, crs=network.crs)
     log.info("siting: %d candidate sites on a %g m grid", len(gdf), spacing_m)
     return gdf.to_crs("EPSG:4326")
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """Suggested new sites and what they change.
-
-    Attributes
-    ----------
-    method : ``"mclp"``, ``"set-cover"`` or ``"p-median"``.
-    minutes : the coverage threshold the sites were chosen for.
-    sites : chosen candidates in choice order (EPSG:4326) with ``rank``, ``gain`` (elderly newly covered by
-        this site within ``minutes``, given the earlier ones), ``share_after`` (cumulative coverage share) and,
-        for p-median, ``minutes_saved`` (person-minutes of walking each site saves).
-    curve : coverage after 0, 1, 2, ... new sites (greedy sequence): ``sites``, ``covered``, ``share``.
-    before, after : coverage without and with the chosen sites, each computed from scratch.
-    solution : the solver's result (objective, bound, gap, method, status).
-    n_candidates : candidates considered (after dropping those too far from the network).
-    """
-
-    method: str
-    minutes: float
-    sites: gpd.GeoDataFrame
-    curve: pd.DataFrame
-    before: CoverageResult
-    after: CoverageResult
-    solution: SitingSolution
-    n_candidates: int
 
 
 def suggest_sites(
@@ -201,8 +175,22 @@ def suggest_sites(
     curve["covered"] = curve["share"] * total
     log.info("siting: %s chose %d sites; %s share %.1f%% → %.1f%% (%s, gap %.2g)", method, len(chosen), lab,
              100 * before.summary["share"][lab], 100 * after.summary["share"][lab], sol.status, sol.gap)
-    return Suggestion(method=method, minutes=float(minutes), sites=sites.to_crs("EPSG:4326"), curve=curve,
-                      before=before, after=after, solution=sol, n_candidates=len(cands))
+    sites = sites.to_crs("EPSG:4326")
+    return Suggestion(method=method, minutes=float(minutes), sites=sites, curve=curve, before=before, after=after,
+                      solution=sol, n_candidates=len(cands),
+                      isochrones=_site_isochrones(network, sites, minutes, walk_speed_mps, max_snap_m))
+
+
+def _site_isochrones(network: WalkNetwork, sites: gpd.GeoDataFrame, minutes: float, walk_speed_mps: float,
+                     max_snap_m: float) -> gpd.GeoDataFrame:
+    """One walking isochrone per chosen site at ``minutes`` (EPSG:4326; ``facility_id`` is the site's id)."""
+    if len(sites) == 0:
+        return gpd.GeoDataFrame({"facility_id": pd.Series(dtype=object), "minutes": pd.Series(dtype=float)},
+                                geometry=gpd.GeoSeries([], crs="EPSG:4326"))
+    points = sites.rename(columns={"candidate_id": "facility_id"})
+    iso = isochrones(network, points, thresholds_min=(minutes,), walk_speed_mps=walk_speed_mps,
+                     max_snap_m=max_snap_m, per_facility=True)
+    return iso[iso["facility_id"].notna()]
 
 
 def _newly_covered(cover, w: np.ndarray, covered0: np.ndarray, chosen: np.ndarray) -> np.ndarray:

@@ -1,0 +1,450 @@
+"""Every text the outputs show, per language: the maps, the comparison map, the static map, the report and the
+comparison tables' Chinese headers. One place, so a translation is checked and changed in one file.
+
+Label tables map a key to a text; ``{m}`` in a text is a threshold in minutes, ``{name}``, ``{base}`` and
+``{plan}`` are study names. :func:`in_language` picks a table's language and says which languages exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from carecircle.errors import InputError
+
+__all__ = ["COMPARISON_HEADERS_ZH", "COMPARISON_MAP_LABELS", "COMPARISON_SUFFIX_ZH", "COMPLIANCE_STATUS_ZH",
+           "DEFAULT_MAP_TITLE", "FACILITY_CHANGE_ZH", "LANGUAGES", "MAP_LABELS", "REPORT_LABELS", "STATIC_MAP_LABELS",
+           "TARGET_CHANGE_ZH", "in_language"]
+
+#: Languages every label table has.
+LANGUAGES = ("en", "zh")
+
+#: Title of a coverage map when none is given (shown translated in Chinese).
+DEFAULT_MAP_TITLE = "15-minute elder-care circle"
+
+
+def in_language(table: Mapping[str, dict[str, str]], lang: str) -> dict[str, str]:
+    """The texts of ``table`` in ``lang``; an :class:`~carecircle.errors.InputError` naming the choices if none.
+
+    Examples
+    --------
+    >>> in_language(MAP_LABELS, "zh")["title"]
+    '15分钟养老服务圈'
+    """
+    if lang not in table:
+        accepted = ", ".join(repr(k) for k in table)
+        raise InputError(f"lang={lang!r} is not supported; use one of {accepted}.")
+    return table[lang]
+
+
+#: The interactive coverage map (:mod:`carecircle.outputs.maps`): layers, legend, popups and boxes.
+MAP_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "_lang": "en",
+        "title": DEFAULT_MAP_TITLE,
+        "iso_layer": "{m}-minute walk",
+        "iso_facility_layer": "Per-facility isochrones",
+        "communities_layer": "Community coverage",
+        "uncovered_layer": "Uncovered elderly",
+        "facilities_layer": "Care facilities",
+        "legend_share": "Elderly within {m} min walk",
+        "legend_iso": "Walking isochrones",
+        "legend_types": "Facility type",
+        "legend_uncovered": "Elderly beyond {m} min",
+        "below_target_note": "below target {target}",
+        "name": "Name",
+        "community": "Community",
+        "elderly": "Elderly (60+)",
+        "covered": "Covered within {m} min",
+        "share": "Share within {m} min",
+        "below_target": "Below target",
+        "population": "Elderly persons",
+        "minutes": "Minutes to nearest facility",
+        "nearest": "Nearest facility",
+        "facility": "Facility",
+        "type": "Type",
+        "capacity": "Capacity (beds/places)",
+        "served": "Served within {m} min",
+        "isochrone": "Isochrone",
+        "headline_elderly": "Elderly population",
+        "headline_share": "Within {m} min",
+        "headline_target": "Target",
+        "yes": "yes",
+        "no": "no",
+        "na": "n/a",
+        "unreachable": "unreachable",
+        "minutes_unit": "{m} min",
+        "suggested_layer": "Suggested new sites",
+        "suggested_iso_layer": "New sites' {m}-minute walk",
+        "legend_suggested": "Suggested new site (number: rank)",
+        "rank": "Rank",
+        "site_id": "Site ID",
+        "gain": "Elderly newly covered",
+        "share_after": "Coverage share after",
+        "minutes_saved": "Walking saved (person-minutes)",
+        "curve_title": "Coverage curve",
+        "curve_x": "Number of new sites",
+        "curve_y": "Elderly covered",
+        "curve_target": "target {target}",
+        "curve_point": "{n} new sites: {share}",
+    },
+    "zh": {
+        "_lang": "zh",
+        "title": "15分钟养老服务圈",
+        "iso_layer": "{m}分钟步行覆盖",
+        "iso_facility_layer": "各设施步行等时圈",
+        "communities_layer": "社区覆盖率",
+        "uncovered_layer": "未覆盖老年人",
+        "facilities_layer": "养老设施",
+        "legend_share": "{m}分钟步行可达老年人比例",
+        "legend_iso": "步行等时圈",
+        "legend_types": "设施类型",
+        "legend_uncovered": "{m}分钟外的老年人",
+        "below_target_note": "低于目标 {target}",
+        "name": "名称",
+        "community": "社区",
+        "elderly": "老年人口（60岁以上）",
+        "covered": "{m}分钟内覆盖人数",
+        "share": "{m}分钟覆盖率",
+        "below_target": "未达标",
+        "population": "老年人数",
+        "minutes": "至最近设施步行分钟",
+        "nearest": "最近设施",
+        "facility": "设施",
+        "type": "类型",
+        "capacity": "容量（床位/位）",
+        "served": "{m}分钟内服务老年人",
+        "isochrone": "等时圈",
+        "headline_elderly": "老年人口",
+        "headline_share": "{m}分钟内可达",
+        "headline_target": "目标",
+        "yes": "是",
+        "no": "否",
+        "na": "无数据",
+        "unreachable": "不可达",
+        "minutes_unit": "{m}分钟",
+        "suggested_layer": "建议新增站点",
+        "suggested_iso_layer": "新增站点{m}分钟步行范围",
+        "legend_suggested": "建议新增站点（数字为序号）",
+        "rank": "序号",
+        "site_id": "站点编号",
+        "gain": "新增覆盖老年人",
+        "share_after": "新增后覆盖率",
+        "minutes_saved": "节省步行（人·分钟）",
+        "curve_title": "覆盖率曲线",
+        "curve_x": "新增站点数",
+        "curve_y": "老年人覆盖率",
+        "curve_target": "目标 {target}",
+        "curve_point": "新增{n}个站点：{share}",
+    },
+}
+
+#: The comparison map, on top of :data:`MAP_LABELS`.
+COMPARISON_MAP_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Scenario comparison: {base} → {plan}",
+        "change_layer": "Change in coverage ({m} min)",
+        "base_iso": "{name}: {m}-minute walk",
+        "plan_iso": "{name}: {m}-minute walk",
+        "newly_layer": "Newly covered elderly ({m} min)",
+        "lost_layer": "No longer covered ({m} min)",
+        "added_layer": "Added facilities",
+        "removed_layer": "Removed facilities",
+        "changed_layer": "Changed facilities",
+        "legend_change": "Change in share within {m} min (points)",
+        "community": "Community", "share_base": "Share, {name}", "share_plan": "Share, {name}",
+        "covered_change": "Change in covered persons", "target": "Target",
+        "now meets": "now meets the target", "now below": "now below the target",
+        "population": "Elderly persons", "minutes_base": "Minutes, {name}", "minutes_plan": "Minutes, {name}",
+        "facility": "Facility", "type": "Type", "details": "Change",
+        "headline_minutes": "Within", "headline_new": "newly covered", "headline_lost": "no longer covered",
+        "minutes_unit": "{m} min", "unreachable": "unreachable", "na": "n/a",
+    },
+    "zh": {
+        "title": "方案比较：{base} → {plan}",
+        "change_layer": "覆盖率变化（{m}分钟）",
+        "base_iso": "{name}：{m}分钟步行范围",
+        "plan_iso": "{name}：{m}分钟步行范围",
+        "newly_layer": "新增覆盖老年人（{m}分钟）",
+        "lost_layer": "失去覆盖老年人（{m}分钟）",
+        "added_layer": "新增设施",
+        "removed_layer": "撤除设施",
+        "changed_layer": "调整设施",
+        "legend_change": "{m}分钟覆盖率变化（百分点）",
+        "community": "社区", "share_base": "覆盖率（{name}）", "share_plan": "覆盖率（{name}）",
+        "covered_change": "覆盖人数变化", "target": "达标",
+        "now meets": "新达标", "now below": "新不达标",
+        "population": "老年人数", "minutes_base": "步行分钟（{name}）", "minutes_plan": "步行分钟（{name}）",
+        "facility": "设施", "type": "类型", "details": "变化",
+        "headline_minutes": "步行", "headline_new": "新增覆盖", "headline_lost": "失去覆盖",
+        "minutes_unit": "{m}分钟", "unreachable": "不可达", "na": "无数据",
+    },
+}
+
+#: The static PNG map (:mod:`carecircle.outputs.staticmap`).
+STATIC_MAP_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "15-minute elder-care circle",
+        "share": "Elderly within {m} min walk",
+        "iso": "{m}-minute walk (all facilities)",
+        "below": "Below target {target}",
+        "no_data": "No elderly",
+        "suggested": "Suggested new site (number: rank)",
+    },
+    "zh": {
+        "title": "15分钟养老服务圈",
+        "share": "{m}分钟步行可达老年人比例",
+        "iso": "{m}分钟步行范围（全部设施）",
+        "below": "低于目标 {target}",
+        "no_data": "无老年人",
+        "suggested": "建议新增站点（数字为序号）",
+    },
+}
+
+#: The HTML report (:mod:`carecircle.outputs.report`).
+REPORT_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "15-minute elder-care circle report",
+        "study_line": "Study: {name} · generated {date} · carecircle {version}",
+        "standard_line": "Standard: {standard}",
+        "contents": "Contents",
+        "sec_headline": "Headline figures",
+        "sec_compliance": "Compliance with the standards",
+        "sec_by_type": "Coverage by facility type",
+        "sec_map": "Interactive map",
+        "sec_suggestion": "Suggested new sites",
+        "sec_rollup_subdistrict": "Subdistricts",
+        "sec_rollup_district": "Districts",
+        "sec_communities": "Communities",
+        "sec_childcare": "Childcare circle (children aged 0–3)",
+        "sec_method": "Method and data sources",
+        "elderly": "Elderly population (60+)",
+        "elderly_short": "Elderly",
+        "children": "Children 0–3",
+        "within": "Within {m} min walk",
+        "persons": "{n} persons",
+        "below_target": "Communities below target",
+        "below_detail": "of {total}; target: {target} within {m} min",
+        "facilities": "Elder-care facilities",
+        "facilities_detail": "used for the elder-care circle",
+        "share_chart": "Share of elderly within each walking time",
+        "target_line": "target {target}",
+        "type": "Facility type",
+        "minutes": "Minutes",
+        "n_facilities": "Facilities",
+        "population": "Population",
+        "covered": "Covered",
+        "share": "Share",
+        "share_m": "Within {m} min",
+        "uncovered_m": "Beyond {m} min",
+        "covered_m": "Covered, {m} min",
+        "community_id": "ID",
+        "name": "Name",
+        "subdistrict": "Subdistrict",
+        "district": "District",
+        "n_communities": "Communities",
+        "below": "Below target",
+        "yes": "yes",
+        "no": "no",
+        "na": "n/a",
+        "communities_caption": "Sorted by the share within {m} minutes, lowest first; rows below the target of "
+                               "{target} are highlighted.",
+        "rollup_caption": "Community figures summed per {level}; rows below the target of {target} within {m} "
+                          "minutes are highlighted.",
+        "by_type_caption": "Each type at its own walking time; population is the elderly (children 0–3 for "
+                           "childcare).",
+        "level": "Level",
+        "unit": "Unit",
+        "indicator": "Indicator",
+        "target": "Target",
+        "value": "Value",
+        "status": "Status",
+        "shortfall": "Shortfall",
+        "source": "Source",
+        "pass": "pass",
+        "fail": "fail",
+        "unevaluable": "cannot evaluate",
+        "compliance_counts": "{passed} passed, {failed} failed, {unevaluable} could not be evaluated.",
+        "overall": "overall",
+        "community": "community",
+        "map_note": "The interactive map is in the HTML version of this report (open it in a browser).",
+        "map_png_caption": "Static map",
+        "map_hint": "Layers can be switched in the control at the top right; click a community or facility for "
+                    "its figures.",
+        "sites_lead": "{n} new sites chosen by {method} for the {m}-minute walk: coverage rises from "
+                      "{before} to {after} ({gain} more elderly within {m} min).",
+        "solver_line": "Solver: {method}, {status}; gap {gap}; {candidates} candidate sites considered.",
+        "curve_caption": "Coverage after 0, 1, 2, … new sites (each chosen to add the most).",
+        "rank": "Rank",
+        "site_id": "Site ID",
+        "gain": "Elderly newly covered",
+        "share_after": "Share after",
+        "minutes_saved": "Walking saved (person-minutes)",
+        "lonlat": "Lon, lat",
+        "childcare_lead": "{pop} children aged 0–3; within {m} min walk of a childcare facility: {share}.",
+        "m_network": "Walking network",
+        "m_network_text": "{source}; {nodes} nodes and {segments} street segments in {crs}. Ways are filtered "
+                          "with the OpenStreetMap walking rules and only the largest connected part is kept.",
+        "m_speed": "Walking speed",
+        "m_speed_text": "{v:g} m/s ({mpm:.0f} m per minute: {dist:,.0f} m in {m} minutes). Walking time is "
+                        "network length ÷ speed, without extra cost for steps or crossings.",
+        "m_thresholds": "Thresholds and target",
+        "m_thresholds_text": "Walking times {minutes} minutes; a community is below target when fewer than {target} "
+                             "of its elderly are within {m} minutes of a facility.",
+        "m_demand": "Where the elderly live (estimated)",
+        "m_demand_text": "Each community's 60+ population is a total for its area; it is spread over points "
+                         "inside the community, so walking times are an estimate. Method: {demand}.",
+        "m_demand_methods": "Communities per method: {counts}.",
+        "m_method_buildings": "buildings — residential buildings weighted by floor area (footprint × levels)",
+        "m_method_nodes": "nodes — walking-network nodes inside the community, equal shares",
+        "m_method_centroid": "centroid — one point inside the community holding its whole population",
+        "m_snap": "Snapping to the network",
+        "m_snap_text": "Facilities and homes join the nearest street segment (not node); the straight walk to it "
+                       "counts as part of the trip.",
+        "m_snap_limit": " Points farther than {max_snap:g} m count as not covered.",
+        "m_snap_off": " {points} demand points ({pop} elderly) lie too far from the network to join it; "
+                      "{unreachable} elderly cannot reach any facility.",
+        "m_isochrones": "Isochrones",
+        "m_isochrones_text": "The coloured walking areas on the map are drawn from reachable streets for display; "
+                             "every figure comes from network walking times, not from the polygons.",
+        "m_inputs": "Input files",
+        "m_standard": "Standards profile",
+        "m_note": "About the data",
+        "m_attribution": "Map data © OpenStreetMap contributors (ODbL).",
+        "facilities_input": "facilities",
+        "communities_input": "communities",
+        "demand_input": "demand",
+        "network_input": "network",
+        "subdistricts_input": "subdistricts",
+        "standard_input": "standard",
+        "method_mclp": "maximal covering (MCLP)",
+        "method_set-cover": "set covering",
+        "method_p-median": "p-median",
+    },
+    "zh": {
+        "title": "15分钟养老服务圈评估报告",
+        "study_line": "研究区：{name} · 生成日期 {date} · carecircle {version}",
+        "standard_line": "评估标准：{standard}",
+        "contents": "目录",
+        "sec_headline": "主要指标",
+        "sec_compliance": "规划指标达标评估",
+        "sec_by_type": "分类型设施覆盖",
+        "sec_map": "交互地图",
+        "sec_suggestion": "建议新增站点",
+        "sec_rollup_subdistrict": "街道汇总",
+        "sec_rollup_district": "区县汇总",
+        "sec_communities": "社区明细",
+        "sec_childcare": "托育服务圈（0–3岁婴幼儿）",
+        "sec_method": "方法与数据来源",
+        "elderly": "老年人口（60岁及以上）",
+        "elderly_short": "老年人口",
+        "children": "0–3岁婴幼儿",
+        "within": "{m}分钟步行可达",
+        "persons": "{n}人",
+        "below_target": "未达标社区",
+        "below_detail": "共{total}个社区；目标：{m}分钟覆盖率{target}",
+        "facilities": "养老服务设施",
+        "facilities_detail": "计入养老服务圈",
+        "share_chart": "各步行时间内可达的老年人比例",
+        "target_line": "目标 {target}",
+        "type": "设施类型",
+        "minutes": "步行分钟",
+        "n_facilities": "设施数",
+        "population": "人口",
+        "covered": "覆盖人口",
+        "share": "覆盖率",
+        "share_m": "{m}分钟覆盖率",
+        "uncovered_m": "{m}分钟外人数",
+        "covered_m": "{m}分钟覆盖人数",
+        "community_id": "编号",
+        "name": "名称",
+        "subdistrict": "街道",
+        "district": "区县",
+        "n_communities": "社区数",
+        "below": "未达标",
+        "yes": "是",
+        "no": "否",
+        "na": "无数据",
+        "communities_caption": "按{m}分钟覆盖率从低到高排列；低于目标{target}的社区以底色标出。",
+        "rollup_caption": "按{level}汇总社区数据；{m}分钟覆盖率低于目标{target}的以底色标出。",
+        "by_type_caption": "各类型按其步行时间计算；人口为老年人口（托育为0–3岁婴幼儿）。",
+        "level": "层级",
+        "unit": "单元",
+        "indicator": "指标",
+        "target": "目标",
+        "value": "现状",
+        "status": "评估",
+        "shortfall": "差距",
+        "source": "依据",
+        "pass": "达标",
+        "fail": "未达标",
+        "unevaluable": "无法评估",
+        "compliance_counts": "达标{passed}项，未达标{failed}项，无法评估{unevaluable}项。",
+        "overall": "全域",
+        "community": "社区",
+        "map_note": "交互地图见本报告的HTML版本（请用浏览器打开）。",
+        "map_png_caption": "静态地图",
+        "map_hint": "可在右上角图层控件中切换图层；点击社区或设施查看数据。",
+        "sites_lead": "按{method}为{m}分钟步行选出{n}个新增站点：覆盖率由{before}提高到{after}"
+                      "（{m}分钟内新增覆盖老年人{gain}人）。",
+        "solver_line": "求解：{method}，{status}；最优性差距{gap}；候选点{candidates}个。",
+        "curve_caption": "新增0、1、2……个站点后的覆盖率（每次选新增覆盖最多者）。",
+        "rank": "序号",
+        "site_id": "站点编号",
+        "gain": "新增覆盖老年人",
+        "share_after": "新增后覆盖率",
+        "minutes_saved": "节省步行（人·分钟）",
+        "lonlat": "经度，纬度",
+        "childcare_lead": "0–3岁婴幼儿{pop}人；{m}分钟步行可达托育机构：{share}。",
+        "m_network": "步行路网",
+        "m_network_text": "{source}；{nodes}个节点、{segments}条路段，坐标系{crs}。按OpenStreetMap步行规则筛选道路，"
+                          "只保留最大连通部分。",
+        "m_speed": "步行速度",
+        "m_speed_text": "{v:g}米/秒（每分钟{mpm:.0f}米，{m}分钟{dist:,.0f}米）。步行时间＝路网长度÷速度，"
+                        "未计台阶、过街等额外时间。",
+        "m_thresholds": "时间阈值与目标",
+        "m_thresholds_text": "步行时间{minutes}分钟；社区{m}分钟内可达设施的老年人比例低于{target}即为未达标。",
+        "m_demand": "老年人居住位置（估算）",
+        "m_demand_text": "各社区60岁及以上人口是整个社区的总数，按下述方法分配到社区内的点位上，因此步行时间为估算值。"
+                         "方法：{demand}。",
+        "m_demand_methods": "各方法的社区数：{counts}。",
+        "m_method_buildings": "buildings（建筑）——按住宅建筑面积（基底面积×层数）分配",
+        "m_method_nodes": "nodes（路网节点）——社区内步行路网节点平均分配",
+        "m_method_centroid": "centroid（中心点）——全部人口置于社区内一点",
+        "m_snap": "接入路网",
+        "m_snap_text": "设施和住所接入最近的路段（而非节点），到路段的直线步行计入行程。",
+        "m_snap_limit": "距路网超过{max_snap:g}米的点视为未覆盖。",
+        "m_snap_off": "有{points}个需求点（老年人{pop}人）距路网过远、无法接入；"
+                      "{unreachable}名老年人无法到达任何设施。",
+        "m_isochrones": "等时圈",
+        "m_isochrones_text": "地图上的步行范围由可达路段绘制，仅用于展示；所有数字均来自路网步行时间，而非多边形。",
+        "m_inputs": "输入文件",
+        "m_standard": "评估标准",
+        "m_note": "数据说明",
+        "m_attribution": "地图数据 © OpenStreetMap contributors (ODbL)。",
+        "facilities_input": "设施",
+        "communities_input": "社区",
+        "demand_input": "需求点",
+        "network_input": "路网",
+        "subdistricts_input": "街道",
+        "standard_input": "标准",
+        "method_mclp": "最大覆盖模型（MCLP）",
+        "method_set-cover": "集合覆盖模型",
+        "method_p-median": "P中值模型",
+    },
+}
+
+
+# --- the comparison tables in Chinese (the study tables' own headers: carecircle.outputs.tables) ---------------
+
+#: Suffixes of the comparison columns ``<column>_base`` / ``_plan`` / ``_change``.
+COMPARISON_SUFFIX_ZH = {"base": "（{base}）", "plan": "（{plan}）", "change": "（变化）"}
+#: Headers of the comparison's own columns.
+COMPARISON_HEADERS_ZH = {
+    "elderly": "老年人口", "covered": "覆盖人口", "share": "覆盖率", "newly_covered": "新增覆盖人口",
+    "no_longer_covered": "失去覆盖人口", "target_change": "达标变化", "changed": "评估是否变化", "details": "变化内容",
+    "change": "变化", "time_min": "步行时间(分钟)", "nearest_facility": "最近设施", "value": "指标值",
+}
+#: Values of the status, target-change and facility-change columns.
+COMPLIANCE_STATUS_ZH = {"pass": "达标", "fail": "未达标", "unevaluable": "无法评估"}
+TARGET_CHANGE_ZH = {"now meets": "新达标", "now below": "新不达标", "": ""}
+FACILITY_CHANGE_ZH = {"added": "新增", "removed": "撤除", "changed": "调整"}

@@ -1,0 +1,475 @@
+"""What the maps share: Leaflet inlined, colours, boxes, popups, the facility layer, the coverage curve chart,
+and writing or embedding a map.
+
+Leaflet is inlined from ``carecircle/_vendor/leaflet``; nothing is loaded from a CDN, so a map works offline
+(only the background tiles need the internet, and the map stays usable without them). folium's ``Popup`` needs
+jQuery and branca's colormap legend needs d3, so popups here are :class:`folium.GeoJsonPopup` and legends are
+plain HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from carecircle.core.coverage import threshold_label
+from carecircle.errors import InputError
+from carecircle.io.facility_types import TYPES, type_label
+from carecircle.outputs.files import write_atomically
+from carecircle.outputs.formats import fmt_persons, fmt_share, fmt_text, is_missing
+from carecircle.outputs.i18n import MAP_LABELS, in_language
+
+logger = logging.getLogger(__name__)
+
+#: Coverage share scale, red (none covered) to green (all covered); the static PNG map uses it too.
+SHARE_COLORS = ("#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850")
+NO_DATA_COLOR = "#bdbdbd"
+BELOW_TARGET_COLOR = "#67001f"
+_CURVE_COLOR = "#08519c"
+#: Marker colour of each facility type, on this map and on the static PNG map. Dark blues, purples, magenta,
+#: brown, lavender and greys: none is on the red-yellow-green share scale, so a marker (white-edged) stands out on
+#: any community fill; none is the uncovered-elderly purple or the suggested sites' black and amber.
+TYPE_COLORS: dict[str, str] = {
+    "comprehensive_centre": "#08306b",  # navy
+    "day_care": "#c51b7d",  # magenta
+    "home_care_station": "#4a1486",  # deep purple
+    "care_home": "#543005",  # dark brown
+    "canteen": "#2171b5",  # blue
+    "rural_station": "#807dba",  # lavender
+    "childcare": "#0099c6",  # cyan blue
+    "health_centre": "#525252",  # dark grey
+    "unspecified": "#252525",  # near black (a circle: suggested sites are amber-ringed squares)
+}
+# Types outside TYPE_COLORS (hand-made frames) take these in turn.
+_OTHER_TYPE_PALETTE = ("#3690c0", "#88419d", "#8c6bb1", "#4d004b", "#737373", "#6a3d9a")
+
+PANEL_CSS = (
+    "background:rgba(255,255,255,0.92);border-radius:4px;"
+    "box-shadow:0 1px 4px rgba(0,0,0,0.35);font:13px/1.4 'Helvetica Neue',Arial,"
+    "'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;color:#222;padding:6px 10px;"
+)
+BOX_CSS = "position:fixed;z-index:1000;" + PANEL_CSS
+
+
+# --- writing and embedding --------------------------------------------------------------------------------------------
+
+
+def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
+    """Write the map as one self-contained HTML file, atomically.
+
+    The HTML goes to a temporary file in the same directory, which then replaces ``path``; a reader
+    never sees a half-written map.
+
+    Parameters
+    ----------
+    m : folium.Map
+        A map from :func:`coverage_map`.
+    path : str or os.PathLike
+        Target ``.html`` file; its directory must exist.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    OutputError
+        The directory does not exist or cannot be written.
+
+    Examples
+    --------
+    >>> save_map(coverage_map(result), "coverage.html")  # doctest: +SKIP
+    """
+    data = map_document(m).encode("utf-8")
+    return write_atomically(path, lambda f: f.write(data), what="the map")
+
+
+def map_document(m: folium.Map) -> str:
+    """The whole self-contained HTML document of a map (what :func:`save_map` writes)."""
+    return m.get_root().render()
+
+
+def map_fragment(m: folium.Map, *, width: str = "100%", height: str = "600px") -> str:
+    """HTML snippet embedding the map in another page: an ``<iframe srcdoc=...>``.
+
+    Unlike folium's ``_repr_html_`` (meant for notebooks), the snippet carries no
+    "Make this Notebook Trusted" text and has a fixed height, so it drops into a report as is.
+
+    Parameters
+    ----------
+    m : folium.Map
+        A map from :func:`coverage_map`.
+    width, height : str
+        CSS sizes of the iframe.
+
+    Returns
+    -------
+    str
+        One ``<iframe>`` element holding the whole self-contained map document.
+
+    Examples
+    --------
+    >>> snippet = map_fragment(coverage_map(result), height="480px")  # doctest: +SKIP
+    """
+    title = str(getattr(m.get_root(), "title", None) or "map")
+    return srcdoc_iframe(m.get_root().render(), title=title, width=width, height=height, lazy=True)
+
+
+def srcdoc_iframe(doc: str, *, title: str = "map", width: str = "100%", height: str = "600px",
+                  lazy: bool = False) -> str:
+    """``<iframe srcdoc>`` holding a whole HTML document; quotes and ampersands escaped so it cannot break out."""
+    loading = ' loading="lazy"' if lazy else ""
+    return (f'<iframe srcdoc="{html.escape(doc, quote=True)}" title="{html.escape(title, quote=True)}" '
+            f'style="width:{width};height:{height};border:none;"{loading} allowfullscreen></iframe>')
+
+
+# --- set-up -----------------------------------------------------------------------------------------------------------
+
+
+def base_map(location: list[float], title: str, tiles: str | None) -> folium.Map:
+    """An empty map at ``location`` ([lat, lon]) with Leaflet inlined, one background (or none) and ``title``."""
+    m = folium.Map(location=location, zoom_start=14, tiles=None, control_scale=True)
+    if tiles is not None:
+        # One background only: keep it out of the layer control (a lone radio button explains nothing).
+        folium.TileLayer(tiles, control=False).add_to(m)
+    inline_leaflet(m)
+    m.get_root().title = title
+    return m
+
+
+def _read_vendor(name: str) -> str:
+    text = resources.files("carecircle").joinpath("_vendor", "leaflet", name).read_text(encoding="utf-8")
+    # Drop the source-map comment: the .map file is not shipped and devtools would try to fetch it.
+    return "\n".join(line for line in text.splitlines() if not line.startswith("//# sourceMappingURL"))
+
+
+def inline_leaflet(m: folium.Map) -> None:
+    """Replace folium's CDN links (Leaflet, jQuery, Bootstrap, awesome-markers) by inline Leaflet."""
+    # JSCSSMixin.render iterates self.default_js / self.default_css: instance attributes shadow the
+    # class lists, so this map links nothing and other maps are unaffected.
+    m.default_js = []
+    m.default_css = []
+    header = m.get_root().header
+    css = folium.Element(f"<style>{_read_vendor('leaflet.css')}</style>")
+    js = folium.Element(f"<script>{_read_vendor('leaflet.js')}</script>")
+    header.add_child(css, name="leaflet_css_inline")
+    header.add_child(js, name="leaflet_js_inline")
+
+
+def check_isochrones(
+    isochrones: gpd.GeoDataFrame | None, what: str = "isochrones"
+) -> gpd.GeoDataFrame | None:
+    if isochrones is None or len(isochrones) == 0:
+        return None
+    if "minutes" not in isochrones.columns:
+        raise InputError(
+            f"{what}: no 'minutes' column (columns: {', '.join(map(str, isochrones.columns))}); "
+            "pass the output of the isochrone step."
+        )
+    iso = to_wgs84(isochrones, what)
+    if "facility_id" not in iso.columns:
+        iso = iso.assign(facility_id=None)
+    return iso
+
+
+def to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    if len(gdf) == 0:
+        return gdf
+    if gdf.crs is None:
+        raise InputError(f"{what}: no CRS set; set it (e.g. gdf.set_crs('EPSG:4326')) before mapping.")
+    if gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs(4326)
+    return gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+
+
+def map_bounds(communities: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
+            suggested: gpd.GeoDataFrame | None = None) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` (folium's lat/lon order) of communities, facilities and suggested sites.
+
+    Demand points define the view only when there are none of those.
+    """
+    framed = (communities, facilities) if suggested is None else (communities, facilities, suggested)
+    boxes = [f.total_bounds for f in framed if len(f)]
+    if not boxes and len(demand):
+        boxes = [demand.total_bounds]
+    if not boxes:
+        raise InputError("coverage result has no communities, facilities or demand points to map.")
+    b = np.vstack(boxes)
+    west, south = float(b[:, 0].min()), float(b[:, 1].min())
+    east, north = float(b[:, 2].max()), float(b[:, 3].max())
+    return [[south, west], [north, east]]
+
+
+# --- popups -----------------------------------------------------------------------------------------------------------
+
+
+def fmt_minutes(value: Any, labels: Mapping[str, str]) -> str:
+    if is_missing(value) or math.isinf(float(value)):
+        return labels["unreachable"]
+    return f"{float(value):.1f}"
+
+
+def popup_text(value: Any, labels: Mapping[str, str]) -> str:
+    """A value as HTML-escaped popup text (``labels["na"]`` when missing)."""
+    return html.escape(fmt_text(value, labels))
+
+
+def column_or_missing(df: pd.DataFrame, name: str) -> pd.Series:
+    """Column ``name`` or an all-missing column when the input lacks it."""
+    if name in df.columns:
+        return df[name]
+    return pd.Series([None] * len(df), index=df.index, dtype=object)
+
+
+def popup_frame(
+    gdf: gpd.GeoDataFrame, fields: list[tuple[str, str, Callable[[Any], str]]], extra: Mapping[str, Any]
+) -> tuple[gpd.GeoDataFrame, list[str], list[str]]:
+    """Slim frame for GeoJSON: display strings ``p0, p1, ...`` (HTML-escaped), style columns, geometry.
+
+    ``fields`` holds (source column, label, formatter). Returns the frame, the popup keys and aliases.
+    """
+    props: dict[str, Any] = {}
+    keys, aliases = [], []
+    for i, (column, label, fmt) in enumerate(fields):
+        key = f"p{i}"
+        props[key] = [fmt(v) for v in column_or_missing(gdf, column)]
+        keys.append(key)
+        aliases.append(html.escape(label))
+    props.update(extra)
+    slim = gpd.GeoDataFrame(props, geometry=list(gdf.geometry), crs=4326)
+    return slim, keys, aliases
+
+
+# --- facilities -------------------------------------------------------------------------------------------------------
+
+
+def type_colors(types: Iterable[Any]) -> dict[str, str]:
+    """Marker colour of each facility type present, in legend order (the order of ``facility_types.TYPES``).
+
+    Known codes have a fixed colour (:data:`TYPE_COLORS`), so a type looks the same on every map; other
+    values take the colours of a spare palette in sorted order. Missing values are skipped.
+
+    Examples
+    --------
+    >>> type_colors(["day_care", "comprehensive_centre", "day_care"])
+    {'comprehensive_centre': '#08306b', 'day_care': '#c51b7d'}
+    """
+    present = {str(t) for t in types if not is_missing(t)}
+    known = [code for code in TYPES if code in present and code in TYPE_COLORS]
+    other = sorted(present.difference(known))
+    colors = {code: TYPE_COLORS[code] for code in known}
+    colors.update({t: _OTHER_TYPE_PALETTE[i % len(_OTHER_TYPE_PALETTE)] for i, t in enumerate(other)})
+    return colors
+
+
+def facility_type_colors(facilities: gpd.GeoDataFrame) -> dict[str, str]:
+    return type_colors(column_or_missing(facilities, "type"))
+
+
+def add_facilities(
+    m: folium.Map,
+    facilities: gpd.GeoDataFrame,
+    thresholds: tuple[float, ...],
+    type_colors: Mapping[str, str],
+    labels: Mapping[str, str],
+) -> None:
+    group = folium.FeatureGroup(name=labels["facilities_layer"], show=True).add_to(m)
+    rows = facilities[facilities.geometry.geom_type == "Point"]
+    if rows.empty:
+        return
+    fields: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("name", labels["name"], lambda v: popup_text(v, labels)),
+        ("type", labels["type"], lambda v: popup_text(v if is_missing(v) else type_label(v, labels["_lang"]), labels)),
+        ("capacity", labels["capacity"], lambda v: popup_text(v, labels)),
+    ]
+    for t in thresholds:
+        lab = threshold_label(t)
+        fields.append((f"served_{lab}", labels["served"].format(m=lab), lambda v: fmt_persons(v, labels)))
+    extra = {"_color": [type_colors.get(str(t), NO_DATA_COLOR) for t in column_or_missing(rows, "type")]}
+    slim, keys, aliases = popup_frame(rows, fields, extra)
+    folium.GeoJson(
+        slim,
+        marker=folium.CircleMarker(radius=7, color="#ffffff", weight=2, fill=True, fill_opacity=0.95),
+        style_function=lambda f: {"fillColor": f["properties"]["_color"]},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
+        tooltip=folium.GeoJsonTooltip(fields=[keys[0]], labels=False),
+        control=False,
+    ).add_to(group)
+
+
+# --- boxes ------------------------------------------------------------------------------------------------------------
+
+
+def title_box(title: str) -> str:
+    return (
+        f'<div class="carecircle-title" style="{BOX_CSS}top:10px;left:50%;transform:translateX(-50%);'
+        f'font-size:17px;font-weight:600;">{html.escape(title)}</div>'
+    )
+
+
+def note_box(note: str) -> str:
+    return (
+        f'<div class="carecircle-note" style="{BOX_CSS}bottom:40px;left:10px;max-width:320px;'
+        f'font-size:12px;font-style:italic;">{html.escape(note)}</div>'
+    )
+
+
+def left_column(boxes: list[str]) -> str:
+    """Fixed column at the top left (below the zoom buttons) stacking the headline and the curve box."""
+    return (
+        '<div class="carecircle-left" style="position:fixed;z-index:1000;top:90px;left:10px;display:flex;'
+        'flex-direction:column;align-items:flex-start;gap:8px;">' + "".join(boxes) + "</div>"
+    )
+
+
+def swatch(color: str, *, circle: bool = False, border: str = "1px solid #444") -> str:
+    radius = "50%" if circle else "2px"
+    return (
+        f'<span style="display:inline-block;box-sizing:border-box;width:13px;height:13px;margin-right:6px;'
+        f'vertical-align:-2px;background:{color};border:{border};border-radius:{radius}"></span>'
+    )
+
+
+# --- the coverage curve -----------------------------------------------------------------------------------------------
+
+
+def curve_svg(curve: pd.DataFrame | None, target_share: float | None = None, *, lang: str = "en") -> str:
+    """The coverage curve as a small line chart in plain inline SVG, in a titled box (no script, no resource).
+
+    The map's curve box (:func:`coverage_map` with ``curve=``) and the HTML report's chart are both this.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame or None
+        Coverage after 0, 1, 2, ... new sites (``Suggestion.curve``): columns ``sites`` and ``share`` (0..1).
+        Rows with a missing or non-finite value are left out.
+    target_share : float, optional
+        Drawn as a dashed line with its label when within 0..1.
+    lang : {"en", "zh"}
+        Language of the title, axis labels, target label and point tooltips.
+
+    Returns
+    -------
+    str
+        ``<div class="carecircle-curve">`` holding the title and an ``<svg class="carecircle-curve-chart">``
+        260 × 170 px; the empty string when ``curve`` is ``None`` or has no finite point.
+
+    Raises
+    ------
+    InputError
+        Unknown ``lang``; ``curve`` without a ``sites`` or ``share`` column.
+
+    Examples
+    --------
+    >>> curve_svg(pd.DataFrame({"sites": [0, 1, 2], "share": [0.7, 0.8, 0.85]}), 0.9, lang="zh")[:28]
+    '<div class="carecircle-curve'
+    """
+    labels = in_language(MAP_LABELS, lang)
+    points = _check_curve(curve)
+    if points is None:
+        return ""
+    return _curve_box(points, target_share, labels)
+
+
+def _check_curve(curve: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Finite ``(sites, share)`` points of the coverage curve sorted by sites, or None when there are none."""
+    if curve is None:
+        return None
+    missing = [c for c in ("sites", "share") if c not in curve.columns]
+    if missing:
+        raise InputError(
+            f"curve: no {' or '.join(repr(c) for c in missing)} column (columns: "
+            f"{', '.join(map(str, curve.columns))}); pass Suggestion.curve."
+        )
+    x = pd.to_numeric(curve["sites"], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(curve["share"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        if len(curve):
+            logger.warning("coverage curve: no finite points (sites, share); no curve chart drawn")
+        return None
+    return pd.DataFrame({"sites": x[ok], "share": y[ok]}).sort_values("sites", kind="stable").reset_index(drop=True)
+
+
+def _nice_step(span: float, max_ticks: int = 8) -> float:
+    """Smallest of 1, 2, 5, 10, 20, 50, ... giving at most ``max_ticks`` intervals over ``span``."""
+    step = 1.0
+    while span / step > max_ticks:
+        for f in (2.0, 2.5, 2.0):  # 1 -> 2 -> 5 -> 10 -> ...
+            step *= f
+            if span / step <= max_ticks:
+                break
+    return step
+
+
+def _curve_box(points: pd.DataFrame, target_share: float | None, labels: Mapping[str, str]) -> str:
+    """A small line chart of the coverage curve in plain inline SVG (no script, no external resource)."""
+    width, height = 260, 170
+    left, right, top, bottom = 46, 12, 10, 36
+    pw, ph = width - left - right, height - top - bottom
+    xs = points["sites"].to_numpy(dtype=float)
+    ys = np.clip(points["share"].to_numpy(dtype=float), 0.0, 1.0)
+    x0, x1 = min(0.0, float(xs.min())), max(1.0, float(xs.max()))
+
+    def sx(v: float) -> float:
+        return left + (v - x0) / (x1 - x0) * pw
+
+    def sy(v: float) -> float:
+        return top + (1.0 - v) * ph
+
+    grid, text = "#d9d9d9", "#444"
+    parts = []
+    for f in (0.0, 0.25, 0.5, 0.75, 1.0):
+        y = sy(f)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="{grid}" '
+                     'stroke-width="1"/>')
+        parts.append(f'<text x="{left - 4}" y="{y + 3.5:.1f}" text-anchor="end" font-size="10" '
+                     f'fill="{text}">{100 * f:.0f}%</text>')
+    step = _nice_step(x1 - x0)
+    tick = math.ceil(x0 / step) * step
+    while tick <= x1 + 1e-9:
+        x = sx(tick)
+        parts.append(f'<line x1="{x:.1f}" y1="{top + ph}" x2="{x:.1f}" y2="{top + ph + 4}" stroke="{text}"/>')
+        parts.append(f'<text x="{x:.1f}" y="{top + ph + 15}" text-anchor="middle" font-size="10" '
+                     f'fill="{text}">{tick:g}</text>')
+        tick += step
+    parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="{text}"/>')
+    parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="{text}"/>')
+    if target_share is not None and not is_missing(target_share) and 0 <= float(target_share) <= 1:
+        y = sy(float(target_share))
+        target_text = html.escape(labels["curve_target"].format(target=fmt_share(target_share, labels)))
+        parts.append(f'<line class="carecircle-curve-target" x1="{left}" y1="{y:.1f}" x2="{left + pw}" '
+                     f'y2="{y:.1f}" stroke="{BELOW_TARGET_COLOR}" stroke-width="1.5" stroke-dasharray="5 3"/>')
+        label_y = y - 4 if y - 4 > top + 8 else y + 12
+        parts.append(f'<text x="{left + pw - 2}" y="{label_y:.1f}" text-anchor="end" font-size="10" '
+                     f'fill="{BELOW_TARGET_COLOR}">{target_text}</text>')
+    coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(xs, ys, strict=True))
+    parts.append(f'<polyline class="carecircle-curve-line" points="{coords}" fill="none" stroke="{_CURVE_COLOR}" '
+                 'stroke-width="2" stroke-linejoin="round"/>')
+    for x, y in zip(xs, ys, strict=True):
+        tip = html.escape(labels["curve_point"].format(n=f"{x:g}", share=fmt_share(y, labels)))
+        parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{_CURVE_COLOR}">'
+                     f"<title>{tip}</title></circle>")
+    parts.append(f'<text x="{left + pw / 2:.1f}" y="{height - 4}" text-anchor="middle" font-size="11" '
+                 f'fill="{text}">{html.escape(labels["curve_x"])}</text>')
+    parts.append(f'<text transform="translate(12,{top + ph / 2:.1f}) rotate(-90)" text-anchor="middle" '
+                 f'font-size="11" fill="{text}">{html.escape(labels["curve_y"])}</text>')
+    title = html.escape(labels["curve_title"])
+    return (
+        f'<div class="carecircle-curve" style="{PANEL_CSS}">'
+        f'<div style="font-weight:600">{title}</div>'
+        f'<svg class="carecircle-curve-chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{title}" style="display:block">{"".join(parts)}</svg></div>'
+    )

@@ -1,0 +1,544 @@
+"""The coverage map of a study: communities coloured by coverage share, merged isochrones per threshold,
+per-facility isochrones (hidden by default), uncovered elderly and the care facilities by type, with a layer
+control, a legend, a title, a note and headline figures; optionally suggested new sites (numbered by rank), their
+isochrones and the coverage curve.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import branca.colormap
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.ops import unary_union
+
+from carecircle.core.coverage import CoverageResult, threshold_label
+from carecircle.errors import InputError
+from carecircle.io.facility_types import type_label
+from carecircle.outputs.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, is_missing
+from carecircle.outputs.i18n import DEFAULT_MAP_TITLE, MAP_LABELS, in_language
+from carecircle.outputs.maps.common import (
+    BELOW_TARGET_COLOR,
+    BOX_CSS,
+    NO_DATA_COLOR,
+    PANEL_CSS,
+    SHARE_COLORS,
+    add_facilities,
+    base_map,
+    check_isochrones,
+    column_or_missing,
+    curve_svg,
+    facility_type_colors,
+    fmt_minutes,
+    left_column,
+    map_bounds,
+    note_box,
+    popup_frame,
+    popup_text,
+    swatch,
+    title_box,
+    to_wgs84,
+)
+
+logger = logging.getLogger(__name__)
+
+# Isochrones: the shortest threshold darkest, the longest lightest.
+_ISO_DARK = (8, 69, 148)
+_ISO_LIGHT = (158, 202, 225)
+_UNCOVERED_COLOR = "#7b3294"
+# Suggested sites: a near-black numbered square with an amber ring, a colour no facility type uses.
+_SUGGESTED_FILL = "#1a1a1a"
+_SUGGESTED_RING = "#ffb000"
+_SUGGESTED_TYPE = "suggested"
+
+
+def coverage_map(
+    result: CoverageResult,
+    isochrones: gpd.GeoDataFrame | None = None,
+    *,
+    title: str = DEFAULT_MAP_TITLE,
+    note: str | None = None,
+    lang: str = "en",
+    tiles: str | None = "OpenStreetMap",
+    suggested: gpd.GeoDataFrame | None = None,
+    suggested_isochrones: gpd.GeoDataFrame | None = None,
+    curve: pd.DataFrame | None = None,
+) -> folium.Map:
+    """Interactive map of a coverage result, self-contained and usable offline.
+
+    Layers (each listed in an always-open layer control): communities coloured by the elderly share
+    covered at the largest threshold; merged isochrones, one layer per threshold; per-facility isochrones
+    (hidden by default); uncovered demand points; facilities coloured by type; optionally the isochrones
+    of suggested new sites and the suggested sites themselves. Boxes show the title, the headline figures,
+    ``note`` and optionally a coverage curve; a legend explains colours.
+
+    Parameters
+    ----------
+    result : CoverageResult
+        Output of the coverage step; all frames in EPSG:4326.
+    isochrones : geopandas.GeoDataFrame, optional
+        Polygons with columns ``minutes`` (float) and ``facility_id`` (missing for the merged polygon of
+        all facilities). Only drawn, never used for numbers. Without merged rows, the per-facility rows
+        are merged per threshold for display.
+    title : str
+        Title box text. The default is shown translated when ``lang="zh"``.
+    note : str, optional
+        Caveat shown in a small box, e.g. ``"Population and facilities are illustrative"``.
+    lang : {"en", "zh"}
+        Language of layer names, legend, popups and boxes.
+    tiles : str or None
+        Background tiles passed to :class:`folium.Map`; ``None`` for no background. Tiles are the only
+        thing fetched from the network and simply stay blank offline.
+    suggested : geopandas.GeoDataFrame, optional
+        Suggested new sites (e.g. ``Suggestion.sites``): points with ``candidate_id`` or ``facility_id``,
+        and optionally ``name``, ``rank``, ``gain`` (elderly newly covered), ``share_after`` (coverage share
+        with this and the earlier sites) and ``minutes_saved``. Drawn as squares numbered by rank in their
+        own layer. When given, facilities of type ``"suggested"`` (the same sites, added to the coverage
+        after) are drawn only there, not again as care facilities.
+    suggested_isochrones : geopandas.GeoDataFrame, optional
+        Polygons of the new sites with ``minutes`` (and ``facility_id``); one dashed layer per threshold.
+    curve : pandas.DataFrame, optional
+        Coverage after 0, 1, 2, ... new sites (``Suggestion.curve``): columns ``sites`` and ``share``
+        (0..1). Shown as a small line chart in plain SVG, with the target share as a dashed line.
+
+    Returns
+    -------
+    folium.Map
+        Renders itself in Jupyter; write it with :func:`save_map`, embed it with :func:`map_fragment`.
+
+    Raises
+    ------
+    InputError
+        Unknown ``lang``, isochrones without a ``minutes`` column or CRS, suggested sites without a CRS,
+        a curve without ``sites`` and ``share`` columns, or nothing to map.
+
+    Examples
+    --------
+    >>> m = coverage_map(result, isochrones, note="Population is illustrative", lang="zh")
+    >>> save_map(m, "maps/coverage.html")  # doctest: +SKIP
+    >>> s = suggest_sites(network, facilities, demand, communities)  # doctest: +SKIP
+    >>> m = coverage_map(s.after, suggested=s.sites, curve=s.curve)  # doctest: +SKIP
+    """
+    labels = in_language(MAP_LABELS, lang)
+    if title == DEFAULT_MAP_TITLE:
+        title = labels["title"]
+    isochrones = check_isochrones(isochrones)
+    suggested_isochrones = check_isochrones(suggested_isochrones, "suggested_isochrones")
+    communities = to_wgs84(result.communities, "communities")
+    facilities = to_wgs84(result.facilities, "facilities")
+    demand = to_wgs84(result.demand, "demand")
+    if suggested is not None:
+        suggested = _suggested_points(suggested)
+    curve_box = curve_svg(curve, result.target_share, lang=lang)
+    thresholds = tuple(float(m) for m in result.thresholds_min)
+    if not thresholds:
+        raise InputError("coverage result has no thresholds; run coverage with at least one threshold.")
+    top = max(thresholds)
+
+    drawn_facilities = facilities
+    if suggested is not None and len(facilities):
+        # The chosen sites come again as facilities of type "suggested" in the coverage after: one marker each.
+        drawn_facilities = facilities[column_or_missing(facilities, "type").astype(str) != _SUGGESTED_TYPE]
+
+    m = base_map(_center(communities, facilities, demand), title, tiles)
+
+    share_cmap = branca.colormap.LinearColormap(SHARE_COLORS, vmin=0.0, vmax=1.0)
+    type_colors = facility_type_colors(drawn_facilities)
+
+    _add_communities(m, communities, thresholds, result.target_share, share_cmap, labels)
+    iso_colors = _add_isochrones(m, isochrones, facilities, labels)
+    new_iso_layers = _add_suggested_isochrones(m, suggested_isochrones, labels)
+    n_uncovered = _add_uncovered(m, demand, facilities, top, labels)
+    add_facilities(m, drawn_facilities, thresholds, type_colors, labels)
+    if suggested is not None:
+        _add_suggested(m, suggested, labels)
+    folium.LayerControl(collapsed=False).add_to(m)
+
+    root = m.get_root()
+    root.html.add_child(folium.Element(title_box(title)), name="carecircle_title")
+    left = [_headline_box(result, demand, thresholds, labels)]
+    if curve_box:
+        left.append(curve_box)
+    # Headline and curve stack in one column, so the curve never overlaps however tall the headline is.
+    root.html.add_child(folium.Element(left_column(left)), name="carecircle_headline")
+    if note:
+        root.html.add_child(folium.Element(note_box(note)), name="carecircle_note")
+    root.html.add_child(
+        folium.Element(_legend_box(share_cmap, top, result.target_share, iso_colors, type_colors, labels,
+                                   suggested=suggested is not None, new_iso_layers=new_iso_layers)),
+        name="carecircle_legend",
+    )
+    m.fit_bounds(map_bounds(communities, facilities, demand, suggested))
+    logger.info(
+        "coverage map: %d communities, %d facilities, %d uncovered demand points, %d isochrone layers, "
+        "%s suggested sites, curve %s (%s)",
+        len(communities), len(drawn_facilities), n_uncovered, len(iso_colors),
+        "no" if suggested is None else len(suggested), "yes" if curve_box else "no", lang,
+    )
+    return m
+
+
+# --- set-up -----------------------------------------------------------------------------------------------------------
+
+
+def _suggested_points(suggested: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Suggested sites in EPSG:4326 as points, ordered by rank, with ``_id`` and ``_rank`` added (a copy)."""
+    if len(suggested) == 0:
+        return suggested.assign(_id=pd.Series(dtype=object), _rank=pd.Series(dtype=float))
+    sites = to_wgs84(suggested, "suggested")
+    if not (sites.geometry.geom_type == "Point").all():
+        sites = sites.copy()
+        sites[sites.geometry.name] = sites.geometry.representative_point()
+    id_col = next((c for c in ("candidate_id", "facility_id") if c in sites.columns), None)
+    ids = sites[id_col] if id_col else pd.Series([None] * len(sites), index=sites.index, dtype=object)
+    if "rank" in sites.columns:
+        rank = pd.to_numeric(sites["rank"], errors="coerce")
+    else:
+        rank = pd.Series(np.arange(1, len(sites) + 1, dtype=float), index=sites.index)
+    return sites.assign(_id=ids, _rank=rank).sort_values("_rank", kind="stable", na_position="last")
+
+
+def _center(communities: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
+            demand: gpd.GeoDataFrame) -> list[float]:
+    (south, west), (north, east) = map_bounds(communities, facilities, demand)
+    return [(south + north) / 2, (west + east) / 2]
+
+
+def _fmt_threshold(value: Any, labels: Mapping[str, str]) -> str:
+    if is_missing(value):
+        return labels["na"]
+    return labels["minutes_unit"].format(m=threshold_label(float(value)))
+
+
+# --- layers -----------------------------------------------------------------------------------------------------------
+
+
+def _add_communities(
+    m: folium.Map,
+    communities: gpd.GeoDataFrame,
+    thresholds: tuple[float, ...],
+    target_share: float,
+    cmap: branca.colormap.LinearColormap,
+    labels: Mapping[str, str],
+) -> None:
+    top = threshold_label(max(thresholds))
+    group = folium.FeatureGroup(name=labels["communities_layer"], show=True).add_to(m)
+    if communities.empty:
+        return
+    fields: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("name", labels["community"], lambda v: popup_text(v, labels)),
+        ("elderly", labels["elderly"], lambda v: fmt_persons(v, labels)),
+    ]
+    for t in thresholds:
+        lab = threshold_label(t)
+        fields.append((f"covered_{lab}", labels["covered"].format(m=lab), lambda v: fmt_persons(v, labels)))
+        fields.append((f"share_{lab}", labels["share"].format(m=lab), lambda v: fmt_share(v, labels)))
+    fields.append(("below_target", labels["below_target"], lambda v: fmt_bool(v, labels)))
+    shares = pd.to_numeric(column_or_missing(communities, f"share_{top}"), errors="coerce")
+    below = column_or_missing(communities, "below_target").fillna(False).astype(bool)
+    extra = {
+        "_fill": [NO_DATA_COLOR if pd.isna(s) else cmap.rgb_hex_str(float(np.clip(s, 0, 1)))
+                  for s in shares],
+        "_dash": ["6 4" if b else None for b in below],
+    }
+    slim, keys, aliases = popup_frame(communities, fields, extra)
+
+    def style(feature: dict) -> dict:
+        p = feature["properties"]
+        if p["_dash"]:
+            return {"fillColor": p["_fill"], "color": BELOW_TARGET_COLOR, "weight": 2.5,
+                    "dashArray": p["_dash"], "fillOpacity": 0.6}
+        return {"fillColor": p["_fill"], "color": "#555555", "weight": 1, "fillOpacity": 0.6}
+
+    folium.GeoJson(
+        slim,
+        style_function=style,
+        highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
+        tooltip=folium.GeoJsonTooltip(fields=[keys[0]], labels=False),
+        control=False,
+    ).add_to(group)
+
+
+def _iso_color(i: int, n: int) -> str:
+    """Colour of the ``i``-th of ``n`` thresholds (ascending): darkest first."""
+    f = 0.0 if n <= 1 else i / (n - 1)
+    rgb = [round(d + (lt - d) * f) for d, lt in zip(_ISO_DARK, _ISO_LIGHT, strict=True)]
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def _add_isochrones(
+    m: folium.Map,
+    isochrones: gpd.GeoDataFrame | None,
+    facilities: gpd.GeoDataFrame,
+    labels: Mapping[str, str],
+) -> dict[str, str]:
+    """Add merged isochrone layers (ascending minutes) and the per-facility layer (hidden).
+
+    Returns ``{layer label: colour}`` for the legend, in ascending minutes.
+    """
+    if isochrones is None:
+        return {}
+    minutes = pd.to_numeric(isochrones["minutes"], errors="coerce")
+    per_facility = isochrones["facility_id"].notna()
+    merged = isochrones[~per_facility]
+    if merged.empty:
+        # Only per-facility polygons: merge them per threshold for display.
+        parts = isochrones.assign(_m=minutes).groupby("_m")
+        merged = gpd.GeoDataFrame(
+            {"minutes": list(parts.groups)},
+            geometry=[unary_union(g.geometry.to_numpy()) for _, g in parts],
+            crs=4326,
+        )
+    merged_minutes = pd.to_numeric(merged["minutes"], errors="coerce")
+    levels = sorted(float(v) for v in merged_minutes.dropna().unique())
+    colors = {threshold_label(v): _iso_color(i, len(levels)) for i, v in enumerate(levels)}
+    for v in levels:
+        lab = threshold_label(v)
+        color = colors[lab]
+        layer_name = labels["iso_layer"].format(m=lab)
+        group = folium.FeatureGroup(name=layer_name, show=True).add_to(m)
+        rows = merged[np.isclose(merged_minutes, v)]
+        folium.GeoJson(
+            gpd.GeoDataFrame(geometry=list(rows.geometry), crs=4326),
+            style_function=lambda _f, c=color: {"color": c, "weight": 2, "fillColor": c,
+                                                "fillOpacity": 0.07},
+            interactive=False,
+            control=False,
+        ).add_to(group)
+    if per_facility.any():
+        rows = isochrones[per_facility]
+        names = dict(zip(column_or_missing(facilities, "facility_id"), column_or_missing(facilities, "name"),
+                         strict=False))
+        row_minutes = minutes[per_facility]
+        extra = {"_color": [colors.get(threshold_label(v), NO_DATA_COLOR) if pd.notna(v) else NO_DATA_COLOR
+                            for v in row_minutes]}
+        fac = rows.assign(_name=[names.get(f, f) for f in rows["facility_id"]], _minutes=row_minutes)
+        slim, keys, aliases = popup_frame(
+            fac,
+            [("_name", labels["facility"], lambda v: popup_text(v, labels)),
+             ("_minutes", labels["isochrone"], lambda v: _fmt_threshold(v, labels))],
+            extra,
+        )
+        group = folium.FeatureGroup(name=labels["iso_facility_layer"], show=False).add_to(m)
+        folium.GeoJson(
+            slim,
+            style_function=lambda f: {"color": f["properties"]["_color"], "weight": 1,
+                                      "fillColor": f["properties"]["_color"], "fillOpacity": 0.08},
+            tooltip=folium.GeoJsonTooltip(fields=keys, aliases=aliases, localize=False),
+            control=False,
+        ).add_to(group)
+    return colors
+
+
+def _add_uncovered(
+    m: folium.Map,
+    demand: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    top: float,
+    labels: Mapping[str, str],
+) -> int:
+    lab = threshold_label(top)
+    group = folium.FeatureGroup(name=labels["uncovered_layer"], show=True).add_to(m)
+    covered = column_or_missing(demand, f"covered_{lab}").fillna(False).astype(bool)
+    rows = demand[~covered & (demand.geometry.geom_type == "Point")]
+    if rows.empty:
+        return 0
+    names = dict(zip(column_or_missing(facilities, "facility_id"), column_or_missing(facilities, "name"), strict=False))
+    rows = rows.assign(_nearest=[names.get(f, f) if not is_missing(f) else None
+                                 for f in column_or_missing(rows, "nearest_facility")])
+    pop = pd.to_numeric(column_or_missing(rows, "population"), errors="coerce").fillna(0.0)
+    extra = {"_radius": [float(np.clip(2.5 + math.sqrt(max(p, 0.0)) / 2.0, 3.0, 10.0)) for p in pop]}
+    slim, keys, aliases = popup_frame(
+        rows,
+        [("population", labels["population"], lambda v: fmt_persons(v, labels)),
+         ("time_min", labels["minutes"], lambda v: fmt_minutes(v, labels)),
+         ("_nearest", labels["nearest"], lambda v: popup_text(v, labels))],
+        extra,
+    )
+    folium.GeoJson(
+        slim,
+        marker=folium.CircleMarker(radius=4, color=_UNCOVERED_COLOR, weight=1, fill=True,
+                                   fill_color=_UNCOVERED_COLOR, fill_opacity=0.75),
+        style_function=lambda f: {"radius": f["properties"]["_radius"]},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False),
+        control=False,
+    ).add_to(group)
+    return len(rows)
+
+
+def _add_suggested_isochrones(
+    m: folium.Map, isochrones: gpd.GeoDataFrame | None, labels: Mapping[str, str]
+) -> list[str]:
+    """One layer of dashed polygons per threshold for the suggested sites; returns the layer names."""
+    if isochrones is None:
+        return []
+    minutes = pd.to_numeric(isochrones["minutes"], errors="coerce")
+    names = []
+    for v in sorted(float(x) for x in minutes.dropna().unique()):
+        name = labels["suggested_iso_layer"].format(m=threshold_label(v))
+        group = folium.FeatureGroup(name=name, show=True).add_to(m)
+        rows = isochrones[np.isclose(minutes, v)]
+        # Not interactive: clicks pass through to the communities and markers underneath.
+        folium.GeoJson(
+            gpd.GeoDataFrame(geometry=list(rows.geometry), crs=4326),
+            style_function=lambda _f: {"color": _SUGGESTED_FILL, "weight": 2, "dashArray": "6 4",
+                                       "fillColor": _SUGGESTED_RING, "fillOpacity": 0.06},
+            interactive=False,
+            control=False,
+        ).add_to(group)
+        names.append(name)
+    return names
+
+
+def _site_icon_html(rank: str, *, size: int = 24) -> str:
+    """The numbered square of a suggested site (inline styles only: no external CSS or icon font)."""
+    font = 12 if len(rank) <= 2 else 9
+    return (
+        f'<div style="box-sizing:border-box;width:{size}px;height:{size}px;border-radius:5px;'
+        f"background:{_SUGGESTED_FILL};border:2px solid {_SUGGESTED_RING};color:#fff;"
+        f"font:700 {font}px/{size - 4}px Arial,Helvetica,sans-serif;text-align:center;"
+        f'box-shadow:0 1px 4px rgba(0,0,0,0.5)">{html.escape(rank)}</div>'
+    )
+
+
+def _add_suggested(m: folium.Map, sites: gpd.GeoDataFrame, labels: Mapping[str, str]) -> None:
+    group = folium.FeatureGroup(name=labels["suggested_layer"], show=True).add_to(m)
+    if sites.empty:
+        return
+    fields: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("_rank", labels["rank"], lambda v: fmt_num(v, labels)),
+        ("_id", labels["site_id"], lambda v: popup_text(v, labels)),
+        ("name", labels["name"], lambda v: popup_text(v, labels)),
+        ("gain", labels["gain"], lambda v: fmt_persons(v, labels)),
+        ("share_after", labels["share_after"], lambda v: fmt_share(v, labels)),
+    ]
+    if "minutes_saved" in sites.columns:
+        fields.append(("minutes_saved", labels["minutes_saved"], lambda v: fmt_persons(v, labels)))
+    ranks = [fmt_num(r, labels) if not is_missing(r) else "?" for r in sites["_rank"]]
+    names = [n if not is_missing(n) else i for n, i in zip(column_or_missing(sites, "name"), sites["_id"], strict=True)]
+    extra = {
+        "_html": [_site_icon_html(r) for r in ranks],
+        "_tip": [html.escape(f"{r}. {n if not is_missing(n) else ''}".strip()) for r, n in zip(ranks, names,
+                                                                                               strict=True)],
+    }
+    slim, keys, aliases = popup_frame(sites, fields, extra)
+    icon = folium.DivIcon(class_name="carecircle-site", icon_size=(24, 24), icon_anchor=(12, 12))
+    folium.GeoJson(
+        slim,
+        marker=folium.Marker(icon=icon),
+        style_function=lambda f: {"html": f["properties"]["_html"]},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
+        tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False),
+        control=False,
+    ).add_to(group)
+
+
+# --- boxes ------------------------------------------------------------------------------------------------------------
+
+
+def _headline_figures(
+    result: CoverageResult, demand: gpd.GeoDataFrame, thresholds: tuple[float, ...]
+) -> tuple[float, list[tuple[str, float, float]]]:
+    """Elderly population and ``(label, covered persons, share)`` per threshold, from ``summary`` if there."""
+    summary = result.summary or {}
+    pop = pd.to_numeric(column_or_missing(demand, "population"), errors="coerce").fillna(0.0)
+    elderly = float(summary.get("elderly_population", pop.sum()))
+    rows = []
+    for t in thresholds:
+        lab = threshold_label(t)
+        covered_col = column_or_missing(demand, f"covered_{lab}").fillna(False).astype(bool)
+        covered = float(summary.get("covered", {}).get(lab, pop[covered_col].sum()))
+        default_share = covered / elderly if elderly > 0 else float("nan")
+        share = float(summary.get("share", {}).get(lab, default_share))
+        rows.append((lab, covered, share))
+    return elderly, rows
+
+
+def _headline_box(
+    result: CoverageResult, demand: gpd.GeoDataFrame, thresholds: tuple[float, ...], labels: Mapping[str, str]
+) -> str:
+    elderly, rows = _headline_figures(result, demand, thresholds)
+    cells = [
+        f"<tr><td>{html.escape(labels['headline_elderly'])}</td>"
+        f"<td style='text-align:right;font-weight:600'>{fmt_persons(elderly, labels)}</td></tr>"
+    ]
+    for lab, covered, share in rows:
+        cells.append(
+            f"<tr><td>{html.escape(labels['headline_share'].format(m=lab))}</td>"
+            f"<td style='text-align:right;font-weight:600'>{fmt_share(share, labels)}</td>"
+            f"<td style='text-align:right;color:#555'>({fmt_persons(covered, labels)})</td></tr>"
+        )
+    cells.append(
+        f"<tr><td>{html.escape(labels['headline_target'])}</td>"
+        f"<td style='text-align:right'>{fmt_share(result.target_share, labels)}</td></tr>"
+    )
+    return (
+        f'<div class="carecircle-headline" style="{PANEL_CSS}">'
+        "<style>.carecircle-headline td{padding:1px 0 1px 8px}.carecircle-headline td:first-child"
+        "{padding-left:0}</style>"
+        f'<table style="border-collapse:collapse">{"".join(cells)}</table></div>'
+    )
+
+
+def _legend_box(
+    cmap: branca.colormap.LinearColormap,
+    top: float,
+    target_share: float,
+    iso_colors: Mapping[str, str],
+    type_colors: Mapping[str, str],
+    labels: Mapping[str, str],
+    *,
+    suggested: bool = False,
+    new_iso_layers: list[str] | None = None,
+) -> str:
+    top_lab = threshold_label(top)
+    stops = ", ".join(f"{cmap.rgb_hex_str(x)} {100 * x:.0f}%" for x in np.linspace(0, 1, 11))
+    parts = [
+        f'<div class="carecircle-legend-title" style="font-weight:600">'
+        f'{html.escape(labels["legend_share"].format(m=top_lab))}</div>',
+        f'<div class="carecircle-share-scale" style="width:200px;height:12px;border:1px solid #888;'
+        f'background:linear-gradient(to right, {stops})"></div>',
+        '<div style="display:flex;justify-content:space-between;width:202px;font-size:11px">'
+        + "".join(f"<span>{p}%</span>" for p in (0, 25, 50, 75, 100)) + "</div>",
+        f'<div style="font-size:11px;color:#555">{swatch(NO_DATA_COLOR)}{html.escape(labels["na"])}'
+        f' &nbsp; {swatch("transparent", border=f"2px dashed {BELOW_TARGET_COLOR}")}'
+        f'{html.escape(labels["below_target_note"].format(target=fmt_share(target_share, labels)))}</div>',
+    ]
+    if iso_colors:
+        parts.append(f'<div style="font-weight:600;margin-top:6px">{html.escape(labels["legend_iso"])}</div>')
+        parts.extend(
+            f"<div>{swatch(c + '33', border=f'2px solid {c}')}"
+            f"{html.escape(labels['iso_layer'].format(m=lab))}</div>"
+            for lab, c in iso_colors.items()
+        )
+    dot = swatch(_UNCOVERED_COLOR, circle=True, border=f"1px solid {_UNCOVERED_COLOR}")
+    parts.append(
+        f'<div style="margin-top:6px">{dot}'
+        f'{html.escape(labels["legend_uncovered"].format(m=top_lab))}</div>'
+    )
+    if type_colors:
+        heading = html.escape(labels["legend_types"])
+        parts.append(f'<div style="font-weight:600;margin-top:6px">{heading}</div>')
+        parts.extend(f"<div>{swatch(c, circle=True, border='2px solid #fff')}"
+                     f"{html.escape(type_label(t, labels['_lang']))}</div>" for t, c in type_colors.items())
+    if suggested:
+        icon = _site_icon_html("1", size=18).replace("<div ", '<div class="carecircle-legend-site" ', 1)
+        parts.append(
+            '<div style="margin-top:6px;display:flex;align-items:center;gap:6px">'
+            f'{icon}<span>{html.escape(labels["legend_suggested"])}</span></div>'
+        )
+    for name in new_iso_layers or []:
+        dashed = swatch(_SUGGESTED_RING + "22", border=f"2px dashed {_SUGGESTED_FILL}")
+        parts.append(f"<div>{dashed}{html.escape(name)}</div>")
+    return (
+        f'<div class="carecircle-legend" style="{BOX_CSS}bottom:30px;right:10px;max-width:260px;">'
+        f'{"".join(parts)}</div>'
+    )
