@@ -103,8 +103,8 @@ def coverage_matrix(net, cand_xy, dem_xy):
 
 def run_instance(n_nodes: int, n_demand: int, n_cand: int, *, repeat: int, seed: int, sites: list[int],
                  curve_sites: int, time_limit: float, dump: Path | None) -> dict:
-    from carecircle.plan.optimize import coverage_curve, maximal_covering
     from carecircle.core.travel import travel_times
+    from carecircle.plan.optimize import coverage_curve, maximal_covering
 
     r: dict = {"target_nodes": n_nodes, "demand": n_demand, "candidates": n_cand}
     net, fac_xy, dem_xy, w, cand_xy = instance(n_nodes, n_demand, n_cand, seed=seed)
