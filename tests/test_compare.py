@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from browser import open_browser, severe_console_errors
+from browser import assert_map_rendered, open_browser
 
+from carecircle.errors import InputError, OutputError
 from carecircle.outputs.comparison import COMPARISON_FILES, write_comparison
 from carecircle.outputs.maps import comparison_map
 from carecircle.plan.compare import compare
-from carecircle.errors import InputError, OutputError
 from carecircle.scenario import load_scenarios, run_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
@@ -37,6 +37,18 @@ def written(cmp, tmp_path_factory):
     return write_comparison(cmp, out / "en", lang="en"), write_comparison(cmp, out / "zh", lang="zh")
 
 
+def _covered_per_community(study, lab: str) -> tuple[pd.Series, pd.Series]:
+    """Elderly within ``lab`` minutes summed from the study's demand points, and the elderly of each community
+    (the communities' input figure), both indexed by community id."""
+    com = study.coverage.communities
+    elderly = pd.Series(com["elderly"].to_numpy(dtype=float), index=com["community_id"].astype(str))
+    demand = study.coverage.demand
+    covered = demand["covered_" + lab].to_numpy(dtype=bool)
+    per = (pd.Series(demand["population"].to_numpy(dtype=float)[covered])
+           .groupby(demand["community_id"].astype(str).to_numpy()[covered]).sum())
+    return per.reindex(elderly.index, fill_value=0.0), elderly
+
+
 def test_newly_covered_persons_equal_the_difference_of_covered_totals(cmp, studies):
     base, plan = studies
     assert cmp.demand_matched
@@ -46,8 +58,14 @@ def test_newly_covered_persons_equal_the_difference_of_covered_totals(cmp, studi
         total = plan.coverage.summary["covered"][lab] - base.coverage.summary["covered"][lab]
         assert row["covered_change"] == pytest.approx(total, abs=1e-2)
         assert row["newly_covered"] - row["no_longer_covered"] == pytest.approx(row["covered_change"], abs=1e-6)
-        assert row["share_change"] == pytest.approx(plan.coverage.summary["share"][lab]
-                                                    - base.coverage.summary["share"][lab], abs=1e-9)
+        # the change in share, recomputed from each study's own demand points and communities
+        covered_b, elderly_b = _covered_per_community(base, lab)
+        covered_p, elderly_p = _covered_per_community(plan, lab)
+        assert row["share_change"] == pytest.approx(covered_p.sum() / elderly_p.sum()
+                                                    - covered_b.sum() / elderly_b.sum(), abs=1e-9)
+        change = cmp.communities.set_index("community_id")[f"share_{lab}_change"]
+        expected = (covered_p / elderly_p - covered_b / elderly_b).reindex(change.index)
+        assert change.to_numpy() == pytest.approx(expected.to_numpy(), abs=1e-9, nan_ok=True)
         newly = cmp.newly_covered.loc[cmp.newly_covered[f"newly_{lab}"], "population"].sum()
         assert newly == pytest.approx(row["newly_covered"])
     # the plan adds a centre and a station: more people within 5 and 10 minutes
@@ -180,9 +198,14 @@ def test_comparison_map_opens_in_headless_chromium(written, tmp_path, lang):
         assert control[added] is True and control[newly5] is False
         for box in ("title", "headline", "legend", "note"):
             assert driver.find_element("css selector", f".carecircle-{box}").is_displayed(), box
-        assert len(driver.find_elements("css selector", ".leaflet-marker-pane .leaflet-marker-icon")) == 3
-        screenshot = tmp_path / f"compare_{lang}.png"
-        assert driver.save_screenshot(str(screenshot)) and len(screenshot.read_bytes()) > 20_000
-        assert severe_console_errors(driver) == []
+        # the map fills the window, lists every layer, shows its legend and drew its shapes; no console error
+        state = assert_map_rendered(driver, overlays=len(control))
+        assert state["markers"] == 3  # two added facilities and one removed
+        assert state["container"][1] >= 0.9 * driver.execute_script("return window.innerHeight")
+        names = [name for name, _checked in state["overlays"]]
+        sep, walk = (": ", "10-minute walk") if lang == "en" else ("：", "10分钟步行范围")
+        assert names[0] == ("Change in coverage (10 min)" if lang == "en" else "覆盖率变化（10分钟）")
+        # change, two walks, newly covered at 5 and 10 min (none at 15), the lost ones, facilities, added, removed
+        assert len(names) == 9 and names[1:3] == [f"{study}{sep}{walk}" for study in ("baseline", "plan")]
     finally:
         driver.quit()

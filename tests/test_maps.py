@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from browser import is_tile_fetch_error, open_browser
+from browser import assert_map_rendered, open_browser
 from shapely.geometry import Point, box
 
 from carecircle.core.coverage import CoverageResult
@@ -654,16 +654,12 @@ def test_map_opens_in_headless_chromium(result, isochrones, tmp_path, lang, name
             assert name in joined  # shown as text, "<Etu>" included
         assert ("unreachable" if lang == "en" else "不可达") in joined  # the point with time_min = inf
 
-        screenshot = tmp_path / f"coverage_{lang}.png"
-        assert driver.save_screenshot(str(screenshot))
-        data = screenshot.read_bytes()
-        assert data[:8] == b"\x89PNG\r\n\x1a\n"
-        assert len(data) > 20_000  # a blank page is a few kB
-
-        logs = driver.get_log("browser")
-        severe = [e["message"] for e in logs
-                  if e["level"] == "SEVERE" and not is_tile_fetch_error(e["message"])]
-        assert severe == []
+        # the map fills the window, lists every layer, shows its legend, drew its shapes; no console error
+        state = assert_map_rendered(driver, overlays=len(names))
+        width, height = state["container"]
+        assert width >= 0.9 * driver.execute_script("return window.innerWidth")
+        assert height >= 0.9 * driver.execute_script("return window.innerHeight")
+        assert state["paths"] >= 3 + 3 + 3  # communities, uncovered points and facilities are SVG shapes
     finally:
         driver.quit()
 
@@ -723,12 +719,8 @@ def test_suggestion_map_opens_in_headless_chromium(result, isochrones, tmp_path,
             assert name in joined, name
         assert ("Elderly newly covered" if lang == "en" else "新增覆盖老年人") in joined
 
-        screenshot = tmp_path / f"suggest_{lang}.png"
-        assert driver.save_screenshot(str(screenshot))
-        assert len(screenshot.read_bytes()) > 20_000
-        severe = [e["message"] for e in driver.get_log("browser")
-                  if e["level"] == "SEVERE" and not is_tile_fetch_error(e["message"])]
-        assert severe == []
+        state = assert_map_rendered(driver, overlays=len(LAYERS_EN) + len(SUGGESTED_LAYERS[lang]))
+        assert state["markers"] == 2  # the numbered squares; the existing facilities are circles
     finally:
         driver.quit()
 

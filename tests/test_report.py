@@ -2,8 +2,8 @@
 
 The study is the bundled demo (real OSM streets of central Helsinki, illustrative population), run once per
 session; the compliance table is made by hand in the contract's schema, so these tests do not depend on a
-standards profile. The report is opened in headless Chromium: sections, the embedded Leaflet map, a
-screenshot, print media and a PDF.
+standards profile. The report is opened in headless Chromium: sections, the embedded Leaflet map (its layers,
+legend and size inside the frame), print media and a PDF.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
+import json
 import logging
 import re
 import time
@@ -18,13 +19,13 @@ import types
 
 import pandas as pd
 import pytest
-from browser import open_browser, severe_console_errors
+from browser import assert_map_rendered, open_browser, require_cjk_font, severe_console_errors
 
-from carecircle.outputs import staticmap
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError, OutputError
-from carecircle.pipeline import run_study
+from carecircle.outputs import staticmap
 from carecircle.outputs.report import map_iframe_snippet, render_report, write_report
+from carecircle.pipeline import run_study
 from carecircle.plan.siting import suggest_sites
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -168,6 +169,19 @@ def test_suggestion_curve_and_sites(reports, suggestion):
     assert f"{100 * after:.1f}%" in page
 
 
+def test_embedded_map_is_drawn_from_the_suggestion(reports, suggestion):
+    """The report's map comes from the result objects: the suggestion carries its sites' isochrones."""
+    iso = suggestion.isochrones
+    assert sorted(iso["facility_id"]) == sorted(suggestion.sites["candidate_id"])
+    assert (iso["minutes"] == suggestion.minutes).all() and iso.crs.to_epsg() == 4326
+    for lang, layer in (("en", "New sites' 15-minute walk"), ("zh", "新增站点15分钟步行范围")):
+        (doc,) = _srcdocs(reports[lang])
+        # the layer control names it (folium writes the name as JSON, the apostrophe as \u0027)
+        quoted = json.dumps(layer).replace("'", "\\u0027")
+        assert f"{quoted} : feature_group_" in doc
+        assert "carecircle-site" in doc
+
+
 def test_method_section_states_what_is_estimated(reports, study):
     page = html.unescape(_outside_srcdoc(reports["en"]))
     method = page[page.index("Method and data sources"):]
@@ -304,13 +318,17 @@ def test_report_in_headless_chromium(reports, lang, tmp_path):
                                                                     ".leaflet-control-layers-overlays label")]
         assert ("Community coverage" if lang == "en" else "社区覆盖率") in layer_names
         assert ("Suggested new sites" if lang == "en" else "建议新增站点") in layer_names
+        # the suggested sites' isochrones, carried by the suggestion, are drawn and listed
+        assert ("New sites' 15-minute walk" if lang == "en" else "新增站点15分钟步行范围") in layer_names
         assert len(driver.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path")) > 5
         assert driver.find_elements(By.CSS_SELECTOR, ".carecircle-site")
+        # the map fills its frame, lists its layers, shows its legend; no console error inside the frame
+        assert_map_rendered(driver, overlays=len(layer_names))
+        assert len(layer_names) == 5  # communities, uncovered, facilities, the new sites and their walk
         driver.switch_to.default_content()
-
-        shot = tmp_path / f"report_{lang}.png"
-        driver.save_screenshot(str(shot))
-        assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == PNG_MAGIC
+        frame = driver.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.width, r.height];",
+                                      iframe)
+        assert frame[0] > 600 and frame[1] == pytest.approx(620, abs=4)  # 620 px tall, the report's width
 
         # On paper the interactive map gives way to a note; the PDF is not empty.
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
@@ -357,9 +375,7 @@ def test_static_png_with_suggested_sites(study, suggestion, tmp_path):
 
 
 def test_static_png_in_chinese_uses_a_cjk_font(study, tmp_path):
-    font = staticmap.cjk_font()
-    if font is None:
-        pytest.skip("no CJK font installed (apt-get install fonts-wqy-zenhei)")
+    font = require_cjk_font(staticmap.cjk_font())
     fig = staticmap.static_map_figure(study, lang="zh")
     title = _title(fig)
     assert title.get_text().startswith("15分钟养老服务圈")
@@ -417,8 +433,8 @@ def _long_types(study):
 @pytest.mark.parametrize("case", ["study", "suggestion", "long_types"])
 def test_static_png_legend_and_colour_bar_are_inside_the_image_and_off_the_map(study, suggestion, lang, size_in,
                                                                                 case):
-    if lang == "zh" and staticmap.cjk_font() is None:
-        pytest.skip("no CJK font installed (apt-get install fonts-wqy-zenhei)")
+    if lang == "zh":
+        require_cjk_font(staticmap.cjk_font())
     drawn = _long_types(study) if case == "long_types" else study
     fig = staticmap.static_map_figure(drawn, lang=lang, size_in=size_in,
                                       suggestion=suggestion if case == "suggestion" else None)
