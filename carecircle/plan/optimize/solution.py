@@ -11,7 +11,8 @@ __all__ = ["SitingSolution", "SolverStatus"]
 
 class SolverStatus(enum.StrEnum):
     """How a solver call ended. Each member's value is the text users see for it (``SitingSolution.status``)
-    except :attr:`HEURISTIC` and :attr:`TOO_LARGE`, whose text also names the bound's source.
+    except :attr:`HEURISTIC` and :attr:`TOO_LARGE`, whose text also names the bound's source, and p-median's
+    :attr:`OPTIMAL_WITHIN_GAP` when its Lagrangian bound alone proves it (text "greedy: Lagrangian bound").
 
     Proven answers: :attr:`OPTIMAL` (gap 0) and :attr:`OPTIMAL_WITHIN_GAP` (HiGHS stopped at ``mip_rel_gap``).
     Stopped exact solves (the answer is the best found, with its proven bound): :attr:`TIME_LIMIT` (HiGHS's own
