@@ -34,7 +34,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    InstanceOf,
     PrivateAttr,
     ValidationError,
     ValidationInfo,
@@ -67,15 +66,15 @@ def check_walk_speed(value: float) -> float:
     """A walking speed in m/s within :data:`WALK_SPEED_RANGE_MPS`."""
     low, high = WALK_SPEED_RANGE_MPS
     if not low <= value <= high:
-        raise ValueError(f"{value:g} m/s is not a walking speed; give {low:g}–{high:g} m/s (older people walk "
-                         f"about 0.8–1.2) or a preset: {', '.join(SPEED_PRESETS_MPS)}")
+        raise ValueError(f"{value:g} m/s is not a walking speed (give {low:g}–{high:g} m/s, older people walk "
+                         f"about 0.8–1.2, or a preset: {', '.join(SPEED_PRESETS_MPS)})")
     return float(value)
 
 
 def check_max_snap_m(value: float) -> float:
     """The farthest a point may lie from the walking network: a positive, finite number of metres."""
     if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{value:g} is not a distance to the network; give a positive number of metres, e.g. 300")
+        raise ValueError(f"{value:g} is not a distance to the network (give a positive number of metres, e.g. 300)")
     return float(value)
 
 
@@ -97,7 +96,7 @@ def check_minutes(values: Sequence[float]) -> list[float]:
 def check_share(value: float) -> float:
     """A share of the population, 0–1."""
     if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{value:g} is not a share; give a number from 0 to 1, e.g. 0.9 for 90%")
+        raise ValueError(f"{value:g} is not a share (give a number from 0 to 1, e.g. 0.9 for 90%)")
     return float(value)
 
 
@@ -172,8 +171,17 @@ def _resolved(value: Path, info: ValidationInfo) -> Path:
 
 #: A path to an input file, resolved against the scenario's folder and checked to exist.
 ExistingFile = Annotated[Path, AfterValidator(_existing_file)]
-#: An input given as a file or, from Python, as a GeoDataFrame already read.
-InputLayer = ExistingFile | InstanceOf[gpd.GeoDataFrame]
+def _input_layer(value: Any, info: ValidationInfo) -> Path | gpd.GeoDataFrame:
+    if isinstance(value, gpd.GeoDataFrame):
+        return value
+    if isinstance(value, str | os.PathLike):
+        return _existing_file(Path(value), info)
+    raise ValueError(f"{value!r} is not a file path (give a file, or from Python a GeoDataFrame)")
+
+
+#: An input given as a file (checked to exist, resolved against the scenario's folder) or, from Python, as a
+#: GeoDataFrame already read.
+InputLayer = Annotated[Any, AfterValidator(_input_layer)]
 #: A path resolved against the scenario's folder (an output folder need not exist yet).
 ResolvedPath = Annotated[Path, AfterValidator(_resolved)]
 Share = Annotated[float, AfterValidator(check_share)]

@@ -18,14 +18,14 @@ BAD = [
     (["--speed", "5"], "walking:\n  speed_mps: 5\n", {"walk_speed_mps": 5.0}, "5 m/s is not a walking speed"),
     (["--speed", "0.05"], "walking:\n  speed_mps: 0.05\n", {"walk_speed_mps": 0.05}, "0.05 m/s is not a walking speed"),
     (["--max-snap-m", "-5"], "walking:\n  max_snap_m: -5\n", {"max_snap_m": -5.0},
-     "-5 is not a distance to the network; give a positive number of metres"),
+     "-5 is not a distance to the network (give a positive number of metres"),
     (["--max-snap-m", "inf"], "walking:\n  max_snap_m: .inf\n", {"max_snap_m": float("inf")},
      "give a positive number of metres"),
     (["--minutes", "5,0"], "thresholds_min: [5, 0]\n", {"thresholds_min": (5, 0)},
      "thresholds must be above 0 and at most 120 minutes, got 0"),
     (["--minutes", "5,5"], "thresholds_min: [5, 5]\n", {"thresholds_min": (5, 5)}, "thresholds repeat: 5, 5"),
     (["--minutes", "200"], "thresholds_min: [200]\n", {"thresholds_min": (200,)}, "at most 120 minutes, got 200"),
-    (["--target", "1.5"], "target_share: 1.5\n", {"target_share": 1.5}, "1.5 is not a share; give a number from 0 to 1"),
+    (["--target", "1.5"], "target_share: 1.5\n", {"target_share": 1.5}, "1.5 is not a share (give a number from 0 to 1"),
 ]
 
 
