@@ -17,6 +17,7 @@ import shapely
 from carecircle.core.network import WalkNetwork
 from carecircle.core.travel import DEFAULT_MAX_SNAP_M, DEFAULT_WALK_SPEED_MPS, travel_times
 from carecircle.errors import InputError, SnapError
+from carecircle.io.facility_types import ELDER_CARE, TYPES, check_codes
 
 log = logging.getLogger(__name__)
 
@@ -247,8 +248,6 @@ class CoverageFacts:
 
     def minutes(self, types: Sequence[str] | None, population: str = "elderly") -> np.ndarray:
         """Walking minutes from each demand point to the nearest facility of ``types`` (``inf``: none)."""
-        from carecircle.io.facility_types import ELDER_CARE, check_codes
-
         codes = ELDER_CARE if types is None else check_codes(types, where="coverage types")
         key = (tuple(sorted(set(codes))), population)
         if key not in self._minutes:
@@ -304,8 +303,6 @@ def coverage_by_type(facts: CoverageFacts, minutes_by_type: dict[str, float] | N
     DataFrame with ``type``, ``label_zh``, ``label_en``, ``minutes``, ``facilities``, ``population``,
     ``covered``, ``share``.
     """
-    from carecircle.io.facility_types import ELDER_CARE, TYPES
-
     overrides = dict(minutes_by_type or {})
     present = facts.facilities["type"].value_counts()
     rows = []
