@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from carecircle.core.coverage import CoverageResult, measure_coverage, threshold_label
-from carecircle.errors import InputError
+from carecircle.core.coverage import measure_coverage, threshold_label
 from carecircle.core.isochrones import isochrones
 from carecircle.core.network import Progress, WalkNetwork
-from carecircle.plan.optimize import coverage_curve, maximal_covering, p_median, set_covering
 from carecircle.core.travel import snap_points, source_demand_distances
+from carecircle.errors import InputError
+from carecircle.plan.optimize import coverage_curve, maximal_covering, p_median, set_covering
 from carecircle.plan.results import Suggestion
 
 log = logging.getLogger(__name__)
