@@ -8,8 +8,8 @@ import pytest
 from generate import grid_network
 
 from carecircle.core.demand import osm_buildings, place_demand
-from carecircle.io.readers import read_communities, read_facilities
 from carecircle.core.network import load_network
+from carecircle.io.readers import read_communities, read_facilities
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "helsinki"
 

@@ -11,8 +11,8 @@ import pytest
 from browser import open_browser, severe_console_errors
 
 from carecircle.cli import main
-from carecircle.outputs.export import MANIFEST, OUTPUT_FILES
 from carecircle.io.default_data import default_data_dir, default_network_path
+from carecircle.outputs.export import MANIFEST, OUTPUT_FILES
 
 DATA = default_data_dir()
 

@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from carecircle.plan.compliance import COLUMNS, evaluate
 from carecircle.errors import InputError
+from carecircle.plan.compliance import COLUMNS, evaluate
 from carecircle.plan.standards import list_profiles, load_profile, parse_profile
 
 CRS = "EPSG:32650"

@@ -25,7 +25,7 @@ BAD = [
      "thresholds must be above 0 and at most 120 minutes, got 0"),
     (["--minutes", "5,5"], "thresholds_min: [5, 5]\n", {"thresholds_min": (5, 5)}, "thresholds repeat: 5, 5"),
     (["--minutes", "200"], "thresholds_min: [200]\n", {"thresholds_min": (200,)}, "at most 120 minutes, got 200"),
-    (["--target", "1.5"], "target_share: 1.5\n", {"target_share": 1.5}, "1.5 is not a share (give a number from 0 to 1"),
+    (["--target", "1.5"], "target_share: 1.5\n", {"target_share": 1.5}, "1.5 is not a share (give a number"),
 ]
 
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from carecircle.errors import InputError
 from carecircle.io.coords import (
     CHINA_BBOX,
     COORD_SYSTEMS,
@@ -18,7 +19,6 @@ from carecircle.io.coords import (
     normalise_crs,
     to_wgs84,
 )
-from carecircle.errors import InputError
 
 GEOD = pyproj.Geod(ellps="WGS84")
 

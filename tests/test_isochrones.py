@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import reference_distances
 
-from carecircle.errors import InputError, SnapError
 from carecircle.core.isochrones import isochrones, reachable_pieces
 from carecircle.core.network import network_from_lines
+from carecircle.errors import InputError, SnapError
 
 PROPS = settings(derandomize=True, max_examples=8, deadline=None)
 TOL = 2.5  # metres: simplification (2 m) plus the WGS-84 round trip

@@ -14,7 +14,6 @@ import shapely
 from generate import GRID_CRS, at, grid_lines, grid_network
 
 from carecircle.core import network as network_module
-from carecircle.errors import InputError, NetworkError
 from carecircle.core.network import (
     check_bbox,
     load_network,
@@ -22,6 +21,7 @@ from carecircle.core.network import (
     utm_crs_for,
     walkable,
 )
+from carecircle.errors import InputError, NetworkError
 
 # --------------------------------------------------------------------------------------- building from lines
 

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from reference import reference_minutes
 from scipy.sparse.csgraph import dijkstra
 
-from carecircle.errors import InputError
 from carecircle.core.network import network_from_lines
 from carecircle.core.travel import SPEED_PRESETS_MPS, point_graph, snap_points, travel_times
+from carecircle.errors import InputError
 
 PROPS = settings(derandomize=True, max_examples=15, deadline=None)
 

@@ -17,7 +17,7 @@ import shapely
 from carecircle.core.coverage import measure_coverage, threshold_label
 from carecircle.core.isochrones import isochrones
 from carecircle.core.network import Progress, WalkNetwork
-from carecircle.core.travel import snap_points, source_demand_distances
+from carecircle.core.travel import DEFAULT_MAX_SNAP_M, DEFAULT_WALK_SPEED_MPS, snap_points, source_demand_distances
 from carecircle.errors import InputError
 from carecircle.plan.optimize import coverage_curve, maximal_covering, p_median, set_covering
 from carecircle.plan.results import Suggestion
@@ -66,8 +66,8 @@ def suggest_sites(
     new_sites: int = 5,
     target_share: float = 0.9,
     minutes: float = 15.0,
-    walk_speed_mps: float = 1.0,
-    max_snap_m: float = 300.0,
+    walk_speed_mps: float = DEFAULT_WALK_SPEED_MPS,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
     spacing_m: float = 150.0,
     cost_col: str | None = None,
     budget: float | None = None,
