@@ -1,7 +1,7 @@
 """The package's shape, checked from its source: layers import one way, no cycles, no private names across
 modules, no import hidden inside a function, folium only in the map renderers, outputs that only render.
 
-Layers, bottom to top: base (errors, version) → io → core → plan → outputs → top (config, pipeline, scenario,
+Layers, bottom to top: base (errors, version, formats) → io → core → plan → outputs → top (config, pipeline, scenario,
 runner, cli). A module may import its own layer or any layer below it.
 """
 
@@ -15,7 +15,7 @@ import pytest
 import carecircle
 
 PACKAGE = Path(carecircle.__file__).parent
-LAYERS = {"errors": 0, "version": 0, "io": 1, "core": 2, "plan": 3, "outputs": 4}
+LAYERS = {"errors": 0, "version": 0, "formats": 0, "io": 1, "core": 2, "plan": 3, "outputs": 4}
 TOP = 5
 #: Third-party libraries a function may import lazily, with the reason (each import carries a comment too).
 HEAVY_OPTIONAL = {"folium", "branca", "matplotlib", "pyrosm", "osmnx", "rich", "platformdirs", "openpyxl",

@@ -32,8 +32,8 @@ import pandas as pd
 
 from carecircle.core.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError
+from carecircle.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, fmt_text, is_missing
 from carecircle.outputs.files import write_atomically
-from carecircle.outputs.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, fmt_text, is_missing
 from carecircle.outputs.i18n import REPORT_LABELS, in_language
 from carecircle.outputs.maps import coverage_map, curve_svg, map_document, map_fragment, srcdoc_iframe
 from carecircle.version import __version__

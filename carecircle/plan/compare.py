@@ -28,12 +28,15 @@ import shapely
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
+from carecircle.formats import fmt_text, is_missing
 
 if TYPE_CHECKING:
     from carecircle.plan.results import StudyResult
 
 log = logging.getLogger(__name__)
 
+#: How a missing value reads in the facility-change details.
+_DASH = {"na": "—"}
 #: Facility fields whose change is reported.
 _FACILITY_FIELDS = ("name", "type", "capacity", "beds", "nursing_beds", "floor_area_m2")
 #: Per-community and per-unit figures compared (``{m}``: threshold label).
@@ -341,7 +344,7 @@ def _facility_changes(base: gpd.GeoDataFrame, plan: gpd.GeoDataFrame) -> gpd.Geo
         for col in _FACILITY_FIELDS:
             vb, vp = b.loc[fid].get(col), p.loc[fid].get(col)
             if not _same(vb, vp):
-                details.append(f"{col} {_text(vb)} → {_text(vp)}")
+                details.append(f"{col} {fmt_text(vb, _DASH)} → {fmt_text(vp, _DASH)}")
         moved = b.loc[fid].geometry.distance(p.loc[fid].geometry)
         if moved > 1e-7:  # degrees: about 1 cm
             details.append(f"moved {_metres(b.loc[fid].geometry, p.loc[fid].geometry):.0f} m")
@@ -354,31 +357,14 @@ def _facility_changes(base: gpd.GeoDataFrame, plan: gpd.GeoDataFrame) -> gpd.Geo
 
 
 def _same(a: Any, b: Any) -> bool:
-    if _missing(a) and _missing(b):
+    if is_missing(a) and is_missing(b):
         return True
-    if _missing(a) or _missing(b):
+    if is_missing(a) or is_missing(b):
         return False
     try:
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
     except (TypeError, ValueError):
         return str(a) == str(b)
-
-
-def _missing(v: Any) -> bool:
-    if v is None:
-        return True
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _text(v: Any) -> str:
-    if _missing(v):
-        return "—"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
 
 
 def _metres(a, b) -> float:

@@ -25,9 +25,9 @@ import pandas as pd
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
+from carecircle.formats import fmt_persons, fmt_share, fmt_text, is_missing
 from carecircle.io.facility_types import TYPES, type_label
 from carecircle.outputs.files import write_atomically
-from carecircle.outputs.formats import fmt_persons, fmt_share, fmt_text, is_missing
 from carecircle.outputs.i18n import MAP_LABELS, in_language
 
 logger = logging.getLogger(__name__)

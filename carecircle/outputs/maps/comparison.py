@@ -18,8 +18,8 @@ from shapely.ops import unary_union
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
+from carecircle.formats import fmt_persons, fmt_share, is_missing
 from carecircle.io.facility_types import type_label
-from carecircle.outputs.formats import fmt_persons, fmt_share, is_missing
 from carecircle.outputs.i18n import COMPARISON_MAP_LABELS, MAP_LABELS, in_language
 from carecircle.outputs.maps.common import (
     BOX_CSS,

@@ -21,8 +21,8 @@ from shapely.ops import unary_union
 
 from carecircle.core.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError
+from carecircle.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, is_missing
 from carecircle.io.facility_types import type_label
-from carecircle.outputs.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, is_missing
 from carecircle.outputs.i18n import DEFAULT_MAP_TITLE, MAP_LABELS, in_language
 from carecircle.outputs.maps.common import (
     BELOW_TARGET_COLOR,

@@ -1,4 +1,4 @@
-"""How values read in maps and reports: persons, shares, yes/no, text, missing values (one place for both)."""
+"""How values read in maps, reports and tables: persons, shares, yes/no, text, missing values (one place)."""
 
 from __future__ import annotations
 
