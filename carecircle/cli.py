@@ -487,7 +487,7 @@ def _config(args: argparse.Namespace, *, suggest: bool = False) -> StudyConfig:
 
 
 def _default_cache_dir() -> Path:
-    from platformdirs import user_cache_dir
+    from platformdirs import user_cache_dir  # lazy: only when used (faster start)
 
     return Path(user_cache_dir("carecircle"))
 
@@ -506,7 +506,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
         if getattr(h, "_carecircle", False):
             root.removeHandler(h)
     if sys.stderr.isatty():
-        from rich.logging import RichHandler
+        from rich.logging import RichHandler  # lazy: only when used (faster start)
 
         handler: logging.Handler = RichHandler(show_path=False, show_time=False)
     else:
@@ -530,7 +530,7 @@ def _progress(args: argparse.Namespace):
 
 class _ProgressDisplay:
     def __init__(self, console=None):
-        from rich.console import Console
+        from rich.console import Console  # lazy: only when used (faster start)
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

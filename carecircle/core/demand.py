@@ -156,11 +156,11 @@ def osm_buildings(path: str | os.PathLike) -> gpd.GeoDataFrame:
     name = path.name.lower()
     try:
         if name.endswith(".pbf"):
-            from pyrosm import OSM
+            from pyrosm import OSM  # lazy: heavy OSM reader, only for local files
 
             gdf = OSM(str(path)).get_buildings()
         elif name.endswith((".osm", ".osm.bz2", ".xml", ".xml.bz2")):
-            import osmnx as ox
+            import osmnx as ox  # lazy: heavy OSM reader, only for local files
 
             gdf = ox.features_from_xml(path, tags={"building": True})
         else:

@@ -323,7 +323,7 @@ def download_network(
     given = [x is not None for x in (place, bbox, polygon)]
     if sum(given) != 1:
         raise InputError("give exactly one of place, bbox or polygon to download a network.")
-    import osmnx as ox
+    import osmnx as ox  # lazy: heavy OSM reader, only for its file type
 
     if bbox is not None:
         bbox = check_bbox(bbox)
@@ -378,7 +378,7 @@ def _file_kind(path: Path) -> str:
 
 
 def _from_pbf(path: Path) -> WalkNetwork:
-    from pyrosm import OSM
+    from pyrosm import OSM  # lazy: heavy OSM reader, only for its file type
 
     edges = OSM(str(path)).get_network(network_type="walking")
     if edges is None or len(edges) == 0:
@@ -391,7 +391,7 @@ _WAY_TAGS = ["highway", "foot", "access", "service", "area", "sidewalk"]
 
 
 def _from_xml(path: Path) -> WalkNetwork:
-    import osmnx as ox
+    import osmnx as ox  # lazy: heavy OSM reader, only for its file type
 
     saved = list(ox.settings.useful_tags_way)
     ox.settings.useful_tags_way = sorted(set(saved) | set(_WAY_TAGS))
@@ -403,13 +403,13 @@ def _from_xml(path: Path) -> WalkNetwork:
 
 
 def _from_graphml(path: Path) -> WalkNetwork:
-    import osmnx as ox
+    import osmnx as ox  # lazy: heavy OSM reader, only for its file type
 
     return _from_osmnx_graph(ox.load_graphml(path), source=f"GraphML file {path.name}")
 
 
 def _from_osmnx_graph(graph, *, source: str) -> WalkNetwork:
-    import osmnx as ox
+    import osmnx as ox  # lazy: heavy OSM reader, only for its file type
 
     if graph.number_of_edges() == 0:
         raise NetworkError(f"{source}: the graph has no edges; the area holds no walkable ways.")

