@@ -118,6 +118,10 @@ def _load_one(path: Path) -> tuple[StudyConfig | None, list[str]]:
         return None, [f"{label}{where}: not valid YAML: {what}"]
     except yaml.YAMLError as exc:
         return None, [f"{label}: not valid YAML: {' '.join(str(exc).split())}"]
+    if node is not None and _expanded_size(node) > MAX_VALUES:
+        return None, [f"{label}: the scenario expands to more than {MAX_VALUES:,} values through YAML aliases "
+                      "(&name / *name); a scenario needs a few hundred at most, so write the values out or remove "
+                      "the aliases"]
     problems = [f"{label} line {line}, {key}: {msg}" for line, key, msg in _duplicate_keys(node)]
     if data is None:
         data = {}
@@ -157,7 +161,46 @@ def _parse(text: str):
     return node, data
 
 
-def _duplicate_keys(node, loc: tuple = ()) -> list[tuple[int, str, str]]:
+#: Most values a scenario may hold once YAML aliases are expanded (a guard against "billion laughs" files,
+#: which validation would otherwise walk value by value).
+MAX_VALUES = 100_000
+
+
+def _expanded_size(root) -> int:
+    """Values in the document with every alias expanded, counted without expanding (each node once, memoised);
+    a node that contains itself counts as too many."""
+    size: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def count(node) -> int:
+        key = id(node)
+        if key in size:
+            return size[key]
+        if key in busy:  # a recursive alias: infinite when expanded
+            return MAX_VALUES + 1
+        busy.add(key)
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            children = []
+        total = 1
+        for child in children:
+            total = min(total + count(child), MAX_VALUES + 1)
+        busy.discard(key)
+        size[key] = total
+        return total
+
+    return count(root)
+
+
+def _duplicate_keys(node, loc: tuple = (), seen_nodes: set[int] | None = None) -> list[tuple[int, str, str]]:
+    """Keys given twice in one mapping; each node is visited once, however often aliases repeat it."""
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:
+        return []
+    seen_nodes.add(id(node))
     found = []
     if isinstance(node, yaml.MappingNode):
         seen = set()
@@ -167,10 +210,10 @@ def _duplicate_keys(node, loc: tuple = ()) -> list[tuple[int, str, str]]:
                 found.append((key.start_mark.line + 1, keypath((*loc, k)), "key given twice (the last one wins in "
                               "YAML, which is rarely meant); keep one"))
             seen.add(k)
-            found += _duplicate_keys(value, (*loc, k))
+            found += _duplicate_keys(value, (*loc, k), seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            found += _duplicate_keys(item, (*loc, i))
+            found += _duplicate_keys(item, (*loc, i), seen_nodes)
     return found
 
 

@@ -373,3 +373,29 @@ def test_candidate_sites_keep_their_own_type_column(tmp_path):
     path = _write(tmp_path, "name: c\nsuggest:\n  candidates: cands.csv\n  new_sites: 1\n")
     candidates = read_suggestion_inputs(load_scenario(path)).candidates
     assert candidates["type"].tolist() == ["闲置办公楼"]
+
+
+def _alias_bomb(levels: int) -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "\n".join([*lines, f"description: *a{levels}"]) + "\n"
+
+
+@pytest.mark.parametrize("levels", [5, 7, 30])
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path, levels):
+    import time
+
+    path = _write(tmp_path, _alias_bomb(levels))
+    start = time.perf_counter()
+    with pytest.raises(InputError, match=r"s\.yaml: the scenario expands to more than 100,000 values through YAML "
+                                         r"aliases"):
+        load_scenario(path)
+    assert time.perf_counter() - start < 1.0  # was 2.2 s at 7 levels and exponential beyond
+
+
+def test_a_recursive_alias_is_refused_and_ordinary_aliases_still_work(tmp_path):
+    with pytest.raises(InputError, match="expands to more than"):
+        load_scenario(_write(tmp_path, "description: &d [1, *d]\n"))
+    text = "thresholds_min: &t [5, 10, 15]\nsuggest:\n  method: mclp\nname: &n aliased\ndescription: *n\n"
+    scenario = load_scenario(_write(tmp_path, text, "ok.yaml"))
+    assert scenario.description == "aliased" and scenario.thresholds == (5.0, 10.0, 15.0)
