@@ -339,12 +339,28 @@ def test_cache_round_trip(tmp_path, counted_xml):
     assert len(counted_xml) == 3
 
 
-def test_unreadable_cache_is_rebuilt(tmp_path, counted_xml, caplog):
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _inconsistent(data: bytes) -> bytes:
+    """A valid .npz whose edges point at nodes that do not exist."""
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, node_xy=np.zeros((2, 2)), edge_u=np.array([0]), edge_v=np.array([7]), crs=np.array("EPSG:32635"),
+             source=np.array("x"))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("damage", [lambda _d: b"not a zip", _truncated, lambda _d: b"", _inconsistent],
+                         ids=["garbage", "truncated", "empty", "inconsistent"])
+def test_unreadable_cache_is_rebuilt(tmp_path, counted_xml, caplog, damage):
     osm = write_osm(tmp_path / "tiny.osm")
     cache = tmp_path / "cache"
     first = load_network(osm, cache_dir=cache)
     (entry,) = cache.glob("network-*.npz")
-    entry.write_bytes(b"not a zip")
+    entry.write_bytes(damage(entry.read_bytes()))
     with caplog.at_level("WARNING", logger="carecircle.core.network"):
         again = load_network(osm, cache_dir=cache)
     assert len(counted_xml) == 2 and "ignoring unreadable cache" in caplog.text
@@ -378,3 +394,16 @@ def test_pbf_cache_round_trip(tmp_path, helsinki_pbf, helsinki_net):
 
 def test_grid_network_has_a_repr():
     assert repr(grid_network(2, 2)) == "WalkNetwork(4 nodes, 4 segments, EPSG:32650, grid)"
+
+
+def test_an_unreadable_network_file_is_named_briefly(tmp_path):
+    """The message names the file, not its whole path, and quotes at most one short line of the parser's error."""
+    folder = tmp_path / ("deep" * 30)
+    folder.mkdir()
+    bad = folder / "district.osm"
+    bad.write_text("<osm>" + "x" * 5000, encoding="utf-8")
+    with pytest.raises(NetworkError) as exc:
+        load_network(bad)
+    text = str(exc.value)
+    assert "'district.osm'" in text and str(folder) not in text
+    assert len(text) < 400 and "\n" not in text

@@ -300,7 +300,7 @@ def load_network(
             raise
         except Exception as exc:  # the readers raise anything from XML, protobuf or GraphML parsers
             raise NetworkError(
-                f"cannot read network file {str(path)!r} as {kind} ({type(exc).__name__}: {exc}); "
+                f"cannot read network file {path.name!r} as {kind} ({type(exc).__name__}: {_first_line(exc)}); "
                 "check that it is a complete OpenStreetMap export."
             ) from exc
 
@@ -432,8 +432,10 @@ def _cached(key: dict, build: Callable[[], WalkNetwork], cache_dir) -> WalkNetwo
             net = _read_npz(file)
             log.info("network: reused cache %s", file)
             return net
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("network: ignoring unreadable cache %s (%s); rebuilding", file, exc)
+        except Exception as exc:  # a truncated or foreign file: zipfile, numpy and our own checks all raise
+            log.warning("network: ignoring unreadable cache %s (%s: %s); rebuilding it", file, type(exc).__name__,
+                        _first_line(exc))
+            file.unlink(missing_ok=True)
     net = build()
     try:
         _write_npz(net, file)
@@ -457,7 +459,16 @@ def _write_npz(net: WalkNetwork, file: Path) -> None:
 
 def _read_npz(file: Path) -> WalkNetwork:
     with np.load(file, allow_pickle=False) as z:
-        return WalkNetwork(
-            node_xy=z["node_xy"], edge_u=z["edge_u"], edge_v=z["edge_v"],
-            crs=str(z["crs"]), source=str(z["source"]),
-        )
+        node_xy, edge_u, edge_v = z["node_xy"], z["edge_u"], z["edge_v"]
+        crs, source = str(z["crs"]), str(z["source"])
+    n = len(node_xy)
+    if (node_xy.ndim != 2 or node_xy.shape[1:] != (2,) or edge_u.shape != edge_v.shape or n == 0
+            or (len(edge_u) and (min(edge_u.min(), edge_v.min()) < 0 or max(edge_u.max(), edge_v.max()) >= n))):
+        raise ValueError("arrays of inconsistent shape or edges pointing at missing nodes")
+    return WalkNetwork(node_xy=node_xy, edge_u=edge_u, edge_v=edge_v, crs=crs, source=source)
+
+
+def _first_line(exc: BaseException, most: int = 160) -> str:
+    """An exception's message cut to one line of at most ``most`` characters (parsers quote whole files)."""
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return text if len(text) <= most else text[: most - 1] + "…"
