@@ -56,6 +56,9 @@ DEFAULT_LANG = "en"
 WALK_SPEED_RANGE_MPS = (0.1, 3.0)
 #: Longest walking-time threshold accepted, minutes.
 MAX_THRESHOLD_MIN = 120.0
+#: Above this many facilities only the merged isochrones are drawn (one per threshold): per-facility ones cost
+#: about 0.2 s each, so 5,000 facilities would take a quarter of an hour for a display-only layer.
+MAX_PER_FACILITY_ISOCHRONES = 300
 
 
 # ------------------------------------------------------------------------------- checks of single values
@@ -621,7 +624,7 @@ def _looks_like_path(value: str) -> bool:
 def safe_name(text: str) -> str:
     """``text`` made safe as a folder name: runs of anything but letters, digits, ``.``, ``-`` and ``_`` become
     ``_`` (so no ``/`` or ``..`` survives); empty when nothing is left."""
-    return re.sub(r"[^\w.-]+", "_", text).strip("._")
+    return re.sub(r"\.{2,}", ".", re.sub(r"[^\w.-]+", "_", text)).strip("._")
 
 
 

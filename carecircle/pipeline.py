@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from carecircle.config import Area, StudyConfig
+from carecircle.config import MAX_PER_FACILITY_ISOCHRONES, Area, StudyConfig
 from carecircle.core.coverage import CoverageFacts, coverage_by_type, measure_coverage, rollup
 from carecircle.core.demand import children_demand, osm_buildings, place_demand
 from carecircle.core.isochrones import isochrones
@@ -129,9 +129,10 @@ def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
         step("Placing elderly population inside communities")
         buildings = _buildings_for(area, inputs.buildings) if inputs.demand_method == "buildings" else None
         dem = place_demand(com, network, method=inputs.demand_method, buildings=buildings)
+    demo = area.is_default and inputs.facilities is None and inputs.communities is None and inputs.demand is None
     return StudyInputs(name=config.label, network=network, facilities=elder, communities=com, demand=dem,
-                       inputs=_describe_inputs(config, network, communities), note=DEFAULT_NOTE if area.is_default
-                       else None, all_facilities=fac, children=children_demand(dem, com))
+                       inputs=_describe_inputs(config, network, communities), note=DEFAULT_NOTE if demo else None,
+                       all_facilities=fac, children=children_demand(dem, com))
 
 
 def run(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
@@ -169,8 +170,14 @@ def run(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
     iso = None
     if config.outputs.isochrones:
         step("Drawing isochrones")
+        per_facility = config.outputs.per_facility_isochrones
+        if per_facility and len(study.facilities) > MAX_PER_FACILITY_ISOCHRONES:
+            log.warning("isochrones: %d facilities, more than %d: drawing the merged walking areas only (per-facility "
+                        "ones would take minutes and only serve the map; coverage figures are unaffected)",
+                        len(study.facilities), MAX_PER_FACILITY_ISOCHRONES)
+            per_facility = False
         iso = isochrones(study.network, study.facilities, thresholds_min=thresholds, walk_speed_mps=speed,
-                         max_snap_m=snap, per_facility=config.outputs.per_facility_isochrones, progress=progress)
+                         max_snap_m=snap, per_facility=per_facility, progress=progress)
     inputs = {**study.inputs, **({"standard": profile.id} if profile is not None else {}),
               **({"scenario": str(config.path)} if config.path is not None else {})}
     return StudyResult(name=study.name, network=study.network, coverage=cov, isochrones=iso, inputs=inputs,
