@@ -276,12 +276,12 @@ def _parser() -> argparse.ArgumentParser:
     calc.add_argument("--candidates", type=Path, metavar="FILE",
                       help="candidate sites (points); default: a grid of network points inside the communities")
     calc.add_argument("--spacing-m", type=float, metavar="M",
-                      help=f"spacing of generated candidates (default: {_default(SuggestSpec, 'spacing_m')})")
+                      help=f"spacing of generated candidates (default: {_default(SuggestSpec, 'spacing_m'):g})")
     calc.add_argument("--cost-col", metavar="COL", help="candidate cost column (with --budget)")
     calc.add_argument("--budget", type=float, metavar="AMOUNT", help="total budget for new sites (mclp)")
     calc.add_argument("--site-capacity-col", metavar="COL", help="candidate column: elderly a new site can serve")
     calc.add_argument("--time-limit-s", type=float, metavar="S",
-                      help=f"solver time limit, seconds (default: {_default(SuggestSpec, 'time_limit_s')})")
+                      help=f"solver time limit, seconds (default: {_default(SuggestSpec, 'time_limit_s'):g})")
     calc.add_argument("--exclude", type=Path, metavar="FILE", help="polygons where no new site may go")
     _add_output_args(suggest)
 
