@@ -17,41 +17,69 @@ A whole study is one :class:`StudyConfig` (what CLI flags and scenario files bui
 ``carecircle.run(config)``.
 """
 
-from carecircle.config import Area, StudyConfig
-from carecircle.core.coverage import CoverageResult, measure_coverage
-from carecircle.core.demand import osm_buildings, place_demand
-from carecircle.core.isochrones import isochrones
-from carecircle.core.network import WalkNetwork, download_network, load_network
-from carecircle.core.travel import SPEED_PRESETS_MPS, TravelTimes, snap_points, travel_times
-from carecircle.errors import (
-    CarecircleError,
-    InputError,
-    NetworkError,
-    OutputError,
-    SnapError,
-)
-from carecircle.io.readers import read_communities, read_demand, read_facilities
-from carecircle.pipeline import run, run_study
-from carecircle.plan.results import StudyResult
-from carecircle.plan.siting import Suggestion, suggest_sites
-from carecircle.plan.standards import list_profiles, load_profile
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from carecircle.defaults import SPEED_PRESETS_MPS
+from carecircle.errors import CarecircleError, InputError, NetworkError, OutputError, SnapError
 from carecircle.version import __version__  # noqa: F401 (carecircle.__version__)
+
+#: Where each public name lives. They are imported on first use (PEP 562), so that ``import carecircle`` and
+#: ``carecircle --help`` do not pay for geopandas, scipy and folium before they are needed.
+_PUBLIC = {
+    "Area": "config", "StudyConfig": "config",
+    "CoverageResult": "core.coverage", "measure_coverage": "core.coverage",
+    "osm_buildings": "core.demand", "place_demand": "core.demand",
+    "isochrones": "core.isochrones",
+    "WalkNetwork": "core.network", "download_network": "core.network", "load_network": "core.network",
+    "TravelTimes": "core.travel", "snap_points": "core.travel", "travel_times": "core.travel",
+    "read_communities": "io.readers", "read_demand": "io.readers", "read_facilities": "io.readers",
+    "run": "pipeline", "run_study": "pipeline",
+    "StudyResult": "plan.results", "Suggestion": "plan.results",
+    "suggest_sites": "plan.siting", "list_profiles": "plan.standards", "load_profile": "plan.standards",
+    "compare": "plan.compare",
+    "coverage_map": "outputs.maps", "save_map": "outputs.maps", "map_fragment": "outputs.maps",
+    "write_outputs": "outputs.export", "write_suggestion": "outputs.export",
+    "render_report": "outputs.report", "write_report": "outputs.report",
+    "static_map_png": "outputs.staticmap", "write_comparison": "outputs.comparison",
+    "load_scenario": "scenario", "run_scenario": "runner",
+}
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names come from __getattr__
+    from carecircle.config import Area, StudyConfig
+    from carecircle.core.coverage import CoverageResult, measure_coverage
+    from carecircle.core.demand import osm_buildings, place_demand
+    from carecircle.core.isochrones import isochrones
+    from carecircle.core.network import WalkNetwork, download_network, load_network
+    from carecircle.core.travel import TravelTimes, snap_points, travel_times
+    from carecircle.io.readers import read_communities, read_demand, read_facilities
+    from carecircle.outputs.comparison import write_comparison
+    from carecircle.outputs.export import write_outputs, write_suggestion
+    from carecircle.outputs.maps import coverage_map, map_fragment, save_map
+    from carecircle.outputs.report import render_report, write_report
+    from carecircle.outputs.staticmap import static_map_png
+    from carecircle.pipeline import run, run_study
+    from carecircle.plan.compare import compare
+    from carecircle.plan.results import StudyResult, Suggestion
+    from carecircle.plan.siting import suggest_sites
+    from carecircle.plan.standards import list_profiles, load_profile
+    from carecircle.runner import run_scenario
+    from carecircle.scenario import load_scenario
 
 
 def __getattr__(name: str):
-    # folium is imported only when a map is asked for.
-    if name in ("coverage_map", "save_map", "map_fragment"):
-        from carecircle.outputs import maps
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'carecircle' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"carecircle.{module}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return getattr(maps, name)
-    lazy = {"write_outputs": "outputs.export", "write_suggestion": "outputs.export", "render_report": "outputs.report",
-            "write_report": "outputs.report", "static_map_png": "outputs.staticmap", "load_scenario": "scenario",
-            "run_scenario": "runner", "compare": "plan.compare", "write_comparison": "outputs.comparison"}
-    if name in lazy:
-        import importlib
 
-        return getattr(importlib.import_module(f"carecircle.{lazy[name]}"), name)
-    raise AttributeError(f"module 'carecircle' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])
 
 
 __all__ = [

@@ -17,7 +17,6 @@ listing every problem as ``key.path: what is wrong``.
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import re
 import types
@@ -42,66 +41,27 @@ from pydantic import (
 )
 
 from carecircle.core.network import check_bbox
-from carecircle.core.travel import DEFAULT_MAX_SNAP_M, SPEED_PRESETS_MPS
+from carecircle.defaults import (
+    DEFAULT_LANG,
+    DEFAULT_MAX_SNAP_M,
+    DEFAULT_NEW_SITES,
+    DEFAULT_SPACING_M,
+    DEFAULT_TARGET_SHARE,
+    DEFAULT_THRESHOLDS_MIN,
+    DEFAULT_TIME_LIMIT_S,
+    DEMAND_METHODS,
+    LANGS,
+    SPEED_PRESETS_MPS,
+    SUGGEST_METHODS,
+    check_max_snap_m,
+    check_minutes,
+    check_share,
+    check_walk_speed,
+)
 from carecircle.errors import InputError
 from carecircle.io.coords import normalise_crs
 from carecircle.io.facility_types import normalise_types
 from carecircle.plan.standards import Profile, load_profile
-
-#: Walking-time thresholds, target share and language when neither the study nor its profile gives them.
-DEFAULT_THRESHOLDS_MIN = (5.0, 10.0, 15.0)
-DEFAULT_TARGET_SHARE = 0.9
-DEFAULT_LANG = "en"
-#: Walking speeds a study accepts, m/s.
-WALK_SPEED_RANGE_MPS = (0.1, 3.0)
-#: Longest walking-time threshold accepted, minutes.
-MAX_THRESHOLD_MIN = 120.0
-#: Above this many facilities only the merged isochrones are drawn (one per threshold): per-facility ones cost
-#: about 0.2 s each, so 5,000 facilities would take a quarter of an hour for a display-only layer.
-MAX_PER_FACILITY_ISOCHRONES = 300
-
-
-# ------------------------------------------------------------------------------- checks of single values
-# Each raises ValueError with the message every front door shows (the CLI's option parser calls them too).
-
-
-def check_walk_speed(value: float) -> float:
-    """A walking speed in m/s within :data:`WALK_SPEED_RANGE_MPS`."""
-    low, high = WALK_SPEED_RANGE_MPS
-    if not low <= value <= high:
-        raise ValueError(f"{value:g} m/s is not a walking speed (give {low:g}–{high:g} m/s, older people walk "
-                         f"about 0.8–1.2, or a preset: {', '.join(SPEED_PRESETS_MPS)})")
-    return float(value)
-
-
-def check_max_snap_m(value: float) -> float:
-    """The farthest a point may lie from the walking network: a positive, finite number of metres."""
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{value:g} is not a distance to the network (give a positive number of metres, e.g. 300)")
-    return float(value)
-
-
-def check_minutes(values: Sequence[float]) -> list[float]:
-    """Walking-time thresholds: at least one, each above 0 and at most :data:`MAX_THRESHOLD_MIN`, none repeated;
-    returned sorted."""
-    values = [float(v) for v in values]
-    if not values:
-        raise ValueError("give at least one threshold in minutes, e.g. 5, 10, 15")
-    bad = [v for v in values if not 0 < v <= MAX_THRESHOLD_MIN]
-    if bad:
-        raise ValueError(f"thresholds must be above 0 and at most {MAX_THRESHOLD_MIN:g} minutes, got "
-                         f"{', '.join(f'{v:g}' for v in bad)}")
-    if len(set(values)) != len(values):
-        raise ValueError(f"thresholds repeat: {', '.join(f'{v:g}' for v in values)}")
-    return sorted(values)
-
-
-def check_share(value: float) -> float:
-    """A share of the population, 0–1."""
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{value:g} is not a share (give a number from 0 to 1, e.g. 0.9 for 90%)")
-    return float(value)
-
 
 # ------------------------------------------------------------------------------------------- the area
 
@@ -235,7 +195,7 @@ class InputsSpec(_Spec):
     demand: InputLayer | None = None
     buildings: InputLayer | None = None
     subdistricts: InputLayer | None = None
-    demand_method: Literal["buildings", "nodes", "centroid"] = "buildings"
+    demand_method: Literal[DEMAND_METHODS] = DEMAND_METHODS[0]
 
 
 class ColumnsSpec(_Spec):
@@ -330,7 +290,7 @@ class WalkingSpec(_Spec):
     """Walking speed (m/s, or a preset) and how far a point may lie from the network."""
 
     speed_mps: Annotated[float, AfterValidator(check_walk_speed)] | None = None
-    preset: Literal["slow", "typical", "brisk"] | None = None
+    preset: Literal[tuple(SPEED_PRESETS_MPS)] | None = None
     max_snap_m: Annotated[float, AfterValidator(check_max_snap_m)] = DEFAULT_MAX_SNAP_M
 
     @model_validator(mode="after")
@@ -347,16 +307,16 @@ class WalkingSpec(_Spec):
 class SuggestSpec(_Spec):
     """Site suggestion after the run (:func:`carecircle.plan.siting.suggest_sites`)."""
 
-    method: Literal["mclp", "set-cover", "p-median"] = "mclp"
-    new_sites: Annotated[int, Field(ge=1)] = 5
+    method: Literal[SUGGEST_METHODS] = SUGGEST_METHODS[0]
+    new_sites: Annotated[int, Field(ge=1)] = DEFAULT_NEW_SITES
     target: Share | None = None
     minutes: Annotated[float, Field(gt=0)] | None = None
     candidates: ExistingFile | None = None
-    spacing_m: Annotated[float, Field(gt=0)] = 150.0
+    spacing_m: Annotated[float, Field(gt=0)] = DEFAULT_SPACING_M
     cost_col: str | None = None
     budget: Annotated[float, Field(gt=0)] | None = None
     site_capacity_col: str | None = None
-    time_limit_s: Annotated[float, Field(gt=0)] = 30.0
+    time_limit_s: Annotated[float, Field(gt=0)] = DEFAULT_TIME_LIMIT_S
     exclude: ExistingFile | None = None
 
     @model_validator(mode="after")
@@ -368,7 +328,7 @@ class OutputsSpec(_Spec):
     """Where and how results are written."""
 
     folder: ResolvedPath | None = None
-    lang: Literal["en", "zh"] | None = None
+    lang: Literal[LANGS] | None = None
     title: str | None = None
     isochrones: bool = True
     per_facility_isochrones: bool = True

@@ -20,12 +20,13 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from carecircle.config import MAX_PER_FACILITY_ISOCHRONES, Area, StudyConfig
+from carecircle.config import Area, StudyConfig
 from carecircle.core.coverage import CoverageFacts, coverage_by_type, measure_coverage, rollup
 from carecircle.core.demand import children_demand, osm_buildings, place_demand
 from carecircle.core.isochrones import isochrones
 from carecircle.core.network import Progress, WalkNetwork, download_network, load_network
 from carecircle.core.travel import snap_points
+from carecircle.defaults import MAX_PER_FACILITY_ISOCHRONES
 from carecircle.errors import InputError
 from carecircle.io.coords import gcj_offset_suspected, normalise_crs
 from carecircle.io.default_data import DEFAULT_NOTE, default_data_dir, default_network_path, localised_note

@@ -236,7 +236,7 @@ def test_progress_bar_counts_long_steps_on_a_terminal():
 
     from rich.console import Console
 
-    from carecircle.cli import _ProgressDisplay
+    from carecircle.commands import _ProgressDisplay
 
     screen = io.StringIO()
     display = _ProgressDisplay(Console(file=screen, force_terminal=True, width=100))

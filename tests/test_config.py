@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from carecircle.cli import main
-from carecircle.config import DEFAULT_THRESHOLDS_MIN, StudyConfig
+from carecircle.config import StudyConfig
+from carecircle.defaults import DEFAULT_THRESHOLDS_MIN
 from carecircle.errors import InputError
 from carecircle.pipeline import run_study, study_config
 from carecircle.scenario import load_scenario
@@ -83,10 +84,10 @@ def test_defaults_are_stated_once_and_the_profile_supplies_what_is_left_unset():
 
 def test_cli_flags_and_a_scenario_file_build_the_same_configuration(tmp_path, monkeypatch):
     """``carecircle run --speed slow --minutes 5,10 …`` and the equivalent YAML give equal configurations."""
-    import carecircle.cli as cli
+    import carecircle.commands as commands
 
     built = []
-    monkeypatch.setattr(cli, "run_scenario", lambda config, **_kw: built.append(config) or (_ for _ in ()).throw(
+    monkeypatch.setattr(commands, "run_scenario", lambda config, **_kw: built.append(config) or (_ for _ in ()).throw(
         KeyboardInterrupt))
     main(["run", "--speed", "slow", "--minutes", "10,5", "--target", "0.8", "--standard", "qitaihe-2020",
           "--lang", "zh", "--demand-method", "nodes", "--elderly-col", "pop_60plus", "--no-isochrones"])

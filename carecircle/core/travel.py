@@ -21,16 +21,11 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from carecircle.core.network import Progress, WalkNetwork, directed_csr
+from carecircle.defaults import DEFAULT_MAX_SNAP_M, DEFAULT_WALK_SPEED_MPS, SPEED_PRESETS_MPS  # noqa: F401 (re-exported)
 from carecircle.errors import InputError
 
 log = logging.getLogger(__name__)
 
-#: Walking-speed presets in metres per second (older pedestrians: slow, typical, brisk).
-SPEED_PRESETS_MPS = {"slow": 0.8, "typical": 1.0, "brisk": 1.2}
-#: The default walking speed, m/s: the planning convention for older pedestrians (60 m/min).
-DEFAULT_WALK_SPEED_MPS = SPEED_PRESETS_MPS["typical"]
-#: The default farthest distance from a point to the walking network, metres.
-DEFAULT_MAX_SNAP_M = 300.0
 
 
 @dataclass(frozen=True)
