@@ -1,6 +1,7 @@
-"""Command line: ``carecircle run`` composes the pipeline and writes the results.
+"""Command line: the parser, logging and one line per error; the commands themselves are in :mod:`carecircle.commands`.
 
-Each :class:`~carecircle.errors.CarecircleError` becomes one line on stderr and the exit code of its class
+The parser is built from :mod:`carecircle.defaults` alone, so ``carecircle --help`` starts without geopandas,
+scipy or folium; the commands load once one runs. Each :class:`~carecircle.errors.CarecircleError` becomes one line on stderr and the exit code of its class
 (:data:`carecircle.errors.EXIT_CODES`); the traceback is shown only with ``--debug``.
 """
 
