@@ -1,4 +1,4 @@
-"""Command line: the parser, logging and one line per error; the commands themselves are in :mod:`carecircle.commands`.
+"""Command line: the parser, logging and one line per error; the commands are in :mod:`carecircle.commands`.
 
 The parser is built from :mod:`carecircle.defaults` alone, so ``carecircle --help`` starts without geopandas,
 scipy or folium; the commands load once one runs. Each :class:`~carecircle.errors.CarecircleError` becomes one line on stderr and the exit code of its class
