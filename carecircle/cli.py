@@ -1,8 +1,9 @@
 """Command line: the parser, logging and one line per error; the commands are in :mod:`carecircle.commands`.
 
 The parser is built from :mod:`carecircle.defaults` alone, so ``carecircle --help`` starts without geopandas,
-scipy or folium; the commands load once one runs. Each :class:`~carecircle.errors.CarecircleError` becomes one line on stderr and the exit code of its class
-(:data:`carecircle.errors.EXIT_CODES`); the traceback is shown only with ``--debug``.
+scipy or folium; the commands load once one runs. Each :class:`~carecircle.errors.CarecircleError` becomes one
+line on stderr and the exit code of its class (:data:`carecircle.errors.EXIT_CODES`); the traceback is shown only
+with ``--debug``.
 """
 
 from __future__ import annotations
