@@ -218,6 +218,104 @@ def test_osm_xml_bz2(tmp_path):
     assert _node_set(load_network(packed)) == _node_set(load_network(plain))
 
 
+def _osmnx_reference(path: Path):
+    """What the XML reader did before it streamed: osmnx's whole graph (every way an edge), then the walk mask."""
+    ox = pytest.importorskip("osmnx")
+    saved = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = sorted(set(saved) | {"highway", "foot", "access", "service", "area"})
+    try:
+        graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
+    finally:
+        ox.settings.useful_tags_way = saved
+    edges = ox.graph_to_gdfs(graph, nodes=False, edges=True, fill_edge_geometry=True)
+    return network_from_lines(edges.geometry.values[walkable(edges)], crs=edges.crs,
+                              source=f"OpenStreetMap file {path.name}")
+
+
+def _grid_osm(path: Path, n: int = 12) -> Path:
+    """An n × n street grid near Guixi cut into ways of 3 blocks with rotating tags, plus building outlines,
+    a way listed before its nodes, a repeated node id (the later one counts), a one-way street and a roundabout."""
+    nodes = {1 + j * n + i: (117.2 + i * 0.001 + ((i * 7 + j) % 5) * 1e-5, 28.24 + j * 0.001)
+             for j in range(n) for i in range(n)}
+    mix = [{"highway": "residential"}, {"highway": "footway"}, {"highway": "motorway"},
+           {"highway": "residential", "foot": "no"}, {"highway": "cycleway"}, {"highway": "cycleway", "foot": "yes"},
+           {"highway": "service", "access": "private"}, {"highway": "tertiary", "oneway": "yes"},
+           {"highway": "primary", "junction": "roundabout"}, {"highway": "secondary;footway"},
+           {"highway": "footway", "access": "no", "foot": "permissive"}, {"highway": "pedestrian", "area": "yes"}]
+    ways, wid = [], 1
+    for j in range(n):
+        for start in range(0, n - 1, 3):
+            ways.append((wid, [1 + j * n + i for i in range(start, min(start + 3, n - 1) + 1)], mix[wid % len(mix)]))
+            wid += 1
+    for i in range(n):
+        for start in range(0, n - 1, 3):
+            ways.append((wid, [1 + j * n + i for j in range(start, min(start + 3, n - 1) + 1)], mix[wid % len(mix)]))
+            wid += 1
+    nid = n * n + 1
+    for b in range(20):
+        lon, lat = 117.2 + (b % n) * 0.001 + 3e-4, 28.24 + (b // n) * 0.001 + 3e-4
+        ids = list(range(nid, nid + 4))
+        for k, (dx, dy) in enumerate(((0, 0), (1e-4, 0), (1e-4, 1e-4), (0, 1e-4))):
+            nodes[ids[k]] = (lon + dx, lat + dy)
+        ways.append((1000 + b, [*ids, ids[0]], {"building": "yes"}))
+        nid += 4
+    write_osm(path, ways=[ways[-1], *ways[:-1]], nodes=nodes)
+    text = path.read_text(encoding="utf-8").replace(  # node 1 twice: the second position is the one osmnx keeps
+        "</osm>", '  <node id="1" version="2" lat="28.2400500" lon="117.2000500"/>\n</osm>')
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("make", [lambda p: write_osm(p / "tiny.osm"), lambda p: _grid_osm(p / "grid.osm")],
+                         ids=["tiny", "grid"])
+def test_streaming_xml_reader_equals_the_osmnx_graph(tmp_path, make):
+    path = make(tmp_path)
+    _same(load_network(path), _osmnx_reference(path))
+
+
+def test_streaming_xml_reader_reports_progress(tmp_path, monkeypatch):
+    monkeypatch.setattr(network_module, "_PROGRESS_EVERY", 50)
+    path = _grid_osm(tmp_path / "grid.osm")
+    calls = []
+    load_network(path, progress=lambda *a: calls.append(a))
+    assert calls[0] == ("Reading walking network from grid.osm",)
+    counts = [c for c in calls if len(c) == 3]
+    size = path.stat().st_size
+    assert len(counts) >= 3 and counts[-1] == ("Reading walking network from grid.osm", size, size)
+    done = [c[1] for c in counts]
+    assert done == sorted(done) and all(c[2] == size for c in counts)
+
+
+def test_streaming_xml_reader_names_missing_nodes(tmp_path):
+    path = write_osm(tmp_path / "clipped.osm", ways=[(101, [1, 2, 99], {"highway": "footway"}), WAYS[4]])
+    with pytest.raises(NetworkError, match=r"^clipped\.osm: 1 walkable ways use nodes missing from the file "
+                                           r"\(e\.g\. node 99 of way 101\); the export is incomplete"):
+        load_network(path)
+
+
+def test_missing_nodes_of_unwalkable_ways_do_not_matter(tmp_path):
+    path = write_osm(tmp_path / "clipped.osm", ways=[*WAYS, (110, [7, 8, 98, 7], {"building": "yes"})])
+    assert (load_network(path).n_nodes, load_network(path).n_edges) == (6, 5)
+
+
+def test_xml_that_is_not_osm(tmp_path):
+    path = tmp_path / "page.osm"
+    path.write_text("<html><body>Rate limited</body></html>", encoding="utf-8")
+    with pytest.raises(NetworkError, match=r"page\.osm is not OpenStreetMap XML \(its first element is <html>"):
+        load_network(path)
+
+
+def test_a_truncated_osm_bz2_is_a_network_error(tmp_path):
+    import bz2
+
+    data = bz2.compress(_grid_osm(tmp_path / "grid.osm").read_bytes())
+    cut = tmp_path / "grid.osm.bz2"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(NetworkError, match=r"cannot read network file 'grid\.osm\.bz2' as xml \(EOFError") as err:
+        load_network(cut)
+    assert "\n" not in str(err.value)
+
+
 def test_graphml_reader(tmp_path):
     ox = pytest.importorskip("osmnx")
     g = nx.MultiDiGraph(crs="epsg:4326")
@@ -299,9 +397,9 @@ def counted_xml(monkeypatch):
     calls = []
     real = network_module._from_xml
 
-    def counting(path):
+    def counting(path, *args):
         calls.append(path)
-        return real(path)
+        return real(path, *args)
 
     monkeypatch.setattr(network_module, "_from_xml", counting)
     return calls

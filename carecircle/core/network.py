@@ -9,11 +9,14 @@ kept: a point snapped onto a detached fragment would otherwise look unreachable.
 
 from __future__ import annotations
 
+import bz2
 import hashlib
 import json
 import logging
 import os
 import tempfile
+import xml.etree.ElementTree as ET
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -148,11 +151,24 @@ def network_from_lines(
     if len(lines) == 0:
         raise NetworkError(f"{source}: no walkable ways found; check that the area or file holds streets or paths.")
     coords, idx = shapely.get_coordinates(lines, return_index=True)
-    same_line = idx[1:] == idx[:-1]
+    return _from_vertices(coords, idx[1:] == idx[:-1], crs=crs, source=source, keep_largest=keep_largest)
+
+
+def _from_vertices(
+    coords: np.ndarray, same_line: np.ndarray, *, crs, source: str, keep_largest: bool,
+    zone_coords: np.ndarray | None = None,
+) -> WalkNetwork:
+    """The network of the segments between consecutive vertices of the same line.
+
+    ``coords`` is (k, 2) in ``crs``; ``same_line[i]`` says whether vertices ``i`` and ``i + 1`` belong to one
+    line. Geographic coordinates are rounded to 1e-7 degrees (OSM's precision) and projected to the UTM zone of
+    ``zone_coords`` (default: of ``coords``).
+    """
     src_crs = pyproj.CRS.from_user_input(crs or "EPSG:4326")
     if src_crs.is_geographic:
         coords = np.round(coords, 7)
-        target = utm_crs_for(coords[:, 0], coords[:, 1])
+        zone = coords if zone_coords is None else zone_coords
+        target = utm_crs_for(zone[:, 0], zone[:, 1])
         fwd = pyproj.Transformer.from_crs(src_crs, target, always_xy=True)
     else:
         target, fwd = src_crs.to_string(), None
@@ -294,7 +310,7 @@ def load_network(
             if kind == "pbf":
                 return _from_pbf(path)
             if kind == "xml":
-                return _from_xml(path)
+                return _from_xml(path, progress)
             return _from_graphml(path)
         except NetworkError:
             raise
@@ -387,19 +403,120 @@ def _from_pbf(path: Path) -> WalkNetwork:
     return network_from_lines(edges.geometry.values[keep], crs="EPSG:4326", source=f"OpenStreetMap file {path.name}")
 
 
-_WAY_TAGS = ["highway", "foot", "access", "service", "area", "sidewalk"]
+#: The tags :func:`walkable` reads, in the order of the rows the XML reader builds for it.
+_WALK_KEYS = ("highway", "foot", "access", "service", "area")
+#: Ways whose walk verdict waits for one batched :func:`walkable` call (tag combinations not seen before).
+_PENDING_WAYS = 20_000
+#: Elements between two progress reports while streaming XML.
+_PROGRESS_EVERY = 200_000
 
 
-def _from_xml(path: Path) -> WalkNetwork:
-    import osmnx as ox  # lazy: heavy OSM reader, only for its file type
+def _from_xml(path: Path, progress: Progress | None = None) -> WalkNetwork:
+    """Stream OSM XML (``.osm``, ``.osm.bz2``, ``.xml``): node coordinates and the walkable ways, nothing else.
 
-    saved = list(ox.settings.useful_tags_way)
-    ox.settings.useful_tags_way = sorted(set(saved) | set(_WAY_TAGS))
-    try:
-        graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
-    finally:
-        ox.settings.useful_tags_way = saved
-    return _from_osmnx_graph(graph, source=f"OpenStreetMap file {path.name}")
+    One pass with ``ElementTree.iterparse``, each element dropped once read. Every node's id and coordinates go
+    into compact arrays (24 bytes a node); a way is kept only when :func:`walkable` accepts its tags (evaluated
+    once per distinct tag combination, in batches), and then only its node ids. Buildings and other ways are
+    never turned into geometry. The result equals osmnx's ``graph_from_xml`` + :func:`walkable` (what this
+    reader replaced); only the UTM zone is chosen from each segment's ends counted once (osmnx counted two-way
+    segments twice), which can differ only for an area whose centre lies on a zone boundary.
+    """
+    name = path.name
+    total = path.stat().st_size
+    node_id, node_lon, node_lat = array("q"), array("d"), array("d")
+    way_id, way_len, way_refs = array("q"), array("q"), array("q")
+    verdict: dict[tuple, bool] = {}
+    pending: list[tuple[tuple, int, list[int]]] = []
+    n_ways = 0
+
+    def keep(wid: int, refs: list[int]) -> None:
+        way_id.append(wid)
+        way_len.append(len(refs))
+        way_refs.extend(refs)
+
+    def flush() -> None:
+        new = list({key for key, _, _ in pending if key not in verdict})
+        if new:
+            verdict.update(zip(new, walkable(pd.DataFrame(new, columns=list(_WALK_KEYS))).tolist(), strict=True))
+        for key, wid, refs in pending:
+            if verdict[key]:
+                keep(wid, refs)
+        pending.clear()
+
+    with open(path, "rb") as raw:
+        stream = bz2.open(raw) if name.lower().endswith(".bz2") else raw
+        events = ET.iterparse(stream, events=("start", "end"))
+        _, root = next(events)
+        if root.tag != "osm":
+            raise NetworkError(
+                f"{name} is not OpenStreetMap XML (its first element is <{root.tag[:40]}>, not <osm>); "
+                "give an .osm export of the area."
+            )
+        seen = 0
+        for event, el in events:
+            if event == "start":
+                continue
+            tag = el.tag
+            if tag == "node":
+                get = el.get
+                node_id.append(int(get("id")))
+                node_lat.append(float(get("lat")))
+                node_lon.append(float(get("lon")))
+            elif tag == "way":
+                n_ways += 1
+                tags = {t.get("k"): t.get("v") for t in el.iterfind("tag")}
+                if "highway" in tags:
+                    key = tuple(tags.get(k) for k in _WALK_KEYS)
+                    refs = [int(nd.get("ref")) for nd in el.iterfind("nd")]
+                    ok = verdict.get(key)
+                    if ok is None:
+                        pending.append((key, int(el.get("id")), refs))
+                        if len(pending) >= _PENDING_WAYS:
+                            flush()
+                    elif ok:
+                        keep(int(el.get("id")), refs)
+            elif tag != "relation":
+                continue
+            root.clear()  # drop what was read: memory stays flat however long the file
+            seen += 1
+            if progress is not None and seen % _PROGRESS_EVERY == 0:
+                progress(f"Reading walking network from {name}", raw.tell(), total)
+        flush()
+    if progress is not None:
+        progress(f"Reading walking network from {name}", total, total)
+    log.info("network: %s holds %d nodes and %d ways, %d of them walkable", name, len(node_id), n_ways, len(way_id))
+    source = f"OpenStreetMap file {name}"
+    if len(way_id) == 0:
+        raise NetworkError(f"{source}: no walkable ways found; check that the area or file holds streets or paths.")
+    return _network_from_ways(
+        np.frombuffer(node_id, dtype=np.int64), np.frombuffer(node_lon), np.frombuffer(node_lat),
+        np.frombuffer(way_id, dtype=np.int64), np.frombuffer(way_len, dtype=np.int64),
+        np.frombuffer(way_refs, dtype=np.int64), name=name, source=source,
+    )
+
+
+def _network_from_ways(node_id, lon, lat, way_id, way_len, refs, *, name: str, source: str) -> WalkNetwork:
+    """Look up the ways' node ids among the file's nodes (a later duplicate id wins) and build the network."""
+    order = np.argsort(node_id, kind="stable")
+    ids = node_id[order]
+    last = np.append(ids[1:] != ids[:-1], True)
+    ids, order = ids[last], order[last]
+    pos = np.minimum(np.searchsorted(ids, refs), max(len(ids) - 1, 0))
+    found = ids[pos] == refs if len(ids) else np.zeros(len(refs), dtype=bool)
+    line = np.repeat(np.arange(len(way_id)), way_len)
+    if not found.all():
+        bad_ways = np.unique(line[~found])
+        first = int(np.flatnonzero(~found)[0])
+        raise NetworkError(
+            f"{name}: {len(bad_ways):,} walkable ways use nodes missing from the file (e.g. node {int(refs[first])} "
+            f"of way {int(way_id[line[first]])}); the export is incomplete: export the area again with complete ways."
+        )
+    at = order[pos]
+    coords = np.column_stack([lon[at], lat[at]])
+    same_line = line[1:] == line[:-1]
+    ends = np.concatenate([coords[:-1][same_line], coords[1:][same_line]])
+    return _from_vertices(coords, same_line, crs="EPSG:4326", source=source, keep_largest=True,
+                          zone_coords=np.round(ends, 7) if len(ends) else None)
 
 
 def _from_graphml(path: Path) -> WalkNetwork:

