@@ -24,7 +24,7 @@ from carecircle.io.default_data import localised_note
 from carecircle.outputs.maps import coverage_map, map_document
 from carecircle.outputs.report import write_report
 from carecircle.outputs.staticmap import static_map_bytes
-from carecircle.outputs.tables import localise, write_workbook
+from carecircle.outputs.tables import guard_formulas, localise, write_workbook
 from carecircle.plan.results import StudyInputs, StudyResult, Suggestion
 from carecircle.version import __version__
 
@@ -212,14 +212,38 @@ def write_json(data: dict, path: Path) -> None:
 
 
 def write_csv(gdf, path: Path, *, with_lonlat: bool = False, lang: str = "en") -> None:
-    """A table as UTF-8 CSV with BOM (Excel reads Chinese), floats to 4 decimals, headers in ``lang``."""
+    """A table as UTF-8 CSV with BOM (Excel reads Chinese), headers in ``lang``.
+
+    Floats are rounded to 4 decimals, except ``lon``/``lat`` (with ``with_lonlat``: taken from the geometry),
+    which keep 7 (OSM's precision, ~1 cm) so that rows join back to the input. Text that a spreadsheet would run as a
+    formula is made inert (:func:`carecircle.outputs.tables.guard_formulas`); a carriage return in text is
+    written as a line feed, so that every line break sits inside a quoted cell.
+    """
     df = pd.DataFrame(gdf.drop(columns="geometry", errors="ignore"))
     if with_lonlat and len(gdf):
         df["lon"] = gdf.geometry.x.round(7).to_numpy()
         df["lat"] = gdf.geometry.y.round(7).to_numpy()
     floats = df.select_dtypes("float").columns
-    df[floats] = df[floats].round(4)
-    localise(df, lang).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    coords = [c for c in floats if c in ("lon", "lat")]
+    df[coords] = df[coords].round(7)
+    df[floats.difference(coords, sort=False)] = df[floats.difference(coords, sort=False)].round(4)
+    _one_line_break(guard_formulas(localise(df, lang))).to_csv(path, index=False, encoding="utf-8-sig",
+                                                                lineterminator="\n")
+
+
+def _one_line_break(df: pd.DataFrame) -> pd.DataFrame:
+    """Line breaks in text as ``\\n``: the csv writer quotes a cell holding ``\\n`` (the line terminator) but not one
+    holding a bare ``\\r``, which a spreadsheet would take as the end of the row (and read what follows, perhaps
+    a formula, as a new row)."""
+    def fix(value):
+        return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) and "\r" in value else value
+
+    text = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c].dtype)
+            and not pd.api.types.is_bool_dtype(df[c].dtype)]
+    out = df.copy()
+    for c in text:
+        out[c] = out[c].map(fix, na_action="ignore")
+    return out.rename(columns=fix)
 
 
 def _gpkg(path: Path, **layers) -> None:

@@ -14,6 +14,10 @@ import pandas as pd
 
 from carecircle.io.facility_types import type_label
 
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)?$")  # also a lone sign: "-" for none
+
 #: Header of each fixed column, in Chinese.
 HEADERS_ZH = {
     "community_id": "社区编号", "name": "名称", "name_en": "英文名称", "subdistrict": "街道", "district": "区县",
@@ -65,6 +69,41 @@ def localise(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out.rename(columns=_header_zh)
 
 
+def guard_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell (and header) that a spreadsheet would run as a formula made inert.
+
+    A text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading single quote, as
+    OWASP recommends for CSV and Excel files (``=HYPERLINK("http://x")`` becomes ``'=HYPERLINK("http://x")``).
+    Only ``str`` values are touched: numeric columns, and numbers inside mixed columns, stay numbers (``-2.5``
+    is written as ``-2.5``); so does text that is a plain number (``"-2.5"``) or a lone sign (``"-"``), which no
+    spreadsheet can run.
+
+    Examples
+    --------
+    >>> guard_formulas(pd.DataFrame({"name": ["=1+1", "Kamppi", "-2+3"], "x": [-1.5, 2.0, 3.0]}))["name"].tolist()
+    ["'=1+1", 'Kamppi', "'-2+3"]
+    """
+    text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c].dtype)
+                 and not pd.api.types.is_bool_dtype(df[c].dtype) and not pd.api.types.is_datetime64_any_dtype(df[c])]
+    risky = [c for c in text_cols if df[c].map(_is_formula, na_action="ignore").fillna(False).astype(bool).any()]
+    renamed = {c: _inert(c) for c in df.columns if _is_formula(c)}
+    if not risky and not renamed:
+        return df
+    out = df.copy()
+    for c in risky:
+        out[c] = out[c].map(_inert, na_action="ignore")
+    return out.rename(columns=renamed)
+
+
+def _is_formula(value) -> bool:
+    return (isinstance(value, str) and value.startswith(FORMULA_STARTS)
+            and not _PLAIN_NUMBER.match(value))
+
+
+def _inert(value):
+    return "'" + value if _is_formula(value) else value
+
+
 def _header_zh(column: str) -> str:
     match = _THRESHOLD_COLUMN.match(str(column))
     if match:
@@ -81,7 +120,7 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: Path, *, lang: str) ->
                 continue
             zh, en = SHEETS[key]
             sheet = zh if lang == "zh" else en
-            localise(df, lang).to_excel(writer, sheet_name=sheet, index=False)
+            guard_formulas(localise(df, lang)).to_excel(writer, sheet_name=sheet, index=False)
             ws = writer.sheets[sheet]
             ws.freeze_panes = "A2"
             for cells in ws.columns:
