@@ -123,7 +123,7 @@ def map_fragment(m: folium.Map, *, width: str = "100%", height: str = "600px") -
     --------
     >>> snippet = map_fragment(coverage_map(result), height="480px")  # doctest: +SKIP
     """
-    title = str(getattr(m.get_root(), "title", None) or "map")
+    title = html.unescape(str(getattr(m.get_root(), "title", None) or "map"))
     return srcdoc_iframe(m.get_root().render(), title=title, width=width, height=height, lazy=True)
 
 
@@ -145,8 +145,37 @@ def base_map(location: list[float], title: str, tiles: str | None) -> folium.Map
         # One background only: keep it out of the layer control (a lone radio button explains nothing).
         folium.TileLayer(tiles, control=False).add_to(m)
     inline_leaflet(m)
-    m.get_root().title = title
+    # branca writes the figure's title into <title> as it is: escaped here, so a title cannot close the element.
+    m.get_root().title = html.escape(title, quote=True)
     return m
+
+
+def html_element(markup: str) -> folium.Element:
+    """A folium element writing ``markup`` as it is.
+
+    ``folium.Element(text)`` compiles ``text`` as a Jinja template, so ``{{ ... }}`` or ``{% ... %}`` in a
+    user's title, name or note would be evaluated when the map is rendered; here the markup is a value.
+    """
+    element = folium.Element("{{ this.markup }}")
+    element.markup = markup
+    return element
+
+
+def add_layer(m: folium.Map, name: str, *, show: bool = True) -> folium.FeatureGroup:
+    """A layer listed in the layer control under ``name``, a text (Leaflet sets the name as the label's HTML, so
+    ``<``, ``>`` and ``&`` are escaped here; quotes need not be, the label is no attribute)."""
+    return folium.FeatureGroup(name=no_template(html.escape(name, quote=False)), show=show).add_to(m)
+
+
+def no_template(markup: str) -> str:
+    """``markup`` with every ``{`` written as the character reference ``&#123;`` (the same text on the page).
+
+    branca renders a folium layer's script and then compiles the result as a Jinja template once more
+    (``MacroElement.render`` wraps it in ``Element(...)``), so ``{{ ... }}`` or ``{% ... %}`` inside a name in a
+    popup, tooltip or layer name would be evaluated in Python when the map is drawn. Everything a map puts in
+    its layers' data goes through here (:func:`popup_frame`, :func:`add_layer`).
+    """
+    return markup.replace("{", "&#123;")
 
 
 def _read_vendor(name: str) -> str:
@@ -162,8 +191,8 @@ def inline_leaflet(m: folium.Map) -> None:
     m.default_js = []
     m.default_css = []
     header = m.get_root().header
-    css = folium.Element(f"<style>{_read_vendor('leaflet.css')}</style>")
-    js = folium.Element(f"<script>{_read_vendor('leaflet.js')}</script>")
+    css = html_element(f"<style>{_read_vendor('leaflet.css')}</style>")
+    js = html_element(f"<script>{_read_vendor('leaflet.js')}</script>")
     header.add_child(css, name="leaflet_css_inline")
     header.add_child(js, name="leaflet_js_inline")
 
@@ -236,7 +265,8 @@ def column_or_missing(df: pd.DataFrame, name: str) -> pd.Series:
 def popup_frame(
     gdf: gpd.GeoDataFrame, fields: list[tuple[str, str, Callable[[Any], str]]], extra: Mapping[str, Any]
 ) -> tuple[gpd.GeoDataFrame, list[str], list[str]]:
-    """Slim frame for GeoJSON: display strings ``p0, p1, ...`` (HTML-escaped), style columns, geometry.
+    """Slim frame for GeoJSON: display strings ``p0, p1, ...`` (HTML-escaped, ``{`` as ``&#123;``: see
+    :func:`no_template`), style columns, geometry.
 
     ``fields`` holds (source column, label, formatter). Returns the frame, the popup keys and aliases.
     """
@@ -246,8 +276,9 @@ def popup_frame(
         key = f"p{i}"
         props[key] = [fmt(v) for v in column_or_missing(gdf, column)]
         keys.append(key)
-        aliases.append(html.escape(label))
+        aliases.append(no_template(html.escape(label)))
     props.update(extra)
+    props = {k: [no_template(v) if isinstance(v, str) else v for v in values] for k, values in props.items()}
     slim = gpd.GeoDataFrame(props, geometry=list(gdf.geometry), crs=4326)
     return slim, keys, aliases
 
@@ -285,7 +316,7 @@ def add_facilities(
     type_colors: Mapping[str, str],
     labels: Mapping[str, str],
 ) -> None:
-    group = folium.FeatureGroup(name=labels["facilities_layer"], show=True).add_to(m)
+    group = add_layer(m, labels["facilities_layer"])
     rows = facilities[facilities.geometry.geom_type == "Point"]
     if rows.empty:
         return

@@ -26,10 +26,12 @@ from carecircle.outputs.maps.common import (
     NO_DATA_COLOR,
     PANEL_CSS,
     add_facilities,
+    add_layer,
     base_map,
     check_isochrones,
     facility_type_colors,
     fmt_minutes,
+    html_element,
     left_column,
     map_bounds,
     note_box,
@@ -130,12 +132,12 @@ def comparison_map(
     folium.LayerControl(collapsed=False).add_to(fmap)
 
     root = fmap.get_root()
-    root.html.add_child(folium.Element(title_box(title)), name="carecircle_title")
-    root.html.add_child(folium.Element(left_column([_compare_headline_box(cmp, labels)])),
+    root.html.add_child(html_element(title_box(title)), name="carecircle_title")
+    root.html.add_child(html_element(left_column([_compare_headline_box(cmp, labels)])),
                         name="carecircle_headline")
     if note or cmp.plan.note:
-        root.html.add_child(folium.Element(note_box(note or cmp.plan.note)), name="carecircle_note")
-    root.html.add_child(folium.Element(_compare_legend_box(cmap, span, m_lab, type_colors, cmp, labels)),
+        root.html.add_child(html_element(note_box(note or cmp.plan.note)), name="carecircle_note")
+    root.html.add_child(html_element(_compare_legend_box(cmap, span, m_lab, type_colors, cmp, labels)),
                         name="carecircle_legend")
     fmap.fit_bounds(bounds)
     return fmap
@@ -165,7 +167,7 @@ def _add_change_communities(
     cmap: branca.colormap.LinearColormap,
     labels: Mapping[str, str],
 ) -> None:
-    group = folium.FeatureGroup(name=labels["change_layer"].format(m=lab), show=True).add_to(fmap)
+    group = add_layer(fmap, labels["change_layer"].format(m=lab))
     if communities.empty or not len(cmp.communities):
         return
     table = cmp.communities.set_index("community_id")
@@ -209,7 +211,7 @@ def _add_scenario_isochrone(fmap: folium.Map, isochrones: gpd.GeoDataFrame | Non
     geoms = list(merged.geometry) if len(merged) else [unary_union(rows.geometry.to_numpy())]
     if not geoms or all(g is None or g.is_empty for g in geoms):
         return
-    group = folium.FeatureGroup(name=name, show=True).add_to(fmap)
+    group = add_layer(fmap, name)
     style = {"color": color, "weight": 2, "fillColor": color, "fillOpacity": 0.08}
     if dash:
         style["dashArray"] = dash
@@ -225,7 +227,7 @@ def _add_change_points(fmap: folium.Map, points: gpd.GeoDataFrame, flag: str, na
     rows = points[points[flag].to_numpy(dtype=bool)]
     if rows.empty:
         return
-    group = folium.FeatureGroup(name=name, show=show).add_to(fmap)
+    group = add_layer(fmap, name, show=show)
     pop = pd.to_numeric(rows["population"], errors="coerce").fillna(0.0)
     extra = {"_radius": [float(np.clip(2.5 + math.sqrt(max(p, 0.0)) / 2.0, 3.0, 10.0)) for p in pop]}
     slim, keys, aliases = popup_frame(rows, [
@@ -253,7 +255,7 @@ def _add_changed_facilities(fmap: folium.Map, rows: gpd.GeoDataFrame, name: str,
                             labels: Mapping[str, str]) -> None:
     if rows.empty:
         return
-    group = folium.FeatureGroup(name=name, show=True).add_to(fmap)
+    group = add_layer(fmap, name)
     rows = rows.assign(_type=[type_label(t, labels["_lang"]) if isinstance(t, str) else t for t in rows["type"]])
     slim, keys, aliases = popup_frame(rows, [
         ("facility_id", labels["facility"], lambda v: popup_text(v, labels)),

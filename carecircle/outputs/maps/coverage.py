@@ -31,12 +31,14 @@ from carecircle.outputs.maps.common import (
     PANEL_CSS,
     SHARE_COLORS,
     add_facilities,
+    add_layer,
     base_map,
     check_isochrones,
     column_or_missing,
     curve_svg,
     facility_type_colors,
     fmt_minutes,
+    html_element,
     left_column,
     map_bounds,
     note_box,
@@ -162,16 +164,16 @@ def coverage_map(
     folium.LayerControl(collapsed=False).add_to(m)
 
     root = m.get_root()
-    root.html.add_child(folium.Element(title_box(title)), name="carecircle_title")
+    root.html.add_child(html_element(title_box(title)), name="carecircle_title")
     left = [_headline_box(result, demand, thresholds, labels)]
     if curve_box:
         left.append(curve_box)
     # Headline and curve stack in one column, so the curve never overlaps however tall the headline is.
-    root.html.add_child(folium.Element(left_column(left)), name="carecircle_headline")
+    root.html.add_child(html_element(left_column(left)), name="carecircle_headline")
     if note:
-        root.html.add_child(folium.Element(note_box(note)), name="carecircle_note")
+        root.html.add_child(html_element(note_box(note)), name="carecircle_note")
     root.html.add_child(
-        folium.Element(_legend_box(share_cmap, top, result.target_share, iso_colors, type_colors, labels,
+        html_element(_legend_box(share_cmap, top, result.target_share, iso_colors, type_colors, labels,
                                    suggested=suggested is not None, new_iso_layers=new_iso_layers)),
         name="carecircle_legend",
     )
@@ -229,7 +231,7 @@ def _add_communities(
     labels: Mapping[str, str],
 ) -> None:
     top = threshold_label(max(thresholds))
-    group = folium.FeatureGroup(name=labels["communities_layer"], show=True).add_to(m)
+    group = add_layer(m, labels["communities_layer"])
     if communities.empty:
         return
     fields: list[tuple[str, str, Callable[[Any], str]]] = [
@@ -304,7 +306,7 @@ def _add_isochrones(
         lab = threshold_label(v)
         color = colors[lab]
         layer_name = labels["iso_layer"].format(m=lab)
-        group = folium.FeatureGroup(name=layer_name, show=True).add_to(m)
+        group = add_layer(m, layer_name)
         rows = merged[np.isclose(merged_minutes, v)]
         folium.GeoJson(
             gpd.GeoDataFrame(geometry=list(rows.geometry), crs=4326),
@@ -327,7 +329,7 @@ def _add_isochrones(
              ("_minutes", labels["isochrone"], lambda v: _fmt_threshold(v, labels))],
             extra,
         )
-        group = folium.FeatureGroup(name=labels["iso_facility_layer"], show=False).add_to(m)
+        group = add_layer(m, labels["iso_facility_layer"], show=False)
         folium.GeoJson(
             slim,
             style_function=lambda f: {"color": f["properties"]["_color"], "weight": 1,
@@ -346,7 +348,7 @@ def _add_uncovered(
     labels: Mapping[str, str],
 ) -> int:
     lab = threshold_label(top)
-    group = folium.FeatureGroup(name=labels["uncovered_layer"], show=True).add_to(m)
+    group = add_layer(m, labels["uncovered_layer"])
     covered = column_or_missing(demand, f"covered_{lab}").fillna(False).astype(bool)
     rows = demand[~covered & (demand.geometry.geom_type == "Point")]
     if rows.empty:
@@ -384,7 +386,7 @@ def _add_suggested_isochrones(
     names = []
     for v in sorted(float(x) for x in minutes.dropna().unique()):
         name = labels["suggested_iso_layer"].format(m=threshold_label(v))
-        group = folium.FeatureGroup(name=name, show=True).add_to(m)
+        group = add_layer(m, name)
         rows = isochrones[np.isclose(minutes, v)]
         # Not interactive: clicks pass through to the communities and markers underneath.
         folium.GeoJson(
@@ -410,7 +412,7 @@ def _site_icon_html(rank: str, *, size: int = 24) -> str:
 
 
 def _add_suggested(m: folium.Map, sites: gpd.GeoDataFrame, labels: Mapping[str, str]) -> None:
-    group = folium.FeatureGroup(name=labels["suggested_layer"], show=True).add_to(m)
+    group = add_layer(m, labels["suggested_layer"])
     if sites.empty:
         return
     fields: list[tuple[str, str, Callable[[Any], str]]] = [
