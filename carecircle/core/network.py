@@ -1,10 +1,10 @@
 """The walking network: read OpenStreetMap, keep walkable ways, project, and cache as arrays.
 
-Every source (a ``.osm.pbf`` through pyrosm, ``.osm``/``.osm.bz2`` XML or GraphML through osmnx, or an online
-osmnx query) is normalised to one form: straight segments between nodes, in the study area's UTM CRS. Nodes are
-identified by their coordinates (OSM's 1e-7 degree precision), so curved edges of a simplified graph become chains
-of segments and every edge length is an exact Euclidean length in metres. Only the largest connected component is
-kept: a point snapped onto a detached fragment would otherwise look unreachable.
+Every source (a ``.osm.pbf`` through pyrosm, ``.osm``/``.osm.bz2`` XML streamed by our own reader, GraphML or an
+online query through osmnx) is normalised to one form: straight segments between nodes, in the study area's UTM
+CRS. Nodes are identified by their coordinates (OSM's 1e-7 degree precision), so curved edges of a simplified graph
+become chains of segments and every edge length is an exact Euclidean length in metres. Only the largest connected
+component is kept: a point snapped onto a detached fragment would otherwise look unreachable.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ log = logging.getLogger(__name__)
 #: long step (many facilities, candidate chunks) has got. The CLI draws it as a bar; the API default is silence.
 Progress = Callable[..., None]
 
-#: Bumped whenever the cached form or the walking filter changes, so old caches are rebuilt.
-CACHE_VERSION = 1
+#: Bumped whenever the cached form, a reader or the walking filter changes, so old caches are rebuilt.
+#: 2: OSM XML streamed by our own reader instead of osmnx.
+CACHE_VERSION = 2
 
 #: ``highway`` values nobody walks on (osmnx's walk filter, plus planned and disused ways).
 _NOT_WALKABLE_HIGHWAY = {
@@ -284,11 +285,13 @@ def load_network(
 
     Parameters
     ----------
-    path : ``.osm.pbf`` (read with pyrosm), ``.osm`` / ``.osm.bz2`` / ``.xml`` (OSM XML, read with osmnx) or
-        ``.graphml`` (an osmnx graph). Ways are filtered with :func:`walkable`.
+    path : ``.osm.pbf`` (read with pyrosm), ``.osm`` / ``.osm.bz2`` / ``.xml`` (OSM XML, streamed: only the
+        walkable ways and node coordinates are kept) or ``.graphml`` (an osmnx graph). Ways are filtered with
+        :func:`walkable`.
     cache_dir : folder for the cached array form (``None``: no cache). A cache entry is keyed by the file's
         absolute path, size and modification time and by :data:`CACHE_VERSION`.
-    progress : optional callback receiving a short description of each long step.
+    progress : optional callback: ``progress(step)`` when reading starts, then for OSM XML
+        ``progress(step, done, total)`` with the bytes of the file read so far (compressed bytes for ``.bz2``).
 
     Returns
     -------
