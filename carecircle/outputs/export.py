@@ -1,8 +1,9 @@
 """Write a study's results to a folder, all or nothing.
 
-Every file is first written into a temporary folder beside the destination; only when all of them are
-complete are they moved into place (``os.replace``, atomic per file). A failed run leaves the previous
-results untouched and no half-written file behind.
+Every file is first written into a new folder beside the destination; only when all of them are complete
+does that folder replace the destination, in one swap (:func:`carecircle.outputs.files.write_folder`). A
+failed run leaves the previous results untouched and no half-written file behind; a reader never sees a mix
+of two runs.
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ import functools
 import json
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pyogrio.errors import DataLayerError, DataSourceError
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import OutputError
 from carecircle.io.default_data import localised_note
+from carecircle.outputs.files import write_folder
 from carecircle.outputs.maps import coverage_map, map_document
 from carecircle.outputs.report import write_report
 from carecircle.outputs.staticmap import static_map_bytes
@@ -163,47 +164,41 @@ MANIFEST = ".carecircle-outputs.json"
 
 
 def write_all(out_dir, writers: dict) -> dict[str, Path]:
-    """Run every writer into a temporary folder, then move all files into ``out_dir`` (all or nothing).
+    """Run every writer (``{file name: write(path)}``) and put the files into ``out_dir``, all or nothing.
 
-    Files an earlier carecircle run wrote into ``out_dir`` and this one does not are removed (they are listed
-    in :data:`MANIFEST`); other files in the folder are never touched.
+    The files are written into a new folder beside ``out_dir``, which then replaces it in one swap
+    (:func:`carecircle.outputs.files.write_folder`): a reader sees the earlier set or the new one; a failure
+    leaves the earlier set as it was (and creates no folder); two runs into one folder take turns. Files an
+    earlier carecircle run wrote into ``out_dir`` and this one does not are dropped (they are listed in
+    :data:`MANIFEST`); other files in the folder are kept.
+
+    Raises
+    ------
+    OutputError
+        A file cannot be written (the message names it and the cause: no space left, permission denied, ...),
+        or the folder cannot be replaced (see ``write_folder``).
     """
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".carecircle-", dir=out_dir))
-    except OSError as exc:
-        raise OutputError(f"cannot create output folder {str(out_dir)!r} ({exc.strerror}); "
-                          "choose another with --output.") from exc
-    written = {}
-    try:
+    def fill(folder: Path) -> list[str]:
         for name, write in writers.items():
-            write(tmp / name)
-        for name in writers:
-            os.replace(tmp / name, out_dir / name)
-            written[name] = out_dir / name
-        _forget_earlier_outputs(out_dir, set(written))
-    except OSError as exc:
-        raise OutputError(f"cannot write results into {str(out_dir)!r} ({exc}); check space and permissions, "
-                          "or choose another folder with --output.") from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            try:
+                write(folder / name)
+            except (OSError, DataSourceError, DataLayerError) as exc:
+                raise OutputError(f"{Path(out_dir) / name}: cannot write it ({_cause(exc)}); check free space and "
+                                  "permissions, or choose another folder with --output.") from exc
+        return list(writers)
+
+    written = {p.name: p for p in write_folder(out_dir, fill, manifest=MANIFEST)}
     log.info("export: wrote %d files to %s", len(written), out_dir)
     return written
 
 
-def _forget_earlier_outputs(out_dir: Path, names: set[str]) -> None:
-    manifest = out_dir / MANIFEST
-    try:
-        earlier = set(json.loads(manifest.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        earlier = set()
-    for name in sorted(earlier - names):
-        stale = out_dir / name
-        if stale.is_file() and stale.parent == out_dir:
-            stale.unlink()
-            log.info("export: removed %s, written by an earlier run but not by this one", stale)
-    manifest.write_text(json.dumps(sorted(names), ensure_ascii=False) + "\n", encoding="utf-8")
+def _cause(exc: BaseException) -> str:
+    """The reason of a failed write in a few words ("No space left on device")."""
+    for e in (exc, exc.__cause__):
+        if isinstance(e, OSError) and e.strerror and not isinstance(e, OutputError):
+            return e.strerror
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
 
 
 def write_json(data: dict, path: Path) -> None:
