@@ -95,7 +95,7 @@ def test_matches_reference_on_generated_networks(seed):
     fxy = random_points(200 + seed, net, int(rng.integers(1, 6)), margin=20)
     dxy = random_points(300 + seed, net, 500, margin=350)  # some beyond the 300 m snapping limit
     communities = quadrant_communities(net)
-    demand = demand_gdf(dxy, rng.integers(0, 50, len(dxy)), community_of(dxy, communities))
+    demand = demand_gdf(dxy, rng.integers(0, 50, len(dxy)), _nearest_community(dxy, communities))
     _, ref = _check_against_reference(net, facilities_gdf(fxy), demand, communities,
                                       thresholds=(3.0, 7.5, 12.0))
     assert np.isinf(ref).any() and np.isfinite(ref).any()
@@ -268,8 +268,17 @@ def _random_case(seed: int, n_fac: int, n_dem: int = 150):
     fxy = random_points(seed + 1, net, n_fac, margin=10)
     dxy = random_points(seed + 2, net, n_dem, margin=200)
     communities = quadrant_communities(net, rng.integers(0, 100, 4))
-    demand = demand_gdf(dxy, rng.integers(0, 20, n_dem), community_of(dxy, communities))
+    demand = demand_gdf(dxy, rng.integers(0, 20, n_dem), _nearest_community(dxy, communities))
     return net, fxy, demand, communities
+
+
+def _nearest_community(xy: np.ndarray, communities) -> np.ndarray:
+    """The community holding each point, or the nearest one: every demand point must name a community."""
+    ids = community_of(xy, communities)
+    stray = ids == "none"
+    dist = shapely.distance(np.asarray(communities.geometry.array)[None, :], shapely.points(xy[stray])[:, None])
+    ids[stray] = communities["community_id"].to_numpy()[dist.argmin(axis=1)]
+    return ids
 
 
 @PROPS
@@ -338,3 +347,21 @@ def test_projected_inputs_in_another_crs_are_reprojected(grid):
     result = measure_coverage(grid, fac, demand_gdf([at(300, 0)]))
     assert result.demand["time_min"].iloc[0] * 60 == pytest.approx(300, abs=1e-6)
     assert GRID_CRS == grid.crs
+
+
+def test_no_elderly_anywhere_gives_no_share_not_a_crash(grid, caplog):
+    caplog.set_level("INFO", logger="carecircle.core.coverage")
+    result = measure_coverage(grid, facilities_gdf([at(0, 0)]), demand_gdf([at(0, 100)], [0]))
+    assert result.summary["share"] == {"5": None, "10": None, "15": None}
+    assert "coverage: n/a of 0 elderly within 15 min" in caplog.text
+
+
+@pytest.mark.parametrize(("ids", "match"), [
+    (["Q1", "Q9", "nope"], r"^demand points: 2 of 3 have a community_id that matches no community \('Q9', 'nope'; "
+                           r"rows 2, 3\); use the communities' ids \('Q1', 'Q2', 'Q3', …\)"),
+    (["all", "all", "all"], r"^demand points: no community_id column, so none of the 3 points"),
+])
+def test_demand_community_ids_must_name_a_community(grid, ids, match):
+    dem = demand_gdf([at(0, 100), at(0, 200), at(0, 300)], [1, 2, 3], ids)
+    with pytest.raises(InputError, match=match):
+        measure_coverage(grid, facilities_gdf([at(0, 0)]), dem, quadrant_communities(grid))

@@ -11,7 +11,7 @@ from generate import GRID_CRS, at, quadrant_communities
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carecircle.core.demand import METHODS, NON_RESIDENTIAL, place_demand
+from carecircle.core.demand import METHODS, NON_RESIDENTIAL, children_demand, place_demand
 from carecircle.errors import InputError
 
 PROPS = settings(derandomize=True, max_examples=15, deadline=None)
@@ -179,3 +179,13 @@ def test_helsinki_each_method_preserves_population(helsinki_communities, helsink
 def test_helsinki_buildings_exclude_non_residential(helsinki_buildings):
     tags = helsinki_buildings["building"].astype(str).str.lower()
     assert (~tags.isin(NON_RESIDENTIAL)).any() and tags.isin(NON_RESIDENTIAL).any()
+
+
+def test_children_of_a_community_without_elderly_are_placed_in_equal_shares(grid, communities):
+    com = communities.assign(pop_60plus=[0.0, 200, 300, 400, 50], pop_0_3=[12.0, 4, 6, 8, 1])
+    dem = place_demand(com, grid, method="nodes")
+    kids = children_demand(dem, com)
+    q1 = kids["community_id"] == "Q1"
+    assert _sums(dem)["Q1"] == 0
+    np.testing.assert_allclose(kids.loc[q1, "population"], 12.0 / q1.sum())
+    np.testing.assert_allclose(_sums(kids).to_numpy(), [12, 4, 6, 8, 1])

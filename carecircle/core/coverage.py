@@ -18,6 +18,7 @@ from carecircle.core.network import WalkNetwork
 from carecircle.core.travel import DEFAULT_MAX_SNAP_M, DEFAULT_WALK_SPEED_MPS, travel_times
 from carecircle.errors import InputError, SnapError
 from carecircle.io.facility_types import ELDER_CARE, TYPES, check_codes
+from carecircle.io.readers import check_community_ids
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ def measure_coverage(
     facilities : facility points with ``facility_id`` (:func:`carecircle.read_facilities`).
     demand : demand points with ``community_id`` and ``population`` (:func:`carecircle.place_demand` or
         :func:`carecircle.read_demand`).
-    communities : optional community polygons with ``community_id`` for per-community figures.
+    communities : optional community polygons with ``community_id`` for per-community figures; every demand
+        point's ``community_id`` must name one of them (else an InputError names the strays).
     thresholds_min : walking-time thresholds in minutes.
     walk_speed_mps : walking speed in metres per second (presets 0.8 / 1.0 / 1.2).
     max_snap_m : a facility farther than this from the network is an error; a demand point farther is
@@ -99,6 +101,8 @@ def measure_coverage(
         raise InputError(f"target share {target_share!r} must be between 0 and 1 (e.g. 0.9 for 90%).")
     if len(facilities) == 0:
         raise InputError("no facilities given; add at least one facility point.")
+    if communities is not None:
+        check_community_ids(demand, communities)
     fac = facilities.to_crs(network.crs)
     dem = demand.to_crs(network.crs)
     tt = travel_times(
@@ -157,7 +161,8 @@ def measure_coverage(
     summary = summary_dict(out, com_out, thresholds, walk_speed_mps=walk_speed_mps, target_share=target_share,
                            network=network, n_facilities=len(facilities))
     summary["max_snap_m"] = float(max_snap_m)
-    log.info("coverage: %s of %.0f elderly within %s min", f"{summary['share'][top]:.1%}",
+    share = summary["share"][top]
+    log.info("coverage: %s of %.0f elderly within %s min", "n/a" if share is None else f"{share:.1%}",
              summary["elderly_population"], top)
     return CoverageResult(
         thresholds_min=thresholds,

@@ -182,12 +182,14 @@ def _no_buildings() -> gpd.GeoDataFrame:
 
 def children_demand(demand: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     """Children 0–3 placed like the elderly: each demand point gets its community's ``pop_0_3`` in proportion
-    to its share of the community's elderly (the same building/node weights). ``None`` without ``pop_0_3``."""
+    to its share of the community's elderly (the same building/node weights); in a community with no elderly,
+    in equal shares over its points. ``None`` without ``pop_0_3``."""
     if communities is None or "pop_0_3" not in communities or communities["pop_0_3"].isna().all():
         return None
     kids = communities.set_index(communities["community_id"].astype(str))["pop_0_3"].fillna(0.0)
     ids = demand["community_id"].astype(str)
     elderly = demand.groupby(ids)["population"].transform("sum").to_numpy(dtype=float)
+    count = demand.groupby(ids)["population"].transform("size").to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        weight = np.where(elderly > 0, demand["population"].to_numpy(dtype=float) / elderly, 0.0)
+        weight = np.where(elderly > 0, demand["population"].to_numpy(dtype=float) / elderly, 1.0 / count)
     return demand.assign(population=weight * kids.reindex(ids.to_numpy()).fillna(0.0).to_numpy())

@@ -161,6 +161,11 @@ def read_communities(
             f"{name}: {len(over)} communities have more people aged 60+ than in total (rows {_rows(over)}); "
             f"check the {elderly_col!r} and {pop_col!r} columns."
         )
+    if not (out["pop_60plus"] > 0).any():  # one community at 0 is fine (its coverage is n/a); all at 0 is not
+        raise InputError(
+            f"{name}: no elderly population in any community (column {elderly_col!r} is 0 in all "
+            f"{len(out)} rows); check the {elderly_col!r} column or name the right one with --elderly-col."
+        )
     used = {id_col, name_col, elderly_col, pop_col, households_col, subdistrict_col, district_col,
             residential_col, children_col, "geometry"}
     extra = [c for c in gdf.columns if c not in used and c not in out]
@@ -192,7 +197,34 @@ def read_demand(
     out = pd.DataFrame(index=gdf.index)
     out["community_id"] = gdf[community_col].astype(str) if community_col and community_col in gdf else "all"
     out["population"] = _non_negative(gdf, population_col, file=name, option="--population-col", required=True)
+    if not (out["population"] > 0).any():
+        raise InputError(
+            f"{name}: no elderly population at any demand point (column {population_col!r} is 0 in all "
+            f"{len(out)} rows); check the {population_col!r} column or name the right one with --population-col."
+        )
     return gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326", index=gdf.index)
+
+
+def check_community_ids(demand: pd.DataFrame, communities: pd.DataFrame) -> None:
+    """Refuse demand points whose ``community_id`` names no community (their elderly would count in the total
+    but in no community). Raises :class:`~carecircle.errors.InputError` naming the ids and rows."""
+    known = set(communities["community_id"].astype(str))
+    ids = demand["community_id"].astype(str).to_numpy()
+    bad = np.flatnonzero(~np.isin(ids, list(known)))
+    if not len(bad):
+        return
+    example = _values(sorted(known)[:3]) + (", …" if len(known) > 3 else "")
+    if (ids == "all").all():
+        raise InputError(
+            f"demand points: no community_id column, so none of the {len(ids)} points can be counted in a "
+            f"community; add a community_id column with the communities' ids ({example}), or leave out the "
+            "communities."
+        )
+    raise InputError(
+        f"demand points: {len(bad)} of {len(ids)} have a community_id that matches no community "
+        f"({_values(pd.unique(ids[bad]))}; rows {_rows(bad)}); use the communities' ids ({example}) or leave out "
+        "the communities."
+    )
 
 
 # ----------------------------------------------------------------------------------------------- helpers

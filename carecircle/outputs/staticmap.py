@@ -98,7 +98,7 @@ def static_map_figure(
     fallback for Chinese names, when one is installed).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # lazy: matplotlib is heavy and only the PNG needs it
-    from matplotlib.colors import LinearSegmentedColormap, Normalize
+    from matplotlib.colors import LinearSegmentedColormap, Normalize, to_rgba
     from matplotlib.figure import Figure  # lazy: matplotlib is heavy and only the PNG needs it
     from matplotlib.font_manager import FontProperties  # lazy: matplotlib is heavy and only the PNG needs it
     from matplotlib.lines import Line2D  # lazy: matplotlib is heavy and only the PNG needs it
@@ -149,7 +149,9 @@ def static_map_figure(
     handles: list[Any] = []
     if len(communities):
         share = pd.to_numeric(communities.get(f"share_{top}"), errors="coerce")
-        colors = [_NO_DATA_COLOR if pd.isna(v) else cmap(norm(float(v))) for v in share]
+        # RGBA tuples throughout: a hex string among tuples makes matplotlib's colour array ragged.
+        no_data = to_rgba(_NO_DATA_COLOR)
+        colors = [no_data if pd.isna(v) else cmap(norm(float(v))) for v in share]
         communities.plot(ax=ax, color=colors, edgecolor="white", linewidth=0.8, alpha=0.72, zorder=1)
         below = communities[communities.get("below_target", pd.Series(False, index=communities.index))
                             .fillna(False).astype(bool).to_numpy()]

@@ -1,0 +1,121 @@
+"""Valid but unusual inputs, and nonsense that must be refused: `carecircle run` called in-process on modified
+copies of the bundled demo (issue 16, items 8–11 and 16).
+
+Unusual but valid input runs to the end with the right numbers; bad input stops before any output with one
+line that names the file, the offending values and the fix, and the exit code of its error class.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from carecircle.cli import main
+from carecircle.io.default_data import default_data_dir
+
+DATA = default_data_dir()
+COMMUNITIES = json.loads((DATA / "communities.geojson").read_text(encoding="utf-8"))
+#: The demo's elderly population (sum of pop_60plus).
+DEMO_ELDERLY = sum(f["properties"]["pop_60plus"] for f in COMMUNITIES["features"])
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    """One network cache for the module: every run reads the demo's network once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def communities(tmp_path: Path, change, name: str = "communities.geojson") -> Path:
+    """A copy of the demo's communities after ``change(features)`` (which edits the list in place)."""
+    data = copy.deepcopy(COMMUNITIES)
+    change(data["features"])
+    path = tmp_path / name
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def demand(tmp_path: Path, rows: list[dict], name: str = "demand.csv") -> Path:
+    path = tmp_path / name
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def run(tmp_path: Path, cache: Path, argv: list[str]) -> tuple[int, Path]:
+    out = tmp_path / "out"
+    code = main(["run", *argv, "--output", str(out), "--cache-dir", str(cache), "--quiet", "--no-isochrones"])
+    return code, out
+
+
+def set_property(row: int, key: str, value):
+    def change(features):
+        features[row]["properties"][key] = value
+    return change
+
+
+def set_all(key: str, value):
+    def change(features):
+        for f in features:
+            f["properties"][key] = value
+    return change
+
+
+# ------------------------------------------------------------------------------------ unusual but valid
+
+
+def test_a_community_with_no_elderly_has_no_share_and_its_children_stay(tmp_path, cache):
+    """Item 8: a community at 0 elderly runs (the static map used to crash on its grey colour)."""
+    code, out = run(tmp_path, cache, ["--communities", str(communities(tmp_path, set_property(0, "pop_60plus", 0)))])
+    assert code == 0
+    table = pd.read_csv(out / "communities.csv", encoding="utf-8-sig").set_index("community_id")
+    assert table.loc["C01", "elderly"] == 0
+    assert table.loc["C01", ["share_5", "share_10", "share_15"]].isna().all()
+    assert not table.loc["C01", "below_target"]
+    assert (out / "map.png").stat().st_size > 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["elderly_population"] == DEMO_ELDERLY - COMMUNITIES["features"][0]["properties"]["pop_60plus"]
+    # its children 0-3 are placed on its points in equal shares, not lost with the elderly weights
+    children = pd.read_csv(out / "childcare.csv", encoding="utf-8-sig").set_index("community_id")
+    assert children.loc["C01", "children"] == pytest.approx(COMMUNITIES["features"][0]["properties"]["pop_0_3"])
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+
+BAD = [
+    # (name, argv builder, exit code, message pattern)
+    ("all communities at 0 elderly",
+     lambda t: ["--communities", str(communities(t, set_all("pop_60plus", 0)))], 3,
+     r"^communities\.geojson: no elderly population in any community \(column 'pop_60plus' is 0 in all 7 rows\); "
+     r"check the 'pop_60plus' column or name the right one with --elderly-col\.$"),
+    ("all demand points at 0",
+     lambda t: ["--demand", str(demand(t, [{"lon": 24.94, "lat": 60.17, "population": 0}]))], 3,
+     r"^demand\.csv: no elderly population at any demand point .*--population-col\.$"),
+    ("demand community ids matching no community",
+     lambda t: ["--communities", str(DATA / "communities.geojson"), "--demand", str(demand(t, [
+         {"community_id": "C01", "lon": 24.9414, "lat": 60.1690, "population": 10},
+         {"community_id": "C99", "lon": 24.9460, "lat": 60.1720, "population": 20},
+         {"community_id": "X", "lon": 24.9500, "lat": 60.1660, "population": 30}]))], 3,
+     r"^demand points: 2 of 3 have a community_id that matches no community \('C99', 'X'; rows 2, 3\); use the "
+     r"communities' ids \('C01', 'C02', 'C03', …\) or leave out the communities\.$"),
+    ("demand without community ids beside communities",
+     lambda t: ["--communities", str(DATA / "communities.geojson"), "--demand", str(demand(t, [
+         {"lon": 24.9414, "lat": 60.1690, "population": 10}]))], 3,
+     r"^demand points: no community_id column, so none of the 1 points can be counted in a community; add a "
+     r"community_id column"),
+]
+
+
+@pytest.mark.parametrize(("name", "argv", "code", "match"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input_one_line_exit_code_no_output(tmp_path, cache, capsys, name, argv, code, match):
+    result, out = run(tmp_path, cache, argv(tmp_path))
+    err = capsys.readouterr().err.strip()
+    assert result == code, err
+    assert err.startswith("carecircle: error: ")
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert re.search(match, err.removeprefix("carecircle: error: ")), err
+    assert not out.exists()
