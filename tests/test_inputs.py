@@ -73,8 +73,10 @@ BAD_FACILITY_CSV = [
     ("projected_as_degrees", "facility_id,x,y\nF1,500000,4600000\n", r"outside longitude ±180"),
     ("duplicate_ids", "facility_id,lon,lat\nF1,24.94,60.17\nF2,24.94,60.17\nF1,24.95,60.17\n",
      r"^facilities\.csv: duplicate facility_id values 'F1' \(rows 1, 3\); make every id unique"),
-    ("duplicate_numeric_ids", "facility_id,lon,lat\n7,24.94,60.17\n7.0,24.95,60.17\n",
-     r"duplicate facility_id values '7' \(rows 1, 2\)"),
+    ("duplicate_numeric_ids", "facility_id,lon,lat\n7,24.94,60.17\n007,24.95,60.17\n7,24.95,60.17\n",
+     r"duplicate facility_id values '7' \(rows 1, 3\)"),
+    ("blank_id", "facility_id,lon,lat\nF1,24.94,60.17\n  ,24.95,60.17\n",
+     r"^facilities\.csv: 1 rows have no facility_id \(rows 2\); fill them"),
     ("missing_id", "facility_id,lon,lat\nF1,24.94,60.17\n,24.95,60.17\n",
      r"^facilities\.csv: 1 rows have no facility_id \(rows 2\); fill them"),
     ("negative_capacity", "facility_id,capacity,lon,lat\nF1,20,24.94,60.17\nF2,-5,24.95,60.17\n",
@@ -139,8 +141,8 @@ def test_chinese_headers_bom_numeric_ids_and_no_name(tmp_path):
     path = tmp_path / "设施.csv"
     path.write_text("\ufeffid,经度,纬度,备注\n1,123.43,41.80,甲\n2.0,123.44,41.81,乙\n", encoding="utf-8")
     gdf = read_facilities(path, id_col="id")
-    assert gdf["facility_id"].tolist() == ["1", "2"]
-    assert gdf["name"].tolist() == ["1", "2"]
+    assert gdf["facility_id"].tolist() == ["1", "2.0"]  # ids are text, as written
+    assert gdf["name"].tolist() == ["1", "2.0"]
     assert gdf["备注"].tolist() == ["甲", "乙"]
     assert gdf.geometry.y.tolist() == [41.80, 41.81]
 
@@ -323,3 +325,41 @@ def test_good_demand(tmp_path):
     assert gdf["community_id"].tolist() == ["C1", "C2"]
     no_com = read_demand(path, community_col="nope")
     assert no_com["community_id"].tolist() == ["all", "all"]
+
+
+# ------------------------------------------------------------------------------------------ ids are text
+
+
+def test_ids_are_text_as_written(tmp_path):
+    """Leading zeros stay; `1` and `01` are two facilities; names that look like numbers stay text too."""
+    path = tmp_path / "facilities.csv"
+    path.write_text("facility_id,name,lon,lat\n001,007,24.94,60.17\n1,1.50,24.95,60.17\n01,x,24.96,60.17\n",
+                    encoding="utf-8")
+    gdf = read_facilities(path)
+    assert gdf["facility_id"].tolist() == ["001", "1", "01"]
+    assert gdf["name"].tolist() == ["007", "1.50", "x"]
+
+
+def test_demand_community_ids_are_text(tmp_path):
+    path = tmp_path / "demand.csv"
+    path.write_text("community_id,population,lon,lat\n001,3,24.94,60.17\n1,2,24.95,60.17\n", encoding="utf-8")
+    assert read_demand(path)["community_id"].tolist() == ["001", "1"]
+
+
+def test_missing_demand_community_id_is_named(tmp_path):
+    path = tmp_path / "demand.csv"
+    path.write_text("community_id,population,lon,lat\nC1,3,24.94,60.17\n,2,24.95,60.17\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"^demand\.csv: 1 demand points have no community_id \(rows 2\); fill them "
+                                         r"or drop the column\.$"):
+        read_demand(path)
+
+
+def test_community_ids_with_leading_zeros_from_geojson(tmp_path):
+    path = write_geojson(tmp_path / "c.geojson", [community("001"), community("01", "multi"), community("1")])
+    assert read_communities(path)["community_id"].tolist() == ["001", "01", "1"]
+
+
+def test_numeric_ids_stored_as_numbers_in_a_vector_file(tmp_path):
+    """A GeoJSON number is a number: 7 and 7.0 are both "7" (and so duplicates)."""
+    path = write_geojson(tmp_path / "c.geojson", [community(7), community(8.0, "multi")])
+    assert read_communities(path)["community_id"].tolist() == ["7", "8"]

@@ -83,6 +83,40 @@ def test_a_community_with_no_elderly_has_no_share_and_its_children_stay(tmp_path
     assert children.loc["C01", "children"] == pytest.approx(COMMUNITIES["features"][0]["properties"]["pop_0_3"])
 
 
+def zero_padded_facilities(tmp_path: Path) -> Path:
+    """The demo's facilities with ids 001, 002, ... and a tenth facility with id 1 beside 001 (a copy of F02)."""
+    df = pd.read_csv(DATA / "facilities.csv", dtype={"facility_id": str})
+    df["facility_id"] = [f"{i + 1:03d}" for i in range(len(df))]
+    df = pd.concat([df, df.iloc[[1]].assign(facility_id="1")], ignore_index=True)
+    path = tmp_path / "facilities.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_ids_with_leading_zeros_are_kept_and_1_is_not_001(tmp_path, cache):
+    """Item 9: `001` stays `001` in every output, and `1` beside it is another facility."""
+    code, out = run(tmp_path, cache, ["--facilities", str(zero_padded_facilities(tmp_path))])
+    assert code == 0
+    table = pd.read_csv(out / "facilities.csv", encoding="utf-8-sig", dtype={"facility_id": str})
+    assert {"001", "002", "1"} <= set(table["facility_id"])
+    demand = pd.read_csv(out / "demand.csv", encoding="utf-8-sig", dtype={"nearest_facility": str})
+    assert demand["nearest_facility"].dropna().str.fullmatch(r"00\d|1").all()
+
+
+def test_a_scenario_removes_a_facility_named_with_leading_zeros(tmp_path, cache):
+    facilities = zero_padded_facilities(tmp_path)
+    scenario = tmp_path / "zeros.yaml"
+    scenario.write_text(f"name: zeros\ninputs:\n  facilities: {facilities.as_posix()}\n"
+                        "facilities:\n  remove: ['001']\n  change:\n    '002':\n      capacity: 99\n",
+                        encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--output", str(out), "--cache-dir", str(cache), "--quiet"]) == 0
+    table = pd.read_csv(out / "facilities.csv", encoding="utf-8-sig", dtype={"facility_id": str})
+    ids = table["facility_id"].tolist()
+    assert "001" not in ids and "1" in ids
+    assert table.set_index("facility_id").loc["002", "capacity"] == 99
+
+
 # ---------------------------------------------------------------------------------------------- bad input
 
 BAD = [

@@ -52,13 +52,15 @@ def apply_facility_edits(
 
     Existing facilities keep their file order. An unknown id in ``remove`` or ``change`` is an InputError.
     """
-    change = dict(change or {})
+    change = {str(k): v for k, v in (change or {}).items()}  # ids are text: "001" is not "1"
+    remove = [str(r) for r in remove]
     ids = facilities["facility_id"].astype(str)
-    unknown = [f for f in [*remove, *change] if f not in set(ids)]
+    known = set(ids)
+    unknown = [f for f in [*remove, *change] if f not in known]
     if unknown:
         raise InputError(f"facilities not in the facility file: {', '.join(unknown)}; check facilities.remove and "
-                         "facilities.change.")
-    out = facilities[~ids.isin(list(remove)).to_numpy()].copy()
+                         "facilities.change (ids are text: quote them in YAML, e.g. \"001\").")
+    out = facilities[~ids.isin(remove).to_numpy()].copy()
     for fid, values in change.items():
         row = out.index[out["facility_id"].astype(str) == fid]
         for key in NUMERIC_FIELDS:

@@ -49,7 +49,8 @@ def read_facilities(
     ----------
     path : the file, or a table already in memory with lon/lat columns (checked exactly like a CSV).
     id_col, name_col, type_col, capacity_col, area_col, beds_col, nursing_beds_col : source column names. Only
-        coordinates are required: a missing id column numbers the facilities ``F1, F2, ...``; missing
+        coordinates are required. Ids are text, read as written (``001`` stays ``001``, distinct from ``1``); a
+        missing id column numbers the facilities ``F1, F2, ...``; missing
         name/capacity/area/beds are left empty, a missing or empty type is ``"unspecified"`` (an elder-care
         facility of no stated type). Types may be written in Chinese or English
         (:mod:`carecircle.io.facility_types`); an unknown type is an error. ``type_col=None`` keeps a ``type``
@@ -66,7 +67,8 @@ def read_facilities(
     to a point inside them.
     """
     name = source or _name(path)
-    gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="facilities", name=name)
+    gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="facilities", name=name,
+                       text=(id_col, name_col, type_col or "type"))
     out = _standard_id(gdf, id_col, "facility_id", prefix="F", file=name)
     out["name"] = gdf[name_col].astype("string") if name_col in gdf else out["facility_id"]
     if type_col is None:  # candidate sites: their type (e.g. 闲置办公楼) is kept as written, not checked
@@ -105,7 +107,8 @@ def read_communities(
     Parameters
     ----------
     path : the file; it must carry a CRS.
-    id_col, name_col : identifier and name columns (a missing id column numbers rows ``C1, C2, ...``).
+    id_col, name_col : identifier and name columns; ids are text (``001`` stays ``001``); a missing id column
+        numbers rows ``C1, C2, ...``.
     elderly_col : population aged 60+, required, non-negative.
     pop_col, households_col : total population and households, optional (NaN when absent).
     subdistrict_col, district_col : parent units (街道, 区/县) for roll-ups, optional.
@@ -185,17 +188,26 @@ def read_demand(
     """Read demand points (elderly persons at a location) from CSV (lon/lat) or a vector file.
 
     Returns a GeoDataFrame in EPSG:4326 with ``population`` (float, non-negative) and ``community_id``
-    (from ``community_col`` when present, else ``"all"``).
+    (text, as written in ``community_col`` when present, else ``"all"``).
     """
     name = Path(path).name
-    gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="demand points", name=name)
+    gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="demand points", name=name,
+                       text=(community_col,) if community_col else ())
     if population_col not in gdf:
         raise InputError(
             f"{name}: no population column {population_col!r}; columns are "
             f"{_values(gdf.columns.drop('geometry'))}; name it with --population-col."
         )
     out = pd.DataFrame(index=gdf.index)
-    out["community_id"] = gdf[community_col].astype(str) if community_col and community_col in gdf else "all"
+    if community_col and community_col in gdf:
+        ids = _id_text(gdf[community_col])
+        missing = np.flatnonzero((gdf[community_col].isna() | (ids == "")).to_numpy())
+        if len(missing):
+            raise InputError(f"{name}: {len(missing)} demand points have no {community_col} (rows {_rows(missing)}); "
+                             "fill them or drop the column.")
+        out["community_id"] = ids.to_numpy()
+    else:
+        out["community_id"] = "all"
     out["population"] = _non_negative(gdf, population_col, file=name, option="--population-col", required=True)
     if not (out["population"] > 0).any():
         raise InputError(
@@ -282,12 +294,12 @@ def _name(path) -> str:
     return "table" if isinstance(path, pd.DataFrame) else Path(path).name
 
 
-def _read_points(path, *, lon_col, lat_col, crs: str, what: str, name: str) -> gpd.GeoDataFrame:
+def _read_points(path, *, lon_col, lat_col, crs: str, what: str, name: str, text=()) -> gpd.GeoDataFrame:
     """Points in EPSG:4326; GCJ-02/BD-09 coordinates (``crs``) are converted to WGS-84 (:mod:`carecircle.io.coords`)."""
     system = normalise_crs(crs)
     gdf = _read_points_as_given(path, lon_col=lon_col, lat_col=lat_col,
                                 crs="EPSG:4326" if system in ("wgs84", "gcj02", "bd09") else system, what=what,
-                                name=name)
+                                name=name, text=text)
     if system in ("gcj02", "bd09"):
         lon, lat = to_wgs84(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), system, source=name)
         gdf = gdf.set_geometry(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
@@ -295,7 +307,8 @@ def _read_points(path, *, lon_col, lat_col, crs: str, what: str, name: str) -> g
     return gdf
 
 
-def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str, name: str) -> gpd.GeoDataFrame:
+def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str, name: str, text=()) -> gpd.GeoDataFrame:
+    """Points as given; the CSV columns named in ``text`` (ids, names) are read as text, never through float."""
     if isinstance(path, pd.DataFrame):
         return _points_from_table(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what=what, name=name)
     path = Path(path)
@@ -317,7 +330,8 @@ def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str, name: 
     if not path.is_file():
         raise InputError(f"{what} file {str(path)!r} does not exist; check the path.")
     try:
-        df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", encoding="utf-8-sig")
+        df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", encoding="utf-8-sig",
+                         dtype={c: str for c in text if c})
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{path.name}: the file is empty; add a header row and one row per {_ONE[what]}.") from exc
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:
@@ -376,11 +390,10 @@ def _pick(df: pd.DataFrame, given: str | None, aliases: tuple[str, ...], *, file
 def _standard_id(gdf: pd.DataFrame, src: str, dst: str, *, prefix: str, file: str) -> pd.DataFrame:
     out = pd.DataFrame(index=gdf.index)
     if src in gdf:
-        ids = gdf[src]
-        missing = np.flatnonzero(ids.isna().to_numpy())
+        ids = _id_text(gdf[src])
+        missing = np.flatnonzero((gdf[src].isna() | (ids == "")).to_numpy())
         if len(missing):
             raise InputError(f"{file}: {len(missing)} rows have no {src} (rows {_rows(missing)}); fill them.")
-        ids = ids.map(lambda x: str(int(x)) if isinstance(x, float) and x.is_integer() else str(x))
         dup_rows = np.flatnonzero(ids.duplicated(keep=False).to_numpy())
         if len(dup_rows):
             raise InputError(
@@ -393,6 +406,16 @@ def _standard_id(gdf: pd.DataFrame, src: str, dst: str, *, prefix: str, file: st
         log.warning("%s: no id column %r%s; numbering rows %s1, %s2, ...", file, src, why, prefix, prefix)
         out[dst] = [f"{prefix}{i + 1}" for i in range(len(gdf))]
     return out
+
+
+def _id_text(values: pd.Series) -> pd.Series:
+    """Ids as text. CSV ids arrive as the text written (``001``); a number stored as such in a vector file or a
+    table in memory becomes its digits (``7`` and ``7.0`` are ``"7"``); surrounding spaces are dropped."""
+    def text(x) -> str:
+        if isinstance(x, float | np.floating) and float(x).is_integer():
+            return str(int(x))
+        return str(x).strip()
+    return values.map(text).astype(str)
 
 
 def _non_negative(gdf: pd.DataFrame, col: str, *, file: str, option: str, required: bool = False) -> pd.Series:
