@@ -153,6 +153,15 @@ def test_walkable_table_at_once_keeps_row_order():
     assert walkable(frame).tolist() == expected
 
 
+def test_walkable_once_per_tag_combination_equals_walkable():
+    rows = [t for t, _ in WALKABLE_TABLE if not any(isinstance(v, list) for v in t.values())]
+    rows += [{"highway": "nan"}, {"highway": "residential", "foot": "nan"}, {"highway": "None"}]
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame([rows[i] for i in rng.integers(0, len(rows), 5000)], index=rng.permutation(5000))
+    assert frame["highway"].isna().any() and (frame["highway"] == "nan").any()
+    np.testing.assert_array_equal(network_module._walkable_by_combination(frame), walkable(frame))
+
+
 # ------------------------------------------------------------------------------------------ file readers
 
 # A tiny OSM XML extract in Helsinki: the walking network is n1-n2-n3-n4 plus n1-n10 (shared cycleway) and

@@ -192,7 +192,7 @@ def _finish(node_xy, u, v, crs, source, *, keep_largest: bool) -> WalkNetwork:
     a, b = np.minimum(u, v), np.maximum(u, v)
     keep = a != b
     n = len(node_xy)
-    key = np.unique(a[keep].astype(np.int64) * n + b[keep])  # one int64 per pair: far faster than axis=0
+    key = _unique_sorted(a[keep].astype(np.int64) * n + b[keep])  # one int64 per pair: far faster than axis=0
     pairs = np.column_stack([key // n, key % n])
     if len(pairs) == 0:
         raise NetworkError(f"{source}: the walkable ways form no segments; the area is too small or empty.")
@@ -205,8 +205,10 @@ def _finish(node_xy, u, v, crs, source, *, keep_largest: bool) -> WalkNetwork:
             dropped = int((sizes > 0).sum() - 1)
             pairs = pairs[label[pairs[:, 0]] == main]
             log.info("network: kept the largest connected component, dropped %d detached fragments", dropped)
-    used, inverse = np.unique(pairs.ravel(), return_inverse=True)
-    pairs = inverse.reshape(-1, 2)
+    used = np.flatnonzero(np.bincount(pairs.ravel(), minlength=n))  # = np.unique, in O(n) without sorting
+    renumber = np.zeros(n, dtype=np.int64)
+    renumber[used] = np.arange(len(used))
+    pairs = renumber[pairs]
     net = WalkNetwork(
         node_xy=np.ascontiguousarray(node_xy[used], dtype=np.float64),
         edge_u=pairs[:, 0].astype(np.int64),
@@ -216,6 +218,12 @@ def _finish(node_xy, u, v, crs, source, *, keep_largest: bool) -> WalkNetwork:
     )
     log.info("network: %s", net)
     return net
+
+
+def _unique_sorted(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` by sorting: numpy 2.3+ hashes instead, 100× slower on millions of int64 keys."""
+    values = np.sort(values)
+    return values[np.append(True, values[1:] != values[:-1])] if len(values) else values
 
 
 def utm_crs_for(lon: np.ndarray, lat: np.ndarray) -> str:
@@ -402,8 +410,22 @@ def _from_pbf(path: Path) -> WalkNetwork:
     edges = OSM(str(path)).get_network(network_type="walking")
     if edges is None or len(edges) == 0:
         raise NetworkError(f"{path.name}: no walkable ways in this extract; is it the right area?")
-    keep = walkable(edges)
+    keep = _walkable_by_combination(edges)
     return network_from_lines(edges.geometry.values[keep], crs="EPSG:4326", source=f"OpenStreetMap file {path.name}")
+
+
+def _walkable_by_combination(tags: pd.DataFrame) -> np.ndarray:
+    """``walkable(tags)``, evaluated once per distinct combination of the tags it reads (a city has a few hundred)."""
+    columns = [c for c in _WALK_KEYS if c in tags]
+    if not columns or len(tags) < 1000:
+        return walkable(tags)
+    parts = [tags[c].astype(str).where(tags[c].notna(), "\x00") for c in columns]  # missing ≠ the text "nan"
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + "\x1f" + part
+    codes, _ = pd.factorize(key)
+    first = np.unique(codes, return_index=True)[1]  # the first row of each combination stands for all of them
+    return walkable(tags.iloc[first][columns].reset_index(drop=True))[codes]
 
 
 #: The tags :func:`walkable` reads, in the order of the rows the XML reader builds for it.
