@@ -83,6 +83,14 @@ BAD_FACILITY_CSV = [
      r"^facilities\.csv: column 'capacity' must hold non-negative numbers, but rows 2 have -5"),
     ("text_area", "facility_id,floor_area_m2,lon,lat\nF1,large,24.94,60.17\n",
      r"column 'floor_area_m2' must hold non-negative numbers, but rows 1 have 'large'"),
+    ("infinite_capacity", "facility_id,capacity,lon,lat\nF1,20,24.94,60.17\nF2,inf,24.95,60.17\nF3,1e309,24.9,60.1\n",
+     r"^facilities\.csv: column 'capacity' must hold finite numbers, but rows 2, 3 have inf, inf; fix the values "
+     r"or choose another column with --capacity-col\.$"),
+    ("minus_infinite_beds", "facility_id,beds,lon,lat\nF1,-inf,24.94,60.17\n",
+     r"column 'beds' must hold finite numbers, but rows 1 have -inf"),
+    ("infinite_extra_column", "facility_id,staff,lon,lat\nF1,3,24.94,60.17\nF2,Infinity,24.95,60.17\n",
+     r"^facilities\.csv: column 'staff' must hold finite numbers, but rows 2 have inf; fix the values or leave the "
+     r"column out\.$"),
 ]
 
 
@@ -217,6 +225,13 @@ BAD_COMMUNITIES = [
      r"column 'pop_60plus' must hold non-negative numbers, but rows 2 have"),
     ("text_elderly", [community("C1", pop_60plus="about 300")],
      r"column 'pop_60plus' must hold non-negative numbers, but rows 1 have 'about 300'"),
+    ("infinite_elderly", [community("C1"), community("C2", pop_60plus=float("inf"))],
+     r"^communities\.geojson: column 'pop_60plus' must hold finite numbers, but rows 2 have inf; fix the values "
+     r"or choose another column with --elderly-col\.$"),
+    ("infinite_total", [community("C1", pop_total=float("inf"))], r"column 'pop_total' must hold finite numbers"),
+    ("infinite_children", [community("C1", pop_0_3=float("-inf"))], r"column 'pop_0_3' must hold finite numbers"),
+    ("infinite_extra", [community("C1", residential_floor_area_m2=float("inf"))],
+     r"column 'residential_floor_area_m2' must hold finite numbers, but rows 1 have inf; fix the values or leave"),
     ("negative_total", [community("C1", pop_total=-1)], r"column 'pop_total' must hold non-negative .*rows 1 have -1"),
     ("negative_households", [community("C1", households=-2)], r"column 'households' .* rows 1 have -2"),
     ("elderly_over_total", [community("C1"), community("C2"), community("C3", pop_60plus=1200)],
@@ -304,6 +319,11 @@ BAD_DEMAND = [
      r"^demand\.csv: column 'population' must hold non-negative numbers, but rows 2 have -1"),
     ("missing", "population,lon,lat\n3,24.94,60.17\n,24.94,60.17\n", r"rows 2 have"),
     ("header_only", "population,lon,lat\n", r"the file has a header but no rows; add at least one demand point"),
+    ("infinite", "population,lon,lat\n3,24.94,60.17\n1e309,24.94,60.17\n",
+     r"^demand\.csv: column 'population' must hold finite numbers, but rows 2 have inf; fix the values or choose "
+     r"another column with --population-col\.$"),
+    ("all_zero", "population,lon,lat\n0,24.94,60.17\n0,24.95,60.17\n",
+     r"^demand\.csv: no elderly population at any demand point \(column 'population' is 0 in all 2 rows\)"),
 ]
 
 

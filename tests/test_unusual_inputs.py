@@ -46,8 +46,11 @@ def demand(tmp_path: Path, rows: list[dict], name: str = "demand.csv") -> Path:
 
 
 def run(tmp_path: Path, cache: Path, argv: list[str]) -> tuple[int, Path]:
+    """``carecircle run`` with ``argv`` into ``tmp_path/out`` (without isochrones unless a scenario is given)."""
     out = tmp_path / "out"
-    code = main(["run", *argv, "--output", str(out), "--cache-dir", str(cache), "--quiet", "--no-isochrones"])
+    scenario = bool(argv) and argv[0].endswith(".yaml")
+    code = main(["run", *argv, "--output", str(out), "--cache-dir", str(cache), "--quiet",
+                 *([] if scenario else ["--no-isochrones"])])
     return code, out
 
 
@@ -140,7 +143,28 @@ BAD = [
          {"lon": 24.9414, "lat": 60.1690, "population": 10}]))], 3,
      r"^demand points: no community_id column, so none of the 1 points can be counted in a community; add a "
      r"community_id column"),
+
+    ("infinite elderly in a community (item 10)",
+     lambda t: ["--communities", str(communities(t, set_property(2, "pop_60plus", float("inf"))))], 3,
+     r"^communities\.geojson: column 'pop_60plus' must hold finite numbers, but rows 3 have inf; .*--elderly-col\.$"),
+    ("1e309 elderly at a demand point (item 10)",
+     lambda t: ["--demand", str(_write(t / "demand.csv", "population,lon,lat\n3,24.9414,60.1690\n"
+                                                        "1e309,24.9460,60.1720\n"))], 3,
+     r"^demand\.csv: column 'population' must hold finite numbers, but rows 2 have inf; .*--population-col\.$"),
+    ("infinite capacity in a facility file (item 10)",
+     lambda t: ["--facilities", str(_write(t / "f.csv", (DATA / "facilities.csv").read_text(encoding="utf-8")
+                                           .replace(",60,30,15,1800,", ",inf,30,15,1800,")))], 3,
+     r"^f\.csv: column 'capacity' must hold finite numbers, but rows 1 have inf; .*--capacity-col\.$"),
+    ("infinite capacity changed by a scenario (item 10)",
+     lambda t: [str(_write(t / "inf.yaml", "name: inf\nfacilities:\n  change:\n    F04:\n      capacity: .inf\n"))],
+     3, r"^facilities\.change\.F04: capacity inf must be a finite non-negative number; fix the value or leave it "
+        r"out\.$"),
 ]
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 @pytest.mark.parametrize(("name", "argv", "code", "match"), BAD, ids=[b[0] for b in BAD])

@@ -60,6 +60,13 @@ def apply_facility_edits(
     if unknown:
         raise InputError(f"facilities not in the facility file: {', '.join(unknown)}; check facilities.remove and "
                          "facilities.change (ids are text: quote them in YAML, e.g. \"001\").")
+    for fid, values in change.items():
+        bad = {k: values[k] for k in NUMERIC_FIELDS if values.get(k) is not None
+               and not (np.isfinite(float(values[k])) and float(values[k]) >= 0)}
+        if bad:
+            shown = ", ".join(f"{k} {v!r}" for k, v in bad.items())
+            raise InputError(f"facilities.change.{fid}: {shown} must be a finite non-negative number; fix the "
+                             "value or leave it out.")
     out = facilities[~ids.isin(remove).to_numpy()].copy()
     for fid, values in change.items():
         row = out.index[out["facility_id"].astype(str) == fid]

@@ -85,6 +85,7 @@ def read_facilities(
                          f"check the {nursing_beds_col!r} and {beds_col!r} columns.")
     used = {id_col, name_col, type_col, "geometry", *(src for src, _, _ in numeric)}
     extra = [c for c in gdf.columns if c not in used and c not in out.columns]
+    _finite_extras(gdf, extra, file=name)
     out = pd.concat([out, gdf[extra]], axis=1)
     return gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326", index=gdf.index)
 
@@ -172,6 +173,7 @@ def read_communities(
     used = {id_col, name_col, elderly_col, pop_col, households_col, subdistrict_col, district_col,
             residential_col, children_col, "geometry"}
     extra = [c for c in gdf.columns if c not in used and c not in out]
+    _finite_extras(gdf, extra, file=name)
     out = pd.concat([out, gdf[extra]], axis=1)
     return gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326", index=gdf.index)
 
@@ -408,6 +410,19 @@ def _standard_id(gdf: pd.DataFrame, src: str, dst: str, *, prefix: str, file: st
     return out
 
 
+def _finite_extras(gdf: pd.DataFrame, columns, *, file: str) -> None:
+    """Refuse infinite values in the other numeric columns kept from the input (standards may read them)."""
+    for col in columns:
+        if not pd.api.types.is_numeric_dtype(gdf[col]) or pd.api.types.is_bool_dtype(gdf[col]):
+            continue
+        infinite = np.flatnonzero(np.isinf(gdf[col].to_numpy(dtype=float)))
+        if len(infinite):
+            raise InputError(
+                f"{file}: column {col!r} must hold finite numbers, but rows {_rows(infinite)} have "
+                f"{_values(gdf[col].iloc[infinite])}; fix the values or leave the column out."
+            )
+
+
 def _id_text(values: pd.Series) -> pd.Series:
     """Ids as text. CSV ids arrive as the text written (``001``); a number stored as such in a vector file or a
     table in memory becomes its digits (``7`` and ``7.0`` are ``"7"``); surrounding spaces are dropped."""
@@ -420,6 +435,12 @@ def _id_text(values: pd.Series) -> pd.Series:
 
 def _non_negative(gdf: pd.DataFrame, col: str, *, file: str, option: str, required: bool = False) -> pd.Series:
     values = pd.to_numeric(gdf[col], errors="coerce")
+    infinite = np.flatnonzero(np.isinf(values.to_numpy(dtype=float)))
+    if len(infinite):  # inf, -inf, 1e309: a sum over them is inf or nan, never a count
+        raise InputError(
+            f"{file}: column {col!r} must hold finite numbers, but rows {_rows(infinite)} have "
+            f"{_values(gdf[col].iloc[infinite])}; fix the values or choose another column with {option}."
+        )
     bad = np.flatnonzero(((values < 0) | (values.isna() & gdf[col].notna())).to_numpy())
     if required:
         bad = np.union1d(bad, np.flatnonzero(values.isna().to_numpy()))
