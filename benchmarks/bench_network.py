@@ -226,7 +226,7 @@ def read_osmium(path: Path):
             continue
         t = way.tags
         rows.append((t.get("highway"), t.get("foot"), t.get("access"), t.get("service"), t.get("area")))
-        lines.append([(n.lon, n.lat) for n in way.nodes])
+        lines.append([(n.lon, n.lat) for n in way.nodes if n.location.valid()])  # clipped extracts lack some
     frame = pd.DataFrame(rows, columns=["highway", "foot", "access", "service", "area"])
     keep = walkable(frame)
     geoms = np.array([shapely.LineString(lines[i]) for i in np.flatnonzero(keep) if len(lines[i]) > 1], dtype=object)
@@ -293,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--readers", nargs="*", default=None, help="subset of readers to run")
     ap.add_argument("--only", nargs="*", default=None, help="subset of files (guixi helsinki grid_xml grid_pbf)")
+    ap.add_argument("--reuse-reference", action="store_true",
+                    help="do not rerun the reference reader when its arrays are already in --workdir")
     args = ap.parse_args(argv)
     if args.child:
         _child(args.child[0], Path(args.child[1]), Path(args.child[2]))
@@ -340,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.readers:
             readers = [r for r in readers if r in args.readers or r == reference]
         ref_out = work / f"{label}-{reference}.npz"
+        if args.reuse_reference and ref_out.is_file():
+            readers.remove(reference)
+            print(f"{label}: comparing with the earlier {reference} arrays in {ref_out}")
         for reader in readers:
             out = work / f"{label}-{reader}.npz"
             runs = [_run(reader, path, out) for _ in range(args.repeat)]
