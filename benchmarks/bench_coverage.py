@@ -1,34 +1,37 @@
-"""Time the carecircle pipeline on generated street grids against a bare scipy multi-source Dijkstra.
+"""Time carecircle's coverage step on generated street grids against one bounded scipy Dijkstra.
 
 Usage::
 
-    python benchmarks/bench_coverage.py --sizes 10000 100000 400000 --repeat 3
-    python benchmarks/bench_coverage.py --quick            # small smoke run
+    python benchmarks/bench_coverage.py                       # 100k and 400k nodes, medians of 3
+    python benchmarks/bench_coverage.py --sizes 100k --repeat 3 --json figures.json
+    python benchmarks/bench_coverage.py --quick               # small smoke run (10k nodes, one repeat)
 
 Each size runs in a fresh child process (so its peak RSS is its own). The network is a square street grid of
 100 m blocks in EPSG:32651 (Shenyang's UTM zone), node positions jittered by up to ±``--jitter-m`` and a few
-percent of segments removed with a seeded RNG; it is built directly as a ``WalkNetwork`` from numpy arrays. 150
-facilities and 10,000 demand points sit at seeded random places along random streets, up to 40 m off them, and
-are handed to the pipeline as WGS-84 GeoDataFrames, as a user would.
+percent of segments removed with a seeded RNG; it is built directly as a ``WalkNetwork`` from numpy arrays.
+Facilities and demand points sit at seeded random places along random streets, up to 40 m off them, and are
+handed to ``measure_coverage`` as WGS-84 GeoDataFrames, as a user would. Sizes (``SIZES``): ``100k`` = 100,000
+nodes, 150 facilities, 10,000 demand points; ``400k`` = 400,000 nodes, 600 facilities, 40,000 demand points.
 
-Timed steps (best of ``--repeat`` runs, ``time.perf_counter``):
+**The plain reference** is written here without ``carecircle.core.travel``: facilities and demand points are
+snapped with a shapely ``STRtree`` (nearest segment, lowest segment index among equidistant ones), inserted into
+the graph as nodes (each snapped segment split at its snap positions, plus one connector per point weighted by
+its off-network walk), and *one* multi-source ``scipy.sparse.csgraph.dijkstra(..., min_only=True,
+limit=<largest threshold in metres>)`` from the facility nodes gives every demand point its distance. Only that
+Dijkstra call is timed as the reference; its snapping and graph building are shown apart (``ref. prep``).
 
-- ``build``: node/edge arrays -> ``WalkNetwork`` (dedupe, largest component, renumbering) + its CSR adjacency;
-- ``tree`` / ``snap``: STRtree over the segments, then nearest-edge queries for facilities and demand;
-- ``travel``: ``travel_times`` (facility and demand snapping queries, facility source rows appended to the
-  cached CSR, one multi-source Dijkstra, demand read off its segment ends) on a network whose tree is already
-  built; ``travel_15``: the same bounded at 15 minutes (``max_minutes=15``); ``travel_presnap``: the same with
-  ``demand_snap=snap_points(network, demand_xy)`` computed once outside the timed call (the design's separate
-  "snap to the walking network" step, reused by scenarios that change only the facilities);
-- ``coverage``: ``measure_coverage`` end to end (CRS conversion, travel times, per-community/facility tables);
-- ``iso``: ``isochrones(per_facility=False, thresholds_min=(15,))`` - the merged 15-minute polygon;
-- ``dijkstra`` / ``dijkstra_15``: the reference, ``scipy.sparse.csgraph.dijkstra(network.csr,
-  indices=<nearest nodes of the 150 facilities>, min_only=True)``, unbounded and with ``limit`` = 15 minutes.
+**carecircle's side includes snapping**: the segment index is built once per network (its own column, like
+reading the network), and every timed ``snap``/``travel_times``/``measure_coverage`` call starts with no snap
+remembered on the network (the cache is emptied before each run), so it pays for snapping facilities and demand.
+The benchmark checks that the covered population at every threshold (and the covered set of demand points)
+equals the reference's, and that both sides snapped every point to the same segment; it stops otherwise.
 
-A second table splits ``travel`` into its parts (facility snap, demand snap, ``_with_sources``, the Dijkstra
-call, the demand read-out and its same-segment step - the same code as ``travel_times``, checked to give the same
-minutes) so the ratio to the reference can be explained. Nothing here is a unit test; the figures are
-recorded in ``benchmarks/README.md``.
+Columns (medians of ``--repeat`` runs, ``time.perf_counter``): ``index`` segment index for snapping (once per
+network); ``snap`` facilities + demand; ``travel`` ``travel_times`` as ``measure_coverage`` calls it
+(unbounded); ``travel ≤15`` the same with ``max_minutes=15``; ``coverage`` ``measure_coverage`` end to end
+(CRS conversion, snapping, travel times, per-community and per-facility tables); ``iso`` ``isochrones(...,
+thresholds_min=(5, 10, 15), per_facility=False)``, the merged layers; ``ref.`` the reference Dijkstra. Nothing
+here is a unit test; the figures are recorded in ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -40,10 +43,10 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +54,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+#: name -> (grid nodes, facilities, demand points)
+SIZES = {"10k": (10_000, 40, 2_500), "100k": (100_000, 150, 10_000), "400k": (400_000, 600, 40_000)}
 
 CRS = "EPSG:32651"  # UTM 51N (Shenyang)
 ORIGIN = (500_000.0, 4_600_000.0)
@@ -135,140 +141,159 @@ def study_inputs(net, *, seed: int, n_facilities: int, n_demand: int, community_
     return facilities, demand, communities, fac_xy, dem_xy
 
 
+
+# ---------------------------------------------------------------------------------------------- reference
+
+
+def reference_snap(net, xy: np.ndarray):
+    """Nearest segment by a shapely STRtree over the segments: (edge, along_m, offset_m), lowest index on ties."""
+    import shapely
+
+    lines = shapely.linestrings(np.stack([net.node_xy[net.edge_u], net.node_xy[net.edge_v]], axis=1))
+    tree = shapely.STRtree(lines)
+    (pi, ei), dist = tree.query_nearest(shapely.points(xy), return_distance=True, all_matches=True)
+    order = np.lexsort((ei, pi))
+    pi, ei, dist = pi[order], ei[order], dist[order]
+    first = np.r_[True, pi[1:] != pi[:-1]]
+    edge = np.empty(len(xy), dtype=np.int64)
+    offset = np.empty(len(xy))
+    edge[pi[first]], offset[pi[first]] = ei[first], dist[first]
+    a, b = net.node_xy[net.edge_u[edge]], net.node_xy[net.edge_v[edge]]
+    d = b - a
+    length = np.hypot(d[:, 0], d[:, 1])
+    t = np.clip(((xy - a) * d).sum(axis=1) / length**2, 0.0, 1.0)
+    return edge, t * length, offset
+
+
+def reference_graph(net, edge, along, offset):
+    """The network with every point inserted as a node: CSR and the node of each point."""
+    import scipy.sparse as sp
+
+    n, k = net.n_nodes, len(edge)
+    length = np.hypot(*(net.node_xy[net.edge_v] - net.node_xy[net.edge_u]).T)
+    snap_node = n + np.arange(k)
+    point_node = n + k + np.arange(k)
+    order = np.lexsort((along, edge))
+    e, a, s = edge[order], along[order], snap_node[order]
+    first = np.r_[True, e[1:] != e[:-1]]
+    last = np.r_[e[1:] != e[:-1], True]
+    prev = np.where(first, net.edge_u[e], np.r_[-1, s[:-1]])
+    prev_along = np.where(first, 0.0, np.r_[0.0, a[:-1]])
+    split = np.zeros(net.n_edges, dtype=bool)
+    split[edge] = True
+    u = np.concatenate([net.edge_u[~split], prev, s[last], snap_node])
+    v = np.concatenate([net.edge_v[~split], s, net.edge_v[e[last]], point_node])
+    w = np.concatenate([length[~split], a - prev_along, length[e[last]] - a[last], offset])
+    size = n + 2 * k
+    csr = sp.csr_array((np.r_[w, w], (np.r_[u, v], np.r_[v, u])), shape=(size, size))
+    return csr, point_node
+
+
 # ---------------------------------------------------------------------------------------------- timing
 
 
-def best_of(fn, repeat: int):
-    """Smallest wall time of ``repeat`` calls of ``fn`` and the last result."""
+def median_of(fn, repeat: int, before=None):
+    """Median wall time of ``repeat`` calls of ``fn`` (``before()`` runs untimed ahead of each) and the last result."""
     times, out = [], None
     for _ in range(repeat):
+        if before is not None:
+            before()
         t0 = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
-    return min(times), out
+    return statistics.median(times), out
 
 
-def run_size(n_nodes: int, *, repeat: int, seed: int, jitter_m: float, drop_frac: float,
-             n_facilities: int, n_demand: int, iso: bool) -> dict:
+def forget_snaps(net) -> None:
+    """Empty the snaps remembered on the network, so the next call snaps again (no-op on code without them)."""
+    index = vars(net).get("_segment_index")
+    if index is not None:
+        index.snaps.clear()
+
+
+def run_size(name: str, *, repeat: int, seed: int, jitter_m: float, drop_frac: float, iso: bool) -> dict:
     from scipy.sparse.csgraph import dijkstra
-    from scipy.spatial import cKDTree
 
+    from carecircle.core import travel
     from carecircle.core.coverage import measure_coverage
     from carecircle.core.isochrones import isochrones
     from carecircle.core.travel import snap_points, travel_times
 
-    r: dict = {"target_nodes": n_nodes}
+    n_nodes, n_facilities, n_demand = SIZES[name]
+    r: dict = {"size": name, "facilities": n_facilities, "demand": n_demand, "repeat": repeat}
     xy, u, v = grid_arrays(n_nodes, seed=seed, jitter_m=jitter_m, drop_frac=drop_frac)
-    source = f"grid {n_nodes} seed {seed}"
-    r["build"], net = best_of(lambda: build_network(xy, u, v, source), repeat)
+    net = build_network(xy, u, v, f"grid {n_nodes} seed {seed}")
     r["nodes"], r["segments"] = net.n_nodes, net.n_edges
-
     facilities, demand, communities, fac_xy, dem_xy = study_inputs(
         net, seed=seed, n_facilities=n_facilities, n_demand=n_demand)
-    r["communities"] = len(communities)
+    top = THRESHOLDS[-1]
+    limit_m = top * 60.0 * WALK_MPS
 
-    def fresh_tree():
-        fresh = dataclasses.replace(net)  # same arrays, no cached tree
+    # The reference: snap, insert, then one bounded multi-source Dijkstra (the only timed part).
+    t0 = time.perf_counter()
+    f_edge, f_along, f_off = reference_snap(net, fac_xy)
+    d_edge, d_along, d_off = reference_snap(net, dem_xy)
+    graph, point_node = reference_graph(net, np.r_[f_edge, d_edge], np.r_[f_along, d_along], np.r_[f_off, d_off])
+    r["ref_prep"] = time.perf_counter() - t0
+    sources, targets = point_node[:n_facilities], point_node[n_facilities:]
+    r["ref"], dist = median_of(lambda: dijkstra(graph, indices=sources, min_only=True, limit=limit_m), repeat)
+    ref_minutes = dist[targets] / WALK_MPS / 60.0
+
+    # carecircle: the segment index once per network, then every call from an empty snap cache.
+    def fresh_index():
+        fresh = dataclasses.replace(net)  # same arrays, nothing cached
         fresh.edge_length_m  # noqa: B018
         t0 = time.perf_counter()
-        fresh.tree  # noqa: B018
+        if hasattr(travel, "segment_index"):
+            travel.segment_index(fresh)
+        else:
+            fresh.tree  # noqa: B018 - the STRtree snapping used before
         return time.perf_counter() - t0
 
-    r["tree"] = min(fresh_tree() for _ in range(repeat))
-    net.tree  # noqa: B018 - warm: every later step reuses the cached tree, as a session does
-    r["snap"], _ = best_of(lambda: (snap_points(net, fac_xy), snap_points(net, dem_xy)), repeat)
-
-    r["travel"], tt = best_of(lambda: travel_times(net, fac_xy, dem_xy, walk_speed_mps=WALK_MPS), repeat)
-    # Demand snapped once, outside the timed call (the design's separate "snap to the walking network" step;
-    # scenarios that change only the facilities reuse it).
-    dem_snap = snap_points(net, dem_xy)
-    r["travel_presnap"], tt_pre = best_of(
-        lambda: travel_times(net, fac_xy, dem_xy, walk_speed_mps=WALK_MPS, demand_snap=dem_snap), repeat)
-    assert np.array_equal(tt.minutes, tt_pre.minutes) and np.array_equal(tt.nearest, tt_pre.nearest)
-    r["travel_15"], tt15 = best_of(
-        lambda: travel_times(net, fac_xy, dem_xy, walk_speed_mps=WALK_MPS, max_minutes=THRESHOLDS[-1]), repeat)
-    r["coverage"], cov = best_of(
+    r["index"] = statistics.median(fresh_index() for _ in range(repeat))
+    fresh_index()
+    if hasattr(travel, "segment_index"):
+        travel.segment_index(net)
+    else:
+        net.tree  # noqa: B018
+    cold = lambda: forget_snaps(net)  # noqa: E731
+    r["snap"], (fs, ds) = median_of(lambda: (snap_points(net, fac_xy), snap_points(net, dem_xy)), repeat, cold)
+    same_snaps = bool(np.array_equal(fs.edge, f_edge) and np.array_equal(ds.edge, d_edge)
+                      and np.array_equal(fs.offset_m, f_off) and np.array_equal(ds.offset_m, d_off))
+    r["travel"], tt = median_of(lambda: travel_times(net, fac_xy, dem_xy, walk_speed_mps=WALK_MPS), repeat, cold)
+    r["travel_15"], tt15 = median_of(
+        lambda: travel_times(net, fac_xy, dem_xy, walk_speed_mps=WALK_MPS, max_minutes=top), repeat, cold)
+    r["coverage"], cov = median_of(
         lambda: measure_coverage(net, facilities, demand, communities, thresholds_min=THRESHOLDS,
-                                 walk_speed_mps=WALK_MPS), repeat)
-    r["share_15"] = cov.summary["share"]["15"]
-    r["reached"] = int(np.isfinite(tt.minutes).sum())
-    assert np.array_equal(tt.minutes <= 15 + 1e-9, tt15.minutes <= 15 + 1e-9)
+                                 walk_speed_mps=WALK_MPS), repeat, cold)
     if iso:
-        r["iso"], poly = best_of(
-            lambda: isochrones(net, facilities, thresholds_min=(THRESHOLDS[-1],), walk_speed_mps=WALK_MPS,
-                               per_facility=False), repeat)
-        r["iso_area_km2"] = float(poly.to_crs(CRS).area.sum() / 1e6)
+        r["iso"], poly = median_of(
+            lambda: isochrones(net, facilities, thresholds_min=THRESHOLDS, walk_speed_mps=WALK_MPS,
+                               per_facility=False), repeat, cold)
+        areas = poly.to_crs(CRS).area.to_numpy() / 1e6
+        r["iso_area_km2"] = [float(a) for a in areas]
 
-    # The reference: bare multi-source Dijkstra from the facilities' nearest network nodes.
-    sources = np.unique(cKDTree(net.node_xy).query(fac_xy)[1])
-    csr = net.csr
-    r["dijkstra"], _ = best_of(lambda: dijkstra(csr, indices=sources, min_only=True), repeat)
-    limit = THRESHOLDS[-1] * 60.0 * WALK_MPS
-    r["dijkstra_15"], _ = best_of(lambda: dijkstra(csr, indices=sources, min_only=True, limit=limit), repeat)
-    r["dijkstra_pred"], _ = best_of(
-        lambda: dijkstra(csr, indices=sources, min_only=True, return_predecessors=True), repeat)
-
-    # travel_times split into its parts: the same calls, in the same order, as carecircle.core.travel.travel_times.
-    from carecircle.core.travel import _same_segment_pairs, _with_sources
-
-    n = net.n_nodes
-
-    def parts():
-        out = {}
-        t0 = time.perf_counter()
-        fs = snap_points(net, fac_xy)
-        out["p_snap_fac"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        ds = snap_points(net, dem_xy)
-        out["p_snap_dem"] = time.perf_counter() - t0
-        fac = np.flatnonzero(fs.ok)
-        t0 = time.perf_counter()
-        g = _with_sources(net, fs, fac)
-        out["p_sources"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        dist, _, origin = dijkstra(g, indices=n + np.arange(len(fac)), min_only=True, return_predecessors=True,
-                                   limit=np.inf)
-        out["p_dijkstra"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        dem = np.flatnonzero(ds.ok)
-        e, along, off = ds.edge[dem], ds.along_m[dem], ds.offset_m[dem]
-        u, v = net.edge_u[e], net.edge_v[e]
-        via_u, via_v = dist[u] + along, dist[v] + net.edge_length_m[e] - along
-        best = np.minimum(via_u, via_v) + off
-        src = np.where(via_u <= via_v, origin[u], origin[v])
-        who = np.where(np.isfinite(best) & (src >= n), fac[np.maximum(src - n, 0)], -1)
-        out["p_ends"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        d_pos, f_pos = _same_segment_pairs(e, fs.edge[fac])
-        if len(d_pos):
-            direct = np.abs(along[d_pos] - fs.along_m[fac[f_pos]]) + off[d_pos] + fs.offset_m[fac[f_pos]]
-            order = np.lexsort((f_pos, direct, d_pos))
-            d_pos, f_pos, direct = d_pos[order], f_pos[order], direct[order]
-            first = np.r_[True, d_pos[1:] != d_pos[:-1]]
-            d_pos, f_pos, direct = d_pos[first], f_pos[first], direct[first]
-            better = direct < best[d_pos]
-            best[d_pos[better]] = direct[better]
-            who[d_pos[better]] = fac[f_pos[better]]
-        out["p_same"] = time.perf_counter() - t0
-        out["same_pairs"] = len(d_pos)  # demand points sharing a segment with a facility
-        minutes = np.full(len(dem_xy), np.inf)
-        minutes[dem] = best / WALK_MPS / 60.0
-        # The split must compute what travel_times computes, or its figures explain nothing.
-        assert np.array_equal(minutes, tt.minutes), "the split differs from travel_times"
-        return out
-
-    runs = [parts() for _ in range(repeat)]
-    for key in runs[0]:
-        r[key] = min(run[key] for run in runs)
-    r["p_readout"] = r["p_ends"] + r["p_same"]
-
-    # Memory: peak traced (numpy/Python) allocation of one measure_coverage call, and the process peak RSS.
-    tracemalloc.start()
-    measure_coverage(net, facilities, demand, communities, thresholds_min=THRESHOLDS, walk_speed_mps=WALK_MPS)
-    r["coverage_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    r["dense_mb"] = net.n_nodes * n_facilities * 8 / 2**20  # what a dense facility × node matrix would need
+    # Equality with the reference: the same snaps, the same covered points and population at every threshold.
+    pop = demand["population"].to_numpy(dtype=float)
+    checks = {"same snaps": same_snaps}
+    for t in THRESHOLDS:
+        lab = f"{t:g}"
+        ref_cov = ref_minutes <= t + 1e-9
+        checks[f"covered set {lab}"] = bool(np.array_equal(cov.demand[f"covered_{lab}"].to_numpy(), ref_cov))
+        checks[f"travel ≤15 set {lab}"] = bool(np.array_equal(tt15.minutes <= t + 1e-9, ref_cov))
+        ref_pop = float(np.round(pop[ref_cov].sum(), 3))
+        checks[f"population {lab}"] = cov.summary["covered"][lab] == ref_pop
+        r[f"covered_{lab}"] = cov.summary["covered"][lab]
+        r[f"ref_covered_{lab}"] = ref_pop
+    checks["travel within 15 min"] = bool(np.allclose(tt.minutes[tt.minutes <= top], ref_minutes[tt.minutes <= top],
+                                                      rtol=0, atol=1e-9))
+    r["checks"] = checks
+    r["equal"] = all(checks.values())
+    r["share_15"] = cov.summary["share"][f"{top:g}"]
     r["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if not r["equal"]:
+        raise SystemExit(f"{name}: carecircle differs from the reference: "
+                         + ", ".join(k for k, ok in checks.items() if not ok))
     return r
 
 
@@ -311,85 +336,58 @@ def markdown(results: list[dict], args) -> str:
     m = machine()
     lines = [
         f"Machine: {m['cpus']} CPUs, {m['cpu']}, {m['ram']} RAM, {m['platform']}; Python {m['python']}, "
-        f"numpy {m['numpy']}, scipy {m['scipy']}, shapely {m['shapely']}. "
-        f"Best of {args.repeat}; {args.facilities} facilities, {args.demand:,} demand points; "
-        f"date {_dt.date.today().isoformat()}.",
+        f"numpy {m['numpy']}, scipy {m['scipy']}, shapely {m['shapely']}. Medians of {args.repeat}; "
+        f"load average before the run {args.load}; date {_dt.date.today().isoformat()}.",
         "",
-        "| nodes | segments | build | STRtree | snap | travel_times | travel_times, demand pre-snapped "
-        "| travel_times ≤15 min | coverage | isochrone 15 (merged) | bare dijkstra | bare dijkstra ≤15 min "
-        "| travel / dijkstra | travel pre-snapped / dijkstra | coverage / dijkstra | travel≤15 / dijkstra≤15 "
-        "| peak RSS | coverage peak traced |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| grid | nodes | facilities | demand | index (once) | snap | travel | travel ≤15 | coverage "
+        "| iso 5/10/15 | ref. Dijkstra ≤15 | ref. prep | coverage / ref. | travel ≤15 / ref. | covered 15 (ref.) "
+        "| equal | peak RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r['nodes']:,} | {r['segments']:,} | {fmt_s(r['build'])} | {fmt_s(r['tree'])} | {fmt_s(r['snap'])} "
-            f"| {fmt_s(r['travel'])} | {fmt_s(r['travel_presnap'])} | {fmt_s(r['travel_15'])} "
-            f"| {fmt_s(r['coverage'])} | {fmt_s(r.get('iso'))} "
-            f"| {fmt_s(r['dijkstra'])} | {fmt_s(r['dijkstra_15'])} "
-            f"| {r['travel'] / r['dijkstra']:.2f}× | {r['travel_presnap'] / r['dijkstra']:.2f}× "
-            f"| {r['coverage'] / r['dijkstra']:.2f}× | {r['travel_15'] / r['dijkstra_15']:.2f}× "
-            f"| {r['maxrss_mb']:.0f} MB | {r['coverage_peak_mb']:.0f} MB |"
-        )
-    lines += [
-        "",
-        "travel_times split into its parts (best of each; the same code as `travel_times`), against the reference:",
-        "",
-        "| nodes | facility snap | demand snap | `_with_sources` (append facility rows to the CSR) "
-        "| dijkstra from the source rows (with predecessors) | demand read-out: segment ends "
-        "| same-segment step (demand points on a facility's segment) | bare dijkstra "
-        "| bare dijkstra with predecessors | 15-min share | dense f×n matrix would need |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r['nodes']:,} | {fmt_s(r['p_snap_fac'])} | {fmt_s(r['p_snap_dem'])} | {fmt_s(r['p_sources'])} "
-            f"| {fmt_s(r['p_dijkstra'])} | {fmt_s(r['p_ends'])} | {fmt_s(r['p_same'])} ({r['same_pairs']:,}) "
-            f"| {fmt_s(r['dijkstra'])} | {fmt_s(r['dijkstra_pred'])} | {r['share_15']:.1%} "
-            f"| {r['dense_mb']:.0f} MB |"
+            f"| {r['size']} | {r['nodes']:,} | {r['facilities']} | {r['demand']:,} | {fmt_s(r['index'])} "
+            f"| {fmt_s(r['snap'])} | {fmt_s(r['travel'])} | {fmt_s(r['travel_15'])} | {fmt_s(r['coverage'])} "
+            f"| {fmt_s(r.get('iso'))} | {fmt_s(r['ref'])} | {fmt_s(r['ref_prep'])} "
+            f"| {r['coverage'] / r['ref']:.1f}× | {r['travel_15'] / r['ref']:.1f}× "
+            f"| {r['covered_15']:,.0f} ({r['ref_covered_15']:,.0f}) | {'yes' if r['equal'] else 'NO'} "
+            f"| {r['maxrss_mb']:.0f} MB |"
         )
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 400_000], help="grid node counts")
-    p.add_argument("--repeat", type=int, default=3, help="runs per step; the best is reported")
-    p.add_argument("--facilities", type=int, default=150)
-    p.add_argument("--demand", type=int, default=10_000)
+    p.add_argument("--sizes", nargs="+", default=["100k", "400k"], choices=sorted(SIZES), help="grid sizes")
+    p.add_argument("--repeat", type=int, default=3, help="runs per step; the median is reported")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--jitter-m", type=float, default=10.0, help="node jitter, ± metres")
     p.add_argument("--drop-frac", type=float, default=0.03, help="share of grid segments removed")
-    p.add_argument("--no-isochrones", action="store_true", help="skip the (slow) isochrone step")
-    p.add_argument("--quick", action="store_true", help="smoke run: 2,500 and 10,000 nodes, one repeat")
+    p.add_argument("--no-isochrones", action="store_true", help="skip the isochrone step")
+    p.add_argument("--quick", action="store_true", help="smoke run: 10k nodes, one repeat")
     p.add_argument("--json", type=Path, help="also write the raw figures to this JSON file")
-    p.add_argument("--in-process", action="store_true", help="run all sizes in this process (peak RSS is shared)")
-    p.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
-        args.sizes, args.repeat = [2_500, 10_000], 1
+        args.sizes, args.repeat = ["10k"], 1
     common = dict(repeat=args.repeat, seed=args.seed, jitter_m=args.jitter_m, drop_frac=args.drop_frac,
-                  n_facilities=args.facilities, n_demand=args.demand, iso=not args.no_isochrones)
-
+                  iso=not args.no_isochrones)
     if args.child is not None:
         print(json.dumps(run_size(args.child, **common)))
         return 0
 
+    args.load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     results = []
     for size in args.sizes:
-        print(f"… {size:,} nodes", file=sys.stderr, flush=True)
-        if args.in_process:
-            results.append(run_size(size, **common))
-            continue
-        cmd = [sys.executable, __file__, "--child", str(size), "--repeat", str(args.repeat),
-               "--facilities", str(args.facilities), "--demand", str(args.demand), "--seed", str(args.seed),
+        print(f"… {size} nodes", file=sys.stderr, flush=True)
+        cmd = [sys.executable, __file__, "--child", size, "--repeat", str(args.repeat), "--seed", str(args.seed),
                "--jitter-m", str(args.jitter_m), "--drop-frac", str(args.drop_frac)]
         if args.no_isochrones:
             cmd.append("--no-isochrones")
         out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+        args.json.write_text(json.dumps({"machine": machine(), "load": args.load, "results": results}, indent=2))
     print(markdown(results, args))
     return 0
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
-from generate import at, grid_network, random_network, random_points
+from generate import at, grid_lines, grid_network, random_network, random_points
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import reference_minutes
 from scipy.sparse.csgraph import dijkstra
 
 from carecircle.core.network import network_from_lines
-from carecircle.core.travel import SPEED_PRESETS_MPS, point_graph, snap_points, travel_times
+from carecircle.core.travel import SPEED_PRESETS_MPS, point_graph, segment_index, snap_points, travel_times
 from carecircle.errors import InputError
 
 PROPS = settings(derandomize=True, max_examples=15, deadline=None)
@@ -65,6 +65,96 @@ def test_missing_coordinates_are_an_input_error(grid, bad):
     xy = np.array([at(0, 0), bad, at(0, 0), bad])
     with pytest.raises(InputError, match=r"^2 points have missing coordinates \(rows 2, 4\)"):
         snap_points(grid, xy)
+
+
+# ----------------------------------------------------------------------- snapping against brute force
+
+
+def brute_force_snap(net, xy, max_snap_m):
+    """Every point against every segment (GEOS distances through shapely, numpy broadcasting): the nearest
+    segment, the lowest index among those at exactly the smallest distance."""
+    d = shapely.distance(shapely.points(xy)[:, None], net.segments[None, :])
+    best = d.min(axis=1)
+    edge = np.argmax(d == best[:, None], axis=1)
+    return np.where(best <= max_snap_m, edge, -1), best
+
+
+def strtree_snap(net, xy, max_snap_m):
+    """The search snap_points used before its segment index: shapely's STRtree, lowest index on ties."""
+    tree = shapely.STRtree(net.segments)
+    points = shapely.points(xy)
+    edge, offset = np.full(len(xy), -1), np.full(len(xy), np.nan)
+    (pi, ei), dist = tree.query_nearest(points, max_distance=max_snap_m, return_distance=True)
+    order = np.lexsort((ei, pi))
+    pi, ei, dist = pi[order], ei[order], dist[order]
+    first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, dtype=bool)
+    edge[pi[first]], offset[pi[first]] = ei[first], dist[first]
+    far = np.flatnonzero(edge < 0)
+    if len(far):
+        (fi, _), fd = tree.query_nearest(points[far], return_distance=True)
+        offset[far[fi]] = fd
+    return edge, offset
+
+
+def tie_network(seed: int):
+    """Integer coordinates full of ties: a grid of one block size, a long diagonal street, short stubs."""
+    rng = np.random.default_rng(seed)
+    block = float(rng.choice([10, 50, 100]))
+    nx, ny = rng.integers(3, 9, size=2)
+    lines = list(grid_lines(int(nx), int(ny), block=block, origin=(0.0, 0.0)))
+    span = block * (min(nx, ny) - 1)
+    lines.append(shapely.LineString([(0, 0), (span, span)]))  # long, through nodes: ties at distance 0
+    lines.append(shapely.LineString([(0, 0), (-20 * span, 3 * span)]))  # very long, leaving the grid
+    for x, y in rng.integers(0, int(nx), size=(4, 2)) * block:
+        lines.append(shapely.LineString([(x, y), (x + 1, y + 1)]))  # 1.4 m stubs at crossings
+    net = network_from_lines(np.array(lines, dtype=object), crs="EPSG:32650", source="ties")
+    lo, hi = net.node_xy.min(axis=0) - 400, net.node_xy.max(axis=0) + 400
+    lattice = rng.integers(lo * 2, hi * 2, size=(150, 2)) / 2.0  # half-metre lattice: many equidistant points
+    centres = (rng.integers(0, int(nx) - 1, size=(20, 2)) + 0.5) * block
+    nodes = net.node_xy[rng.choice(net.n_nodes, 20)]
+    return net, np.concatenate([lattice, centres, nodes])
+
+
+@PROPS
+@given(seed=st.integers(0, 10_000), max_snap_m=st.sampled_from([0.5, 30.0, 300.0]))
+def test_snaps_equal_brute_force_and_the_strtree_search(seed, max_snap_m):
+    net, xy = tie_network(seed)
+    s = snap_points(net, xy, max_snap_m=max_snap_m)
+    edge, best = brute_force_snap(net, xy, max_snap_m)
+    old_edge, old_offset = strtree_snap(net, xy, max_snap_m)
+    assert np.array_equal(s.edge, edge) and np.array_equal(s.edge, old_edge)
+    assert np.array_equal(s.offset_m, best) and np.array_equal(s.offset_m, old_offset)
+    assert np.array_equal(s.ok, best <= max_snap_m)
+    assert (~s.ok).any() and s.ok.any()
+
+
+@PROPS
+@given(seed=st.integers(0, 10_000))
+def test_snaps_equal_brute_force_on_random_networks(seed):
+    net = random_network(seed, nx=7, ny=6)
+    xy = np.concatenate([random_points(seed, net, 300, margin=500), net.node_xy[:30]])
+    edge, best = brute_force_snap(net, xy, 300.0)
+    s = snap_points(net, xy)
+    assert np.array_equal(s.edge, edge) and np.array_equal(s.offset_m, best)
+
+
+def test_snapping_index_is_built_once_and_remembers_searches_by_content(grid):
+    index = segment_index(grid)
+    assert segment_index(grid) is index
+    xy = np.array([at(150, -10), at(430, 270)])
+    first = snap_points(grid, xy)
+    first.edge[:] = 0  # a caller writing into its result must not change what the next caller gets
+    first.offset_m[:] = -1.0
+    again = snap_points(grid, xy.copy())
+    assert again.offset_m.tolist() == pytest.approx([10, 30])
+    assert np.array_equal(again.edge, brute_force_snap(grid, xy, 300.0)[0])
+    other = snap_points(grid, xy[::-1])
+    assert other.offset_m.tolist() == pytest.approx([30, 10])
+
+
+def test_a_point_at_exactly_the_snapping_limit_is_snapped(grid):
+    s = snap_points(grid, np.array([at(500, 1300), at(500, 1300.001)]), max_snap_m=300)
+    assert s.ok.tolist() == [True, False]
 
 
 # ------------------------------------------------------------------------------------------ worked by hand
@@ -188,3 +278,12 @@ def test_reference_on_a_bigger_grid_with_points_at_nodes_and_midpoints():
     fxy = net.node_xy[rng.choice(net.n_nodes, 5, replace=False)] + rng.uniform(-40, 40, (5, 2))
     dxy = np.concatenate([nodes, mids])
     np.testing.assert_allclose(travel_times(net, fxy, dxy).minutes, reference_minutes(net, fxy, dxy), atol=1e-6)
+
+
+def test_travel_times_reuse_given_snaps(grid):
+    fac, dem = np.array([at(120, 10), at(800, 620)]), np.array([at(0, 300), at(555, 555), at(990, 15)])
+    fresh = travel_times(grid, fac, dem)
+    given = travel_times(grid, fac, dem, facility_snap=snap_points(grid, fac), demand_snap=snap_points(grid, dem))
+    assert np.array_equal(given.minutes, fresh.minutes) and np.array_equal(given.nearest, fresh.nearest)
+    with pytest.raises(InputError, match=r"facility_snap holds 1 points but 2 facilities were given"):
+        travel_times(grid, fac, dem, facility_snap=snap_points(grid, fac[:1]))

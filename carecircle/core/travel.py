@@ -1,10 +1,13 @@
 """Walking times on the network: snap points to edges, then compiled Dijkstra on the network's CSR.
 
 A point is snapped to the nearest *segment* (not node); the straight walk from the point to the street counts
-as part of its trip. :func:`travel_times` appends one source row per facility to the network's cached CSR
-(edges to both ends of its segment, weighted by its off-network walk plus the distance along the segment),
-runs one multi-source ``scipy.sparse.csgraph.dijkstra``, and reads each demand point's time off the two ends
-of its own segment (plus its off-network walk), or directly along the segment when a facility shares it.
+as part of its trip. Snapping uses the network's :class:`SegmentIndex` (a KD-tree of points along the segments,
+then exact distances; built once per network and kept on it), which also remembers recent searches, so a study
+snaps its demand once however many calls ask for it. :func:`travel_times` appends one source row per facility
+to the network's cached CSR (edges to both ends of its segment, weighted by its off-network walk plus the
+distance along the segment), runs one multi-source ``scipy.sparse.csgraph.dijkstra``, and reads each demand
+point's time off the two ends of its own segment (plus its off-network walk), or directly along the segment
+when a facility shares it.
 :func:`source_demand_distances` does the same per source, bounded and chunked, into a sparse matrix.
 :func:`point_graph` instead inserts points as nodes (splitting their segments); it serves isochrone drawing,
 which needs the cut positions.
@@ -12,13 +15,14 @@ which needs the cut positions.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-import shapely
 from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
 
 from carecircle.core.network import Progress, WalkNetwork, directed_csr
 from carecircle.defaults import DEFAULT_MAX_SNAP_M, DEFAULT_WALK_SPEED_MPS, SPEED_PRESETS_MPS  # noqa: F401 (re-exported)
@@ -49,37 +53,40 @@ class Snapped:
 def snap_points(network: WalkNetwork, xy: np.ndarray, *, max_snap_m: float = DEFAULT_MAX_SNAP_M) -> Snapped:
     """Snap projected points to their nearest network segment.
 
+    The nearest segment is found with the network's segment index (:func:`segment_index`, built once per
+    network) and exact point-to-segment distances; a point equally near several segments takes the one with the
+    lowest index, so the result never depends on search order. The search for a given set of points is
+    remembered on the network, so a study that snaps the same points again (every threshold, facility type,
+    scenario and drawing step) pays for it once.
+
     Parameters
     ----------
     network : the walking network.
     xy : (k, 2) point coordinates in ``network.crs`` (metres).
-    max_snap_m : points farther than this from every segment are not snapped (``ok`` is False).
+    max_snap_m : points farther than this from every segment are not snapped (``ok`` is False); a point at
+        exactly ``max_snap_m`` is snapped.
 
     Returns
     -------
     Snapped
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> from carecircle.core.network import network_from_lines
+    >>> net = network_from_lines(shapely.linestrings([[[0, 0], [600, 0]]]), crs="EPSG:32650")
+    >>> s = snap_points(net, np.array([[250.0, 30.0], [250.0, 400.0]]))
+    >>> s.ok.tolist(), s.along_m.tolist(), s.offset_m.tolist()
+    ([True, False], [250.0, nan], [30.0, 400.0])
     """
-    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    k = len(xy)
+    xy = np.ascontiguousarray(np.asarray(xy, dtype=np.float64).reshape(-1, 2))
     if not np.isfinite(xy).all():
         bad = np.flatnonzero(~np.isfinite(xy).all(axis=1))
         raise InputError(f"{len(bad)} points have missing coordinates (rows {_rows(bad)}); fill or drop them.")
-    points = shapely.points(xy)
-    edge = np.full(k, -1, dtype=np.int64)
-    offset = np.full(k, np.nan)
-    (pi, ei), dist = network.tree.query_nearest(points, max_distance=max_snap_m, return_distance=True)
-    # Equidistant segments: keep the lowest segment index per point, so the result never depends on tree order.
-    order = np.lexsort((ei, pi))
-    pi, ei, dist = pi[order], ei[order], dist[order]
-    first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, dtype=bool)
-    edge[pi[first]] = ei[first]
-    offset[pi[first]] = dist[first]
-    ok = edge >= 0
-    if (~ok).any():  # measure how far the others are, for the message
-        far = np.flatnonzero(~ok)
-        (fi, _), fd = network.tree.query_nearest(points[far], return_distance=True)
-        offset[far[fi]] = fd
-    along = np.full(k, np.nan)
+    nearest, offset = segment_index(network).nearest(xy)
+    ok = offset <= max_snap_m
+    edge = np.where(ok, nearest, -1)
+    along = np.full(len(xy), np.nan)
     if ok.any():
         e = edge[ok]
         a = network.node_xy[network.edge_u[e]]
@@ -88,6 +95,104 @@ def snap_points(network: WalkNetwork, xy: np.ndarray, *, max_snap_m: float = DEF
         t = np.clip(((xy[ok] - a) * d).sum(axis=1) / np.maximum(length**2, 1e-12), 0.0, 1.0)
         along[ok] = t * length
     return Snapped(edge=edge, along_m=along, offset_m=offset, ok=ok)
+
+
+class SegmentIndex:
+    """Nearest-segment search over a network's segments: a KD-tree of sample points, then exact distances.
+
+    Every segment is represented by the midpoints of ``ceil(length / (2 * reach))`` equal pieces, so each of
+    its points lies within ``reach_m`` of one of its samples (``reach_m`` is about the 90th percentile of the
+    segments' half-lengths: most segments have one sample, long ones several). Why no nearer segment is missed:
+    if a segment's nearest point to ``q`` is at distance ``d``, that point is within ``reach_m`` of one of the
+    segment's samples, so that sample is within ``d + reach_m`` of ``q``. A query therefore takes the ``K``
+    nearest samples, computes the exact distance from ``q`` to their segments (best: ``d0``), and is complete
+    once the ``K``-th sample is farther than ``d0 + reach_m`` (plus a margin of 1e-6 relative for rounding);
+    otherwise ``K`` grows fourfold for the points still open, up to every sample. Distances are computed with
+    GEOS's own point-to-segment formula (``Distance::pointToSegment``), so they equal shapely's bit for bit, and
+    among segments at exactly the smallest distance the lowest segment index wins: the same answer as the
+    shapely ``STRtree.query_nearest`` search this replaces.
+
+    Searches are remembered by the points' content (the last :attr:`KEEP` point sets), in :attr:`snaps`.
+    """
+
+    #: How many point sets' searches are remembered.
+    KEEP = 8
+
+    def __init__(self, network: WalkNetwork):
+        length = network.edge_length_m
+        self._a = network.node_xy[network.edge_u]
+        self._b = network.node_xy[network.edge_v]
+        reach = max(float(np.quantile(length, 0.9)) / 2.0, 1e-6)
+        pieces = np.maximum(np.ceil(length / (2.0 * reach)), 1).astype(np.int64)
+        self.sample_edge = np.repeat(np.arange(len(length)), pieces)
+        first = np.r_[0, np.cumsum(pieces)[:-1]]
+        t = (np.arange(len(self.sample_edge)) - np.repeat(first, pieces) + 0.5) / np.repeat(pieces, pieces)
+        a, b = self._a[self.sample_edge], self._b[self.sample_edge]
+        samples = a + (b - a) * t[:, None]
+        self.reach_m = float((length / (2.0 * pieces)).max())
+        self.tree = cKDTree(samples, balanced_tree=False, compact_nodes=False)
+        self.snaps: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+    def nearest(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest segment of each point (lowest index among equidistant ones) and its distance, metres."""
+        xy = np.ascontiguousarray(xy, dtype=np.float64).reshape(-1, 2)
+        key = hashlib.blake2b(xy.tobytes(), digest_size=20).digest() + len(xy).to_bytes(8, "little")
+        hit = self.snaps.get(key)
+        if hit is None:
+            hit = self._search(xy)
+            while len(self.snaps) >= self.KEEP:
+                self.snaps.pop(next(iter(self.snaps)))
+            self.snaps[key] = hit
+        return hit[0].copy(), hit[1].copy()
+
+    def _search(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k, n = len(xy), len(self.sample_edge)
+        edge = np.full(k, -1, dtype=np.int64)
+        dist = np.full(k, np.inf)
+        todo = np.arange(k)
+        want = min(8, n)
+        while len(todo):
+            chunk = max(1, 1_000_000 // want)
+            still = []
+            for start in range(0, len(todo), chunk):
+                idx = todo[start:start + chunk]
+                q = xy[idx]
+                sd, si = self.tree.query(q, k=want)
+                sd, si = sd.reshape(len(idx), want), si.reshape(len(idx), want)
+                seg = self.sample_edge[np.minimum(si, n - 1)]
+                d = _segment_distance(q[:, None, :], self._a[seg], self._b[seg])
+                best = d.min(axis=1)
+                lowest = np.where(d == best[:, None], seg, np.iinfo(np.int64).max).min(axis=1)
+                bound = best + self.reach_m
+                done = (want >= n) | (sd[:, -1] > bound + 1e-6 * (1.0 + bound))
+                edge[idx[done]], dist[idx[done]] = lowest[done], best[done]
+                still.append(idx[~done])
+            todo = np.concatenate(still)
+            want = min(4 * want, n)
+        return edge, dist
+
+
+def segment_index(network: WalkNetwork) -> SegmentIndex:
+    """The network's :class:`SegmentIndex`, built on first use and kept on the network (which is immutable),
+    like its cached CSR."""
+    index = vars(network).get("_segment_index")
+    if index is None:
+        index = vars(network)["_segment_index"] = SegmentIndex(network)
+    return index
+
+
+def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance from points ``p`` to segments ``a``–``b`` (broadcast), by GEOS's formula, bit for bit."""
+    px, py, ax, ay, bx, by = p[..., 0], p[..., 1], a[..., 0], a[..., 1], b[..., 0], b[..., 1]
+    dx, dy = bx - ax, by - ay
+    len2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = ((px - ax) * dx + (py - ay) * dy) / len2
+        s = ((ay - py) * dx - (ax - px) * dy) / len2
+        across = np.abs(s) * np.sqrt(len2)
+    to_a = np.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    to_b = np.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
+    return np.where((len2 == 0) | (r <= 0.0), to_a, np.where(r >= 1.0, to_b, across))
 
 
 @dataclass(frozen=True)
@@ -179,6 +284,7 @@ def travel_times(
     walk_speed_mps: float = DEFAULT_WALK_SPEED_MPS,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     max_minutes: float | None = None,
+    facility_snap: Snapped | None = None,
     demand_snap: Snapped | None = None,
 ) -> TravelTimes:
     """Walking minutes from each demand point to its nearest facility, by one multi-source Dijkstra run.
@@ -197,8 +303,10 @@ def travel_times(
     max_snap_m : facilities farther than this from the network are an error (:class:`SnapError` is raised by
         the caller that knows their ids); demand points farther are left unreachable (``inf``).
     max_minutes : stop the search beyond this many minutes (faster); times beyond it are ``inf``.
-    demand_snap : the demand points already snapped with :func:`snap_points` (reused across scenarios that
-        change only the facilities); snapped here when ``None``.
+    facility_snap, demand_snap : the points already snapped with :func:`snap_points` (a study snaps its
+        demand once and reuses it for every threshold, facility type and scenario); snapped here when ``None``
+        (which is cheap when the same points were snapped on this network before: the network remembers the
+        search, see :class:`SegmentIndex`).
 
     Returns
     -------
@@ -217,8 +325,10 @@ def travel_times(
         raise InputError(f"walking speed {walk_speed_mps!r} m/s must be a positive number (older people ≈ 1.0).")
     facility_xy = np.asarray(facility_xy, dtype=np.float64).reshape(-1, 2)
     demand_xy = np.asarray(demand_xy, dtype=np.float64).reshape(-1, 2)
-    f_snap = snap_points(network, facility_xy, max_snap_m=max_snap_m)
+    f_snap = facility_snap if facility_snap is not None else snap_points(network, facility_xy, max_snap_m=max_snap_m)
     d_snap = demand_snap if demand_snap is not None else snap_points(network, demand_xy, max_snap_m=max_snap_m)
+    if len(f_snap.ok) != len(facility_xy):
+        raise InputError(f"facility_snap holds {len(f_snap.ok)} points but {len(facility_xy)} facilities were given.")
     if len(d_snap.ok) != len(demand_xy):
         raise InputError(f"demand_snap holds {len(d_snap.ok)} points but {len(demand_xy)} demand points were given.")
     k = len(demand_xy)
