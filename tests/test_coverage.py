@@ -365,3 +365,12 @@ def test_demand_community_ids_must_name_a_community(grid, ids, match):
     dem = demand_gdf([at(0, 100), at(0, 200), at(0, 300)], [1, 2, 3], ids)
     with pytest.raises(InputError, match=match):
         measure_coverage(grid, facilities_gdf([at(0, 0)]), dem, quadrant_communities(grid))
+
+
+def test_demand_points_far_beyond_the_network_are_refused(grid):
+    """Not a walk but a coordinate error: 5 km beyond the network's area (400 m off is still a walk, uncovered).
+    Distances in the message are from the centre of the network."""
+    dem = demand_gdf([at(0, 100), at(0, 1400), at(0, 7000), at(9000, 0)])
+    with pytest.raises(InputError, match=r"^demand points: 2 lie more than 5 km beyond the walking network's area "
+                                         r"\(rows 3 \(7 km away\), 4 \(9 km away\)\); swapped longitude and latitude"):
+        measure_coverage(grid, facilities_gdf([at(0, 0)]), dem)

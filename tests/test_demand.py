@@ -189,3 +189,31 @@ def test_children_of_a_community_without_elderly_are_placed_in_equal_shares(grid
     assert _sums(dem)["Q1"] == 0
     np.testing.assert_allclose(kids.loc[q1, "population"], 12.0 / q1.sum())
     np.testing.assert_allclose(_sums(kids).to_numpy(), [12, 4, 6, 8, 1])
+
+
+# ----------------------------------------------------------------------------- beyond the network's area
+
+
+def _one(geometry, crs=GRID_CRS, cid="FAR"):
+    return gpd.GeoDataFrame({"community_id": [cid], "pop_60plus": [10.0]}, geometry=[geometry], crs=crs)
+
+
+@pytest.mark.parametrize(("geometry", "crs"), [
+    (rect(20_000, 0, 100, 100), GRID_CRS),  # 19 km east of the 1 km grid
+    (shapely.box(-179, -80, 179, 80), "EPSG:4326"),  # spanning the globe
+    (rect(500, 0, 20_000, 100), GRID_CRS),  # 20 km long, most of it beyond
+])
+def test_communities_mostly_beyond_the_network_are_refused(grid, communities, geometry, crs):
+    far = _one(geometry, crs).to_crs(GRID_CRS) if crs == GRID_CRS else _one(geometry, crs)
+    layer = pd.concat([communities.to_crs(far.crs), far], ignore_index=True)
+    with pytest.raises(InputError, match=r"^communities: 1 lie mostly more than 5 km beyond the walking network's "
+                                         r"area: FAR \([\d,]+ km away\); swapped longitude and latitude"):
+        place_demand(layer, grid, method="nodes")
+
+
+def test_a_community_partly_beyond_the_network_is_placed_in_the_part_it_covers(grid, communities, caplog):
+    layer = pd.concat([communities, _one(rect(500, 1100, 9_000, 100))], ignore_index=True)  # 39% beyond
+    caplog.set_level("WARNING", logger="carecircle.core.demand")
+    points = place_demand(layer, grid, method="nodes")
+    assert _sums(points)["FAR"] == pytest.approx(10.0)
+    assert "1 communities extend more than 5 km beyond the walking network (FAR 39%)" in caplog.text

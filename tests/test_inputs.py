@@ -18,6 +18,7 @@ from carecircle.io.readers import read_communities, read_demand, read_facilities
 
 SQUARE = [[[24.94, 60.17], [24.95, 60.17], [24.95, 60.18], [24.94, 60.18], [24.94, 60.17]]]
 SQUARE2 = [[[24.96, 60.17], [24.97, 60.17], [24.97, 60.18], [24.96, 60.18], [24.96, 60.17]]]
+SQUARE3 = [[[24.98, 60.17], [24.99, 60.17], [24.99, 60.18], [24.98, 60.18], [24.98, 60.17]]]
 
 #: Geometry edge cases, reused by the community tables: (name, GeoJSON geometry or None, is a valid polygon).
 GEOMETRIES = {
@@ -25,6 +26,12 @@ GEOMETRIES = {
     "with_hole": ({"type": "Polygon", "coordinates": [SQUARE[0], [[24.943, 60.173], [24.947, 60.173],
                                                                    [24.947, 60.177], [24.943, 60.173]]]}, True),
     "multi": ({"type": "MultiPolygon", "coordinates": [SQUARE, SQUARE2]}, True),
+    "square2": ({"type": "Polygon", "coordinates": SQUARE2}, True),  # beside square, apart
+    "east": ({"type": "Polygon", "coordinates": SQUARE3}, True),  # apart from the others
+    "half_over_square": ({"type": "Polygon", "coordinates": [[[24.945, 60.17], [24.955, 60.17], [24.955, 60.18],
+                                                              [24.945, 60.18], [24.945, 60.17]]]}, True),
+    "sliver_over_square": ({"type": "Polygon", "coordinates": [[[24.9499, 60.17], [24.96, 60.17], [24.96, 60.18],
+                                                                [24.9499, 60.18], [24.9499, 60.17]]]}, True),
     "bow_tie": ({"type": "Polygon", "coordinates": [[[24.94, 60.17], [24.95, 60.18], [24.95, 60.17],
                                                      [24.94, 60.18], [24.94, 60.17]]]}, False),
     "point": ({"type": "Point", "coordinates": [24.94, 60.17]}, False),
@@ -239,6 +246,12 @@ BAD_COMMUNITIES = [
      r"check the 'pop_60plus' and 'pop_total' columns"),
     ("duplicate_ids", [community("C1"), community("C2"), community("C1"), community("C2", "multi")],
      r"^communities\.geojson: duplicate community_id values 'C1', 'C2' \(rows 1, 2, 3, 4\)"),
+    ("duplicated_community", [community("C1"), community("C2", "east"), community("C3")],
+     r"^communities\.geojson: 1 pairs of communities overlap: C1 and C3 \(100% of the smaller\); each person must "
+     r"be counted in one community: remove duplicates or fix the boundaries so that neighbours only touch\.$"),
+    ("overlapping_communities", [community("A"), community("B", "half_over_square"), community("C", "multi")],
+     r"3 pairs of communities overlap: A and C \(100% of the smaller\), A and B \(50% of the smaller\), "
+     r"B and C \(50% of the smaller\); each person"),
 ]
 
 
@@ -283,7 +296,7 @@ def test_valid_community_geometries(tmp_path, name):
 def test_good_communities_standard_columns(tmp_path):
     path = write_geojson(tmp_path / "c.geojson", [
         (GEOMETRIES["square"][0], {"编号": 11, "60岁以上人口": 300, "街道": "北"}),
-        (GEOMETRIES["multi"][0], {"编号": 12, "60岁以上人口": 0, "街道": "南"}),
+        (GEOMETRIES["east"][0], {"编号": 12, "60岁以上人口": 0, "街道": "南"}),
     ])
     gdf = read_communities(path, id_col="编号", elderly_col="60岁以上人口")
     assert gdf["community_id"].tolist() == ["11", "12"]
@@ -375,11 +388,19 @@ def test_missing_demand_community_id_is_named(tmp_path):
 
 
 def test_community_ids_with_leading_zeros_from_geojson(tmp_path):
-    path = write_geojson(tmp_path / "c.geojson", [community("001"), community("01", "multi"), community("1")])
+    path = write_geojson(tmp_path / "c.geojson", [community("001"), community("01", "east"),
+                                                  community("1", "square2")])
     assert read_communities(path)["community_id"].tolist() == ["001", "01", "1"]
 
 
 def test_numeric_ids_stored_as_numbers_in_a_vector_file(tmp_path):
     """A GeoJSON number is a number: 7 and 7.0 are both "7" (and so duplicates)."""
-    path = write_geojson(tmp_path / "c.geojson", [community(7), community(8.0, "multi")])
+    path = write_geojson(tmp_path / "c.geojson", [community(7), community(8.0, "east")])
     assert read_communities(path)["community_id"].tolist() == ["7", "8"]
+
+
+def test_neighbours_that_touch_or_overlap_by_a_sliver_are_accepted(tmp_path):
+    """Shared borders and digitising slivers (1% of the smaller one or less) are not overlaps."""
+    path = write_geojson(tmp_path / "c.geojson", [community("A"), community("B", "square2"),
+                                                   community("C", "sliver_over_square")])
+    assert read_communities(path)["community_id"].tolist() == ["A", "B", "C"]

@@ -162,9 +162,65 @@ BAD = [
 ]
 
 
+def _swap(coords):
+    """Longitude and latitude exchanged in a (nested) GeoJSON coordinate list."""
+    return [coords[1], coords[0]] if isinstance(coords[0], int | float) else [_swap(c) for c in coords]
+
+
+def swap_coordinates(rows):
+    def change(features):
+        for i in rows:
+            features[i]["geometry"]["coordinates"] = _swap(features[i]["geometry"]["coordinates"])
+    return change
+
+
+def globe_spanning(row: int):
+    def change(features):
+        features[row]["geometry"] = {"type": "Polygon", "coordinates": [
+            [[-179, -80], [179, -80], [179, 80], [-179, 80], [-179, -80]]]}
+    return change
+
+
+def duplicated(row: int, new_id: str):
+    def change(features):
+        features.append(copy.deepcopy(features[row]))
+        features[-1]["properties"]["community_id"] = new_id
+    return change
+
+
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+BAD += [
+    ("communities with lon/lat swapped (item 11)",
+     lambda t: ["--communities", str(communities(t, swap_coordinates(range(7))))], 3,
+     r"^communities: 7 lie mostly more than 5 km beyond the walking network's area: C01 \([\d,]+ km away\), .*C07 "
+     r"\([\d,]+ km away\); swapped longitude and latitude, or coordinates in another CRS than declared\? check "
+     r"them, or load a network that covers them\.$"),
+    ("one community swapped (item 11)",
+     lambda t: ["--communities", str(communities(t, swap_coordinates([4])))], 3,
+     r"^communities: 1 lie mostly more than 5 km beyond the walking network's area: C05 \(4,7\d\d km away\); "
+     r"swapped longitude and latitude"),
+    ("a community spanning the globe (item 11)",
+     lambda t: ["--communities", str(communities(t, globe_spanning(2)))], 3,
+     r"^communities\.geojson: 6 pairs of communities overlap: C01 and C03 \(100% of the smaller\), .*; each "
+     r"person must be counted in one community"),
+    ("a duplicated community (item 11)",
+     lambda t: ["--communities", str(communities(t, duplicated(0, "C08")))], 3,
+     r"^communities\.geojson: 1 pairs of communities overlap: C01 and C08 \(100% of the smaller\); each person "
+     r"must be counted in one community: remove duplicates or fix the boundaries so that neighbours only touch\.$"),
+    ("demand points with lon/lat swapped (item 11)",
+     lambda t: ["--demand", str(demand(t, [{"lon": 24.9414, "lat": 60.1690, "population": 10},
+                                           {"lon": 60.1720, "lat": 24.9460, "population": 20}]))], 3,
+     r"^demand points: 1 lie more than 5 km beyond the walking network's area \(rows 2 \(4,7\d\d km away\)\); "
+     r"swapped longitude and latitude, or coordinates in another CRS than declared\?"),
+    ("demand points in the wrong CRS (item 11)",
+     lambda t: ["--demand", str(demand(t, [{"x": 385_000, "y": 6_672_000, "population": 10}])),
+                "--crs", "EPSG:32634"], 3,
+     r"^demand points: 1 lie more than 5 km beyond the walking network's area \(rows 1 \([\d,]+ km away\)\)"),
+]
 
 
 @pytest.mark.parametrize(("name", "argv", "code", "match"), BAD, ids=[b[0] for b in BAD])

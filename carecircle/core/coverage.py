@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from carecircle.core.demand import FAR_BEYOND_NETWORK_M, far_hint, km_from_network, network_area_wgs84
 from carecircle.core.network import WalkNetwork
 from carecircle.core.travel import DEFAULT_MAX_SNAP_M, DEFAULT_WALK_SPEED_MPS, travel_times
 from carecircle.errors import InputError, SnapError
@@ -83,7 +84,9 @@ def measure_coverage(
     thresholds_min : walking-time thresholds in minutes.
     walk_speed_mps : walking speed in metres per second (presets 0.8 / 1.0 / 1.2).
     max_snap_m : a facility farther than this from the network is an error; a demand point farther is
-        counted as not covered and reported as ``off_network`` in the summary.
+        counted as not covered and reported as ``off_network`` in the summary (but one more than
+        :data:`~carecircle.core.demand.FAR_BEYOND_NETWORK_M` beyond the network's area is an InputError: a
+        coordinate error, not a walk).
     target_share : the share a community should reach at the largest threshold (0..1).
 
     Returns
@@ -103,6 +106,7 @@ def measure_coverage(
         raise InputError("no facilities given; add at least one facility point.")
     if communities is not None:
         check_community_ids(demand, communities)
+    _check_near_network(demand, network)
     fac = facilities.to_crs(network.crs)
     dem = demand.to_crs(network.crs)
     tt = travel_times(
@@ -173,6 +177,22 @@ def measure_coverage(
         facilities=fac_out,
         summary=summary,
     )
+
+
+def _check_near_network(demand: gpd.GeoDataFrame, network: WalkNetwork) -> None:
+    """Refuse demand points far beyond the network's area (swapped coordinates, a wrong CRS, another area)."""
+    if network.n_nodes == 0 or len(demand) == 0:
+        return
+    pts = np.asarray(demand.to_crs("EPSG:4326").geometry.array)
+    far = np.flatnonzero(~shapely.intersects(network_area_wgs84(network), pts))
+    if len(far):
+        km = km_from_network(shapely.get_x(pts[far]), shapely.get_y(pts[far]), network)
+        rows = ", ".join(f"{int(i) + 1} ({k:,.0f} km away)" for i, k in zip(far[:8], km[:8], strict=False))
+        more = f", … {len(far) - 8} more" if len(far) > 8 else ""
+        raise InputError(
+            f"demand points: {len(far)} lie more than {FAR_BEYOND_NETWORK_M / 1000:g} km beyond the walking "
+            f"network's area (rows {rows}{more}); {far_hint()}."
+        )
 
 
 def summary_dict(demand, communities, thresholds, *, walk_speed_mps, target_share, network, n_facilities) -> dict:

@@ -16,6 +16,11 @@ inside the polygon by one of three documented estimates (dasymetric mapping):
     one point inside each polygon (its representative point) holding the whole population.
 
 The estimate used for each community is recorded in the ``method`` column of the returned points.
+
+Before placing, communities are checked against the network's area (the convex hull of its nodes grown by
+:data:`FAR_BEYOND_NETWORK_M`): a community with more than half of its area beyond it is refused (swapped
+longitude/latitude, a wrong CRS, a polygon spanning the globe, or a network of another area); one with a smaller
+part beyond it is placed in the part the network covers, with a warning naming it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from carecircle.core.network import WalkNetwork
@@ -35,6 +41,12 @@ from carecircle.errors import InputError, NetworkError
 log = logging.getLogger(__name__)
 
 METHODS = ("buildings", "nodes", "centroid")
+
+#: Communities and demand points more than this far beyond the network's area (the convex hull of its nodes)
+#: are not a walking question but a coordinate error: they are refused. Metres.
+FAR_BEYOND_NETWORK_M = 5_000.0
+#: Share of a community's area that may lie beyond the network's area before it is refused (above 1%: warned).
+MAX_SHARE_BEYOND = 0.5
 
 #: ``building`` tag values that are not homes (others, including ``yes``, count as possibly residential).
 NON_RESIDENTIAL = frozenset({
@@ -72,6 +84,7 @@ def place_demand(
     """
     if method not in METHODS:
         raise InputError(f"demand method {method!r} is unknown; use one of {', '.join(METHODS)}.")
+    _check_within_network(communities, network)
     polys = communities.to_crs(network.crs)
     ids = communities["community_id"].to_numpy()
     elderly = communities["pop_60plus"].to_numpy(dtype=float)
@@ -108,6 +121,52 @@ def place_demand(
         crs=network.crs,
     )
     return gdf.to_crs("EPSG:4326")
+
+
+def network_area_wgs84(network: WalkNetwork) -> shapely.Geometry:
+    """The network's area in WGS-84: the convex hull of its nodes grown by :data:`FAR_BEYOND_NETWORK_M`."""
+    grown = shapely.buffer(network.hull, FAR_BEYOND_NETWORK_M)
+    return shapely.transform(grown, lambda xy: np.column_stack(network.to_wgs84.transform(xy[:, 0], xy[:, 1])))
+
+
+def km_from_network(lon: np.ndarray, lat: np.ndarray, network: WalkNetwork) -> np.ndarray:
+    """Geodesic distance in km from the centre of the network's nodes to each WGS-84 point (for messages)."""
+    cx, cy = network.to_wgs84.transform(*network.node_xy.mean(axis=0))
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    _, _, dist = pyproj.Geod(ellps="WGS84").inv(np.full(len(lon), cx), np.full(len(lat), cy), lon, lat)
+    return np.asarray(dist) / 1000.0
+
+
+def far_hint() -> str:
+    """What to do about inputs far beyond the network (shared by the communities' and demand points' messages)."""
+    return ("swapped longitude and latitude, or coordinates in another CRS than declared? check them, or load a "
+            "network that covers them")
+
+
+def _check_within_network(communities: gpd.GeoDataFrame, network: WalkNetwork) -> None:
+    """Refuse communities mostly beyond the network's area; warn about those partly beyond it."""
+    if network.n_nodes == 0:
+        return
+    area = network_area_wgs84(network)
+    geoms = np.asarray(communities.to_crs("EPSG:4326").geometry.array)
+    with np.errstate(invalid="ignore", divide="ignore"):  # areas in degrees²: a ratio, see io.readers
+        beyond = 1.0 - shapely.area(shapely.intersection(geoms, area)) / shapely.area(geoms)
+    ids = communities["community_id"].astype(str).to_numpy()
+    far = np.flatnonzero(~(beyond <= MAX_SHARE_BEYOND))
+    if len(far):
+        pts = shapely.point_on_surface(geoms[far])
+        km = km_from_network(shapely.get_x(pts), shapely.get_y(pts), network)
+        shown = ", ".join(f"{ids[i]} ({k:,.0f} km away)" for i, k in zip(far[:8], km[:8], strict=False))
+        more = f", … {len(far) - 8} more" if len(far) > 8 else ""
+        raise InputError(
+            f"communities: {len(far)} lie mostly more than {FAR_BEYOND_NETWORK_M / 1000:g} km beyond the walking "
+            f"network's area: {shown}{more}; {far_hint()}."
+        )
+    partly = np.flatnonzero(beyond > 0.01)
+    if len(partly):
+        log.warning("demand: %d communities extend more than %g km beyond the walking network (%s); their elderly "
+                    "are placed in the part it covers", len(partly), FAR_BEYOND_NETWORK_M / 1000,
+                    ", ".join(f"{ids[i]} {beyond[i]:.0%}" for i in partly[:8]))
 
 
 def _on_buildings(polys: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *, default_levels: float):

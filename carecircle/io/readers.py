@@ -26,6 +26,9 @@ VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".zip")
 _LON_ALIASES = ("lon", "lng", "longitude", "x", "经度")
 _LAT_ALIASES = ("lat", "latitude", "y", "纬度")
 _ONE = {"facilities": "facility", "demand points": "demand point"}  # a row of each kind of point file
+#: Communities overlapping by more than this share of the smaller one are refused (their elderly would be
+#: counted twice); slivers below it are digitising noise and ignored.
+MAX_OVERLAP_SHARE = 0.01
 
 
 def read_facilities(
@@ -121,6 +124,10 @@ def read_communities(
     GeoDataFrame in EPSG:4326 with ``community_id``, ``name``, ``subdistrict``, ``district``, ``pop_total``,
     ``pop_60plus``, ``households``, ``residential``, ``pop_0_3``, the other source columns, and (Multi)Polygon
     geometry.
+
+    Communities that overlap by more than :data:`MAX_OVERLAP_SHARE` of the smaller one (duplicates included)
+    are refused: each person must be counted in one community. A community may have 0 elderly (its coverage
+    share is then n/a), but not every community.
     """
     name = Path(path).name
     gdf = _read_vector(path, what="communities")
@@ -174,6 +181,7 @@ def read_communities(
             residential_col, children_col, "geometry"}
     extra = [c for c in gdf.columns if c not in used and c not in out]
     _finite_extras(gdf, extra, file=name)
+    _check_overlaps(gdf.geometry.values, out["community_id"].to_numpy(), file=name)
     out = pd.concat([out, gdf[extra]], axis=1)
     return gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs="EPSG:4326", index=gdf.index)
 
@@ -408,6 +416,31 @@ def _standard_id(gdf: pd.DataFrame, src: str, dst: str, *, prefix: str, file: st
         log.warning("%s: no id column %r%s; numbering rows %s1, %s2, ...", file, src, why, prefix, prefix)
         out[dst] = [f"{prefix}{i + 1}" for i in range(len(gdf))]
     return out
+
+
+def _check_overlaps(geoms: np.ndarray, ids: np.ndarray, *, file: str) -> None:
+    """Refuse communities overlapping by more than :data:`MAX_OVERLAP_SHARE` of the smaller one.
+
+    Shares are of areas in degrees²: a ratio of areas of the same small place, which the projection barely
+    changes (and no projection is needed, so a polygon spanning the globe cannot break it)."""
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    pairs = left < right
+    left, right = left[pairs], right[pairs]
+    if not len(left):
+        return
+    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = shapely.area(shapely.intersection(geoms[left], geoms[right])) / smaller
+    over = np.flatnonzero(share > MAX_OVERLAP_SHARE)
+    if not len(over):
+        return
+    order = over[np.lexsort((right[over], left[over], -np.round(share[over], 2)))]  # largest first, then rows
+    shown = ", ".join(f"{ids[left[k]]} and {ids[right[k]]} ({share[k]:.0%} of the smaller)" for k in order[:5])
+    more = f", … {len(order) - 5} more" if len(order) > 5 else ""
+    raise InputError(
+        f"{file}: {len(order)} pairs of communities overlap: {shown}{more}; each person must be counted in one "
+        "community: remove duplicates or fix the boundaries so that neighbours only touch."
+    )
 
 
 def _finite_extras(gdf: pd.DataFrame, columns, *, file: str) -> None:
