@@ -9,9 +9,11 @@ from generate import GRID_CRS, ORIGIN, at, facilities_gdf, grid_network, random_
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import reference_distances
+from scipy.sparse.csgraph import dijkstra
 
-from carecircle.core.isochrones import isochrones, reachable_pieces
+from carecircle.core.isochrones import isochrones, reachable_pieces, strokes
 from carecircle.core.network import network_from_lines
+from carecircle.core.travel import point_graph, snap_points
 from carecircle.errors import InputError, SnapError
 
 PROPS = settings(derandomize=True, max_examples=8, deadline=None)
@@ -171,3 +173,32 @@ def test_bigger_grid_fifteen_minutes_area_is_bounded():
     # Block interiors farther than the buffer from every street stay holes (a hull would fill them).
     assert len(poly.interiors) >= 100
     assert not poly.contains(shapely.Point(at(1250, 1250)))
+
+
+def test_strokes_on_a_full_grid_are_its_streets(grid):
+    """Crossings and T-junctions carry straight on, corners turn: the 11 × 11 grid's 220 block edges make its
+    9 + 9 inner streets and one ring of the four border streets."""
+    pieces = np.stack([grid.node_xy[grid.edge_u], grid.node_xy[grid.edge_v]], axis=1)
+    lines = strokes(pieces)
+    assert (shapely.get_type_id(lines) == 1).all()  # each one LineString
+    assert sorted(np.round(shapely.length(lines))) == [1000.0] * 18 + [4000.0]
+    assert shapely.is_closed(lines).sum() == 1
+    assert shapely.union_all(lines).equals(shapely.union_all(shapely.linestrings(pieces)))
+
+
+@PROPS
+@given(seed=st.integers(0, 10_000), n_fac=st.integers(1, 4), minutes=st.floats(2, 15))
+def test_same_shape_as_the_union_of_every_piece_buffered(seed, n_fac, minutes):
+    """The stroke buffers give the shape of buffering every reachable piece and uniting them (the method
+    before strokes), up to how round joins and caps are approximated: within 1.5 m, and 5e-4 of the area."""
+    net = random_network(seed, nx=9, ny=8)
+    xy = random_points(seed, net, n_fac, margin=20)
+    got = projected(isochrones(net, facilities_gdf(xy), thresholds_min=[minutes], per_facility=False,
+                               simplify_m=0.0), minutes)
+    graph = point_graph(net, xy, snap_points(net, xy))
+    dist = dijkstra(graph.csr, indices=graph.point_node, min_only=True)
+    pieces = reachable_pieces(graph.node_xy, graph.edge_u, graph.edge_v, graph.edge_w, dist, minutes * 60.0)
+    pieces = pieces[np.hypot(*(pieces[:, 1] - pieces[:, 0]).T) > 1e-6]
+    expected = shapely.union_all(shapely.buffer(shapely.linestrings(pieces), 40.0, quad_segs=4))
+    assert got.symmetric_difference(expected).area <= 5e-4 * expected.area
+    assert shapely.hausdorff_distance(got, expected) <= 1.5 + 1e-6  # the WGS-84 round trip included
