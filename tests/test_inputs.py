@@ -72,7 +72,18 @@ BAD_FACILITY_CSV = [
     ("no_lat", "facility_id,lon\nF1,24.9\n", r"no coordinate column \(looked for lat, .*--lat-col"),
     ("nan_coordinates", "facility_id,lon,lat\nF1,24.94,60.17\nF2,,60.17\nF3,24.94,60.17\nF4,24.94,\n",
      r"^facilities\.csv: 2 rows have no coordinates \(rows 2, 4\); fill lon/lat or drop them"),
-    ("text_coordinates", "facility_id,lon,lat\nF1,24.94 E,60.17\n", r"1 rows have no coordinates \(rows 1\)"),
+    ("text_coordinates", "facility_id,lon,lat\nF1,24.94 E,60.17\nF2,24.95,north\n",
+     r"^facilities\.csv: 2 rows have coordinates that are not finite numbers \(rows 1, 2: '24\.94 E', 'north'\); "
+     r"write decimal degrees such as 116\.3975 in lon/lat\.$"),
+    ("blank_coordinates", "facility_id,lon,lat\nF1,  ,60.17\n", r"1 rows have no coordinates \(rows 1\)"),
+    ("infinite_coordinates", "facility_id,lon,lat\nF1,inf,60.17\nF2,24.9,-1e309\n",
+     r"2 rows have coordinates that are not finite numbers \(rows 1, 2: inf, -inf\)"),
+    ("semicolons", "facility_id;name;lon;lat\nF1;a;24,94;60,17\n",
+     r"^facilities\.csv: looks like a semicolon-separated file \(header 'facility_id;name;lon;lat'\); save it as "
+     r"comma-separated CSV \(Excel: CSV UTF-8\)\.$"),
+    ("semicolons_no_decimal_commas", "facility_id;lon;lat\nF1;24.94;60.17\n", r"looks like a semicolon-separated"),
+    ("tabs_in_a_csv", "facility_id\tlon\tlat\nF1\t24.94\t60.17\n",
+     r"looks like a tab-separated file .*; save it as comma-separated CSV or name it \.tsv\.$"),
     ("lon_out_of_range", "facility_id,lon,lat\nF1,24.94,60.17\nF2,200.5,60.17\n",
      r"^facilities\.csv: 1 rows have coordinates outside longitude ±180 / latitude ±90 \(rows 2\)"),
     ("lat_lon_swapped", "facility_id,lon,lat\nF1,41.80,123.43\nF2,41.81,123.44\n",
@@ -404,3 +415,14 @@ def test_neighbours_that_touch_or_overlap_by_a_sliver_are_accepted(tmp_path):
     path = write_geojson(tmp_path / "c.geojson", [community("A"), community("B", "square2"),
                                                    community("C", "sliver_over_square")])
     assert read_communities(path)["community_id"].tolist() == ["A", "B", "C"]
+
+
+def test_full_width_digits_are_read_as_digits(tmp_path):
+    """Chinese input methods type full-width digits (１２３.４５, a full-width minus too); NFKC reads them."""
+    path = tmp_path / "facilities.csv"
+    path.write_text("facility_id,capacity,lon,lat\nF1,２０,１２３．４３,４１.８０\nF2,5,123.44,41.81\n"
+                    "F3,,－７１.５,-33.4\n", encoding="utf-8")
+    gdf = read_facilities(path)
+    assert gdf.geometry.x.tolist() == [123.43, 123.44, -71.5]
+    assert gdf.geometry.y.tolist() == [41.80, 41.81, -33.4]
+    assert gdf["capacity"].iloc[0] == 20

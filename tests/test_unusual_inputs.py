@@ -120,6 +120,24 @@ def test_a_scenario_removes_a_facility_named_with_leading_zeros(tmp_path, cache)
     assert table.set_index("facility_id").loc["002", "capacity"] == 99
 
 
+FULL_WIDTH = str.maketrans("0123456789.-", "０１２３４５６７８９．－")
+
+
+def test_full_width_digits_in_coordinates_are_read(tmp_path, cache):
+    """Item 16: coordinates typed with a Chinese input method (１２３.４５) give the same study as ASCII ones."""
+    df = pd.read_csv(DATA / "facilities.csv", dtype=str)
+    df["lon"] = df["lon"].str.translate(FULL_WIDTH)
+    df["lat"] = df["lat"].str.translate(FULL_WIDTH)
+    assert not df["lon"].str.isascii().any()
+    df.to_csv(tmp_path / "facilities.csv", index=False)
+    code, out = run(tmp_path, cache, ["--facilities", str(tmp_path / "facilities.csv")])
+    assert code == 0
+    code, plain = run(tmp_path / "plain", cache, ["--facilities", str(DATA / "facilities.csv")])
+    assert code == 0
+    for name in ("communities.csv", "facilities.csv", "demand.csv"):
+        assert (out / name).read_bytes() == (plain / name).read_bytes(), name
+
+
 # ---------------------------------------------------------------------------------------------- bad input
 
 BAD = [
@@ -220,6 +238,15 @@ BAD += [
      lambda t: ["--demand", str(demand(t, [{"x": 385_000, "y": 6_672_000, "population": 10}])),
                 "--crs", "EPSG:32634"], 3,
      r"^demand points: 1 lie more than 5 km beyond the walking network's area \(rows 1 \([\d,]+ km away\)\)"),
+    ("a semicolon-separated facility file (item 16)",
+     lambda t: ["--facilities", str(_write(t / "f.csv", (DATA / "facilities.csv").read_text(encoding="utf-8")
+                                           .replace(",", ";")))], 3,
+     r"^f\.csv: looks like a semicolon-separated file \(header 'facility_id;name;type;capacity;beds;nursing_beds;"
+     r"floor_ar\.\.\.'\); save it as comma-separated CSV \(Excel: CSV UTF-8\)\.$"),
+    ("unreadable coordinates are shown (item 16)",
+     lambda t: ["--facilities", str(_write(t / "f.csv", "facility_id,type,lon,lat\nF1,day_care,24.94°E,60.17\n"))],
+     3, r"^f\.csv: 1 rows have coordinates that are not finite numbers \(rows 1: '24\.94°E'\); write decimal "
+        r"degrees"),
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import unicodedata
 from pathlib import Path
 
 import geopandas as gpd
@@ -339,6 +340,8 @@ def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str, name: 
         return gdf
     if not path.is_file():
         raise InputError(f"{what} file {str(path)!r} does not exist; check the path.")
+    if path.suffix.lower() != ".tsv":
+        _check_separator(path)
     try:
         df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", encoding="utf-8-sig",
                          dtype={c: str for c in text if c})
@@ -359,13 +362,20 @@ def _points_from_table(df: pd.DataFrame, *, lon_col, lat_col, crs: str, what: st
         raise InputError(f"{name}: the table has no rows; add at least one {_ONE[what]}.")
     lon_col = _pick(df, lon_col, _LON_ALIASES, file=name, option="--lon-col")
     lat_col = _pick(df, lat_col, _LAT_ALIASES, file=name, option="--lat-col")
-    lon = pd.to_numeric(df[lon_col], errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(df[lat_col], errors="coerce").to_numpy(dtype=float)
-    missing = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))
+    lon, lat = _numbers(df[lon_col]).to_numpy(dtype=float), _numbers(df[lat_col]).to_numpy(dtype=float)
+    empty = (_blank(df[lon_col]) | _blank(df[lat_col])).to_numpy()
+    missing = np.flatnonzero(empty)
     if len(missing):
         raise InputError(
             f"{name}: {len(missing)} rows have no coordinates (rows {_rows(missing)}); "
             f"fill {lon_col}/{lat_col} or drop them."
+        )
+    unreadable = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))
+    if len(unreadable):
+        found = [df[lon_col].iloc[i] if not np.isfinite(lon[i]) else df[lat_col].iloc[i] for i in unreadable]
+        raise InputError(
+            f"{name}: {len(unreadable)} rows have coordinates that are not finite numbers (rows "
+            f"{_rows(unreadable)}: {_values(found)}); write decimal degrees such as 116.3975 in {lon_col}/{lat_col}."
         )
     gdf = gpd.GeoDataFrame(df.drop(columns=[lon_col, lat_col]), geometry=gpd.points_from_xy(lon, lat), crs=crs)
     gdf = gdf.to_crs("EPSG:4326")
@@ -466,8 +476,33 @@ def _id_text(values: pd.Series) -> pd.Series:
     return values.map(text).astype(str)
 
 
+def _numbers(values: pd.Series) -> pd.Series:
+    """Numbers from a column; text is NFKC-normalised first, so full-width digits (１２３.４５) read as 123.45."""
+    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return pd.to_numeric(values, errors="coerce")
+    def clean(v):
+        return unicodedata.normalize("NFKC", v).strip().replace("\u2212", "-") if isinstance(v, str) else v
+    return pd.to_numeric(values.map(clean).astype(object), errors="coerce")
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    """Missing or only spaces."""
+    return values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+
+
+def _check_separator(path: Path) -> None:
+    """Refuse a CSV whose header is split by ';' or tabs instead of commas (Excel in many locales)."""
+    with path.open("rb") as f:
+        header = f.readline(65536).decode("utf-8-sig", errors="replace").strip()
+    for sep, what, fix in ((";", "semicolon", "save it as comma-separated CSV (Excel: CSV UTF-8)"),
+                           ("\t", "tab", "save it as comma-separated CSV or name it .tsv")):
+        if sep in header and "," not in header:
+            shown = header if len(header) <= 60 else header[:57] + "..."
+            raise InputError(f"{path.name}: looks like a {what}-separated file (header {shown!r}); {fix}.")
+
+
 def _non_negative(gdf: pd.DataFrame, col: str, *, file: str, option: str, required: bool = False) -> pd.Series:
-    values = pd.to_numeric(gdf[col], errors="coerce")
+    values = _numbers(gdf[col])
     infinite = np.flatnonzero(np.isinf(values.to_numpy(dtype=float)))
     if len(infinite):  # inf, -inf, 1e309: a sum over them is inf or nan, never a count
         raise InputError(
