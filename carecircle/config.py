@@ -148,7 +148,7 @@ InputLayer = Annotated[Any, AfterValidator(_input_layer)]
 #: A path resolved against the scenario's folder (an output folder need not exist yet).
 ResolvedPath = Annotated[Path, AfterValidator(_resolved)]
 Share = Annotated[float, AfterValidator(check_share)]
-NonNegative = Annotated[float, Field(ge=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 
 
 class _Spec(BaseModel):
@@ -324,6 +324,16 @@ class SuggestSpec(_Spec):
         return _raise_first(self, _suggest_problems(self.__dict__))
 
 
+class RegionSpec(_Spec):
+    """A region cut from a larger network (one district of a city, :mod:`carecircle.batch`): its boundary, and how
+    far beyond it the network and the facilities reach. Only the elderly living inside the boundary are counted
+    (communities by their interior point, demand points by location); people near the edge may walk to a
+    facility across it."""
+
+    boundary: InputLayer
+    buffer_m: NonNegative | None = None
+
+
 class OutputsSpec(_Spec):
     """Where and how results are written."""
 
@@ -354,6 +364,7 @@ class StudyConfig(_Spec):
     target_share: Share | None = None
     standard: str | None = None
     suggest: SuggestSpec | None = None
+    region: RegionSpec | None = None
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
 
     _path: Path | None = PrivateAttr(default=None)
@@ -425,6 +436,13 @@ class StudyConfig(_Spec):
         """The set-cover target: ``suggest.target``, else :attr:`target`."""
         given = self.suggest.target if self.suggest is not None else None
         return given if given is not None else self.target
+
+    @property
+    def region_buffer_m(self) -> float:
+        """How far the network and facilities reach beyond ``region.boundary``, metres: ``region.buffer_m``,
+        else the walk of the largest threshold at the study's speed (15 min at 1.0 m/s: 900 m)."""
+        given = self.region.buffer_m if self.region is not None else None
+        return float(given) if given is not None else max(self.thresholds) * 60.0 * self.walking.walk_speed_mps
 
     @property
     def area_value(self) -> Area:

@@ -37,6 +37,13 @@ MAX_THRESHOLD_MIN = 120.0
 #: Above this many facilities only the merged isochrones are drawn (one per threshold): per-facility ones cost
 #: about 0.2 s each, so 5,000 facilities would take a quarter of an hour for a display-only layer.
 MAX_PER_FACILITY_ISOCHRONES = 300
+#: Where a batch runs (:mod:`carecircle.batch`); the first is the default: a ``dask.distributed`` cluster (a
+#: LocalCluster of worker processes unless a scheduler is given), or one region after another in this process.
+BATCH_EXECUTORS = ("dask", "serial")
+#: A batch region whose worker dies (killed, out of memory) is tried this many more times on another worker.
+BATCH_WORKER_RETRIES = 1
+#: Exit code of ``carecircle batch`` when some tasks failed (the others finished; see the summary and manifest).
+EXIT_SOME_FAILED = 8
 
 
 # ------------------------------------------------------------------------------- checks of single values

@@ -24,7 +24,7 @@ from carecircle.config import Area, StudyConfig
 from carecircle.core.coverage import CoverageFacts, coverage_by_type, measure_coverage, rollup
 from carecircle.core.demand import children_demand, osm_buildings, place_demand
 from carecircle.core.isochrones import isochrones
-from carecircle.core.network import Progress, WalkNetwork, download_network, load_network
+from carecircle.core.network import Progress, WalkNetwork, download_network, load_network, network_from_lines
 from carecircle.core.travel import snap_points
 from carecircle.defaults import MAX_PER_FACILITY_ISOCHRONES
 from carecircle.errors import InputError
@@ -33,6 +33,7 @@ from carecircle.io.default_data import DEFAULT_NOTE, default_data_dir, default_n
 from carecircle.io.facility_edits import apply_facility_edits
 from carecircle.io.facility_types import ELDER_CARE, normalise_types
 from carecircle.io.readers import (
+    check_community_ids,
     join_subdistricts,
     read_communities,
     read_demand,
@@ -43,7 +44,7 @@ from carecircle.plan.compliance import evaluate
 from carecircle.plan.results import StudyInputs, StudyResult, Suggestion
 from carecircle.plan.siting import suggest_sites
 
-__all__ = ["Area", "SuggestionInputs", "children_demand", "join_subdistricts", "load_area", "prepare",
+__all__ = ["Area", "SuggestionInputs", "children_demand", "clip_to_region", "join_subdistricts", "load_area", "prepare",
            "prepare_study", "read_suggestion_inputs", "run", "run_study", "study_config", "suggest"]
 
 log = logging.getLogger(__name__)
@@ -122,8 +123,15 @@ def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
         if inputs.subdistricts is not None:
             com = join_subdistricts(com, inputs.subdistricts)
     dem = _layer(demand, read_demand, reader_args(columns, DEMAND_COLUMNS)) if demand is not None else None
+    if dem is not None and com is not None:
+        check_community_ids(dem, com)  # before the network loads, so a mismatch fails fast
 
     network = load_area(area, cache_dir=cache_dir, progress=progress)
+    region_note = None
+    if config.region is not None:
+        step("Cutting the region out of the network")
+        network, fac, com, dem, region_note = clip_to_region(config, network, fac, com, dem)
+        elder = fac[fac["type"].isin(ELDER_CARE).to_numpy()]
     if normalise_crs(config.facilities.crs) == "wgs84":  # declared WGS-84: do they look GCJ-shifted?
         _warn_if_gcj_offset(fac, network)
     if dem is None:
@@ -131,8 +139,11 @@ def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
         buildings = _buildings_for(area, inputs.buildings) if inputs.demand_method == "buildings" else None
         dem = place_demand(com, network, method=inputs.demand_method, buildings=buildings)
     demo = area.is_default and inputs.facilities is None and inputs.communities is None and inputs.demand is None
+    described = _describe_inputs(config, network, communities)
+    if region_note is not None:
+        described["region"] = region_note
     return StudyInputs(name=config.label, network=network, facilities=elder, communities=com, demand=dem,
-                       inputs=_describe_inputs(config, network, communities), note=DEFAULT_NOTE if demo else None,
+                       inputs=described, note=DEFAULT_NOTE if demo else None,
                        all_facilities=fac, children=children_demand(dem, com))
 
 
@@ -184,6 +195,58 @@ def run(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
     return StudyResult(name=study.name, network=study.network, coverage=cov, isochrones=iso, inputs=inputs,
                        note=localised_note(study.note, lang), by_type=by_type, rollups=rollups, childcare=childcare,
                        profile=profile, compliance=compliance, lang=lang, facilities=study.all_facilities)
+
+
+def clip_to_region(config: StudyConfig, network: WalkNetwork, facilities: gpd.GeoDataFrame,
+                   communities: gpd.GeoDataFrame | None, demand: gpd.GeoDataFrame | None):
+    """The network, facilities and demand of ``config.region``: the network and the facilities within
+    :attr:`~carecircle.config.StudyConfig.region_buffer_m` of the boundary (people near the edge walk across
+    it), and only the region's own elderly: the communities whose interior point lies inside the boundary, or
+    the demand points inside it.
+
+    Returns ``(network, facilities, communities, demand, note)``; ``note`` says what was done, for the report.
+    """
+    spec = config.region
+    given = spec.boundary
+    layer = given if isinstance(given, gpd.GeoDataFrame) else read_polygons(given)
+    if layer.crs is None:
+        raise InputError("region.boundary: the boundary has no CRS; save it with its CRS (GeoJSON is WGS-84).")
+    boundary = shapely.union_all(layer.to_crs(network.crs).geometry.values)
+    buffer_m = config.region_buffer_m
+    zone = shapely.buffer(boundary, buffer_m) if buffer_m > 0 else boundary
+    shapely.prepare(zone)
+    keep = shapely.intersects(zone, network.segments)
+    name = _describe(given)
+    if not keep.any():
+        raise InputError(f"region.boundary {name}: no street of the network lies within {buffer_m:,.0f} m of the "
+                         "boundary; check that the boundary and the network cover the same place.")
+    clipped = network_from_lines(network.segments[keep], crs=network.crs,
+                                 source=f"{network.source}, within {buffer_m:,.0f} m of the region")
+    inside_zone = shapely.intersects(zone, facilities.to_crs(network.crs).geometry.values)
+    fac = facilities[inside_zone]
+    if not fac["type"].isin(ELDER_CARE).any():
+        raise InputError(f"region.boundary {name}: none of the {len(facilities)} facilities lies within "
+                         f"{buffer_m:,.0f} m of the region; check the boundary and the facilities' coordinates.")
+    shapely.prepare(boundary)
+    com, dem = communities, demand
+    if communities is not None:
+        points = communities.to_crs(network.crs).geometry.representative_point().values
+        com = communities[shapely.intersects(boundary, points)]
+        if len(com) == 0:
+            raise InputError(f"region.boundary {name}: none of the {len(communities)} communities lies inside it; "
+                             "check that the boundary and the communities cover the same place.")
+        counted = f"{len(com)} of {len(communities)} communities"
+    if demand is not None:
+        dem = demand[shapely.intersects(boundary, demand.to_crs(network.crs).geometry.values)]
+        if len(dem) == 0:
+            raise InputError(f"region.boundary {name}: none of the {len(demand)} demand points lies inside it; "
+                             "check that the boundary and the demand points cover the same place.")
+        counted = f"{len(dem)} of {len(demand)} demand points"
+    note = (f"{name}: the walking network and the facilities extend {buffer_m:,.0f} m beyond the region's boundary "
+            f"(older people near it walk to facilities across it; {len(fac)} of {len(facilities)} facilities "
+            f"used); only the elderly living inside the boundary are counted ({counted}).")
+    log.info("region: %s", note)
+    return clipped, fac, com, dem, note
 
 
 @dataclass(frozen=True)
