@@ -12,7 +12,8 @@ The data flow, one plain function per step::
 
 or all at once: ``carecircle.run_study()`` (the bundled demo; ``standard="qitaihe-2020"`` checks a plan) and
 ``carecircle.write_outputs(study, folder)``; new sites with ``carecircle.suggest_sites``; scenario files with
-``carecircle.load_scenario`` / ``run_scenario`` and ``carecircle.compare``; the report with ``render_report``.
+``carecircle.load_scenario`` / ``run_scenario`` and ``carecircle.compare``; the report with ``render_report``;
+many regions × scenarios at once, on Dask, with ``carecircle.run_batch``.
 A whole study is one :class:`StudyConfig` (what CLI flags and scenario files build too), run with
 ``carecircle.run(config)``.
 """
@@ -45,9 +46,11 @@ _PUBLIC = {
     "render_report": "outputs.report", "write_report": "outputs.report",
     "static_map_png": "outputs.staticmap", "write_comparison": "outputs.comparison",
     "load_scenario": "scenario", "run_scenario": "runner",
+    "run_batch": "batch", "BatchResult": "batch",
 }
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names come from __getattr__
+    from carecircle.batch import BatchResult, run_batch
     from carecircle.config import Area, StudyConfig
     from carecircle.core.coverage import CoverageResult, measure_coverage
     from carecircle.core.demand import osm_buildings, place_demand
@@ -85,6 +88,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "SPEED_PRESETS_MPS",
     "Area",
+    "BatchResult",
     "CarecircleError",
     "CoverageResult",
     "InputError",
@@ -113,6 +117,7 @@ __all__ = [
     "read_facilities",
     "render_report",
     "run",
+    "run_batch",
     "run_scenario",
     "run_study",
     "save_map",

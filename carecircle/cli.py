@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from carecircle.defaults import (
+    BATCH_EXECUTORS,
     DEFAULT_MAX_SNAP_M,
     DEFAULT_NEW_SITES,
     DEFAULT_SPACING_M,
     DEFAULT_TIME_LIMIT_S,
     DEMAND_METHODS,
+    EXIT_SOME_FAILED,
     LANGS,
     SPEED_PRESETS_MPS,
     SUGGEST_METHODS,
@@ -158,6 +160,48 @@ def _parser() -> argparse.ArgumentParser:
                       help="where built networks are cached (default: %(default)s)")
     comp.add_argument("--no-cache", action="store_true", help="neither read nor write the network cache")
     _add_output_args(comp)
+
+    batch = sub.add_parser(
+        "batch",
+        help="run many regions × scenarios at once on Dask (resumable; one failure never stops the rest)",
+        description="Run every region of batch files (regions × scenarios × speeds × standards) and every scenario "
+        "file, one region per unit of work on a dask.distributed cluster (a local one by default) or serially. Each "
+        "task writes DIR/<region>/<variation>/ (and DIR/<region>/compare-<variation>/ against the region's first); "
+        "DIR/summary.csv, summary.xlsx and index.html rank them; DIR/manifest.json records each task's input "
+        "hashes, options, status, outputs and timings, so a rerun skips what is done and unchanged.",
+        epilog=f"Exit codes: 0 every task done, {EXIT_SOME_FAILED} some tasks failed (the others finished; see "
+        "summary.csv or index.html), " + ", ".join(f"{code} {cls.__name__}" for cls, code in EXIT_CODES.items())
+        + f" (the batch could not start), 2 usage, {INTERNAL_ERROR} internal error.",
+    )
+    batch.set_defaults(func="batch")
+    batch.add_argument("sources", nargs="+", type=Path, metavar="FILE.yaml",
+                       help="batch files (with regions: and variations:) and/or scenario files")
+    batch.add_argument("--output", type=Path, required=True, metavar="DIR", help="the batch folder")
+    run_on = batch.add_argument_group("where it runs")
+    run_on.add_argument("--executor", choices=BATCH_EXECUTORS, default=BATCH_EXECUTORS[0],
+                        help="dask: a dask.distributed cluster; serial: one region after another in this process, "
+                        "for debugging (same files) (default: %(default)s)")
+    run_on.add_argument("--workers", type=_count, metavar="N",
+                        help="worker processes of the local cluster (default: the cores, at most 8)")
+    run_on.add_argument("--memory-limit", metavar="SIZE",
+                        help="memory per worker of the local cluster, e.g. 4GB (default: the machine's, shared)")
+    run_on.add_argument("--scheduler", metavar="ADDRESS",
+                        help="an existing Dask scheduler, e.g. tcp://host:8786 (default: Dask's configured "
+                        "scheduler-address, else a local cluster)")
+    vary = batch.add_argument_group("variations crossed with every task")
+    vary.add_argument("--speeds", type=_speeds, metavar="S,S", help="walking speeds: presets or m/s, e.g. slow,typical")
+    vary.add_argument("--standards", type=_names, metavar="NAME,NAME", help="standards profiles, e.g. "
+                      "gb50180-2018,qitaihe-2020")
+    batch.add_argument("--rerun", action="store_true", help="run every task, even those done and unchanged")
+    batch.add_argument("--no-compare", action="store_true",
+                       help="do not compare each region's variations with its first")
+    batch.add_argument("--cache-dir", type=Path, default=_default_cache_dir(), metavar="DIR",
+                       help="where built networks are cached, shared by the workers (default: %(default)s)")
+    batch.add_argument("--no-cache", action="store_true", help="neither read nor write the network cache")
+    batch.add_argument("--title", help="heading of index.html")
+    batch.add_argument("--quiet", action="store_true", help="no progress; print only the index page's path")
+    batch.add_argument("--verbose", action="store_true", help="log every step")
+    batch.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
 
@@ -284,6 +328,33 @@ def _speed(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"{text!r} is neither m/s nor a preset ({', '.join(SPEED_PRESETS_MPS)})") from exc
     return _checked(check_walk_speed, value, text)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} workers cannot run anything; give 1 or more")
+    return value
+
+
+def _speeds(text: str) -> list[str | float]:
+    out: list[str | float] = []
+    for part in (t for t in text.replace(" ", "").split(",") if t):
+        value = _speed(part)
+        out.append(part if part in SPEED_PRESETS_MPS else value)
+    if not out:
+        raise argparse.ArgumentTypeError("give at least one speed, e.g. slow,typical or 0.8,1.0")
+    return out
+
+
+def _names(text: str) -> list[str]:
+    out = [t.strip() for t in text.split(",") if t.strip()]
+    if not out:
+        raise argparse.ArgumentTypeError("give at least one name")
+    return out
 
 
 def _default_cache_dir() -> Path:

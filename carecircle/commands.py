@@ -10,8 +10,10 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
+from carecircle.batch import run_batch
 from carecircle.config import COLUMN_KEYS, InputsSpec, StudyConfig, SuggestSpec, safe_name
 from carecircle.core.network import check_bbox
+from carecircle.defaults import EXIT_SOME_FAILED
 from carecircle.errors import InputError
 from carecircle.outputs.comparison import write_comparison
 from carecircle.outputs.export import write_suggestion
@@ -124,6 +126,58 @@ def compare_scenarios(args: argparse.Namespace) -> int:
         print("  " + "  ".join(f"{k}={_fmt_cell(k, v)}" for k, v in row.items()))
     print(f"Results in {folder}/: " + ", ".join(written))
     return 0
+
+
+def batch(args: argparse.Namespace) -> int:
+    """``carecircle batch``: many regions × variations, resumable; exit code 8 when some tasks failed."""
+
+    def cluster(text: str) -> None:
+        if not args.quiet:
+            print(f"Running on {text}", file=sys.stderr, flush=True)
+
+    with _progress(args) as progress:
+        result = run_batch(args.sources, args.output, executor=args.executor, scheduler=args.scheduler,
+                           workers=args.workers, memory_limit=args.memory_limit, speeds=args.speeds,
+                           standards=args.standards, cache_dir=None if args.no_cache else args.cache_dir,
+                           rerun=args.rerun, compare=not args.no_compare, title=args.title, progress=progress,
+                           on_cluster=cluster)
+    table = result.summary
+    failed = table[table["status"] == "failed"]
+    folder = result.folder
+    if args.quiet:
+        print(folder / "index.html")
+        return EXIT_SOME_FAILED if len(failed) else 0
+    regions = table["region"].nunique()
+    print(f"Batch of {len(table)} tasks in {regions} region{'s' if regions != 1 else ''}: {len(result.ran)} run now, "
+          f"{len(result.skipped)} skipped (done and unchanged), {len(failed)} failed")
+    shares = [c for c in table.columns if c.startswith("share_") and c != "share_after_new_sites"]
+    top = max(shares, key=lambda c: float(c.removeprefix("share_"))) if shares else None
+    done = table[table["status"] == "done"].sort_values("rank", kind="mergesort")
+    if top is not None and len(done):
+        print(f"  {'rank':>4}  {'region / variation':<36} within {top.removeprefix('share_')} min  targets met  "
+              "new sites")
+        for _, row in done.head(30).iterrows():
+            name = f"{row['region']} / {row['variation']}"
+            targets = "" if _missing(row.get("targets_met")) else \
+                f"{int(row['targets_met'])} of {int(row['targets_met']) + int(row['targets_not_met'])}"
+            sites = "" if _missing(row.get("new_sites")) else \
+                f"{int(row['new_sites'])} → {row['share_after_new_sites']:.1%}"
+            share = "n/a" if _missing(row.get(top)) else f"{row[top]:.1%}"
+            print(f"  {int(row['rank']):>4}  {name:<36} {share:>13}  {targets:>11}  {sites}")
+        if len(done) > 30:
+            print(f"  … {len(done) - 30} more in summary.csv")
+    for _, row in failed.iterrows():
+        print(f"  failed  {row['region']} / {row['variation']}: {row['error']}")
+    print(f"Summary: {folder / 'summary.csv'}, {folder / 'summary.xlsx'}; manifest: {folder / 'manifest.json'}")
+    print(f"Open the index: {folder / 'index.html'}")
+    if len(failed):
+        print(f"{len(failed)} of {len(table)} tasks failed (exit code {EXIT_SOME_FAILED}); fix them and run the same "
+              "command again: only the failed and changed tasks run.", file=sys.stderr)
+    return EXIT_SOME_FAILED if len(failed) else 0
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def standards(args: argparse.Namespace) -> int:

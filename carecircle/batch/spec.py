@@ -259,7 +259,10 @@ def _speed_keys(value: str | float) -> dict:
 def _speed_label(value: str | float) -> str:
     if isinstance(value, str) and value in SPEED_PRESETS_MPS:
         return value
-    return f"{float(value):g}mps"
+    try:
+        return f"{float(value):g}mps"
+    except (TypeError, ValueError):
+        return safe_name(str(value))  # refused by _speed_keys
 
 
 def _scenario_file(path: Path, extra: list[tuple[str, dict]]) -> tuple[str, list[BatchTask]]:
