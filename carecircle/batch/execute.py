@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +43,11 @@ from carecircle.io.readers import read_polygons
 from carecircle.outputs.comparison import write_comparison
 from carecircle.plan.compare import compare
 from carecircle.runner import ScenarioRun, run_scenario
+
+try:
+    import resource  # peak memory of the worker process (POSIX)
+except ImportError:  # Windows: not recorded
+    resource = None
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +98,8 @@ def run_region(work: RegionWork) -> list[dict]:
             outcome.update(status="failed", error=f"internal error: {type(exc).__name__}: {_one_line(str(exc))}; "
                                                   "please report it with the traceback in manifest.json",
                            traceback=traceback.format_exc())
-        outcome["timings"] = {"started": started, "seconds": round(time.perf_counter() - t0, 3)}
+        outcome["timings"] = {"started": started, "seconds": round(time.perf_counter() - t0, 3),
+                              "peak_memory_mb": _peak_memory_mb()}
         outcome["worker"] = f"{socket.gethostname()}:{os.getpid()}"
         outcomes.append(outcome)
     if work.compare:
@@ -168,6 +175,14 @@ def outline(run: ScenarioRun) -> dict | None:
         return None
     geom = shapely.set_precision(shapely.simplify(geom, 1e-4, preserve_topology=True), 1e-5)
     return json.loads(shapely.to_geojson(geom))
+
+
+def _peak_memory_mb() -> float | None:
+    """The process's peak resident memory so far, MB (Linux reports kB, macOS bytes)."""
+    if resource is None:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 def _one_line(text: str) -> str:

@@ -20,7 +20,8 @@ SUMMARY_FILES = ("index.html", "summary.csv", "summary.xlsx")
 
 
 def summary_table(tasks: Sequence[BatchTask], entries: dict[str, dict]) -> pd.DataFrame:
-    """One row per task, in the batch's order: status, rank by coverage at the largest threshold (done tasks),
+    """One row per task, in the batch's order: status, rank by coverage at the largest threshold (done tasks; ties
+    broken by the shorter thresholds),
     elderly, speed, standard, ``share_<m>``/``covered_<m>`` per threshold, targets, suggested sites, error."""
     rows = []
     minutes: set[str] = set()
@@ -52,8 +53,9 @@ def summary_table(tasks: Sequence[BatchTask], entries: dict[str, dict]) -> pd.Da
     table = pd.DataFrame(out)
     if len(table):
         done = table[(table["status"] == "done") & table["share_top"].notna()]
-        order = done.sort_values(["share_top", "region", "variation"], ascending=[False, True, True],
-                                 kind="mergesort").index
+        lower = [f"share_{lab}" for lab in reversed(labels)]  # ties broken by the shorter walks
+        order = done.sort_values(["share_top", *lower, "region", "variation"],
+                                 ascending=[False] * (1 + len(lower)) + [True, True], kind="mergesort").index
         table["rank"] = pd.Series(range(1, len(order) + 1), index=order, dtype="Int64")
         table = table.drop(columns=["top_min", "share_top"])
     return table

@@ -112,8 +112,12 @@ def _map_section(regions: list[str], outlines: Mapping[str, Any], share: Mapping
     scale = min((_MAP_W - 2 * _PAD) / max(max(xs) - min(xs), span * 1e-3),
                 (_MAP_H - 2 * _PAD) / max(max(ys) - min(ys), span * 1e-3))
 
+    dx = (_MAP_W - 2 * _PAD - (max(xs) - min(xs)) * scale) / 2  # centred
+    dy = (_MAP_H - 2 * _PAD - (max(ys) - min(ys)) * scale) / 2
+
     def xy(p) -> str:
-        return f"{_PAD + (p[0] * math.cos(lat0) - min(xs)) * scale:.1f},{_MAP_H - _PAD - (p[1] - min(ys)) * scale:.1f}"
+        return (f"{_PAD + dx + (p[0] * math.cos(lat0) - min(xs)) * scale:.1f},"
+                f"{_MAP_H - _PAD - dy - (p[1] - min(ys)) * scale:.1f}")
 
     paths = []
     for region, rings in shapes.items():
