@@ -148,7 +148,7 @@ InputLayer = Annotated[Any, AfterValidator(_input_layer)]
 #: A path resolved against the scenario's folder (an output folder need not exist yet).
 ResolvedPath = Annotated[Path, AfterValidator(_resolved)]
 Share = Annotated[float, AfterValidator(check_share)]
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0)]
 
 
 class _Spec(BaseModel):
