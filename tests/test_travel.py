@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import shapely
@@ -150,6 +152,15 @@ def test_snapping_index_is_built_once_and_remembers_searches_by_content(grid):
     assert np.array_equal(again.edge, brute_force_snap(grid, xy, 300.0)[0])
     other = snap_points(grid, xy[::-1])
     assert other.offset_m.tolist() == pytest.approx([30, 10])
+
+
+def test_a_network_with_its_snapping_index_pickles(grid):
+    """Batch runs send networks to other processes: the index and its remembered searches travel along."""
+    xy = np.array([at(150, -10), at(430, 270)])
+    before = snap_points(grid, xy)
+    copy = pickle.loads(pickle.dumps(grid))
+    after = snap_points(copy, xy)
+    assert np.array_equal(after.edge, before.edge) and np.array_equal(after.offset_m, before.offset_m)
 
 
 def test_a_point_at_exactly_the_snapping_limit_is_snapped(grid):

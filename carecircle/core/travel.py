@@ -141,7 +141,10 @@ class SegmentIndex:
         if hit is None:
             hit = self._search(xy)
             while len(self.snaps) >= self.KEEP:
-                self.snaps.pop(next(iter(self.snaps)))
+                try:  # studies in threads may share a network: another may have dropped it first
+                    self.snaps.pop(next(iter(self.snaps)), None)
+                except (StopIteration, RuntimeError):
+                    break
             self.snaps[key] = hit
         return hit[0].copy(), hit[1].copy()
 
