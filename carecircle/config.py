@@ -55,6 +55,7 @@ from carecircle.defaults import (
     SUGGEST_METHODS,
     check_max_snap_m,
     check_minutes,
+    check_non_negative,
     check_share,
     check_walk_speed,
 )
@@ -148,7 +149,7 @@ InputLayer = Annotated[Any, AfterValidator(_input_layer)]
 #: A path resolved against the scenario's folder (an output folder need not exist yet).
 ResolvedPath = Annotated[Path, AfterValidator(_resolved)]
 Share = Annotated[float, AfterValidator(check_share)]
-NonNegative = Annotated[float, Field(ge=0.0)]
+NonNegative = Annotated[float, AfterValidator(check_non_negative)]
 
 
 class _Spec(BaseModel):

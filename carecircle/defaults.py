@@ -81,6 +81,13 @@ def check_minutes(values: Sequence[float]) -> list[float]:
     return sorted(values)
 
 
+def check_non_negative(value: float) -> float:
+    """A finite number of zero or more (places, beds, floor area)."""
+    if not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"{value:g} is not a finite number of zero or more")
+    return float(value)
+
+
 def check_share(value: float) -> float:
     """A share of the population, 0–1."""
     if not 0.0 <= value <= 1.0:
