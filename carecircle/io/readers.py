@@ -233,7 +233,7 @@ def check_community_ids(demand: pd.DataFrame, communities: pd.DataFrame) -> None
     but in no community). Raises :class:`~carecircle.errors.InputError` naming the ids and rows."""
     known = set(communities["community_id"].astype(str))
     ids = demand["community_id"].astype(str).to_numpy()
-    bad = np.flatnonzero(~np.isin(ids, list(known)))
+    bad = np.flatnonzero(~pd.Index(ids).isin(pd.Index(list(known))))  # hashed: np.isin sorts strings (1.4 s at 40k)
     if not len(bad):
         return
     example = _values(sorted(known)[:3]) + (", …" if len(known) > 3 else "")
