@@ -25,14 +25,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask
 import geopandas as gpd
 import shapely
-from distributed import Client, LocalCluster, as_completed
-from distributed.client import FutureCancelledError
-from distributed.scheduler import KilledWorker
 
 from carecircle.batch.manifest import output_digests
 from carecircle.batch.spec import BatchTask
@@ -48,6 +44,9 @@ try:
     import resource  # peak memory of the worker process (POSIX)
 except ImportError:  # Windows: not recorded
     resource = None
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +213,11 @@ def run_regions(works: Sequence[RegionWork], *, executor: str = BATCH_EXECUTORS[
         return outcomes
     if not works:
         return outcomes
+    # lazy: dask.distributed takes 0.2 s to import and only cluster runs need it
+    from distributed import as_completed
+    from distributed.client import FutureCancelledError
+    from distributed.scheduler import KilledWorker
+
     with _client(client, scheduler=scheduler, workers=workers, memory_limit=memory_limit) as (dask_client, text):
         if on_cluster is not None:
             on_cluster(text)
@@ -247,6 +251,8 @@ def _failed(work: RegionWork, error: str) -> list[dict]:
 def _client(client: Client | None, *, scheduler: str | None, workers: int | None,
             memory_limit: str | None) -> Iterator[tuple[Client, str]]:
     """A Dask client and a line describing it (the dashboard's address included)."""
+    import dask  # lazy: only cluster runs need dask
+    from distributed import Client, LocalCluster
     if client is not None:
         yield client, _describe(client, "the given Dask client")
         return

@@ -8,10 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from distributed import Client
 
 from carecircle.batch.execute import RegionWork, run_regions
 from carecircle.batch.manifest import fingerprint, is_current, load_manifest, save_manifest
@@ -22,6 +21,9 @@ from carecircle.core.network import Progress
 from carecircle.defaults import BATCH_EXECUTORS
 from carecircle.errors import InputError, OutputError
 from carecircle.version import __version__
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
