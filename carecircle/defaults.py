@@ -34,6 +34,12 @@ DEFAULT_LANG = LANGS[0]
 WALK_SPEED_RANGE_MPS = (0.1, 3.0)
 #: Longest walking-time threshold accepted, minutes.
 MAX_THRESHOLD_MIN = 120.0
+#: How far coverage walks search, as (factor, floor): up to ``max(factor × the largest threshold, floor)`` minutes
+#: (60 minutes for thresholds up to 15). Every covered flag and coverage share is exact (the cap is far beyond
+#: the largest threshold); ``time_min`` is reported up to the cap, and a demand point farther from every facility
+#: reads as not reached (``inf``), like one the network does not connect. Bounding the search keeps city-scale
+#: runs from walking the whole network for times nobody plans with.
+SEARCH_CAP = (4.0, 60.0)
 #: Above this many facilities only the merged isochrones are drawn (one per threshold): per-facility ones cost
 #: about 0.2 s each, so 5,000 facilities would take a quarter of an hour for a display-only layer.
 MAX_PER_FACILITY_ISOCHRONES = 300

@@ -19,9 +19,9 @@ from generate import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference import reference_distances
+from reference import reference_distances, reference_minutes
 
-from carecircle.core.coverage import measure_coverage
+from carecircle.core.coverage import CoverageFacts, measure_coverage, search_cap_min
 from carecircle.errors import InputError, SnapError
 
 PROPS = settings(derandomize=True, max_examples=12, deadline=None)
@@ -374,3 +374,30 @@ def test_demand_points_far_beyond_the_network_are_refused(grid):
     with pytest.raises(InputError, match=r"^demand points: 2 lie more than 5 km beyond the walking network's area "
                                          r"\(rows 3 \(7 km away\), 4 \(9 km away\)\); swapped longitude and latitude"):
         measure_coverage(grid, facilities_gdf([at(0, 0)]), dem)
+
+
+def test_points_beyond_the_search_cap_read_as_not_reached():
+    # A 7 km street: thresholds up to 15 min search 60 min (3,600 m at 1 m/s); a point farther from every
+    # facility reads like an unreachable one (inf, no nearest facility), and coverage is unchanged.
+    net = grid_network(71, 2)
+    fac_xy = np.array([at(0, 0)])
+    dxy = np.array([at(500, -10), at(880, -10), at(3580, -10), at(3595, -10), at(6950, 50)])
+    fac, dem = facilities_gdf(fac_xy, type="day_care"), demand_gdf(dxy, population=[1, 2, 4, 8, 16])
+    ref = reference_minutes(net, fac_xy, dxy)
+    assert search_cap_min(THRESHOLDS) == 60.0
+    assert (ref[:3] <= 60).all() and (ref[3:] > 60).all() and np.isfinite(ref).all()
+    res = measure_coverage(net, fac, dem, thresholds_min=THRESHOLDS)
+    minutes = res.demand["time_min"].to_numpy()
+    np.testing.assert_allclose(minutes[:3], ref[:3], rtol=0, atol=1e-9)
+    assert np.isinf(minutes[3:]).all() and res.demand["nearest_facility"].iloc[3:].isna().all()
+    for t in THRESHOLDS:
+        assert res.demand[f"covered_{t:g}"].tolist() == (ref <= t + 1e-9).tolist()
+    assert res.summary["unreachable_population"] == 24.0
+    # A larger threshold searches farther (30 min: 120 min); the per-type facts search as far as asked.
+    wide = measure_coverage(net, fac, dem, thresholds_min=(30,))
+    np.testing.assert_allclose(wide.demand["time_min"].to_numpy(), ref, rtol=0, atol=1e-9)
+    facts = CoverageFacts(net, fac, dem)
+    assert facts.covered(None, 15)["covered"].sum() == 3.0
+    np.testing.assert_allclose(facts.minutes(None), ref, rtol=0, atol=1e-9)  # unbounded when not asked
+    assert facts.covered(None, 100)["covered"].sum() == 15.0  # 116.7 min for the last point
+    assert facts.covered(None, 120)["covered"].sum() == 31.0

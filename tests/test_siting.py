@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from generate import at, grid_network, random_network, random_points
-from reference import dense_distances, reference_within
+from generate import at, demand_gdf, facilities_gdf, grid_network, random_network, random_points
+from reference import dense_distances, reference_minutes, reference_within
 
 from carecircle.cli import main
 from carecircle.core.coverage import measure_coverage
@@ -115,6 +115,28 @@ def test_reported_coverage_equals_recomputation_from_scratch(study):
         assert sug.sites["share_after"].iloc[-1] * total == pytest.approx(recomputed, abs=1e-6)
         assert sug.after.summary["covered"]["10"] == pytest.approx(recomputed, abs=1e-3)
         assert (np.diff(sug.curve["share"]) >= -1e-12).all()
+
+
+def test_p_median_uses_true_times_beyond_the_coverage_search_cap():
+    # 100 m grid, 7 km a side, the one facility in the south-west corner. P (10 persons) lies 3,650 m east of it
+    # along the bottom street (60.8 min, beyond the 60 min cap of a 15 min coverage search), Q (15 persons)
+    # 3,540 m north (59 min). Site A stands 50 m from P, B 60 m from Q, C far from both. True savings: A
+    # 10 × (60.83 - 0.83) = 600, B 15 × (59 - 1) = 870 person-minutes, so B; a p-median that read P as
+    # unreachable (charged twice the largest known time, 118 min) would take A.
+    net = grid_network(71, 71)
+    fac_xy, dxy = np.array([at(0, 0)]), np.array([at(3650, 0), at(0, 3540)])
+    cxy = np.array([at(3700, 0), at(0, 3600), at(5000, 5000)])
+    fac = facilities_gdf(fac_xy, type="day_care")
+    dem = demand_gdf(dxy, population=[10, 15])
+    cands = facilities_gdf(cxy, ids=["A", "B", "C"]).rename(columns={"facility_id": "candidate_id"})
+    sug = suggest_sites(net, fac, dem, candidates=cands, method="p-median", new_sites=1, minutes=15)
+    assert np.isinf(sug.before.demand["time_min"].iloc[0])  # beyond the cap for coverage
+    # Brute force on the reference's true times: total person-minutes with each single site added.
+    w, current = np.array([10.0, 15.0]), reference_minutes(net, fac_xy, dxy)
+    new = reference_within(net, cxy, dxy, limit_m=900) / 60.0
+    totals = [float(w @ np.minimum(current, new[i])) for i in range(len(cxy))]
+    assert sug.sites["candidate_id"].tolist() == [["A", "B", "C"][int(np.argmin(totals))]] == ["B"]
+    assert sug.solution.objective == pytest.approx(min(totals), abs=1e-6)
 
 
 def test_set_cover_reaches_the_target_with_the_fewest_sites(study, few_candidates):

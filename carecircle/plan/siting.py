@@ -14,10 +14,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from carecircle.core.coverage import measure_coverage, threshold_label
+from carecircle.core.coverage import measure_coverage, projected_xy, threshold_label
 from carecircle.core.isochrones import isochrones
 from carecircle.core.network import Progress, WalkNetwork
-from carecircle.core.travel import DEFAULT_MAX_SNAP_M, DEFAULT_WALK_SPEED_MPS, snap_points, source_demand_distances
+from carecircle.core.travel import (
+    DEFAULT_MAX_SNAP_M,
+    DEFAULT_WALK_SPEED_MPS,
+    snap_points,
+    source_demand_distances,
+    travel_times,
+)
 from carecircle.errors import InputError
 from carecircle.plan.optimize import coverage_curve, maximal_covering, p_median, set_covering
 from carecircle.plan.results import Suggestion
@@ -85,7 +91,9 @@ def suggest_sites(
     candidates : candidate sites (points with ``candidate_id``); default: :func:`candidate_grid` inside the
         communities at ``spacing_m``.
     method : ``"mclp"`` (best ``new_sites`` sites for covered elderly), ``"set-cover"`` (fewest sites to
-        reach ``target_share``) or ``"p-median"`` (``new_sites`` sites for least total walking time).
+        reach ``target_share``) or ``"p-median"`` (``new_sites`` sites for least total walking time; it takes
+        every demand point's time to the nearest existing facility from an unbounded walk, also beyond the cap
+        of the coverage search, :func:`carecircle.core.coverage.search_cap_min`).
     minutes : the walking-time threshold of coverage (default 15).
     cost_col, budget : per-site cost column of ``candidates`` and the total budget (MCLP).
     capacity_col : per-site capacity (elderly served) column of ``candidates`` (capacitated MCLP).
@@ -148,8 +156,11 @@ def suggest_sites(
     else:
         minutes_matrix = dist.copy()
         minutes_matrix.data = minutes_matrix.data / walk_speed_mps / 60.0
-        sol = p_median(minutes_matrix, w, new_sites, current=before.demand["time_min"].to_numpy(dtype=float),
-                       time_limit_s=time_limit_s)
+        # Total walking time needs every demand point's time to its nearest existing facility, also beyond the
+        # coverage search's cap (measure_coverage reads those as not reached): one unbounded walk, snaps reused.
+        current = travel_times(network, projected_xy(facilities, network), dem_xy, walk_speed_mps=walk_speed_mps,
+                               max_snap_m=max_snap_m, demand_snap=d_snap).minutes
+        sol = p_median(minutes_matrix, w, new_sites, current=current, time_limit_s=time_limit_s)
 
     chosen = np.asarray(sol.chosen, dtype=np.int64)
     sites = cands.iloc[chosen].copy()
