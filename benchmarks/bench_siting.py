@@ -67,7 +67,7 @@ for _p in (HERE, HERE.parent):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from bench_coverage import best_of, build_network, fmt_s, grid_arrays, machine, points_near_streets  # noqa: E402
+from bench_coverage import build_network, fmt_s, grid_arrays, machine, median_of, points_near_streets  # noqa: E402
 
 WALK_MPS = 1.0
 MINUTES = 15.0
@@ -138,7 +138,7 @@ def run_instance(n_nodes: int, n_demand: int, n_cand: int, *, repeat: int, seed:
         r["mclp"].append({"p": p, "time": sol.time_s, "method": sol.method, "status": sol.status, "gap": sol.gap,
                           "objective": sol.objective, "bound": sol.bound, "share": sol.share,
                           "chosen": [int(i) for i in sol.chosen]})
-    r["curve"], curve = best_of(lambda: coverage_curve(cover, w, curve_sites, covered0=covered0), repeat)
+    r["curve"], curve = median_of(lambda: coverage_curve(cover, w, curve_sites, covered0=covered0), repeat)
     r["curve_sites"] = int(curve.sites[-1])
     r["curve_share"] = float(curve.share[-1])
     r["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -79,6 +79,19 @@ def test_sparse_distances_equal_the_reference_off_the_network_at_both_ends(seed,
     assert dist[np.flatnonzero(~s_snap.ok)].nnz == 0
 
 
+@pytest.mark.parametrize("seed", [5, 29])
+def test_sparse_distances_equal_the_reference_when_the_walks_are_cut_into_tiles(seed):
+    # A 4 km × 3 km network and a 250 m bound: sources are grouped by 500 m tiles and each group walks only its
+    # tile and the eight around it; every pair within the bound must still be found, none added.
+    net = random_network(seed, nx=40, ny=30)
+    sxy, dxy = random_points(seed + 1, net, 60), random_points(seed + 2, net, 800)
+    s_snap, d_snap = snap_points(net, sxy, max_snap_m=80), snap_points(net, dxy, max_snap_m=80)
+    dist = source_demand_distances(net, s_snap, d_snap, limit_m=250, chunk_cells=2_000)
+    expected = reference_within(net, sxy, dxy, limit_m=250, max_snap_m=80)
+    assert np.isfinite(expected).sum() > 60  # the case is exercised
+    np.testing.assert_allclose(dense_distances(dist), expected, atol=1e-6)
+
+
 def test_sparse_distances_by_hand_on_a_grid():
     # 100 m blocks. A stands 30 m south of the bottom street at x=250; B 20 m east of the street x=500 at
     # y=150; P 20 m west of that same street at y=130; Q on the north-east corner; R 50 m off the east edge.

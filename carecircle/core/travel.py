@@ -8,7 +8,8 @@ to the network's cached CSR (edges to both ends of its segment, weighted by its 
 distance along the segment), runs one multi-source ``scipy.sparse.csgraph.dijkstra``, and reads each demand
 point's time off the two ends of its own segment (plus its off-network walk), or directly along the segment
 when a facility shares it.
-:func:`source_demand_distances` does the same per source, bounded and chunked, into a sparse matrix.
+:func:`source_demand_distances` does the same per source, bounded, each group of nearby sources walking only
+the piece of the network its bound can reach, into a sparse matrix.
 :func:`point_graph` instead inserts points as nodes (splitting their segments); it serves isochrone drawing,
 which needs the cut positions.
 """
@@ -162,7 +163,7 @@ class SegmentIndex:
             for start in range(0, len(todo), chunk):
                 idx = todo[start:start + chunk]
                 q = xy[idx]
-                sd, si = self.tree.query(q, k=want)
+                sd, si = self.tree.query(q, k=want, workers=-1)  # every core: the query is most of a snap
                 sd, si = sd.reshape(len(idx), want), si.reshape(len(idx), want)
                 seg = self.sample_edge[np.minimum(si, n - 1)]
                 d = _segment_distance(q[:, None, :], self._a[seg], self._b[seg])
@@ -374,16 +375,24 @@ def travel_times(
     return TravelTimes(minutes, nearest, f_snap, d_snap)
 
 
-def _with_sources(network: WalkNetwork, snapped: Snapped, idx: np.ndarray) -> sp.csr_array:
-    """The network's CSR with one extra row per snapped point: edges to both ends of its segment."""
-    base = network.csr
-    n, f = network.n_nodes, len(idx)
+def _with_sources(network: WalkNetwork, snapped: Snapped, idx: np.ndarray, *, base: sp.csr_array | None = None,
+                  local: np.ndarray | None = None) -> sp.csr_array:
+    """The network's CSR (or ``base``, a piece of it whose nodes are numbered by ``local``, -1 for nodes left
+    out) with one extra row per snapped point: edges to both ends of its segment (those in the piece)."""
+    base = network.csr if base is None else base
+    n, f = base.shape[0], len(idx)
     e, along, off = snapped.edge[idx], snapped.along_m[idx], snapped.offset_m[idx]
     targets = np.column_stack([network.edge_u[e], network.edge_v[e]]).ravel()
-    weights = np.column_stack([off + along, off + network.edge_length_m[e] - along]).ravel()
-    indptr = np.concatenate([base.indptr.astype(np.int64), base.nnz + 2 * np.arange(1, f + 1, dtype=np.int64)])
+    weights = np.maximum(np.column_stack([off + along, off + network.edge_length_m[e] - along]).ravel(), 0.0)
+    counts = np.full(f, 2, dtype=np.int64)
+    if local is not None and base is not network.csr:
+        targets = local[targets]
+        inside = targets >= 0
+        targets, weights = targets[inside], weights[inside]
+        counts = inside.reshape(f, 2).sum(axis=1)
+    indptr = np.concatenate([base.indptr.astype(np.int64), base.nnz + np.cumsum(counts)])
     indices = np.concatenate([base.indices.astype(np.int64), targets])
-    data = np.concatenate([base.data, np.maximum(weights, 0.0)])
+    data = np.concatenate([base.data, weights])
     return sp.csr_array((data, indices, indptr), shape=(n + f, n + f))
 
 
@@ -416,28 +425,45 @@ def source_demand_distances(
 ) -> sp.csr_array:
     """Sparse (sources × demand) walking distances in metres, keeping only pairs within ``limit_m``.
 
-    Sources are run in chunks of bounded Dijkstra searches (one row per source, as many rows at once as fit
-    in about ``chunk_cells`` floats), so memory stays bounded at city scale and no dense sources × demand
-    matrix is ever held. Sources that were not snapped get empty rows. ``progress``, when given, is called as
-    ``progress("Walking from candidate sites", done, total)`` per chunk.
+    A walk of at most ``limit_m`` never leaves the square of ``limit_m`` around its start (a street is never
+    shorter than the straight line), so the sources are grouped by tiles of ``2 × limit_m`` and each group
+    searches only the streets of its tile and the eight around it: one bounded ``scipy`` Dijkstra per group
+    (as many sources at once as fit in about ``chunk_cells`` floats) on that piece of the network, which is
+    exact and costs what the walks reach, not the size of the city. No dense sources × demand matrix is ever
+    held. Sources that were not snapped get empty rows. ``progress``, when given, is called as
+    ``progress("Walking from candidate sites", done, total)`` per group.
     """
     n, k = network.n_nodes, len(demand_snap.ok)
     src = np.flatnonzero(source_snap.ok)
     dem = np.flatnonzero(demand_snap.ok)
     e, along, off = demand_snap.edge[dem], demand_snap.along_m[dem], demand_snap.offset_m[dem]
     u, v, rest = network.edge_u[e], network.edge_v[e], network.edge_length_m[e] - along
-    step = max(1, int(chunk_cells // max(n, 1)))
     rows, cols, vals = [], [], []
-    for start in range(0, len(src), step):
-        if progress is not None:
-            progress("Walking from candidate sites", start, len(src))
-        idx = src[start:start + step]
-        dist = dijkstra(_with_sources(network, source_snap, idx), indices=n + np.arange(len(idx)), limit=limit_m)
-        best = np.minimum(dist[:, u] + along, dist[:, v] + rest) + off
-        r, c = np.nonzero(best <= limit_m)
-        rows.append(idx[r])
-        cols.append(dem[c])
-        vals.append(best[r, c])
+    done = 0
+    local = np.full(n, -1, dtype=np.int64)  # node number in the current piece, -1 outside it
+    for nodes, group in _source_tiles(network, source_snap, src, limit_m):
+        if len(nodes) == n:
+            nodes = np.arange(n)  # the whole network, in its own numbering
+        local[nodes] = np.arange(len(nodes))
+        lu, lv = local[u], local[v]
+        near = np.flatnonzero((lu >= 0) | (lv >= 0))
+        lu, lv = lu[near], lv[near]
+        sub = _piece(network.csr, nodes, local) if len(nodes) < n else network.csr
+        step = max(1, int(chunk_cells // max(len(nodes), 1)))
+        for start in range(0, len(group), step):
+            if progress is not None:
+                progress("Walking from candidate sites", done, len(src))
+            idx = group[start:start + step]
+            done += len(idx)
+            graph = _with_sources(network, source_snap, idx, base=sub, local=local)
+            dist = dijkstra(graph, indices=len(nodes) + np.arange(len(idx)), limit=limit_m)
+            dist = np.concatenate([dist[:, :len(nodes)], np.full((len(idx), 1), np.inf)], axis=1)
+            best = np.minimum(dist[:, lu] + along[near], dist[:, lv] + rest[near]) + off[near]
+            r, c = np.nonzero(best <= limit_m)
+            rows.append(idx[r])
+            cols.append(dem[near[c]])
+            vals.append(best[r, c])
+        local[nodes] = -1
     # Direct walks along a shared segment (never longer than via the ends, so they only add or shorten pairs).
     d_pos, s_pos = _same_segment_pairs(e, source_snap.edge[src])
     direct = np.abs(along[d_pos] - source_snap.along_m[src[s_pos]]) + off[d_pos] + source_snap.offset_m[src[s_pos]]
@@ -448,6 +474,52 @@ def source_demand_distances(
     r, c, x = (np.concatenate(a) if a else np.zeros(0) for a in (rows, cols, vals))
     # Duplicate pairs (via the ends and directly): keep the shorter.
     return _min_duplicates(r.astype(np.int64), c.astype(np.int64), x, (len(source_snap.ok), k))
+
+
+def _piece(csr: sp.csr_array, nodes: np.ndarray, local: np.ndarray) -> sp.csr_array:
+    """The sub-graph of ``csr`` on ``nodes`` (numbered by ``local``: ``local[nodes] == arange``, -1 elsewhere)."""
+    starts, stops = csr.indptr[nodes].astype(np.int64), csr.indptr[nodes + 1].astype(np.int64)
+    counts = stops - starts
+    pos = np.repeat(starts - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(int(counts.sum()))
+    cols = local[csr.indices[pos]]
+    keep = cols >= 0
+    row = np.repeat(np.arange(len(nodes)), counts)[keep]
+    indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=len(nodes)))].astype(np.int64)
+    return sp.csr_array((csr.data[pos[keep]], cols[keep], indptr), shape=(len(nodes), len(nodes)))
+
+
+def _source_tiles(network: WalkNetwork, snapped: Snapped, src: np.ndarray, limit_m: float):
+    """Groups of sources (tiles of ``2 × limit_m`` by snap position) with the nodes of their tile and the eight
+    around it, which hold every walk of at most ``limit_m`` from them; one group of every node when unbounded."""
+    n = network.n_nodes
+    if len(src) == 0:
+        return
+    if not np.isfinite(limit_m):
+        yield np.arange(n), src
+        return
+    tile = max(2.0 * float(limit_m), 1.0)
+    e = snapped.edge[src]
+    a = network.node_xy[network.edge_u[e]]
+    d = network.node_xy[network.edge_v[e]] - a
+    pos = a + d * (snapped.along_m[src] / np.maximum(network.edge_length_m[e], 1e-12))[:, None]
+    lo = network.node_xy.min(axis=0)
+    node_cell = np.floor((network.node_xy - lo) / tile).astype(np.int64)
+    src_cell = np.floor((pos - lo) / tile).astype(np.int64)
+    height = int(max(node_cell[:, 1].max(), src_cell[:, 1].max())) + 3
+    node_key = (node_cell[:, 0] + 1) * height + node_cell[:, 1] + 1
+    order = np.argsort(node_key, kind="stable")
+    sorted_key = node_key[order]
+    src_key = (src_cell[:, 0] + 1) * height + src_cell[:, 1] + 1
+    by_tile = np.argsort(src_key, kind="stable")
+    keys, first = np.unique(src_key[by_tile], return_index=True)
+    bounds = np.r_[first, len(by_tile)]
+    for i, key in enumerate(keys):
+        # Columns x-1, x, x+1 of the tile; in each, rows y-1..y+1 are consecutive keys.
+        low = np.array([key - height - 1, key - 1, key + height - 1])
+        start = np.searchsorted(sorted_key, low, side="left")
+        stop = np.searchsorted(sorted_key, low + 2, side="right")
+        nodes = np.concatenate([order[s:t] for s, t in zip(start, stop, strict=True)])
+        yield nodes, src[by_tile[bounds[i]:bounds[i + 1]]]
 
 
 def _min_duplicates(r: np.ndarray, c: np.ndarray, x: np.ndarray, shape) -> sp.csr_array:
