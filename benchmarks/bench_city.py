@@ -1,0 +1,160 @@
+"""A 1M-node city end to end: network from the cache, snapping, coverage, summary; wall time and peak RSS.
+
+Usage::
+
+    python benchmarks/bench_city.py                  # 1M nodes, 1,500 facilities, 100,000 demand points, 3 runs
+    python benchmarks/bench_city.py --nodes 100000 --repeat 1 --json city.json
+
+The parent process generates the street grid (``bench_coverage.grid_arrays``: 100 m blocks, ±10 m jitter, 3% of
+segments removed, seed 2026; 1,000 × 1,000 nodes, about 100 × 100 km), writes it into a network cache folder
+through carecircle's own cache (``network._cached``, the ``.npz`` a second ``load_network`` reads) and saves
+the facilities, demand points and 1 km community squares as WGS-84 coordinates in an ``.npz``. Each timed run is
+a fresh child process (so its peak RSS is its own and nothing is warm) that does what a session does:
+
+- **load**: the network from the cache;
+- **inputs**: facilities, demand and communities as WGS-84 GeoDataFrames from the saved coordinates;
+- **coverage**: ``measure_coverage`` at 5/10/15 minutes (its search capped at 60 minutes), which builds the
+  network's CSR and segment index, snaps every point and walks; the figures below split it into **csr**,
+  **index** (built first, untimed inside coverage) and the **coverage** call itself;
+- **summary**: the summary as JSON text.
+
+**total** is the child's wall time from before ``import carecircle`` to the summary (imports included); **peak
+RSS** is the child's ``ru_maxrss``. Medians of ``--repeat`` children. Not a unit test; figures go in
+``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+for _p in (HERE, HERE.parent):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+from bench_coverage import build_network, fmt_s, grid_arrays, machine, study_inputs  # noqa: E402
+
+THRESHOLDS = (5.0, 10.0, 15.0)
+KEY = {"kind": "benchmark grid"}
+
+
+def prepare(folder: Path, n_nodes: int, n_facilities: int, n_demand: int, seed: int) -> dict:
+    """Write the network into the cache folder and the inputs into ``inputs.npz``; return the sizes."""
+    import shapely
+
+    from carecircle.core.network import _cached
+
+    xy, u, v = grid_arrays(n_nodes, seed=seed, jitter_m=10.0, drop_frac=0.03)
+    net = build_network(xy, u, v, f"grid {n_nodes} seed {seed}")
+    _cached({**KEY, "nodes": n_nodes, "seed": seed}, lambda: net, folder)
+    fac, dem, com, _, _ = study_inputs(net, seed=seed, n_facilities=n_facilities, n_demand=n_demand)
+    np.savez(folder / "inputs.npz", fac=shapely.get_coordinates(fac.geometry.values),
+             fac_type=fac["type"].to_numpy().astype(str), dem=shapely.get_coordinates(dem.geometry.values),
+             dem_pop=dem["population"].to_numpy(), dem_cid=dem["community_id"].to_numpy().astype(str),
+             com_bounds=com.geometry.bounds.to_numpy(), com_id=com["community_id"].to_numpy().astype(str))
+    return {"nodes": net.n_nodes, "segments": net.n_edges, "facilities": n_facilities, "demand": n_demand,
+            "communities": len(com)}
+
+
+def child(folder: Path, n_nodes: int, seed: int) -> dict:
+    import resource
+
+    t_start = time.perf_counter()
+    import geopandas as gpd
+    import shapely
+
+    from carecircle.core import travel
+    from carecircle.core.coverage import measure_coverage
+    from carecircle.core.network import _cached
+
+    r: dict = {"imports": time.perf_counter() - t_start}
+    t0 = time.perf_counter()
+
+    def missing():
+        raise SystemExit("the network is not in the cache folder; run without --child")
+
+    net = _cached({**KEY, "nodes": n_nodes, "seed": seed}, missing, folder)
+    r["load"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with np.load(folder / "inputs.npz") as z:
+        fac = gpd.GeoDataFrame({"facility_id": [f"F{i:05d}" for i in range(len(z["fac"]))], "type": z["fac_type"]},
+                               geometry=shapely.points(z["fac"]), crs="EPSG:4326")
+        dem = gpd.GeoDataFrame({"community_id": z["dem_cid"], "population": z["dem_pop"]},
+                               geometry=shapely.points(z["dem"]), crs="EPSG:4326")
+        com = gpd.GeoDataFrame({"community_id": z["com_id"]}, geometry=shapely.box(*z["com_bounds"].T),
+                               crs="EPSG:4326")
+    r["inputs"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    net.csr  # noqa: B018 - what the first walk builds
+    r["csr"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    travel.segment_index(net)
+    r["index"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cov = measure_coverage(net, fac, dem, com, thresholds_min=THRESHOLDS, walk_speed_mps=1.0)
+    r["coverage"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    text = json.dumps(cov.summary)
+    r["summary"] = time.perf_counter() - t0
+    r["total"] = time.perf_counter() - t_start
+    r["summary_bytes"] = len(text)
+    r["share"] = {k: cov.summary["share"][k] for k in ("5", "10", "15")}
+    r["not_reached"] = cov.summary["unreachable_population"]
+    r["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return r
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--nodes", type=int, default=1_000_000)
+    p.add_argument("--facilities", type=int, default=1_500)
+    p.add_argument("--demand", type=int, default=100_000)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--json", type=Path)
+    p.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child is not None:
+        print(json.dumps(child(args.child, args.nodes, args.seed)))
+        return 0
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="bench_city_") as tmp:
+        folder = Path(tmp)
+        print(f"… generating {args.nodes:,} nodes", file=sys.stderr, flush=True)
+        sizes = prepare(folder, args.nodes, args.facilities, args.demand, args.seed)
+        runs = []
+        for i in range(args.repeat):
+            print(f"… run {i + 1}", file=sys.stderr, flush=True)
+            cmd = [sys.executable, __file__, "--child", str(folder), "--nodes", str(args.nodes), "--seed",
+                   str(args.seed)]
+            out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    steps = ["imports", "load", "inputs", "csr", "index", "coverage", "summary", "total"]
+    med = {k: statistics.median(r[k] for r in runs) for k in steps}
+    rss = statistics.median(r["maxrss_mb"] for r in runs)
+    m = machine()
+    print(f"Machine: {m['cpus']} CPUs, {m['cpu']}, {m['ram']} RAM; Python {m['python']}, numpy {m['numpy']}, "
+          f"scipy {m['scipy']}, shapely {m['shapely']}. Medians of {args.repeat} fresh processes; load average "
+          f"before the run {load}.\n")
+    print("| nodes | segments | facilities | demand | communities | " + " | ".join(steps) + " | peak RSS | share 15 |")
+    print("|" + "---:|" * (len(steps) + 7))
+    print(f"| {sizes['nodes']:,} | {sizes['segments']:,} | {sizes['facilities']:,} | {sizes['demand']:,} "
+          f"| {sizes['communities']:,} | " + " | ".join(fmt_s(med[k]) for k in steps)
+          + f" | {rss:.0f} MB | {runs[-1]['share']['15']:.1%} |")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": m, "load": load, "sizes": sizes, "runs": runs}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
