@@ -17,13 +17,16 @@ streets, up to 40 m off them; candidates lie at seeded random points on the stre
 Timed steps:
 
 - ``matrix``: the sparse candidate × demand coverage matrix, as ``siting.suggest_sites`` builds it:
-  ``snap_points`` for the candidates and the demand, then ``source_demand_distances(limit_m=900)`` (best of
-  ``--repeat``; the network's STRtree is built once beforehand, as in a session, and timed on its own);
+  ``snap_points`` for the candidates and the demand (no snap remembered), then
+  ``source_demand_distances(limit_m=900)`` (median of ``--repeat``; the network's segment index is built once
+  beforehand, as in a session, and timed on its own); beside it the **previous build** (issue 10: chunks of
+  bounded Dijkstras on the whole network, as ``source_demand_distances`` did before), and whether the two
+  matrices are the same entry for entry (indices and float values);
   its nonzeros and the tracemalloc peak of one build;
 - ``mclp``: ``maximal_covering(cover, w, N, covered0=..., time_limit_s=30)`` for each N, with ``covered0`` the
   demand within 15 minutes of the existing facilities (one ``travel_times`` run); run once (it is deterministic
   and its time limit dominates), reporting time, method, status and proven gap;
-- ``curve``: ``coverage_curve(cover, w, 40, covered0=...)`` (best of ``--repeat``).
+- ``curve``: ``coverage_curve(cover, w, 40, covered0=...)`` (median of ``--repeat``).
 
 ``--hard`` runs two harder MCLP / set-cover instances instead (each in its own child process):
 
@@ -53,6 +56,7 @@ import json
 import os
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,7 +71,15 @@ for _p in (HERE, HERE.parent):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from bench_coverage import build_network, fmt_s, grid_arrays, machine, median_of, points_near_streets  # noqa: E402
+from bench_coverage import (  # noqa: E402
+    build_network,
+    fmt_s,
+    forget_snaps,
+    grid_arrays,
+    machine,
+    median_of,
+    points_near_streets,
+)
 
 WALK_MPS = 1.0
 MINUTES = 15.0
@@ -87,9 +99,42 @@ def instance(n_nodes: int, n_demand: int, n_cand: int, *, seed: int):
     return net, fac_xy, dem_xy, w, cand_xy
 
 
-def coverage_matrix(net, cand_xy, dem_xy):
+def previous_distances(net, c_snap, d_snap, limit_m: float, chunk_cells: float = 4e7):
+    """The matrix as ``source_demand_distances`` built it before issue 10: chunks of bounded Dijkstras on the
+    whole network (a dense chunk × nodes block each), kept here to check the new build gives the same matrix."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from carecircle.core.travel import _min_duplicates, _same_segment_pairs, _with_sources
+
+    n, k = net.n_nodes, len(d_snap.ok)
+    src, dem = np.flatnonzero(c_snap.ok), np.flatnonzero(d_snap.ok)
+    e, along, off = d_snap.edge[dem], d_snap.along_m[dem], d_snap.offset_m[dem]
+    u, v, rest = net.edge_u[e], net.edge_v[e], net.edge_length_m[e] - along
+    step = max(1, int(chunk_cells // max(n, 1)))
+    rows, cols, vals = [], [], []
+    for start in range(0, len(src), step):
+        idx = src[start:start + step]
+        dist = dijkstra(_with_sources(net, c_snap, idx), indices=n + np.arange(len(idx)), limit=limit_m)
+        best = np.minimum(dist[:, u] + along, dist[:, v] + rest) + off
+        r, c = np.nonzero(best <= limit_m)
+        rows.append(idx[r])
+        cols.append(dem[c])
+        vals.append(best[r, c])
+    d_pos, s_pos = _same_segment_pairs(e, c_snap.edge[src])
+    direct = np.abs(along[d_pos] - c_snap.along_m[src[s_pos]]) + off[d_pos] + c_snap.offset_m[src[s_pos]]
+    near = direct <= limit_m
+    rows.append(src[s_pos[near]])
+    cols.append(dem[d_pos[near]])
+    vals.append(direct[near])
+    r, c, x = (np.concatenate(a) for a in (rows, cols, vals))
+    return _min_duplicates(r.astype(np.int64), c.astype(np.int64), x, (len(c_snap.ok), k))
+
+
+def coverage_matrix(net, cand_xy, dem_xy, *, forget: bool = False):
     from carecircle.core.travel import snap_points, source_demand_distances
 
+    if forget:
+        forget_snaps(net)
     t0 = time.perf_counter()
     c_snap = snap_points(net, cand_xy)
     d_snap = snap_points(net, dem_xy)
@@ -98,7 +143,7 @@ def coverage_matrix(net, cand_xy, dem_xy):
     t2 = time.perf_counter()
     cover = dist.copy()
     cover.data = np.ones_like(cover.data)
-    return cover, t1 - t0, t2 - t1
+    return cover, t1 - t0, t2 - t1, dist
 
 
 def run_instance(n_nodes: int, n_demand: int, n_cand: int, *, repeat: int, seed: int, sites: list[int],
@@ -109,15 +154,25 @@ def run_instance(n_nodes: int, n_demand: int, n_cand: int, *, repeat: int, seed:
     r: dict = {"target_nodes": n_nodes, "demand": n_demand, "candidates": n_cand}
     net, fac_xy, dem_xy, w, cand_xy = instance(n_nodes, n_demand, n_cand, seed=seed)
     r["nodes"], r["segments"] = net.n_nodes, net.n_edges
+    from carecircle.core.travel import segment_index
+
     t0 = time.perf_counter()
-    net.tree  # noqa: B018 - built once, reused by every later step (a cached property, as in a session)
+    segment_index(net)  # built once, kept on the network and reused by every later step, as in a session
     r["tree"] = time.perf_counter() - t0
 
-    runs = [coverage_matrix(net, cand_xy, dem_xy) for _ in range(repeat)]
-    cover = runs[-1][0]
-    r["snap"] = min(x[1] for x in runs)
-    r["distances"] = min(x[2] for x in runs)
-    r["matrix"] = min(x[1] + x[2] for x in runs)
+    runs = [coverage_matrix(net, cand_xy, dem_xy, forget=True) for _ in range(repeat)]
+    cover, dist = runs[-1][0], runs[-1][3]
+    r["snap"] = statistics.median(x[1] for x in runs)
+    r["distances"] = statistics.median(x[2] for x in runs)
+    r["matrix"] = statistics.median(x[1] + x[2] for x in runs)
+    # The build before issue 10 (whole-network chunks), timed and compared entry for entry.
+    from carecircle.core.travel import snap_points
+
+    c_snap, d_snap = snap_points(net, cand_xy), snap_points(net, dem_xy)
+    r["previous"], old = median_of(lambda: previous_distances(net, c_snap, d_snap, LIMIT_M), repeat)
+    r["same_as_previous"] = bool(np.array_equal(old.indptr, dist.indptr) and np.array_equal(old.indices, dist.indices)
+                                 and np.array_equal(old.data, dist.data))
+    del old
     r["nnz"] = int(cover.nnz)
     r["dense_mb"] = n_cand * n_demand * 8 / 2**20
     del runs
@@ -286,19 +341,21 @@ def markdown(results: list[dict], args, spopt: dict | None) -> str:
     lines = [
         f"Machine: {m['cpus']} CPUs, {m['cpu']}, {m['ram']} RAM, {m['platform']}; Python {m['python']}, "
         f"numpy {m['numpy']}, scipy {m['scipy']}, shapely {m['shapely']}. Date {_dt.date.today().isoformat()}; "
-        f"best of {args.repeat} for the matrix and the curve, MCLP run once with time_limit_s={args.time_limit:g}.",
+        f"median of {args.repeat} for the matrix and the curve, MCLP run once with time_limit_s={args.time_limit:g}.",
         "",
         "Coverage matrix (candidate × demand, pairs within 900 m) and coverage curve:",
         "",
-        "| nodes | demand | candidates | STRtree (once) | snap (cand. + demand) | source_demand_distances "
-        "| matrix build | nnz | dense would need | matrix peak traced | covered by 150 existing "
+        "| nodes | demand | candidates | segment index (once) | snap (cand. + demand) | source_demand_distances "
+        "| previous build (whole network) | same matrix | matrix build | nnz | dense would need "
+        "| matrix peak traced | covered by 150 existing "
         f"| curve to {args.curve} sites | share at {args.curve} | peak RSS |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r['nodes']:,} | {r['demand']:,} | {r['candidates']:,} | {fmt_s(r['tree'])} | {fmt_s(r['snap'])} "
-            f"| {fmt_s(r['distances'])} | {fmt_s(r['matrix'])} | {r['nnz']:,} | {r['dense_mb']:.0f} MB "
+            f"| {fmt_s(r['distances'])} | {fmt_s(r['previous'])} | {'yes' if r['same_as_previous'] else 'NO'} "
+            f"| {fmt_s(r['matrix'])} | {r['nnz']:,} | {r['dense_mb']:.0f} MB "
             f"| {r['matrix_peak_mb']:.0f} MB | {r['share0']:.1%} | {fmt_s(r['curve'])} | {r['curve_share']:.1%} "
             f"| {r['maxrss_mb']:.0f} MB |")
     lines += [
