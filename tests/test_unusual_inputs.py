@@ -237,11 +237,12 @@ BAD += [
      lambda t: ["--demand", str(demand(t, [{"x": 385_000, "y": 6_672_000, "population": 10}])),
                 "--crs", "EPSG:32634"], 3,
      r"^demand points: 1 lie more than 5 km beyond the walking network's area \(rows 1 \([\d,]+ km away\)\)"),
-    ("a semicolon-separated facility file (item 16)",
+    ("a semicolon-separated facility file with decimal commas (item 16)",
      lambda t: ["--facilities", str(_write(t / "f.csv", (DATA / "facilities.csv").read_text(encoding="utf-8")
-                                           .replace(",", ";")))], 3,
-     r"^f\.csv: looks like a semicolon-separated file \(header 'facility_id;name;type;capacity;beds;nursing_beds;"
-     r"floor_ar\.\.\.'\); save it as comma-separated CSV \(Excel: CSV UTF-8\)\.$"),
+                                           .replace(",", ";").replace(".", ",")))], 3,
+     r"^f\.csv: looks like a semicolon-separated file with decimal commas \(header 'facility_id;name;type;capacity;"
+     r"beds;nursing_beds;floor_ar\.\.\.'\); save it as comma-separated CSV \(Excel: CSV UTF-8\) with decimal "
+     r"points\.$"),
     ("unreadable coordinates are shown (item 16)",
      lambda t: ["--facilities", str(_write(t / "f.csv", "facility_id,type,lon,lat\nF1,day_care,24.94°E,60.17\n"))],
      3, r"^f\.csv: 1 rows have coordinates that are not finite numbers \(rows 1: '24\.94°E'\); write decimal "

@@ -20,6 +20,7 @@ import shapely
 from carecircle.errors import InputError
 from carecircle.io.coords import normalise_crs, to_wgs84
 from carecircle.io.facility_types import normalise_types
+from carecircle.io.tables import CSV_SUFFIXES, TABLE_SUFFIXES, read_table, resolve_column, split_location
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ def read_facilities(
     lat_col: str | None = None,
     crs: str = "EPSG:4326",
     source: str | None = None,
+    sheet: str | int | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read care facilities from CSV (lon/lat columns), GeoJSON, GeoPackage or Shapefile.
+    """Read care facilities from CSV or Excel (lon/lat columns), GeoJSON, GeoPackage or Shapefile.
 
     Parameters
     ----------
@@ -63,6 +65,12 @@ def read_facilities(
     crs : coordinate system of CSV coordinates: ``wgs84`` (default), ``gcj02`` (Amap, Tencent), ``bd09``
         (Baidu) or an EPSG code; vector files carry their own CRS (GCJ-02/BD-09 can be forced on them too).
     source : what to call the input in messages (default: the file name).
+    sheet : the Excel sheet to read (name, or number from 0); default the first. Tables are read as described
+        in :mod:`carecircle.io.tables` (UTF-8, GB18030/GBK or UTF-16; comma, tab or semicolon; ``.xlsx``).
+        A standard column that is absent and not named explicitly is found under its Chinese or English alias
+        (``编号``/``id`` → facility_id, ``名称``, ``类型``, ``床位数``, ``护理型床位``, ``建筑面积`` ...,
+        :data:`carecircle.io.tables.ALIASES`); an Amap/Tencent ``location``/``经纬度`` column ``"lon,lat"`` is
+        split into lon/lat.
 
     Returns
     -------
@@ -72,7 +80,16 @@ def read_facilities(
     """
     name = source or _name(path)
     gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="facilities", name=name,
-                       text=(id_col, name_col, type_col or "type"))
+                       text=(id_col, name_col, type_col or "type"), sheet=sheet)
+    cols = gdf.columns
+    id_col = resolve_column(cols, "facility_id", id_col, file=name, option="--facility-id-col")
+    name_col = resolve_column(cols, "name", name_col, file=name, option="--name-col")
+    if type_col is not None:
+        type_col = resolve_column(cols, "type", type_col, file=name, option="--type-col")
+    capacity_col = resolve_column(cols, "capacity", capacity_col, file=name, option="--capacity-col")
+    area_col = resolve_column(cols, "floor_area_m2", area_col, file=name, option="--area-col")
+    beds_col = resolve_column(cols, "beds", beds_col, file=name, option="--beds-col")
+    nursing_beds_col = resolve_column(cols, "nursing_beds", nursing_beds_col, file=name, option="--nursing-beds-col")
     out = _standard_id(gdf, id_col, "facility_id", prefix="F", file=name)
     out["name"] = gdf[name_col].astype("string") if name_col in gdf else out["facility_id"]
     if type_col is None:  # candidate sites: their type (e.g. 闲置办公楼) is kept as written, not checked
@@ -132,6 +149,15 @@ def read_communities(
     """
     name = Path(path).name
     gdf = _read_vector(path, what="communities")
+    cols = gdf.columns
+    id_col = resolve_column(cols, "community_id", id_col, file=name, option="--community-id-col")
+    name_col = resolve_column(cols, "name", name_col, file=name, option="--community-name-col")
+    elderly_col = resolve_column(cols, "pop_60plus", elderly_col, file=name, option="--elderly-col")
+    pop_col = resolve_column(cols, "pop_total", pop_col, file=name, option="--pop-col")
+    households_col = resolve_column(cols, "households", households_col, file=name, option="--households-col")
+    subdistrict_col = resolve_column(cols, "subdistrict", subdistrict_col, file=name, option="--subdistrict-col")
+    district_col = resolve_column(cols, "district", district_col, file=name, option="--district-col")
+    children_col = resolve_column(cols, "pop_0_3", children_col, file=name, option="--children-col")
     types = gdf.geom_type.to_numpy()
     bad = np.flatnonzero(~np.isin(types, ["Polygon", "MultiPolygon"]))
     if len(bad):
@@ -195,15 +221,20 @@ def read_demand(
     lon_col: str | None = None,
     lat_col: str | None = None,
     crs: str = "EPSG:4326",
+    sheet: str | int | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read demand points (elderly persons at a location) from CSV (lon/lat) or a vector file.
+    """Read demand points (elderly persons at a location) from CSV or Excel (lon/lat) or a vector file.
+
+    Tables are read as :func:`read_facilities` reads them (encodings, delimiters, ``sheet``, column aliases
+    such as ``人口`` → population, ``location`` split into lon/lat).
 
     Returns a GeoDataFrame in EPSG:4326 with ``population`` (float, non-negative) and ``community_id``
     (text, as written in ``community_col`` when present, else ``"all"``).
     """
     name = Path(path).name
     gdf = _read_points(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what="demand points", name=name,
-                       text=(community_col,) if community_col else ())
+                       text=(community_col,) if community_col else (), sheet=sheet)
+    population_col = resolve_column(gdf.columns, "population", population_col, file=name, option="--population-col")
     if population_col not in gdf:
         raise InputError(
             f"{name}: no population column {population_col!r}; columns are "
@@ -305,12 +336,13 @@ def _name(path) -> str:
     return "table" if isinstance(path, pd.DataFrame) else Path(path).name
 
 
-def _read_points(path, *, lon_col, lat_col, crs: str, what: str, name: str, text=()) -> gpd.GeoDataFrame:
+def _read_points(path, *, lon_col, lat_col, crs: str, what: str, name: str, text=(), sheet=None
+                 ) -> gpd.GeoDataFrame:
     """Points in EPSG:4326; GCJ-02/BD-09 coordinates (``crs``) are converted to WGS-84 (:mod:`carecircle.io.coords`)."""
     system = normalise_crs(crs)
     gdf = _read_points_as_given(path, lon_col=lon_col, lat_col=lat_col,
                                 crs="EPSG:4326" if system in ("wgs84", "gcj02", "bd09") else system, what=what,
-                                name=name, text=text)
+                                name=name, text=text, sheet=sheet)
     if system in ("gcj02", "bd09"):
         lon, lat = to_wgs84(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), system, source=name)
         gdf = gdf.set_geometry(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
@@ -318,12 +350,13 @@ def _read_points(path, *, lon_col, lat_col, crs: str, what: str, name: str, text
     return gdf
 
 
-def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str, name: str, text=()) -> gpd.GeoDataFrame:
-    """Points as given; the CSV columns named in ``text`` (ids, names) are read as text, never through float."""
+def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str, name: str, text=(), sheet=None
+                          ) -> gpd.GeoDataFrame:
+    """Points as given; the table columns named in ``text`` (ids, names) are read as text, never through float."""
     if isinstance(path, pd.DataFrame):
         return _points_from_table(path, lon_col=lon_col, lat_col=lat_col, crs=crs, what=what, name=name)
     path = Path(path)
-    if path.suffix.lower() not in (".csv", ".txt", ".tsv"):
+    if path.suffix.lower() not in TABLE_SUFFIXES:
         gdf = _read_vector(path, what=what).to_crs("EPSG:4326")
         types = gdf.geom_type.to_numpy()
         polys = np.isin(types, ["Polygon", "MultiPolygon"])
@@ -340,19 +373,19 @@ def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str, name: 
         return gdf
     if not path.is_file():
         raise InputError(f"{what} file {str(path)!r} does not exist; check the path.")
-    if path.suffix.lower() != ".tsv":
-        _check_separator(path)
+    kind = "CSV" if path.suffix.lower() in CSV_SUFFIXES else "a table"
     try:
-        df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",", encoding="utf-8-sig",
-                         dtype={c: str for c in text if c})
+        df = read_table(path, sheet=sheet, text=text)
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{path.name}: the file is empty; add a header row and one row per {_ONE[what]}.") from exc
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(
-            f"{path.name}: cannot read as CSV ({type(exc).__name__}); save it as UTF-8 CSV with a header row."
+            f"{path.name}: cannot read as {kind} ({type(exc).__name__}); save it as UTF-8 (or GBK) CSV with a "
+            "header row."
         ) from exc
     if len(df) == 0:
         raise InputError(f"{path.name}: the file has a header but no rows; add at least one {_ONE[what]}.")
+    df = split_location(df, file=path.name)
     return _points_from_table(df, lon_col=lon_col, lat_col=lat_col, crs=crs, what=what, name=name)
 
 
@@ -488,17 +521,6 @@ def _numbers(values: pd.Series) -> pd.Series:
 def _blank(values: pd.Series) -> pd.Series:
     """Missing or only spaces."""
     return values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
-
-
-def _check_separator(path: Path) -> None:
-    """Refuse a CSV whose header is split by ';' or tabs instead of commas (Excel in many locales)."""
-    with path.open("rb") as f:
-        header = f.readline(65536).decode("utf-8-sig", errors="replace").strip()
-    for sep, what, fix in ((";", "semicolon", "save it as comma-separated CSV (Excel: CSV UTF-8)"),
-                           ("\t", "tab", "save it as comma-separated CSV or name it .tsv")):
-        if sep in header and "," not in header:
-            shown = header if len(header) <= 60 else header[:57] + "..."
-            raise InputError(f"{path.name}: looks like a {what}-separated file (header {shown!r}); {fix}.")
 
 
 def _non_negative(gdf: pd.DataFrame, col: str, *, file: str, option: str, required: bool = False) -> pd.Series:
