@@ -140,3 +140,10 @@ def test_demand_points_with_chinese_headers(tmp_path):
     pd.DataFrame({"社区编号": ["C1"], "老年人口": [12], "经度": [24.94], "纬度": [60.17]}).to_excel(path, index=False)
     got = read_demand(path, community_col="社区编号")
     assert got["population"].tolist() == [12.0] and got["community_id"].tolist() == ["C1"]
+
+
+def test_a_sheet_for_a_csv_is_refused(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("lon,lat\n24.94,60.17\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"^f\.csv: a sheet \('设施'\) was given, but the file is not an Excel "):
+        read_facilities(path, sheet="设施")

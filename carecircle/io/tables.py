@@ -63,6 +63,9 @@ def read_table(path: Path, *, sheet: str | int | None = None, text=(), name: str
     text = {c: str for given, alts in aliases.items() for c in (given, *alts, *(a.upper() for a in alts))}
     if path.suffix.lower() in EXCEL_SUFFIXES:
         return _read_excel(path, sheet=sheet, text=text, name=name)
+    if sheet is not None:
+        raise InputError(f"{name}: a sheet ({sheet!r}) was given, but the file is not an Excel workbook; "
+                         "leave out the sheet or give the .xlsx.")
     raw = path.read_bytes()
     encoding = detect_encoding(raw)
     body = raw.decode(encoding)
