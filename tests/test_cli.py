@@ -329,8 +329,9 @@ def test_run_prints_the_targets_not_met_and_those_it_cannot_check(tmp_path, caps
                  "--no-isochrones"]) == 0
     out = capsys.readouterr().out
     assert "Standard qiqihar-2025:" in out
-    # 11,127 elderly × 41 / 1,000 = 456.2 beds needed; 150 given (F01 30 + F05 120) → 307 more
-    assert "not met  beds_per_1000: 13.5 per 1,000" in out and "needs 307 beds more" in out
+    # 11,127 elderly × 41 / 1,000 = 456.2 beds needed; institutional beds only: F05 120 (F01's 30 are a
+    # centre's) → 10.8 per 1,000, 337 more
+    assert "not met  beds_per_1000: 10.8 per 1,000" in out and "needs 337 beds more" in out
     assert "unknown  rural_mutual_aid" in out and "area_type" in out
 
 

@@ -221,11 +221,12 @@ def test_qiqihar_2025():
     assert statuses(table, "home_community_coverage", "subdistrict") == {
         "东街道": "pass", "红旗镇": "fail", "西街道": "pass"}
 
-    # beds per 1,000 elderly ≥ 41: beds 2 + 0 + 5 + 30 + 10 = 47 for 1,200 elderly = 39.2;
-    # 1,200 / 1,000 × 41 = 49.2 → 3 more (rounded up).
-    assert row(table, "beds_per_1000") == ("fail", "39.2 per 1,000", "needs 3 beds more")
-    # 新兴区: 37 beds for 1,000 elderly = 37.0, needs 41 → 4 more; 勃利县: 10 for 200 = 50.0 ≥ 41.
-    assert row(table, "beds_per_1000", "district", "新兴区") == ("fail", "37.0 per 1,000", "needs 4 beds more")
+    # beds per 1,000 elderly ≥ 41 count institutional beds only (the plan's 2020 figure 39 ≈ 38.7 is care-home
+    # beds): care homes 30 + 10 = 40 for 1,200 elderly = 33.3 (the centres' 2 and day care's 5 beds do not count);
+    # 1,200 / 1,000 × 41 = 49.2 → 9.2 → 10 more (rounded up).
+    assert row(table, "beds_per_1000") == ("fail", "33.3 per 1,000", "needs 10 beds more")
+    # 新兴区: 30 beds for 1,000 elderly = 30.0, needs 41 → 11 more; 勃利县: 10 for 200 = 50.0 ≥ 41.
+    assert row(table, "beds_per_1000", "district", "新兴区") == ("fail", "30.0 per 1,000", "needs 11 beds more")
     assert row(table, "beds_per_1000", "district", "勃利县")[:2] == ("pass", "50.0 per 1,000")
 
     # nursing share ≥ 55%: known 20 of 40 beds = 50%, but F7's nursing beds are unknown → unevaluable;
@@ -339,31 +340,34 @@ def test_shenyang_2021():
     coms = communities(residential=["new", "existing", "existing", "new", "existing", "既有"])
     table = evaluate(load_profile("shenyang-2021"), FakeFacts(coms, fac), lang="en")
 
-    # ≥ 35 m²/100 hh new, ≥ 25 existing:
-    # C1 new 400 hh → 140 m², has 150 → pass     C2 existing 800 hh → 200, has 150 → needs 50
-    # C3 existing 1,000 → 250, has 300 → pass    C4 new 1,200 → 420, has 400 + 30 = 430 → pass
-    # C5 existing 300 → 75, has 0 → needs 75    C6 existing (既有) 250 → 62.5, has 0 → needs 63 (62.5 up)
-    assert statuses(table, "service_space", "community") == {
-        "东风社区": "pass", "西山社区": "fail", "南湖社区": "pass", "北岭社区": "pass",
-        "红旗村": "fail", "新华村": "fail"}
-    assert row(table, "service_space", "community", "新华村")[2] == "needs 63 m² more"
+    # 2021 target: ≥ 35 m²/100 hh in new areas only (二、(一)1 "2021年，新建居住区100%达到…35平方米"):
+    # C1 new 400 hh → 140 m², has 150 → pass     C4 new 1,200 → 420, has 400 + 30 = 430 → pass
+    # C2, C3, C5, C6 are existing areas: no 2021 standard, not listed
+    assert statuses(table, "service_space", "community") == {"东风社区": "pass", "北岭社区": "pass"}
     assert row(table, "service_space", "community", "北岭社区")[1] == "35.8 m²/100 hh"  # 430 / 1,200 × 100
-    # total gap 50 + 75 + 62.5 = 187.5 → 188
-    assert row(table, "service_space") == (
-        "fail", "3 of 6 communities meet", "3 of 6 communities below standard; needs 188 m² more in total")
-    assert row(table, "service_space", "subdistrict", "西街道")[0] == "pass"
+    assert row(table, "service_space") == ("pass", "2 of 2 communities meet", "")
+    # 25 m² for existing areas is a three-year catch-up plan (二、(一)4 "配建三年达标计划"): never checked
+    status, value, short = row(table, "service_space_existing")
+    assert (status, value) == ("unevaluable", "") and "three-year catch-up plan" in short
+    assert list(table.loc[table["target_id"] == "service_space_existing", "level"]) == ["overall"]
 
-    # a home-care station in every community: only C2 (F3) and C4 (F4); centres do not count here
-    assert row(table, "community_station")[0::2] == ("fail", "4 of 6 communities lack Community home-care station")
-    assert statuses(table, "community_station", "subdistrict") == {"东街道": "fail", "红旗镇": "fail", "西街道": "fail"}
-    assert row(table, "community_station", "subdistrict", "东街道")[1] == "1 of 2 communities (50.0%)"
+    # a station in every community, a comprehensive centre counting as one (as qitaihe-2020 reads it):
+    # C1 F1 centre, C2 F3 station, C3 F2 centre, C4 F4 station; C5, C6 have neither → 2 of 6 lack one
+    assert row(table, "community_station")[0] == "fail"
+    assert row(table, "community_station")[2].startswith("2 of 6 communities lack ")
+    assert statuses(table, "community_station", "subdistrict") == {"东街道": "pass", "红旗镇": "fail", "西街道": "pass"}
+    assert row(table, "community_station", "community", "东风社区")[:2] == ("pass", "1")
 
-    # childcare ≥ 200 m²: F9 250 ok, F10 150 too small, F12 unknown → 1 of 3 ok, cannot reach 3 → fail
-    assert row(table, "childcare_size") == ("fail", "1 of 3 (33.3%)", "1 of 3 Childcare below 200 m²: 幸福托育 150 m²")
-    assert statuses(table, "childcare_size", "subdistrict") == {
-        "东街道": "pass", "红旗镇": "unevaluable", "西街道": "fail"}
-    assert row(table, "childcare_size", "subdistrict", "红旗镇")[2] == \
-        "floor area not given for 1 Childcare (known so far: 0 of 1 (0.0%))"
+    # childcare ≥ 200 m² applies to new/rebuilt/extended childcare only (二、(一)1 "新建、改建、扩建的托育机构"):
+    # without a build_status column it cannot be told which → unevaluable
+    assert row(table, "childcare_size")[0::2] == (
+        "unevaluable", "facilities have no build_status column (needed to select 新建, 改建, 扩建, new, rebuilt, "
+        "extended)")
+    # F9 新建 250 ok, F10 改建 150 too small, F12 existing (not held to 200 m²) → 1 of 2 → fail
+    fac["build_status"] = ["", "", "", "", "", "", "", "新建", "改建", "既有"]
+    table = evaluate(load_profile("shenyang-2021"), FakeFacts(coms, fac), lang="en")
+    assert row(table, "childcare_size") == ("fail", "1 of 2 (50.0%)", "1 of 2 Childcare below 200 m²: 幸福托育 150 m²")
+    assert statuses(table, "childcare_size", "subdistrict") == {"东街道": "pass", "西街道": "fail"}
 
     # nursing share ≥ 40%: (40 + 10) / 150 = 33.3%; 40% of 150 = 60 → 10 more
     assert row(table, "nursing_beds") == ("fail", "33.3%", "10 more of the 150 beds must be nursing-type")
@@ -385,12 +389,16 @@ def test_chishui_2020():
     ])
     table = evaluate(load_profile("chishui-2020"), FakeFacts(communities(), fac), lang="en")
 
-    # three stations in one: F1 (60 m) and F3 (90 m) have a health centre within 100 m, F4 not → 2 of 3
-    assert row(table, "three_stations")[:2] == ("fail", "2 of 3 (66.7%)")
-    assert statuses(table, "three_stations", "subdistrict") == {"东街道": "pass", "西街道": "fail"}
+    # three stations in one needs centre/station, health centre and nursing station (护理站); the facility types
+    # have no nursing-station code, so F1 + H1 (a health centre, no 护理站) must not pass: unevaluable, one row
+    # per level, whatever the distances
+    three = table[table["target_id"] == "three_stations"]
+    assert list(zip(three["level"], three["status"], three["value"], strict=True)) == [
+        ("overall", "unevaluable", ""), ("subdistrict", "unevaluable", "")]
+    assert "no nursing-station (护理站) code" in three["shortfall"].iloc[0]
 
-    # an embedded facility (station, day care or centre) in each subdistrict: 东 F1/F3/D1, 西 F4/D2, 红旗镇 D3
-    assert row(table, "embedded_facility")[:2] == ("pass", "3 of 3 subdistricts (100.0%)")
+    # "在街道打造嵌入式社区养老服务机构试点" asks for pilots: no per-subdistrict target
+    assert "embedded_facility" not in set(table["target_id"])
 
     # ≥ 10 care homes: 2 → 8 more; ≥ 3 day-care centres: 3 → pass
     assert row(table, "township_care_homes") == ("fail", "2", "needs 8 more Care institution (beds)")
@@ -403,11 +411,8 @@ def test_chishui_without_communities():
         ("F1", "东风中心", "comprehensive_centre", 1, 500, {}), ("H1", "卫生服务中心", "health_centre", 1, 560, {}),
     ])
     table = evaluate(load_profile("chishui-2020"), FakeFacts(None, fac), lang="en")
-    assert row(table, "three_stations") == ("pass", "1 of 1 (100.0%)", "")
-    assert row(table, "three_stations", "subdistrict", "—") == (
-        "unevaluable", "", "no communities given (demand points only)")
-    embedded = table[table["target_id"] == "embedded_facility"]
-    assert list(embedded["status"]) == ["unevaluable", "unevaluable"]
+    assert row(table, "three_stations")[0] == "unevaluable"
+    assert row(table, "three_stations", "subdistrict", "—")[0] == "unevaluable"
     assert row(table, "daycare_centres") == ("fail", "0", "needs 3 more Day-care centre")
 
 
@@ -415,8 +420,7 @@ def test_gb50180_distances_use_the_walking_speed():
     """300 m at 0.8 m/s is 6.25 minutes, 1,000 m is 20.8333 minutes."""
     fac = facilities([("D1", "托老所", "day_care", 1, 500, {"floor_area_m2": 400.0}),
                       ("D2", "日照", "day_care", 2, 500, {"floor_area_m2": 300.0})])
-    covered = {(("day_care",), 6.25, "elderly"): {"C1": 100, "C2": 150},
-               (("care_home",), 20.8333, "elderly"): {}}
+    covered = {(("day_care",), 6.25, "elderly"): {"C1": 100, "C2": 150}}
     table = evaluate(load_profile("gb50180-2018"), FakeFacts(communities(), fac, covered, walk_speed_mps=0.8),
                      lang="en")
     # day care within 300 m, 100%: 250 of 1,200 = 20.8% → 950 more
@@ -425,7 +429,8 @@ def test_gb50180_distances_use_the_walking_speed():
         "≥ 100% within 300 m (6.2 min at 0.8 m/s)"
     assert row(table, "daycare_5min", "community", "东风社区")[0] == "pass"
     assert row(table, "daycare_5min", "community", "西山社区") == ("fail", "75.0%", "50 elderly more within 300 m")
-    assert row(table, "care_home_15min")[1:] == ("0.0%", "1,200 elderly more within 1,000 m")
+    # no care-home radius in the standard (800–1,000 m is the 15-minute circle's extent): no such target
+    assert "care_home_15min" not in set(table["target_id"])
     # day care ≥ 350 m²: D1 400 ok, D2 300 too small
     assert row(table, "daycare_size")[0::2] == ("fail", "1 of 2 Day-care centre below 350 m²: 日照 300 m²")
 
@@ -558,3 +563,51 @@ def test_parse_profile_unknown_type_in_target():
         parse_profile("id: a\nname_zh: a\nname_en: a\nsource: {title: t, issuer: i, year: 2020}\ntargets:\n"
                       "  - {id: x, kind: facility_count, per: overall, description_zh: a, description_en: a,\n"
                       "     source: {}, types: [spa]}\n")
+
+
+def test_floor_area_total_is_the_sum_of_its_rows():
+    """Each community's shortfall is rounded up once; the total adds the rounded rows (63 + 63 = 126, not 125)."""
+    profile = parse_profile("""
+id: t
+name_zh: 测试
+name_en: test
+source: {title: 测试, issuer: 测试, year: 2021}
+targets:
+  - id: space
+    kind: floor_area_per_100_households
+    existing_m2: 25
+    levels: [overall, subdistrict, community]
+    description_zh: 既有小区每百户25平方米
+    description_en: 25 m² per 100 households in existing areas
+    source: {clause: 一}
+""")
+    # C5, C6 existing, 250 households each → 62.5 m² needed, none held → 63 m² each (rounded up)
+    coms = communities(residential=["new", "new", "new", "new", "existing", "existing"],
+                       households=[400.0, 800, 1000, 1200, 250, 250])
+    table = evaluate(profile, FakeFacts(coms, facilities([])), lang="en")
+    assert row(table, "space", "community", "红旗村")[2] == "needs 63 m² more"
+    assert row(table, "space", "community", "新华村")[2] == "needs 63 m² more"
+    assert row(table, "space")[2] == "2 of 2 communities below standard; needs 126 m² more in total"
+    assert row(table, "space", "subdistrict", "红旗镇")[2] == \
+        "2 of 2 communities below standard; needs 126 m² more in total"
+
+
+def test_target_marked_unevaluable_by_the_profile_never_passes():
+    profile = parse_profile("""
+id: t
+name_zh: 测试
+name_en: test
+source: {title: 测试, issuer: 测试, year: 2021}
+targets:
+  - id: n
+    kind: facility_count
+    types: [care_home]
+    per: overall
+    description_zh: 至少1个
+    description_en: at least one
+    source: {clause: 一}
+    unevaluable: not a target of this year
+""")
+    fac = facilities([("K1", "敬老院", "care_home", 1, 500, {})])
+    table = evaluate(profile, FakeFacts(communities(), fac), lang="en")
+    assert row(table, "n") == ("unevaluable", "", "not a target of this year")

@@ -73,10 +73,17 @@ def test_seed_figures():
     assert t["qiqihar-2025"]["childcare_coverage"].min_share == 0.2
     assert t["jingzhou-2025"]["subdistrict_complex"].min_share == 1.0
     assert t["jingzhou-2025"]["township_facility"].min_share == 0.8
-    assert (t["shenyang-2021"]["service_space"].new_m2, t["shenyang-2021"]["service_space"].existing_m2) == (35, 25)
+    assert (t["shenyang-2021"]["service_space"].new_m2, t["shenyang-2021"]["service_space"].existing_m2) == (35, None)
+    existing = t["shenyang-2021"]["service_space_existing"]
+    assert existing.existing_m2 == 25 and "three-year catch-up plan" in existing.unevaluable  # 配建三年达标计划
+    assert t["shenyang-2021"]["community_station"].types == ("home_care_station", "comprehensive_centre")
     assert t["shenyang-2021"]["childcare_size"].min_m2 == 200
+    assert set(t["shenyang-2021"]["childcare_size"].facility_where.values) >= {"新建", "改建", "扩建"}
     assert t["shenyang-2021"]["nursing_beds"].min_share == 0.4
-    assert t["chishui-2020"]["three_stations"].near_types == ("health_centre",)
+    assert "护理站" in t["chishui-2020"]["three_stations"].unevaluable  # no nursing-station code to check it
+    assert "embedded_facility" not in t["chishui-2020"]  # the plan speaks of pilots (试点)
+    assert t["qiqihar-2025"]["beds_per_1000"].types == ("care_home",)  # institutional beds only
+    assert "care_home_15min" not in t["gb50180-2018"]  # no care-home radius in the standard
     assert t["gb50180-2018"]["daycare_5min"].distance_m == 300
     assert t["gb50437"]["beds_per_1000"].min_beds == 40
 

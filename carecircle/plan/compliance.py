@@ -86,6 +86,9 @@ def evaluate(profile: Profile, facts, *, lang: str | None = None) -> pd.DataFram
     parts = []
     for target in profile.targets:
         rows = _KINDS[target.kind](target, ctx)
+        if target.unevaluable:  # the profile says why this target cannot be checked: one row per level
+            rows = _unevaluable(ctx, target.levels, target.unevaluable, rows["target"].iloc[0],
+                                rows["target_num"].iloc[0])
         rows.insert(0, "target_id", target.id)
         rows["description_zh"] = target.description_zh
         rows["description_en"] = target.description_en
@@ -425,7 +428,8 @@ def _floor_area(t: FloorAreaTarget, ctx: _Context) -> pd.DataFrame:
     passed = ~missing & (known >= required - _EPS)
     failed = ~missing & ~passed & (unknown == 0)
     status = pd.Series(_statuses(passed, failed), index=com.index)
-    gap = (required - known).where(status == FAIL, 0.0)
+    # rounded once, per community: a coarser row's total is the sum of the community rows it summarises
+    gap = np.ceil((required - known).where(status == FAIL, 0.0) - 1e-6).clip(lower=0.0)
     why = np.where(residential.isna(), ctx.say("new/existing residential area not given", "未注明新建/既有小区"),
                    np.where(households.isna(), ctx.say("households not given", "缺少户数"),
                             ctx.say("floor area not given for " + _int(unknown) + " facilities",
@@ -441,8 +445,7 @@ def _floor_area(t: FloorAreaTarget, ctx: _Context) -> pd.DataFrame:
                                      ctx.say(f"≥ {t.existing_m2 or 0:g} m²/100 hh (existing)",
                                              f"既有每百户 ≥ {t.existing_m2 or 0:g} m²"), agg_text))
             value = np.where(per100.notna(), _dec(per100.fillna(0)) + ctx.say(" m²/100 hh", " m²/百户"), "")
-            short = ctx.say("needs " + _int(np.ceil(gap - 1e-6)) + " m² more", "还需 " + _int(np.ceil(gap - 1e-6))
-                            + " m²")
+            short = ctx.say("needs " + _int(gap) + " m² more", "还需 " + _int(gap) + " m²")
             return _frame(level, com["label"], target=text, value=value, status=status.to_numpy(),
                           shortfall=_texts(status.to_numpy(), short, why), value_num=per100.to_numpy(),
                           target_num=standard.to_numpy())
@@ -453,9 +456,9 @@ def _floor_area(t: FloorAreaTarget, ctx: _Context) -> pd.DataFrame:
         value = ctx.say(_int(g["pass"]) + " of " + _int(g["n"]) + " communities meet",
                         _int(g["n"]) + " 个社区中 " + _int(g["pass"]) + " 个达标")
         fail = ctx.say(_int(g["fail"]) + " of " + _int(g["n"]) + " communities below standard; needs "
-                       + _int(np.ceil(g["gap"] - 1e-6)) + " m² more in total",
+                       + _int(g["gap"]) + " m² more in total",
                        _int(g["n"]) + " 个社区中 " + _int(g["fail"]) + " 个未达标，合计还需 "
-                       + _int(np.ceil(g["gap"] - 1e-6)) + " m²")
+                       + _int(g["gap"]) + " m²")
         fail = fail + np.where(g["unev"] > 0, ctx.say("; " + _int(g["unev"]) + " cannot be checked",
                                                        "；" + _int(g["unev"]) + " 个无法评估"), "")
         unev = ctx.say(_int(g["unev"]) + " of " + _int(g["n"]) + " communities cannot be checked "
@@ -599,6 +602,14 @@ def _min_floor_area(t: FloorAreaMinTarget, ctx: _Context) -> pd.DataFrame:
     target_text = ctx.say(f"≥ {limit}", f"≥ {limit}") + (
         "" if t.min_share >= 1 else ctx.say(f" for ≥ {_share(t.min_share)}", f"（≥ {_share(t.min_share)} 的设施）"))
     fac = ctx.facilities_of(t.types)
+    w = t.facility_where
+    if w is not None:
+        if w.column not in fac:
+            return _unevaluable(ctx, t.levels, ctx.say(
+                f"facilities have no {w.column} column (needed to select {', '.join(w.values)})",
+                f"设施数据缺少 {w.column} 列（用于筛选 {'、'.join(w.values)}）"), target_text, t.min_share)
+        wanted = {v.strip().casefold() for v in w.values}
+        fac = fac[fac[w.column].astype("string").str.strip().str.casefold().isin(wanted).fillna(False).to_numpy()]
     if len(fac) == 0:
         return _unevaluable(ctx, t.levels, ctx.say(f"no {what} among the facilities", f"设施中没有{what}"),
                             target_text, t.min_share)

@@ -88,6 +88,9 @@ class _Target(_Model):
     description_zh: str = Field(min_length=1)
     description_en: str = Field(min_length=1)
     source: TargetSource
+    #: Why the target is reported ``unevaluable`` without being checked (e.g. the facility vocabulary cannot
+    #: tell the kinds it needs apart, or the figure is a plan to be made, not a target of the year).
+    unevaluable: str | None = Field(None, min_length=1)
 
     @field_validator("levels", mode="before")
     @classmethod
@@ -224,6 +227,7 @@ class FloorAreaMinTarget(_Target):
     min_m2: _Positive | None = None
     min_m2_per_bed: _Positive | None = None
     min_share: _Share = 1.0
+    facility_where: Where | None = None  # only facilities whose column holds one of the values (e.g. 新建)
 
     canonical_types = field_validator("types", mode="before")(lambda v: _codes(v, field="types"))
 
@@ -427,7 +431,7 @@ def _allowed_keys(loc: list, data: dict) -> list[str]:
         model = TARGET_KINDS.get(kind, _Target)
         if parent[-1] == "source":
             model = TargetSource
-        elif parent[-1] == "where":
+        elif parent[-1] in ("where", "facility_where"):
             model = Where
     elif parent == ["source"]:
         model = DocumentSource
