@@ -6,7 +6,24 @@ code, or names the unknown values and the accepted ones.
 
 Roles decide which circle a facility serves: ``elder_care`` facilities make the elder-care circle (coverage of
 "any elder-care facility"), ``childcare`` facilities the childcare circle of "一老一小", and ``health`` facilities
-are only used for co-location targets (三站合一, 毗邻建设).
+and ``nursing_station`` facilities are only used for co-location targets (三站合一, 毗邻建设).
+
+The plans' vocabulary (the five plans in the seeds, GB 50180 / GB 50437) is mapped by level and function:
+a subdistrict-level complex or 街道综合性养老服务设施 is ``comprehensive_centre``; 社区居家养老服务中心,
+居家和社区养老服务中心, 长者驿家 and 嵌入式养老服务机构 are the community's station (``home_care_station``);
+日间照料 in any wording is ``day_care``; 特困人员供养服务设施, 农村福利院, 光荣院, 老年护理院 and 医养结合机构
+keep beds (``care_home``); 养老大院, 互助养老服务设施, 村组睦邻点 and 互助养老点 are village mutual-aid points
+(``rural_station``); 社区护理站 is a nursing station (``nursing_station``), not a health centre.
+
+Ambiguous names follow two documented rules:
+
+* 居家养老服务中心 (a community station in most cities, the subdistrict centre in some) is ``home_care_station``;
+  write 街道综合养老服务中心 (or the code ``comprehensive_centre``) for a subdistrict-level centre.
+* 社区养老托育综合体 (elder care and childcare in one building) is ``comprehensive_centre``; list its childcare
+  part as a second row of type 托育机构 to count it in the childcare circle.
+
+Unknown values stop the run with one error listing each value with its row count; a user mapping file for
+local names (``--type-map``) is planned, until then rename the values to an accepted spelling.
 
 Default thresholds (minutes of walking) follow the plans' "15-minute circle", with the services people use
 daily (home-care station, canteen) expected within 10 minutes; a standards profile overrides them.
@@ -32,7 +49,7 @@ class FacilityType:
     zh: str
     en: str
     aliases: tuple[str, ...]
-    role: str  # "elder_care", "childcare" or "health"
+    role: str  # "elder_care", "childcare" or "health" (co-location only)
     minutes: float
 
     def label(self, lang: str = "en") -> str:
@@ -42,41 +59,64 @@ class FacilityType:
 TYPES: dict[str, FacilityType] = {t.code: t for t in (
     FacilityType("comprehensive_centre", "街道综合养老服务中心", "Subdistrict comprehensive elder-care centre",
                  ("综合养老服务中心", "街道养老服务中心", "区域养老服务中心", "养老服务综合体", "综合体",
-                  "街道综合养老服务综合体", "comprehensive centre", "elder-care complex", "complex"),
+                  "街道综合养老服务综合体", "街道综合性养老服务设施", "社区养老托育综合体",
+                  "comprehensive centre", "elder-care complex", "complex"),
                  "elder_care", 15),
     FacilityType("day_care", "日间照料中心", "Day-care centre",
-                 ("社区日间照料中心", "日间照料", "日照中心", "托老所", "day care", "daycare", "day-care centre"),
+                 ("社区日间照料中心", "日间照料", "日照中心", "老年人日间照料中心", "城镇老年人日间照料中心",
+                  "社区日间照料机构", "托老所", "day care", "daycare", "day-care centre"),
                  "elder_care", 15),
     FacilityType("home_care_station", "社区居家养老服务站", "Community home-care station",
                  ("居家养老服务站", "社区养老服务站", "养老服务站", "嵌入式养老服务站", "养老服务驿站", "养老驿站",
-                  "居家养老服务中心", "home care station", "home-care station", "station"),
+                  "居家养老服务中心", "社区居家养老服务中心", "居家和社区养老服务中心", "嵌入式养老服务机构",
+                  "长者驿家", "社区养老服务机构", "社区养老服务设施",
+                  "home care station", "home-care station", "station"),
                  "elder_care", 10),
     FacilityType("care_home", "养老机构", "Care institution (beds)",
                  ("养老院", "敬老院", "福利院", "社会福利院", "老年养护院", "护理院", "养老公寓", "乡镇敬老院",
+                  "特困人员供养服务设施", "农村福利院", "光荣院", "老年护理院", "医养结合机构", "养老服务机构",
+                  "公办养老机构", "民办养老机构",
                   "care home", "nursing home", "elderly home", "institution"),
                  "elder_care", 15),
     FacilityType("canteen", "老年食堂", "Elder canteen",
-                 ("助餐点", "长者食堂", "老年助餐点", "助餐服务点", "社区食堂", "老年餐桌", "elder canteen",
+                 ("助餐点", "长者食堂", "老年助餐点", "助餐服务点", "社区食堂", "老年餐桌", "社区老年食堂",
+                  "elder canteen",
                   "meal point", "meal service"),
                  "elder_care", 10),
     FacilityType("rural_station", "农村养老服务站", "Rural elder-care station",
                  ("幸福院", "互助幸福院", "农村幸福院", "村级养老服务站", "农村互助养老服务站", "农村养老服务点",
+                  "养老大院", "互助养老服务设施",
+                  "村组睦邻点", "互助养老点",
                   "rural station", "village station"),
                  "elder_care", 15),
     FacilityType("childcare", "托育机构", "Childcare",
-                 ("托育", "托育中心", "托育服务点", "社区托育点", "托儿所", "普惠托育", "nursery", "childcare centre",
+                 ("托育", "托育中心", "托育服务点", "社区托育点", "托儿所", "普惠托育", "托育点", "家庭托育点", "托班",
+                  "普惠托育机构", "nursery", "childcare centre",
                   "child care"),
                  "childcare", 15),
     FacilityType("health_centre", "社区卫生服务中心", "Community health centre",
-                 ("社区卫生服务站", "卫生服务中心", "卫生服务站", "卫生院", "乡镇卫生院", "村卫生室", "护理站",
+                 ("社区卫生服务站", "卫生服务中心", "卫生服务站", "卫生院", "乡镇卫生院", "村卫生室",
                   "health centre", "health station", "clinic"),
                  "health", 15),
+    FacilityType("nursing_station", "护理站", "Nursing station",
+                 ("社区护理站", "nursing station"), "health", 15),
     FacilityType("unspecified", "养老服务设施", "Elder-care facility (type not given)",
                  ("", "unknown", "未分类"), "elder_care", 15),
 )}
 
 #: Codes serving elderly people: the elder-care circle is coverage by any of these.
 ELDER_CARE = tuple(code for code, t in TYPES.items() if t.role == "elder_care")
+
+
+#: Spellings of the ``residential`` column (new or existing residential area), shared by the community reader
+#: and the compliance checker; keys are casefolded and stripped.
+RESIDENTIAL: dict[str, str] = {
+    "new": "new", "新建": "new", "新建小区": "new", "新建住宅区": "new", "新建住宅小区": "new", "新建居住区": "new",
+    "新区": "new",
+    "existing": "existing", "old": "existing", "既有": "existing", "既有小区": "existing", "已建": "existing",
+    "已建成": "existing", "已建成小区": "existing", "已建成居住区": "existing", "建成": "existing",
+    "老旧": "existing", "老旧小区": "existing", "老城区": "existing",
+}
 
 
 def _key(text: str) -> str:
@@ -106,11 +146,14 @@ def normalise_types(values: Iterable, *, file: str = "facilities", column: str =
     codes = keys.map(_LOOKUP)
     bad = codes.isna().to_numpy()
     if bad.any():
-        rows = np.flatnonzero(bad)
-        shown = ", ".join(repr(str(v)) for v in pd.unique(series[bad])[:6])
+        bad_rows = pd.Series(np.arange(1, len(series) + 1)[bad], index=series[bad].map(str).to_numpy())
+        shown = ", ".join(
+            f"{v!r} ({len(r)} row{'s' if len(r) != 1 else ''}: rows {', '.join(map(str, r[:8]))}"
+            f"{', ...' if len(r) > 8 else ''})"
+            for v, r in ((v, bad_rows[[v]].to_numpy()) for v in pd.unique(bad_rows.index)))
         raise InputError(
-            f"{file}: unknown facility {column} {shown} (rows {', '.join(str(r + 1) for r in rows[:8])}); "
-            f"use one of {accepted_values()}, in Chinese or English."
+            f"{file}: unknown facility {column} values: {shown}. Rename them to one of {accepted_values()} "
+            "(in Chinese or English, or a listed alias); a mapping file for local names (--type-map) is planned."
         )
     return codes.to_numpy(dtype=object)
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from carecircle.errors import InputError
-from carecircle.io.facility_types import ELDER_CARE, type_label
+from carecircle.io.facility_types import ELDER_CARE, RESIDENTIAL, type_label
 from carecircle.plan.standards import (
     BedsTarget,
     CoLocationTarget,
@@ -59,9 +59,7 @@ _COLUMN_HINTS = {
     "residential": "residential (new/existing, 新建/既有)", "pop_total": "pop_total (常住人口)",
     "pop_60plus": "pop_60plus (60岁及以上人口)",
 }
-_RESIDENTIAL = {"new": "new", "新建": "new", "新建小区": "new", "新建居住区": "new",
-                "existing": "existing", "既有": "existing", "已建": "existing", "已建成": "existing",
-                "老旧": "existing", "老旧小区": "existing", "既有小区": "existing"}
+_RESIDENTIAL = RESIDENTIAL  # one table with the community reader
 
 
 def evaluate(profile: Profile, facts, *, lang: str | None = None) -> pd.DataFrame:
