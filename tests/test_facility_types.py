@@ -65,3 +65,21 @@ def test_existing_spellings(spelling):
 
 def test_compliance_uses_the_shared_residential_table():
     assert compliance._RESIDENTIAL is RESIDENTIAL
+
+
+def test_the_reader_accepts_the_plans_residential_spellings(tmp_path):
+    """The community reader and the compliance checker share one table: 新建住宅小区 reads as new, 既有小区 as
+    existing."""
+    import json
+
+    from carecircle.io.default_data import default_data_dir
+    from carecircle.io.readers import read_communities
+
+    data = json.loads((default_data_dir() / "communities.geojson").read_text(encoding="utf-8"))
+    spellings = ["新建住宅小区", "既有小区", "已建成居住区", "新建居住区"]
+    for feature, value in zip(data["features"], spellings, strict=False):
+        feature["properties"]["residential"] = value
+    path = tmp_path / "c.geojson"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    read = read_communities(path)["residential"].tolist()[: len(spellings)]
+    assert read == ["new", "existing", "existing", "new"]

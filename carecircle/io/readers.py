@@ -19,7 +19,7 @@ import shapely
 
 from carecircle.errors import InputError
 from carecircle.io.coords import normalise_crs, to_wgs84
-from carecircle.io.facility_types import normalise_types
+from carecircle.io.facility_types import RESIDENTIAL, normalise_types
 from carecircle.io.tables import CSV_SUFFIXES, TABLE_SUFFIXES, read_table, resolve_column, split_location
 
 log = logging.getLogger(__name__)
@@ -283,11 +283,7 @@ def check_community_ids(demand: pd.DataFrame, communities: pd.DataFrame) -> None
 
 # ----------------------------------------------------------------------------------------------- helpers
 
-_RESIDENTIAL = {
-    "new": "new", "新建": "new", "新建小区": "new", "新建住宅区": "new", "新区": "new",
-    "existing": "existing", "old": "existing", "既有": "existing", "已建": "existing", "建成": "existing",
-    "老旧": "existing", "老旧小区": "existing", "老城区": "existing", "已建成": "existing",
-}
+_RESIDENTIAL = RESIDENTIAL  # one table of spellings for the reader and the compliance checker
 
 
 def _residential(values: pd.Series, *, file: str, column: str) -> pd.Series:
