@@ -6,7 +6,6 @@ import pytest
 
 from carecircle.errors import InputError
 from carecircle.io.facility_types import ELDER_CARE, RESIDENTIAL, TYPES, normalise_types
-from carecircle.plan import compliance
 
 PLAN_NAMES = [
     ("社区居家养老服务中心", "home_care_station"), ("居家和社区养老服务中心", "home_care_station"),
@@ -61,10 +60,6 @@ def test_new_spellings(spelling):
 @pytest.mark.parametrize("spelling", ["已建成小区", "已建成居住区", "既有小区", "既有", "老旧小区", "existing"])
 def test_existing_spellings(spelling):
     assert RESIDENTIAL[spelling] == "existing"
-
-
-def test_compliance_uses_the_shared_residential_table():
-    assert compliance._RESIDENTIAL is RESIDENTIAL
 
 
 def test_the_reader_accepts_the_plans_residential_spellings(tmp_path):

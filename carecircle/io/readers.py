@@ -283,13 +283,11 @@ def check_community_ids(demand: pd.DataFrame, communities: pd.DataFrame) -> None
 
 # ----------------------------------------------------------------------------------------------- helpers
 
-_RESIDENTIAL = RESIDENTIAL  # one table of spellings for the reader and the compliance checker
-
 
 def _residential(values: pd.Series, *, file: str, column: str) -> pd.Series:
-    """``new`` / ``existing`` from the spellings in ``_RESIDENTIAL`` (empty stays missing)."""
+    """``new`` / ``existing`` from the shared spellings (``facility_types.RESIDENTIAL``); empty stays missing."""
     text = values.astype("string").str.strip().str.lower()
-    mapped = text.map(_RESIDENTIAL, na_action="ignore").astype("string")
+    mapped = text.map(RESIDENTIAL, na_action="ignore").astype("string")
     bad = np.flatnonzero((mapped.isna() & text.notna() & (text != "")).to_numpy())
     if len(bad):
         raise InputError(

@@ -59,8 +59,6 @@ _COLUMN_HINTS = {
     "residential": "residential (new/existing, 新建/既有)", "pop_total": "pop_total (常住人口)",
     "pop_60plus": "pop_60plus (60岁及以上人口)",
 }
-_RESIDENTIAL = RESIDENTIAL  # one table with the community reader
-
 
 def evaluate(profile: Profile, facts, *, lang: str | None = None) -> pd.DataFrame:
     """Check every target of ``profile`` against a study's coverage ``facts``.
@@ -407,7 +405,7 @@ def _floor_area(t: FloorAreaTarget, ctx: _Context) -> pd.DataFrame:
         if column not in com or com[column].isna().all():
             return _unevaluable(ctx, t.levels, ctx.say(f"communities have no {_COLUMN_HINTS[column]} column",
                                                        f"社区数据缺少 {_COLUMN_HINTS[column]} 列"), agg_text)
-    residential = com["residential"].astype("string").str.strip().str.casefold().map(_RESIDENTIAL).astype(object)
+    residential = com["residential"].astype("string").str.strip().str.casefold().map(RESIDENTIAL).astype(object)
     standard = residential.map({k: np.nan if v is None else v for k, v in std.items()}).astype(float)
     applies = residential.isna() | standard.notna()  # no category: unevaluable; no standard: not checked
     com = com[applies.to_numpy()]
