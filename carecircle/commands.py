@@ -148,7 +148,8 @@ def batch(args: argparse.Namespace) -> int:
         print(folder / "index.html")
         return EXIT_SOME_FAILED if len(failed) else 0
     regions = table["region"].nunique()
-    print(f"Batch of {len(table)} tasks in {regions} region{'s' if regions != 1 else ''}: {len(result.ran)} run now, "
+    tasks = f"{len(table)} task{'s' if len(table) != 1 else ''}"
+    print(f"Batch of {tasks} in {regions} region{'s' if regions != 1 else ''}: {len(result.ran)} run now, "
           f"{len(result.skipped)} skipped (done and unchanged), {len(failed)} failed")
     shares = [c for c in table.columns if c.startswith("share_") and c != "share_after_new_sites"]
     top = max(shares, key=lambda c: float(c.removeprefix("share_"))) if shares else None
@@ -171,7 +172,7 @@ def batch(args: argparse.Namespace) -> int:
     print(f"Summary: {folder / 'summary.csv'}, {folder / 'summary.xlsx'}; manifest: {folder / 'manifest.json'}")
     print(f"Open the index: {folder / 'index.html'}")
     if len(failed):
-        print(f"{len(failed)} of {len(table)} tasks failed (exit code {EXIT_SOME_FAILED}); fix them and run the same "
+        print(f"{len(failed)} of {tasks} failed (exit code {EXIT_SOME_FAILED}); fix them and run the same "
               "command again: only the failed and changed tasks run.", file=sys.stderr)
     return EXIT_SOME_FAILED if len(failed) else 0
 
