@@ -24,6 +24,16 @@ SUGGEST_METHODS = ("mclp", "set-cover", "p-median")
 DEFAULT_NEW_SITES = 5
 DEFAULT_SPACING_M = 150.0
 DEFAULT_TIME_LIMIT_S = 30.0
+#: Capacity-aware accessibility (two-step floating catchment area family, :mod:`carecircle.core.access`); the first
+#: is the default: enhanced 2SFCA (stepwise weights per threshold band), Gaussian 2SFCA, classic 2SFCA.
+ACCESS_METHODS = ("e2sfca", "g2sfca", "2sfca")
+#: The facility column accessibility counts as supply when none is named: service places (床位/服务容量).
+DEFAULT_SUPPLY_COL = "capacity"
+#: Enhanced 2SFCA weights of the 5/10/15-minute bands: Luo & Qi (2009)'s 1, 0.68, 0.22 (their Gaussian-derived
+#: steps for three equal bands of a catchment), one weight per threshold.
+DEFAULT_BAND_WEIGHTS = (1.0, 0.68, 0.22)
+#: Accessibility is reported as supply per this many elderly (e.g. reachable beds per 1,000 elderly).
+ACCESS_PER = 1000
 #: Languages of labels and headers.
 LANGS = ("en", "zh")
 #: Walking-time thresholds, target share and language when neither the study nor its profile gives them.
