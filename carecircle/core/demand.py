@@ -25,6 +25,7 @@ part beyond it is placed in the part the network covers, with a warning naming i
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from pathlib import Path
@@ -35,7 +36,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from carecircle.core.network import WalkNetwork
+from carecircle.core.network import WalkNetwork, cache_file, file_key, network_cache_dir, save_npz
 from carecircle.errors import InputError, NetworkError
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ METHODS = ("buildings", "nodes", "centroid")
 FAR_BEYOND_NETWORK_M = 5_000.0
 #: Share of a community's area that may lie beyond the network's area before it is refused (above 1%: warned).
 MAX_SHARE_BEYOND = 0.5
+
+#: Bumped whenever the buildings reader or their cached form changes, so that old cache entries are not reused.
+BUILDINGS_CACHE_VERSION = 1
 
 #: ``building`` tag values that are not homes (others, including ``yes``, count as possibly residential).
 NON_RESIDENTIAL = frozenset({
@@ -206,12 +210,42 @@ def _on_nodes(polys: gpd.GeoDataFrame, network: WalkNetwork, todo: np.ndarray):
 # ------------------------------------------------------------------------------------------------ reading
 
 
-def osm_buildings(path: str | os.PathLike) -> gpd.GeoDataFrame:
+def osm_buildings(path: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None) -> gpd.GeoDataFrame:
     """Building footprints from a local OSM file (``.osm.pbf`` with pyrosm, OSM XML with osmnx).
 
     Returns an empty GeoDataFrame when the file holds no buildings (the ``nodes`` estimate is used then).
+
+    The footprints (WKB) and their ``building`` / ``building:levels`` tags are cached as ``buildings-*.npz`` in
+    ``cache_dir``, by default in the folder :func:`carecircle.core.network.load_network` last used for the same
+    file in this process (no cache when it used none). An entry is keyed like the network's: the file's
+    absolute path, size and modification time, and :data:`BUILDINGS_CACHE_VERSION`. An unreadable entry is
+    ignored (with a warning) and written again; a cache that cannot be written is only logged.
     """
     path = Path(path)
+    folder = cache_dir if cache_dir is not None else network_cache_dir(path)
+    if folder is None or not path.is_file():
+        return _read_buildings(path)
+    file = cache_file(folder, "buildings", {"kind": "buildings", **file_key(path),
+                                            "version": BUILDINGS_CACHE_VERSION})
+    if file.is_file():
+        try:
+            gdf = _load_buildings(file)
+            log.info("demand: reused buildings cache %s", file)
+            return gdf
+        except Exception as exc:  # a truncated or foreign file: zipfile, numpy, shapely and our checks all raise
+            log.warning("demand: ignoring unreadable buildings cache %s (%s: %s); rebuilding it", file,
+                        type(exc).__name__, str(exc)[:160])
+            file.unlink(missing_ok=True)
+    gdf = _read_buildings(path)
+    try:
+        _save_buildings(gdf, file)
+    except Exception as exc:  # the cache only saves time: a full disk or odd tag values must not stop the study
+        log.warning("demand: could not write buildings cache %s (%s: %s)", file, type(exc).__name__, exc)
+    return gdf
+
+
+def _read_buildings(path: Path) -> gpd.GeoDataFrame:
+    """The footprints and their two tags, read from the OSM file itself."""
     name = path.name.lower()
     try:
         if name.endswith(".pbf"):
@@ -237,6 +271,37 @@ def osm_buildings(path: str | os.PathLike) -> gpd.GeoDataFrame:
 
 def _no_buildings() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"building": [], "building:levels": []}, geometry=[], crs="EPSG:4326")
+
+
+def _save_buildings(gdf: gpd.GeoDataFrame, file: Path) -> None:
+    """Footprints as one WKB byte buffer with row offsets; each tag column as text plus a missing-value mask."""
+    wkb = [b or b"" for b in shapely.to_wkb(gdf.geometry.values)]  # a missing geometry: no bytes
+    sizes = np.fromiter(map(len, wkb), dtype=np.int64, count=len(wkb))
+    arrays = {"wkb": np.frombuffer(b"".join(wkb), dtype=np.uint8), "offsets": np.concatenate([[0], np.cumsum(sizes)]),
+              "columns": np.array([c for c in gdf.columns if c != gdf.geometry.name], dtype=str),
+              "crs": np.array(gdf.crs.to_string() if gdf.crs is not None else "")}
+    for i, col in enumerate(arrays["columns"]):
+        missing = gdf[col].isna().to_numpy()
+        arrays[f"missing{i}"] = missing
+        arrays[f"text{i}"] = np.where(missing, "", gdf[col].astype(object).to_numpy()).astype(str)
+    save_npz(file, **arrays)
+
+
+def _load_buildings(file: Path) -> gpd.GeoDataFrame:
+    """What :func:`_save_buildings` wrote, as the GeoDataFrame it was written from."""
+    with np.load(file, allow_pickle=False) as z:
+        wkb, offsets, columns, crs = z["wkb"], z["offsets"], [str(c) for c in z["columns"]], str(z["crs"])
+        text = {c: (z[f"text{i}"], z[f"missing{i}"]) for i, c in enumerate(columns)}
+    n = len(offsets) - 1
+    if (offsets.ndim != 1 or n < 0 or offsets[0] != 0 or offsets[-1] != len(wkb) or np.any(np.diff(offsets) < 0)
+            or any(t.shape != (n,) or m.shape != (n,) for t, m in text.values())):
+        raise ValueError("arrays of inconsistent length")
+    if n == 0:
+        return _no_buildings()
+    data = wkb.tobytes()
+    geoms = shapely.from_wkb([data[a:b] if b > a else None for a, b in itertools.pairwise(offsets.tolist())])
+    frame = {c: pd.Series(np.where(m, None, t.astype(object))) for c, (t, m) in text.items()}
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=crs or None)
 
 
 def children_demand(demand: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:

@@ -297,7 +297,8 @@ def load_network(
         walkable ways and node coordinates are kept) or ``.graphml`` (an osmnx graph). Ways are filtered with
         :func:`walkable`.
     cache_dir : folder for the cached array form (``None``: no cache). A cache entry is keyed by the file's
-        absolute path, size and modification time and by :data:`CACHE_VERSION`.
+        absolute path, size and modification time and by :data:`CACHE_VERSION`. The folder is remembered for
+        the file (:func:`network_cache_dir`), so that its buildings are cached beside the network.
     progress : optional callback: ``progress(step)`` when reading starts, then for OSM XML
         ``progress(step, done, total)`` with the bytes of the file read so far (compressed bytes for ``.bz2``).
 
@@ -311,8 +312,8 @@ def load_network(
             f"network file {str(path)!r} does not exist; give an .osm.pbf, .osm, .osm.bz2 or .graphml file."
         )
     kind = _file_kind(path)
-    stat = path.stat()
-    key = {"kind": kind, "path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    key = {"kind": kind, **file_key(path)}
+    _CACHE_FOLDERS[key["path"]] = Path(cache_dir) if cache_dir is not None else None
 
     def build() -> WalkNetwork:
         if progress:
@@ -563,12 +564,48 @@ def _from_osmnx_graph(graph, *, source: str) -> WalkNetwork:
 # ------------------------------------------------------------------------------------------------- cache
 
 
+#: The cache folder :func:`load_network` last used for each local file in this process (resolved path → folder,
+#: ``None`` for no cache), so that what else is read from the same file is cached beside its network.
+_CACHE_FOLDERS: dict[str, Path | None] = {}
+
+
+def network_cache_dir(path: str | os.PathLike) -> Path | None:
+    """The cache folder :func:`load_network` last used for the file ``path`` in this process (``None``: it used
+    none, or has not read that file)."""
+    return _CACHE_FOLDERS.get(str(Path(path).resolve()))
+
+
+def file_key(path: str | os.PathLike) -> dict:
+    """What identifies a local file's content in a cache key: its absolute path, size and modification time."""
+    path = Path(path)
+    stat = path.stat()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def cache_file(cache_dir: str | os.PathLike, stem: str, key: dict) -> Path:
+    """The ``.npz`` file of ``key`` in ``cache_dir``: ``<stem>-<first 20 hex digits of the key's SHA-256>.npz``."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    return Path(cache_dir) / f"{stem}-{digest}.npz"
+
+
+def save_npz(file: Path, **arrays: np.ndarray) -> None:
+    """Write ``arrays`` into ``file`` atomically (a temporary file beside it, then renamed): a reader never sees
+    half a file, and a failed write leaves nothing behind."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".npz.part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _cached(key: dict, build: Callable[[], WalkNetwork], cache_dir) -> WalkNetwork:
     if cache_dir is None:
         return build()
-    key = {**key, "version": CACHE_VERSION}
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:20]
-    file = Path(cache_dir) / f"network-{digest}.npz"
+    file = cache_file(cache_dir, "network", {**key, "version": CACHE_VERSION})
     if file.is_file():
         try:
             net = _read_npz(file)
@@ -587,16 +624,8 @@ def _cached(key: dict, build: Callable[[], WalkNetwork], cache_dir) -> WalkNetwo
 
 
 def _write_npz(net: WalkNetwork, file: Path) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".npz.part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, node_xy=net.node_xy, edge_u=net.edge_u, edge_v=net.edge_v,
-                     crs=np.array(net.crs), source=np.array(net.source))
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_npz(file, node_xy=net.node_xy, edge_u=net.edge_u, edge_v=net.edge_v, crs=np.array(net.crs),
+             source=np.array(net.source))
 
 
 def _read_npz(file: Path) -> WalkNetwork:
