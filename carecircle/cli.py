@@ -15,10 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from carecircle.defaults import (
+    ACCESS_METHODS,
+    ACCESS_PER,
     BATCH_EXECUTORS,
     DEFAULT_MAX_SNAP_M,
     DEFAULT_NEW_SITES,
+    DEFAULT_BAND_WEIGHTS,
     DEFAULT_SPACING_M,
+    DEFAULT_SUPPLY_COL,
     DEFAULT_TIME_LIMIT_S,
     DEMAND_METHODS,
     EXIT_SOME_FAILED,
@@ -108,6 +112,25 @@ def _parser() -> argparse.ArgumentParser:
     calc.add_argument("--no-isochrones", action="store_true", help="skip isochrone polygons (faster)")
     calc.add_argument("--merged-isochrones-only", action="store_true",
                       help="draw only the merged isochrones, not one per facility")
+    acc = run.add_argument_group(
+        "capacity-aware accessibility (two-step floating catchment area)",
+        f"Supply each elderly person can reach, shared with everyone else who reaches the same facilities, per "
+        f"{ACCESS_PER:,} elderly; with Gini, Lorenz curve and need/supply mismatch per community.")
+    acc.add_argument("--accessibility", choices=ACCESS_METHODS, metavar="METHOD",
+                     help=f"{', '.join(ACCESS_METHODS)}: enhanced (stepwise weights per threshold band), Gaussian or "
+                     "classic 2SFCA (off unless given or --supply-col is given)")
+    acc.add_argument("--supply-col", metavar="COL",
+                     help=f"facility column counted as supply: capacity, beds, nursing_beds, floor_area_m2 … "
+                     f"(default: {DEFAULT_SUPPLY_COL})")
+    acc.add_argument("--catchment-min", type=float, metavar="MIN",
+                     help="one catchment for every facility, minutes (default: each type's threshold, "
+                     "at most the largest)")
+    acc.add_argument("--band-weights", type=_numbers, metavar="W,W,W",
+                     help="enhanced 2SFCA weights, one per threshold band (default: "
+                     f"{','.join(f'{w:g}' for w in DEFAULT_BAND_WEIGHTS)})")
+    acc.add_argument("--access-level", type=float, metavar="N",
+                     help=f"judge scores against N per {ACCESS_PER:,} elderly (default: the profile's beds target "
+                     "with --supply-col beds, else the study-wide average)")
 
     _add_output_args(run)
 
@@ -301,6 +324,13 @@ def _minutes(text: str) -> tuple[float, ...]:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not a list of minutes such as 5,10,15") from exc
     return tuple(_checked(check_minutes, values, text))
+
+
+def _numbers(text: str) -> list[float]:
+    try:
+        return [float(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of numbers such as 1,0.68,0.22") from exc
 
 
 def _positive(text: str) -> float:

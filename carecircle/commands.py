@@ -220,11 +220,33 @@ def _report(study, written: dict[str, Path], *, quiet: bool) -> None:
               + (" …" if len(below) > 10 else ""))
     if s.get("off_network_points"):
         print(f"  {s['off_network_points']} demand points lie too far from the network and count as not covered")
+    _report_accessibility(study)
     _report_compliance(study)
     if study.note:
         print(f"  Note: {study.note}")
     print(f"Results in {folder}/: " + ", ".join(written))
     print(f"Open the report: {folder / 'report.html'}  (map alone: {folder / 'map.html'})")
+
+
+def _report_accessibility(study) -> None:
+    access = study.accessibility
+    if access is None:
+        return
+    a = access.summary
+    level = {"target": "the standard's target", "given": "the given level",
+             "mean": "the study-wide average"}[a["level_source"]]
+    print(f"  Accessibility ({a['method']}, supply: {a['supply_col']}): {a['mean']:,.1f} per {a['per']:,} elderly on "
+          f"average, median {a['median']:,.1f}; Gini {a['gini']:.2f}")
+    print(f"    {a['share_below_level']:.1%} of the elderly ({a['elderly_below_level']:,.0f}) reach less than "
+          f"{a['level']:,.1f} per {a['per']:,} ({level}); {a['elderly_no_access']:,.0f} reach none")
+    com = access.communities
+    if len(com):
+        short = com[com["mismatch"] == "high_need_low_access"].sort_values("access")
+        if len(short):
+            print(f"    many elderly, little supply: {', '.join(short['community_id'].astype(str).head(10))}"
+                  + (" …" if len(short) > 10 else ""))
+    if a["facilities_unreached"]:
+        print(f"    no elderly within the catchment of: {', '.join(a['facilities_unreached'][:10])}")
 
 
 def _bbox(text: str | None):
@@ -246,6 +268,9 @@ CLI_NAMES = {
     **{f"columns.{k}": "--" + k.replace("_", "-") for k in COLUMN_KEYS},
     **{f"suggest.{k}": "--" + k.replace("_", "-") for k in SuggestSpec.model_fields},
     "suggest.capacity_col": "--site-capacity-col",
+    "accessibility.method": "--accessibility", "accessibility.supply_col": "--supply-col",
+    "accessibility.catchment_min": "--catchment-min", "accessibility.band_weights": "--band-weights",
+    "accessibility.level": "--access-level",
 }
 
 
@@ -264,6 +289,11 @@ def _config(args: argparse.Namespace, *, suggest: bool = False) -> StudyConfig:
         "outputs": {"lang": args.lang, "title": args.title, "isochrones": not args.no_isochrones,
                     "per_facility_isochrones": not args.merged_isochrones_only},
     }
+    access = {"method": getattr(args, "accessibility", None), "supply_col": getattr(args, "supply_col", None),
+              "catchment_min": getattr(args, "catchment_min", None), "band_weights": getattr(args, "band_weights", None),
+              "level": getattr(args, "access_level", None)}
+    if any(v is not None for v in access.values()):
+        data["accessibility"] = access
     if suggest:
         data["suggest"] = {k: getattr(args, k) for k in ("method", "new_sites", "candidates", "spacing_m",
                                                          "cost_col", "budget", "site_capacity_col", "time_limit_s",

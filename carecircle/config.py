@@ -42,10 +42,12 @@ from pydantic import (
 
 from carecircle.core.network import check_bbox
 from carecircle.defaults import (
+    ACCESS_METHODS,
     DEFAULT_LANG,
     DEFAULT_MAX_SNAP_M,
     DEFAULT_NEW_SITES,
     DEFAULT_SPACING_M,
+    DEFAULT_SUPPLY_COL,
     DEFAULT_TARGET_SHARE,
     DEFAULT_THRESHOLDS_MIN,
     DEFAULT_TIME_LIMIT_S,
@@ -325,6 +327,17 @@ class SuggestSpec(_Spec):
         return _raise_first(self, _suggest_problems(self.__dict__))
 
 
+class AccessibilitySpec(_Spec):
+    """Capacity-aware accessibility (:func:`carecircle.core.access.measure_accessibility`): the 2SFCA variant, the
+    facility column counted as supply, catchment and band weights, and the level scores are judged against."""
+
+    method: Literal[ACCESS_METHODS] = ACCESS_METHODS[0]
+    supply_col: str = DEFAULT_SUPPLY_COL
+    catchment_min: Annotated[float, Field(gt=0)] | None = None
+    band_weights: list[Annotated[float, Field(gt=0, le=1)]] | None = None
+    level: NonNegative | None = None
+
+
 class RegionSpec(_Spec):
     """A region cut from a larger network (one district of a city, :mod:`carecircle.batch`): its boundary, and how
     far beyond it the network and the facilities reach. Only the elderly living inside the boundary are counted
@@ -365,6 +378,7 @@ class StudyConfig(_Spec):
     target_share: Share | None = None
     standard: str | None = None
     suggest: SuggestSpec | None = None
+    accessibility: AccessibilitySpec | None = None
     region: RegionSpec | None = None
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
 
@@ -437,6 +451,15 @@ class StudyConfig(_Spec):
         """The set-cover target: ``suggest.target``, else :attr:`target`."""
         given = self.suggest.target if self.suggest is not None else None
         return given if given is not None else self.target
+
+    @property
+    def access_target(self) -> float | None:
+        """The profile's target for the accessibility supply, per 1,000 elderly: its beds-per-1,000 target when
+        the supply is ``beds`` (``None`` otherwise, or without a profile)."""
+        if self.accessibility is None or self.profile is None or self.accessibility.supply_col != "beds":
+            return None
+        found = [t.min_beds for t in self.profile.targets if t.kind == "beds_per_1000_elderly"]
+        return float(max(found)) if found else None
 
     @property
     def region_buffer_m(self) -> float:

@@ -21,6 +21,7 @@ import numpy as np
 import shapely
 
 from carecircle.config import Area, StudyConfig
+from carecircle.core.access import measure_accessibility, with_accessibility
 from carecircle.core.coverage import CoverageFacts, coverage_by_type, measure_coverage, rollup
 from carecircle.core.demand import children_demand, osm_buildings, place_demand
 from carecircle.core.isochrones import isochrones
@@ -175,6 +176,16 @@ def run(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
             if cov.communities[level].notna().any():
                 rollups[level] = rollup(cov.communities, level, thresholds, target_share=target)
     childcare = _childcare_circle(study, thresholds, walk_speed_mps=speed, max_snap_m=snap, target_share=target)
+    access = None
+    if config.accessibility is not None:
+        spec = config.accessibility
+        step(f"Measuring accessibility ({spec.method}, supply: {spec.supply_col})")
+        access = measure_accessibility(
+            study.network, study.facilities, study.demand, cov.communities if study.communities is not None else None,
+            method=spec.method, supply_col=spec.supply_col, thresholds_min=thresholds, band_weights=spec.band_weights,
+            catchment_min=spec.catchment_min, type_minutes=profile.type_minutes if profile is not None else None,
+            level=spec.level, target=config.access_target, walk_speed_mps=speed, max_snap_m=snap)
+        cov, rollups = with_accessibility(cov, rollups, access)
     compliance = None
     if profile is not None:
         step(f"Checking the standards of {profile.id}")
@@ -194,7 +205,8 @@ def run(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
               **({"scenario": str(config.path)} if config.path is not None else {})}
     return StudyResult(name=study.name, network=study.network, coverage=cov, isochrones=iso, inputs=inputs,
                        note=localised_note(study.note, lang), by_type=by_type, rollups=rollups, childcare=childcare,
-                       profile=profile, compliance=compliance, lang=lang, facilities=study.all_facilities)
+                       profile=profile, compliance=compliance, lang=lang, facilities=study.all_facilities,
+                       accessibility=access)
 
 
 def clip_to_region(config: StudyConfig, network: WalkNetwork, facilities: gpd.GeoDataFrame,
@@ -319,11 +331,16 @@ def study_config(
     per_facility_isochrones: bool | None = None,
     lang: str | None = None,
     columns: dict | None = None,
+    accessibility: str | dict | None = None,
+    supply_col: str | None = None,
 ) -> StudyConfig:
     """A :class:`~carecircle.config.StudyConfig` from keyword arguments (those of :func:`run_study`), checked by
     the same rules and with the same messages as the CLI and scenario files; ``None`` means the default."""
     area = area if area is not None else Area()
     columns = dict(columns or {})
+    access = {"method": accessibility} if isinstance(accessibility, str) else dict(accessibility or {})
+    if supply_col is not None:
+        access["supply_col"] = supply_col
     crs = columns.pop("crs", None)
     data: dict[str, Any] = {
         "area": None if area.is_default else {"network": area.network, "place": area.place, "polygon": area.polygon,
@@ -337,6 +354,7 @@ def study_config(
         "target_share": target_share,
         "standard": str(standard) if standard is not None else None,
         "outputs": {"lang": lang, "isochrones": with_isochrones, "per_facility_isochrones": per_facility_isochrones},
+        "accessibility": access or None,
     }
     return StudyConfig.build(data, names=API_NAMES)
 
@@ -369,6 +387,10 @@ def run_study(area: Area | None = None, *, cache_dir: str | os.PathLike | None =
     lang : ``zh`` or ``en`` for labels (default: the profile's, else ``en``).
     columns : column-name options passed to the readers, e.g. ``{"elderly_col": "60岁以上人口"}``, and ``crs``
         of point files.
+    accessibility : capacity-aware accessibility: a method (``e2sfca``, ``g2sfca``, ``2sfca``) or the scenario
+        file's ``accessibility`` mapping (``method``, ``supply_col``, ``catchment_min``, ``band_weights``,
+        ``level``); see :func:`carecircle.core.access.measure_accessibility`.
+    supply_col : the facility column counted as supply (default ``capacity``); implies ``accessibility``.
     cache_dir : network cache folder (``None``: no cache).
     progress : optional callback receiving a description of each step.
 

@@ -239,7 +239,7 @@ def test_empty_supply_cells_count_as_none(small, caplog):
     fac = facilities_gdf([at(0, 100), at(800, 100)], ["A", "B"], type="day_care", beds=[np.nan, 40.0])
     result = measure_accessibility(net, fac, dem, supply_col="beds")
     assert result.facilities["supply"].tolist() == [0.0, 40.0]
-    assert "1 facilities have no beds value" in caplog.text
+    assert "1 facility has no beds value" in caplog.text
 
 
 def test_catchment_shorter_than_the_snap_distance(small):

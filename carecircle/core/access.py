@@ -28,13 +28,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from carecircle.core.coverage import projected_xy
+from carecircle.core.coverage import CoverageResult, projected_xy
 from carecircle.core.equity import gini, lorenz
 from carecircle.core.network import WalkNetwork
 from carecircle.core.travel import snap_points, source_demand_distances
@@ -275,8 +275,9 @@ def supply_values(facilities: pd.DataFrame, supply_col: str) -> np.ndarray:
         raise InputError(f"supply column {supply_col!r} has negative values: {shown}; supply must be zero or more.")
     empty = np.isnan(values)
     if empty.any():
-        log.warning("accessibility: %d facilities have no %s value and count as no supply: %s", int(empty.sum()),
-                    supply_col, ", ".join(ids[empty][:8]))
+        n = int(empty.sum())
+        log.warning("accessibility: %d %s no %s value and count as no supply: %s", n,
+                    "facility has" if n == 1 else "facilities have", supply_col, ", ".join(ids[empty][:8]))
     values = np.where(empty, 0.0, values)
     if not values.sum() > 0:
         raise InputError(f"supply column {supply_col!r} is zero for all {len(values)} facilities; choose a column "
@@ -406,3 +407,40 @@ def _bands(thresholds_min: Sequence[float], band_weights: Sequence[float] | None
 
 def _no_communities() -> pd.DataFrame:
     return pd.DataFrame(columns=["community_id", "elderly", "access", "below_level", "mismatch"])
+
+
+def with_accessibility(coverage: CoverageResult, rollups: Mapping[str, pd.DataFrame], access: AccessibilityResult
+                       ) -> tuple[CoverageResult, dict[str, pd.DataFrame]]:
+    """The coverage tables with the accessibility columns joined in, so every table, layer and workbook sheet that
+    shows a community, demand point, facility or subdistrict also shows its accessibility:
+
+    - communities: ``access_per_1000``, ``access_below_level``, ``access_mismatch``;
+    - demand points: ``access_per_1000``, ``access_below_level``;
+    - facilities: ``access_catchment_min``, ``access_demand`` (elderly within the catchment, weighted) and
+      ``access_supply_ratio`` (supply per 1,000 of them);
+    - subdistricts / districts: ``access_per_1000``, ``access_gini``, ``access_share_below``, ``access_rank``.
+    """
+    dem = coverage.demand.copy()
+    dem["access_per_1000"] = access.demand["access"].to_numpy()
+    dem["access_below_level"] = access.demand["below_level"].to_numpy()
+    fac = coverage.facilities.copy()
+    by_id = access.facilities.set_index("facility_id")
+    ids = fac["facility_id"].astype(str)
+    fac["access_catchment_min"] = ids.map(by_id["catchment_min"]).to_numpy()
+    fac["access_demand"] = ids.map(by_id["demand_in_catchment"]).to_numpy()
+    fac["access_supply_ratio"] = ids.map(by_id["supply_ratio"]).to_numpy()
+    com = coverage.communities
+    if len(access.communities):
+        com = com.copy()
+        scores = access.communities.set_index("community_id")
+        cid = com["community_id"].astype(str)
+        com["access_per_1000"] = cid.map(scores["access"]).to_numpy()
+        com["access_below_level"] = cid.map(scores["below_level"]).astype(bool).to_numpy()
+        com["access_mismatch"] = cid.map(scores["mismatch"]).to_numpy()
+    out = dict(rollups)
+    for unit, table in access.rollups.items():
+        if unit in out:
+            extra = table.set_index(unit)[["access", "gini", "share_below", "rank"]]
+            extra.columns = ["access_per_1000", "access_gini", "access_share_below", "access_rank"]
+            out[unit] = out[unit].join(extra, on=unit)
+    return replace(coverage, demand=dem, facilities=fac, communities=com), out

@@ -32,7 +32,8 @@ from carecircle.version import __version__
 log = logging.getLogger(__name__)
 
 #: Files every run writes, in the order a reader wants them. Also written when the study has them:
-#: ``by_type.csv``, ``subdistricts.csv``, ``districts.csv``, ``childcare.csv``, ``compliance.csv``.
+#: ``by_type.csv``, ``subdistricts.csv``, ``districts.csv``, ``childcare.csv``, ``compliance.csv``, ``lorenz.csv``
+#: (the Lorenz curve of accessibility, with ``--accessibility``).
 OUTPUT_FILES = ("report.html", "map.html", "map.png", "summary.json", "tables.xlsx", "communities.csv",
                 "facilities.csv", "demand.csv", "layers.gpkg")
 
@@ -52,10 +53,12 @@ def study_tables(study: StudyResult) -> dict[str, pd.DataFrame | None]:
         others = study.facilities[~study.facilities["facility_id"].isin(facilities["facility_id"]).to_numpy()]
         facilities = pd.concat([facilities, others], ignore_index=True)
     childcare = study.childcare.communities if study.childcare is not None else None
+    access = study.accessibility
     return {
         "summary": summary, "by_type": study.by_type, "communities": cov.communities,
         "subdistricts": study.rollups.get("subdistrict"), "districts": study.rollups.get("district"),
         "facilities": facilities, "compliance": study.compliance, "childcare": childcare,
+        "lorenz": access.lorenz if access is not None else None,
     }
 
 
@@ -66,8 +69,8 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
     Files: ``map.html`` (self-contained interactive map), ``summary.json`` (headline figures and the inputs
     used), ``tables.xlsx`` (every table, a sheet each), ``communities.csv``, ``facilities.csv``, ``demand.csv``
     (UTF-8 with BOM so Excel reads Chinese), ``layers.gpkg`` (every layer, for GIS), and when available
-    ``by_type.csv``, ``subdistricts.csv``, ``districts.csv``, ``childcare.csv`` and ``compliance.csv``.
-    Table headers are Chinese with ``lang="zh"`` (default: the study's language).
+    ``by_type.csv``, ``subdistricts.csv``, ``districts.csv``, ``childcare.csv``, ``compliance.csv`` and
+    ``lorenz.csv``. Table headers are Chinese with ``lang="zh"`` (default: the study's language).
 
     Returns
     -------
@@ -83,6 +86,9 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
     if study.childcare is not None:
         summary["childcare"] = {k: study.childcare.summary[k] for k in ("covered", "share", "uncovered")}
         summary["childcare"]["children_population"] = study.childcare.summary["elderly_population"]
+    if study.accessibility is not None:
+        summary["accessibility"] = {**study.accessibility.summary,
+                                    "lorenz": study.accessibility.lorenz.round(6).to_dict("list")}
     if study.compliance is not None:
         counts = study.compliance["status"].value_counts()
         summary["compliance"] = {"standard": study.profile.id if study.profile is not None else None,
@@ -101,10 +107,10 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
         "communities.csv": lambda path: write_csv(cov.communities, path, lang=lang),
         "facilities.csv": lambda path: write_csv(tables["facilities"], path, with_lonlat=True, lang=lang),
         "demand.csv": lambda path: write_csv(cov.demand, path, with_lonlat=True, lang=lang),
-        "layers.gpkg": lambda path: _gpkg(path, communities=cov.communities, facilities=cov.facilities,
+        "layers.gpkg": lambda path: write_layers(path, communities=cov.communities, facilities=cov.facilities,
                                           demand=cov.demand, isochrones=study.isochrones),
     }
-    for key in ("by_type", "subdistricts", "districts", "childcare", "compliance"):
+    for key in ("by_type", "subdistricts", "districts", "childcare", "compliance", "lorenz"):
         if tables[key] is not None:
             writers[f"{key}.csv"] = lambda path, df=tables[key]: write_csv(df, path, lang=lang)
     return write_all(out_dir, writers)
@@ -241,7 +247,8 @@ def _one_line_break(df: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns=fix)
 
 
-def _gpkg(path: Path, **layers) -> None:
+def write_layers(path: Path, **layers) -> None:
+    """Write each non-empty GeoDataFrame of ``layers`` into the GeoPackage ``path`` as the layer of its name."""
     for name, gdf in layers.items():
         if gdf is None or len(gdf) == 0:
             continue

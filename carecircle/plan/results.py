@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
+from carecircle.core.access import AccessibilityResult
 from carecircle.core.coverage import CoverageResult
 from carecircle.core.network import WalkNetwork
 from carecircle.plan.optimize import SitingSolution
@@ -40,7 +41,8 @@ class StudyResult:
     ``coverage`` is the elder-care circle (any elder-care facility); ``by_type`` the coverage per facility type
     at each type's threshold; ``rollups`` the community figures summed per ``subdistrict`` / ``district`` (when
     the communities name them); ``childcare`` the childcare circle of "一老一小" (children 0–3 and childcare
-    facilities, when both are given); ``compliance`` the standards profile's checks (when a profile is chosen).
+    facilities, when both are given); ``compliance`` the standards profile's checks (when a profile is chosen);
+    ``accessibility`` the capacity-aware 2SFCA scores (when asked for).
     """
 
     name: str
@@ -56,6 +58,7 @@ class StudyResult:
     compliance: pd.DataFrame | None = None
     lang: str = "en"
     facilities: gpd.GeoDataFrame | None = None  # every facility read, childcare and health centres included
+    accessibility: AccessibilityResult | None = None  # capacity-aware accessibility, when asked for
 
 
 @dataclass(frozen=True)
