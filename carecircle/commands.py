@@ -289,9 +289,9 @@ def _config(args: argparse.Namespace, *, suggest: bool = False) -> StudyConfig:
         "outputs": {"lang": args.lang, "title": args.title, "isochrones": not args.no_isochrones,
                     "per_facility_isochrones": not args.merged_isochrones_only},
     }
-    access = {"method": getattr(args, "accessibility", None), "supply_col": getattr(args, "supply_col", None),
-              "catchment_min": getattr(args, "catchment_min", None), "band_weights": getattr(args, "band_weights", None),
-              "level": getattr(args, "access_level", None)}
+    access = {key: getattr(args, flag, None) for key, flag in (
+        ("method", "accessibility"), ("supply_col", "supply_col"), ("catchment_min", "catchment_min"),
+        ("band_weights", "band_weights"), ("level", "access_level"))}
     if any(v is not None for v in access.values()):
         data["accessibility"] = access
     if suggest:

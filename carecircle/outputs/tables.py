@@ -39,8 +39,9 @@ HEADERS_ZH = {
     "minutes_saved": "节省步行分钟", "sites": "新增站点数", "cost": "成本",
     "access_per_1000": "可达供给(每千名老人)", "access_below_level": "低于可达性水平", "access_mismatch": "供需类型",
     "access_catchment_min": "服务半径(分钟)", "access_demand": "服务范围内老人(加权)",
-    "access_supply_ratio": "供需比(每千名老人)", "access_gini": "可达性基尼系数", "access_share_below": "低于水平老人占比",
-    "access_rank": "可达性排名", "population_share": "累计人口占比", "access_share": "累计可达供给占比",
+    "access_supply_ratio": "供需比(每千名老人)", "access_gini": "可达性基尼系数",
+    "access_share_below": "低于水平老人占比", "access_rank": "可达性排名",
+    "population_share": "累计人口占比", "access_share": "累计可达供给占比",
 }
 _PER_THRESHOLD_ZH = {
     "covered": "{m}分钟内覆盖人口", "share": "{m}分钟覆盖率", "uncovered": "{m}分钟未覆盖人口",
@@ -49,7 +50,8 @@ _PER_THRESHOLD_ZH = {
 _STATUS_ZH = {"pass": "达标", "fail": "未达标", "unevaluable": "无法评估"}
 #: Need/supply classes of :data:`carecircle.core.access.MISMATCH_CLASSES`, in Chinese.
 MISMATCH_ZH = {"high_need_low_access": "高需求-低供给", "high_need_high_access": "高需求-高供给",
-               "low_need_low_access": "低需求-低供给", "low_need_high_access": "低需求-高供给", "no_elderly": "无老年人口"}
+               "low_need_low_access": "低需求-低供给", "low_need_high_access": "低需求-高供给",
+               "no_elderly": "无老年人口"}
 _LEVEL_ZH = {"overall": "全域", "subdistrict": "街道", "district": "区县", "community": "社区"}
 _THRESHOLD_COLUMN = re.compile(r"^(covered|share|uncovered|served)_([0-9.]+)(_before)?$")
 
