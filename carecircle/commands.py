@@ -124,6 +124,13 @@ def compare_scenarios(args: argparse.Namespace) -> int:
     print(f"Comparing '{base.label}' (base) with '{plan.label}' (plan):")
     for _, row in cmp.headline.iterrows():
         print("  " + "  ".join(f"{k}={_fmt_cell(k, v)}" for k, v in row.items()))
+    if cmp.accessibility is not None:
+        a = cmp.accessibility.set_index("measure")
+        per = f"per {runs[0].study.accessibility.summary['per']:,} elderly"
+        print(f"  accessibility ({runs[0].study.accessibility.method}, {runs[0].study.accessibility.supply_col}): "
+              f"average {a.loc['mean', 'base']:,.1f} → {a.loc['mean', 'plan']:,.1f} {per}; Gini "
+              f"{a.loc['gini', 'base']:.3f} → {a.loc['gini', 'plan']:.3f}; below the level "
+              f"{a.loc['share_below_level', 'base']:.1%} → {a.loc['share_below_level', 'plan']:.1%}")
     print(f"Results in {folder}/: " + ", ".join(written))
     return 0
 

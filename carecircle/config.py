@@ -327,6 +327,14 @@ class SuggestSpec(_Spec):
         return _raise_first(self, _suggest_problems(self.__dict__))
 
 
+def _band_weights(values: list[float]) -> list[float]:
+    bad = [v for v in values if not 0 < v <= 1]
+    if bad or not values:
+        raise ValueError(f"band weights must each lie in (0, 1], got {', '.join(f'{v:g}' for v in values) or 'none'} "
+                         "(e.g. 1, 0.68, 0.22)")
+    return values
+
+
 class AccessibilitySpec(_Spec):
     """Capacity-aware accessibility (:func:`carecircle.core.access.measure_accessibility`): the 2SFCA variant, the
     facility column counted as supply, catchment and band weights, and the level scores are judged against."""
@@ -334,7 +342,7 @@ class AccessibilitySpec(_Spec):
     method: Literal[ACCESS_METHODS] = ACCESS_METHODS[0]
     supply_col: str = DEFAULT_SUPPLY_COL
     catchment_min: Annotated[float, Field(gt=0)] | None = None
-    band_weights: list[Annotated[float, Field(gt=0, le=1)]] | None = None
+    band_weights: Annotated[list[float], AfterValidator(_band_weights)] | None = None
     level: NonNegative | None = None
 
 

@@ -38,7 +38,8 @@ def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str =
     ``summary.json`` (headline per threshold, communities and compliance rows that changed, facility changes),
     ``headline.csv``, ``communities.csv`` (side by side with differences), ``communities_change.csv``
     (differences only), ``subdistricts.csv`` / ``districts.csv`` (when the studies have them),
-    ``compliance.csv`` (both statuses, ``changed``; when both checked a standard), ``facilities_changed.csv``,
+    ``compliance.csv`` (both statuses, ``changed``; when both checked a standard), ``accessibility.csv``
+    (average, median, Gini, share below the level … in both, when both measured it), ``facilities_changed.csv``,
     ``newly_covered.csv`` and ``no_longer_covered.csv`` (demand points, with lon/lat). Headers are Chinese
     with ``lang="zh"``.
 
@@ -59,6 +60,8 @@ def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str =
         tables[f"{level}s.csv"] = (table, False)
     if cmp.compliance is not None:
         tables["compliance.csv"] = (cmp.compliance, False)
+    if cmp.accessibility is not None:
+        tables["accessibility.csv"] = (cmp.accessibility, False)
     tables["facilities_changed.csv"] = (cmp.facilities, True)
     tables["newly_covered.csv"] = (cmp.newly_covered, True)
     tables["no_longer_covered.csv"] = (cmp.no_longer_covered, True)

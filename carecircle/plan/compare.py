@@ -41,6 +41,11 @@ _DASH = {"na": "—"}
 _FACILITY_FIELDS = ("name", "type", "capacity", "beds", "nursing_beds", "floor_area_m2")
 #: Per-community and per-unit figures compared (``{m}``: threshold label).
 _COUNTS = ("covered_{m}", "share_{m}", "uncovered_{m}")
+#: Accessibility figures compared per community / per unit, when both studies measured it.
+_ACCESS_COLUMNS = ("access_per_1000", "access_gini", "access_share_below")
+#: Headline accessibility figures compared (keys of ``AccessibilityResult.summary``).
+ACCESS_MEASURES = ("mean", "median", "gini", "level", "share_below_level", "elderly_below_level",
+                   "elderly_no_access", "supply_reached")
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,9 @@ class Comparison:
     facilities : facilities added, removed or changed: ``facility_id``, ``name``, ``type``, ``change``
         (``added``/``removed``/``changed``), ``details`` (what changed); EPSG:4326.
     demand_matched : whether both studies have the same demand points (point-level figures available).
+    accessibility : one row per headline accessibility figure (:data:`ACCESS_MEASURES`): ``measure``,
+        ``base``, ``plan``, ``change``; ``None`` unless both studies measured accessibility. Communities and
+        roll-ups then also compare ``access_per_1000`` (and per unit ``access_gini``, ``access_share_below``).
     base, plan : the two studies (for the map).
     """
 
@@ -91,6 +99,7 @@ class Comparison:
     demand_matched: bool
     base: StudyResult = field(repr=False)
     plan: StudyResult = field(repr=False)
+    accessibility: pd.DataFrame | None = None
 
     def summary(self) -> dict:
         """Headline figures as JSON-ready data (what ``summary.json`` holds)."""
@@ -118,6 +127,10 @@ class Comparison:
             "facilities_changed": self._ids("changed"),
             f"newly_covered_points_{top}": int(self.newly_covered[f"newly_{top}"].sum())
             if len(self.newly_covered) else 0,
+            "accessibility": None if self.accessibility is None else {
+                "method": self.base.accessibility.method, "supply_col": self.base.accessibility.supply_col,
+                **{r["measure"]: {k: _num(r[k]) for k in ("base", "plan", "change")}
+                   for r in self.accessibility.to_dict("records")}},
             "base_inputs": self.base.inputs, "plan_inputs": self.plan.inputs,
         }
 
@@ -161,7 +174,8 @@ def compare(base: StudyResult, plan: StudyResult, *, base_name: str = "base", pl
 
     headline = _headline(b.demand, p.demand, labels, newly, lost, matched)
     keys = [c for c in ("name", "subdistrict", "district") if c in b.communities or c in p.communities]
-    communities = _side_by_side(b.communities, p.communities, "community_id", keys, ["elderly"], labels)
+    communities = _side_by_side(b.communities, p.communities, "community_id", keys, ["elderly", *_ACCESS_COLUMNS],
+                                labels)
     if len(communities):
         communities["target_change"] = _target_flips(communities)
     diffs = [c for c in communities.columns if c.endswith("_change") and c != "target_change"]
@@ -172,7 +186,7 @@ def compare(base: StudyResult, plan: StudyResult, *, base_name: str = "base", pl
     for level in ("subdistrict", "district"):
         rb, rp = _rollup(base, level, labels), _rollup(plan, level, labels)
         if rb is not None and rp is not None:
-            table = _side_by_side(rb, rp, level, [], ["n_communities", "elderly"], labels)
+            table = _side_by_side(rb, rp, level, [], ["n_communities", "elderly", *_ACCESS_COLUMNS], labels)
             if len(table) and "below_target_base" in table:
                 table["target_change"] = _target_flips(table)
             rollups[level] = table
@@ -184,7 +198,7 @@ def compare(base: StudyResult, plan: StudyResult, *, base_name: str = "base", pl
         communities=communities, communities_change=communities_change, rollups=rollups, compliance=compliance,
         compliance_flips=flips, newly_covered=newly, no_longer_covered=lost,
         facilities=_facility_changes(_facilities(base), _facilities(plan)), demand_matched=matched,
-        base=base, plan=plan)
+        base=base, plan=plan, accessibility=_accessibility(base, plan, base_name, plan_name))
     top = headline.iloc[-1]
     log.info("compare: within %s min %.1f%% → %.1f%% (%+.0f persons); %d communities changed target status; "
              "%s compliance rows flipped", labels[-1], 100 * top["share_base"], 100 * top["share_plan"],
@@ -282,6 +296,18 @@ def _side_by_side(base: pd.DataFrame, plan: pd.DataFrame, key: str, label_cols: 
         out[f"{c}_plan"] = out[f"{c}_plan"].astype("boolean")
         cols += [f"{c}_base", f"{c}_plan"]
     return out[cols].reset_index(drop=True)
+
+
+def _accessibility(base: StudyResult, plan: StudyResult, base_name: str, plan_name: str) -> pd.DataFrame | None:
+    a, b = getattr(base, "accessibility", None), getattr(plan, "accessibility", None)
+    if a is None or b is None:
+        return None
+    if (a.method, a.supply_col) != (b.method, b.supply_col):
+        raise InputError(f"the studies measure accessibility differently ({base_name}: {a.method} of {a.supply_col}; "
+                         f"{plan_name}: {b.method} of {b.supply_col}); give both the same accessibility settings.")
+    rows = [{"measure": m, "base": float(a.summary[m]), "plan": float(b.summary[m]),
+             "change": float(b.summary[m]) - float(a.summary[m])} for m in ACCESS_MEASURES]
+    return pd.DataFrame(rows)
 
 
 def _target_flips(table: pd.DataFrame) -> np.ndarray:

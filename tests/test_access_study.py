@@ -1,0 +1,145 @@
+"""Accessibility in a whole study: CLI, scenario file and Python API give it; every table, summary and comparison
+carries it; bad options get one line and their exit code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from carecircle.cli import main
+from carecircle.errors import InputError
+from carecircle.pipeline import run_study
+from carecircle.plan.compare import compare
+from carecircle.scenario import load_scenarios, run_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    out = tmp_path_factory.mktemp("access") / "run"
+    code = main(["run", "--accessibility", "e2sfca", "--supply-col", "capacity", "--no-isochrones", "--no-cache",
+                 "--output", str(out), "--quiet"])
+    assert code == 0
+    return out
+
+
+def test_run_writes_scores_in_every_table(written):
+    com = pd.read_csv(written / "communities.csv", encoding="utf-8-sig")
+    dem = pd.read_csv(written / "demand.csv", encoding="utf-8-sig")
+    fac = pd.read_csv(written / "facilities.csv", encoding="utf-8-sig")
+    sub = pd.read_csv(written / "subdistricts.csv", encoding="utf-8-sig")
+    summary = json.loads((written / "summary.json").read_text(encoding="utf-8"))["accessibility"]
+    assert {"access_per_1000", "access_below_level", "access_mismatch"} <= set(com.columns)
+    assert "access_per_1000" in dem and "access_supply_ratio" in fac
+    assert {"access_per_1000", "access_gini", "access_rank"} <= set(sub.columns)
+    # The population-weighted mean of the points' scores is the summary's average, and each community's score is
+    # the weighted mean of its points.
+    pop = dem["population"].to_numpy(float)
+    assert np.average(dem["access_per_1000"], weights=pop) == pytest.approx(summary["mean"], rel=1e-6)
+    per = dem.groupby("community_id").apply(lambda d: np.average(d["access_per_1000"], weights=d["population"]),
+                                            include_groups=False)
+    np.testing.assert_allclose(com.set_index("community_id").loc[per.index, "access_per_1000"], per, rtol=1e-4)
+    # Everyone's share of the supply adds up to the supply the facilities give (capacity of elder-care facilities).
+    elder = fac[fac["access_catchment_min"].notna()]
+    assert summary["supply_reached"] == pytest.approx(elder["capacity"].sum())
+    assert summary["lorenz"]["population_share"][0] == 0 and summary["lorenz"]["access_share"][-1] == 1
+    lorenz = pd.read_csv(written / "lorenz.csv", encoding="utf-8-sig")
+    assert list(lorenz.columns) == ["population_share", "access_share"]
+    sheets = pd.ExcelFile(written / "tables.xlsx").sheet_names
+    assert "Accessibility Lorenz" in sheets
+
+
+def test_without_the_option_nothing_changes(tmp_path):
+    assert main(["run", "--no-isochrones", "--no-cache", "--output", str(tmp_path / "plain"), "--quiet"]) == 0
+    com = pd.read_csv(tmp_path / "plain" / "communities.csv", encoding="utf-8-sig")
+    assert not any(c.startswith("access_") for c in com.columns)
+    assert "accessibility" not in json.loads((tmp_path / "plain" / "summary.json").read_text(encoding="utf-8"))
+    assert not (tmp_path / "plain" / "lorenz.csv").exists()
+
+
+def test_console_states_the_figures(tmp_path, capsys):
+    assert main(["run", "--accessibility", "2sfca", "--no-isochrones", "--no-cache",
+                 "--output", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "c" / "summary.json").read_text(encoding="utf-8"))["accessibility"]
+    assert f"Accessibility (2sfca, supply: capacity): {summary['mean']:,.1f} per 1,000 elderly" in out
+    assert f"Gini {summary['gini']:.2f}" in out
+    assert "the study-wide average" in out
+
+
+def test_chinese_headers_and_classes(tmp_path):
+    assert main(["run", "--accessibility", "g2sfca", "--lang", "zh", "--no-isochrones", "--no-cache",
+                 "--output", str(tmp_path / "zh"), "--quiet"]) == 0
+    com = pd.read_csv(tmp_path / "zh" / "communities.csv", encoding="utf-8-sig")
+    assert "可达供给(每千名老人)" in com.columns
+    assert set(com["供需类型"]) <= {"高需求-低供给", "高需求-高供给", "低需求-低供给", "低需求-高供给", "无老年人口"}
+
+
+def test_api_and_scenario_give_the_same_scores(tmp_path):
+    api = run_study(accessibility={"method": "e2sfca", "supply_col": "beds", "level": 20}, with_isochrones=False)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("accessibility:\n  method: e2sfca\n  supply_col: beds\n  level: 20\noutputs:\n"
+                        "  isochrones: false\n", encoding="utf-8")
+    (config,) = load_scenarios([scenario])
+    from_file = run_scenario(config, write=False).study
+    assert api.accessibility.summary == from_file.accessibility.summary
+    assert api.accessibility.level == 20 and api.accessibility.level_source == "given"
+
+
+def test_the_profiles_beds_target_is_the_level():
+    study = run_study(standard="qiqihar-2025", supply_col="beds", with_isochrones=False)
+    target = next(t.min_beds for t in study.profile.targets if t.kind == "beds_per_1000_elderly")
+    assert study.accessibility.level == target and study.accessibility.level_source == "target"
+
+
+def test_compare_reports_the_change_in_accessibility(tmp_path):
+    texts = {}
+    for name in ("baseline", "plan"):
+        text = (SCENARIOS / f"{name}.yaml").read_text(encoding="utf-8")
+        texts[name] = tmp_path / f"{name}.yaml"
+        texts[name].write_text(text + "\naccessibility:\n  method: 2sfca\n  supply_col: beds\n", encoding="utf-8")
+        for data in SCENARIOS.glob("*.csv"):
+            (tmp_path / data.name).write_bytes(data.read_bytes())
+    base, plan = (run_scenario(s, write=False).study for s in load_scenarios([texts["baseline"], texts["plan"]]))
+    cmp = compare(base, plan)
+    table = cmp.accessibility.set_index("measure")
+    assert table.loc["mean", "base"] == pytest.approx(base.accessibility.summary["mean"])
+    assert table.loc["gini", "change"] == pytest.approx(plan.accessibility.summary["gini"]
+                                                       - base.accessibility.summary["gini"])
+    # The plan adds a centre with 30 beds (the canteen it closes has none): 30 more beds reached, a higher average.
+    assert table.loc["supply_reached", "change"] == pytest.approx(30) and table.loc["mean", "change"] > 0
+    assert "access_per_1000_change" in cmp.communities
+    assert cmp.summary()["accessibility"]["gini"]["plan"] == pytest.approx(plan.accessibility.summary["gini"])
+
+
+def test_compare_refuses_different_methods():
+    a = run_study(accessibility="2sfca", with_isochrones=False)
+    b = run_study(accessibility="g2sfca", with_isochrones=False)
+    with pytest.raises(InputError, match="measure accessibility differently"):
+        compare(a, b)
+
+
+@pytest.mark.parametrize(("argv", "text"), [
+    (["--accessibility", "3sfca"], "invalid choice"),
+    (["--supply-col", "places"], "supply column 'places' is not in the facilities"),
+    (["--band-weights", "1,0.5"], "2 band weights for 3 thresholds"),
+    (["--band-weights", "1,x,0.2"], "is not a list of numbers"),
+    (["--band-weights", "1,1.5,0.2"], "--band-weights"),
+    (["--catchment-min", "0"], "--catchment-min"),
+    (["--catchment-min", "2"], "shorter than the snapping distance"),
+])
+def test_bad_options_get_one_line(tmp_path, capsys, argv, text):
+    try:
+        code = main(["run", *argv, "--no-isochrones", "--no-cache", "--output", str(tmp_path / "bad")])
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code in (2, 3)
+    assert text in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "bad").exists()
