@@ -112,25 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     calc.add_argument("--no-isochrones", action="store_true", help="skip isochrone polygons (faster)")
     calc.add_argument("--merged-isochrones-only", action="store_true",
                       help="draw only the merged isochrones, not one per facility")
-    acc = run.add_argument_group(
-        "capacity-aware accessibility (two-step floating catchment area)",
-        f"Supply each elderly person can reach, shared with everyone else who reaches the same facilities, per "
-        f"{ACCESS_PER:,} elderly; with Gini, Lorenz curve and need/supply mismatch per community.")
-    acc.add_argument("--accessibility", choices=ACCESS_METHODS, metavar="METHOD",
-                     help=f"{', '.join(ACCESS_METHODS)}: enhanced (stepwise weights per threshold band), Gaussian or "
-                     "classic 2SFCA (off unless given or --supply-col is given)")
-    acc.add_argument("--supply-col", metavar="COL",
-                     help=f"facility column counted as supply: capacity, beds, nursing_beds, floor_area_m2 … "
-                     f"(default: {DEFAULT_SUPPLY_COL})")
-    acc.add_argument("--catchment-min", type=float, metavar="MIN",
-                     help="one catchment for every facility, minutes (default: each type's threshold, "
-                     "at most the largest)")
-    acc.add_argument("--band-weights", type=_numbers, metavar="W,W,W",
-                     help="enhanced 2SFCA weights, one per threshold band (default: "
-                     f"{','.join(f'{w:g}' for w in DEFAULT_BAND_WEIGHTS)})")
-    acc.add_argument("--access-level", type=float, metavar="N",
-                     help=f"judge scores against N per {ACCESS_PER:,} elderly (default: the profile's beds target "
-                     "with --supply-col beds, else the study-wide average)")
+    _add_access_args(run)
 
     _add_output_args(run)
 
@@ -157,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     calc.add_argument("--time-limit-s", type=float, metavar="S",
                       help=f"solver time limit, seconds (default: {DEFAULT_TIME_LIMIT_S:g})")
     calc.add_argument("--exclude", type=Path, metavar="FILE", help="polygons where no new site may go")
+    _add_access_args(suggest)
     _add_output_args(suggest)
 
     init = sub.add_parser("init", help="write a commented example scenario to start from",
@@ -298,6 +281,28 @@ def _add_study_args(parser: argparse.ArgumentParser):
                       help="largest allowed distance from a point to the network, metres (default: "
                       f"{DEFAULT_MAX_SNAP_M:g})")
     return calc
+
+
+def _add_access_args(parser: argparse.ArgumentParser) -> None:
+    acc = parser.add_argument_group(
+        "capacity-aware accessibility (two-step floating catchment area)",
+        f"Supply each elderly person can reach, shared with everyone else who reaches the same facilities, per "
+        f"{ACCESS_PER:,} elderly; with Gini, Lorenz curve and need/supply mismatch per community.")
+    acc.add_argument("--accessibility", choices=ACCESS_METHODS, metavar="METHOD",
+                     help=f"{', '.join(ACCESS_METHODS)}: enhanced (stepwise weights per threshold band), Gaussian or "
+                     "classic 2SFCA (off unless given or --supply-col is given)")
+    acc.add_argument("--supply-col", metavar="COL",
+                     help=f"facility column counted as supply: capacity, beds, nursing_beds, floor_area_m2 … "
+                     f"(default: {DEFAULT_SUPPLY_COL})")
+    acc.add_argument("--catchment-min", type=float, metavar="MIN",
+                     help="one catchment for every facility, minutes (default: each type's threshold, "
+                     "at most the largest)")
+    acc.add_argument("--band-weights", type=_numbers, metavar="W,W,W",
+                     help="enhanced 2SFCA weights, one per threshold band (default: "
+                     f"{','.join(f'{w:g}' for w in DEFAULT_BAND_WEIGHTS)})")
+    acc.add_argument("--access-level", type=float, metavar="N",
+                     help=f"judge scores against N per {ACCESS_PER:,} elderly (default: the profile's beds target "
+                     "with --supply-col beds, else the study-wide average)")
 
 
 def _add_output_args(parser: argparse.ArgumentParser) -> None:

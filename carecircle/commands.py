@@ -53,9 +53,19 @@ def suggest_sites(args: argparse.Namespace) -> int:
     sol = sug.solution
     print(f"Study '{study.name}': {sug.method}, {len(sug.sites)} new sites from {sug.n_candidates} candidates; "
           f"within {lab} min {sug.before.summary['share'][lab]:.1%} → {sug.after.summary['share'][lab]:.1%}")
+    access = sug.accessibility
+    if access is not None:
+        print(f"  accessibility before new sites: average {access['access_mean'].iloc[0]:,.1f} per 1,000 elderly, "
+              f"Gini {access['access_gini'].iloc[0]:.3f}, {access['access_below'].iloc[0]:,.0f} elderly below the "
+              "level")
     for _, row in sug.sites.iterrows():
-        print(f"  {int(row['rank']):>3}. {row.get('candidate_id', row.get('facility_id'))}  +{row['gain']:,.0f} "
-              f"elderly  → {row['share_after']:.1%}")
+        line = (f"  {int(row['rank']):>3}. {row.get('candidate_id', row.get('facility_id'))}  +{row['gain']:,.0f} "
+                f"elderly  → {row['share_after']:.1%}")
+        if access is not None:
+            guess = " (a typical facility's, estimated)" if access["site_supply_estimated"].iloc[-1] else ""
+            line += (f";  supply {row['access_supply']:,.0f}{guess}: average {row['access_mean_after']:,.1f}, Gini "
+                     f"{row['access_gini_after']:.3f}, {row['access_below_after']:,.0f} below the level")
+        print(line)
     print(f"  solver: {sol.method}, {sol.status}, gap {sol.gap:.2%}, {sol.time_s:.1f} s")
     print(f"Results in {folder}/: " + ", ".join(written))
     return 0

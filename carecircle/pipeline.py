@@ -41,6 +41,7 @@ from carecircle.io.readers import (
     read_facilities,
     read_polygons,
 )
+from carecircle.plan.access_sites import accessibility_with_sites
 from carecircle.plan.compliance import evaluate
 from carecircle.plan.results import StudyInputs, StudyResult, Suggestion
 from carecircle.plan.siting import suggest_sites
@@ -292,13 +293,28 @@ def suggest(config: StudyConfig, study: StudyInputs, *, inputs: SuggestionInputs
     if spec is None:
         raise InputError("no site suggestion asked for; add a suggest section (or use `carecircle suggest`).")
     inputs = inputs if inputs is not None else read_suggestion_inputs(config)
-    return suggest_sites(
+    found = suggest_sites(
         study.network, study.facilities, study.demand, study.communities, candidates=inputs.candidates,
         method=spec.method, new_sites=spec.new_sites, target_share=config.suggest_target,
         minutes=config.suggest_minutes, walk_speed_mps=config.walking.walk_speed_mps,
         max_snap_m=config.walking.max_snap_m, spacing_m=spec.spacing_m, cost_col=spec.cost_col, budget=spec.budget,
         capacity_col=spec.site_capacity_col, time_limit_s=spec.time_limit_s, exclude=inputs.exclude,
         progress=progress)
+    access = config.accessibility
+    if access is None:
+        return found
+    table, _ = accessibility_with_sites(
+        study.network, study.facilities, found.sites, study.demand, study.communities, method=access.method,
+        supply_col=access.supply_col, thresholds_min=config.thresholds, band_weights=access.band_weights,
+        catchment_min=access.catchment_min, type_minutes=config.profile.type_minutes if config.profile else None,
+        level=access.level, target=config.access_target, walk_speed_mps=config.walking.walk_speed_mps,
+        max_snap_m=config.walking.max_snap_m, progress=progress)
+    after = table.iloc[1:]
+    sites = found.sites.assign(access_supply=after["site_supply"].to_numpy(),
+                               access_mean_after=after["access_mean"].to_numpy(),
+                               access_gini_after=after["access_gini"].to_numpy(),
+                               access_below_after=after["access_below"].to_numpy())
+    return replace(found, sites=sites, accessibility=table)
 
 
 def studied_inputs(study: StudyResult) -> StudyInputs:

@@ -143,3 +143,46 @@ def test_bad_options_get_one_line(tmp_path, capsys, argv, text):
     assert text in err
     assert "Traceback" not in err
     assert not (tmp_path / "bad").exists()
+
+
+# ------------------------------------------------------------------------ site suggestion that sees capacity
+
+
+def test_accessibility_after_each_site_is_recomputed_from_scratch():
+    from generate import at, demand_gdf, facilities_gdf, grid_network
+
+    from carecircle.core.access import measure_accessibility
+    from carecircle.plan.access_sites import accessibility_with_sites
+
+    net = grid_network(21, 3)
+    fac = facilities_gdf([at(0, 100)], ["F1"], type="day_care", beds=[40.0])
+    dem = demand_gdf([at(x, 100) for x in (100, 700, 1300, 1900)], [50, 60, 70, 80])
+    sites = facilities_gdf([at(1500, 100), at(800, 100)], ["S1", "S2"], beds=[20.0, 10.0]).rename(
+        columns={"facility_id": "candidate_id"})
+    kwargs = dict(method="2sfca", supply_col="beds", thresholds_min=(5, 10, 15), walk_speed_mps=1.0, max_snap_m=50)
+    table, estimate = accessibility_with_sites(net, fac, sites, dem, None, **kwargs)
+    assert np.isnan(estimate) and table["site_supply"].tolist()[1:] == [20.0, 10.0]
+    before = measure_accessibility(net, fac, dem, **kwargs)
+    assert table["access_mean"].iloc[0] == pytest.approx(before.summary["mean"])
+    both = pd.concat([fac, facilities_gdf([at(1500, 100), at(800, 100)], ["S1", "S2"], type="suggested",
+                                          beds=[20.0, 10.0])], ignore_index=True)
+    after = measure_accessibility(net, both, dem, level=before.level, **kwargs)
+    assert table["access_gini"].iloc[-1] == pytest.approx(after.summary["gini"])
+    assert table["access_below"].iloc[-1] == pytest.approx(after.summary["elderly_below_level"])
+    # All 40 + 20 + 10 beds are reached by someone, so the average is their total per 1,000 of the 260 elderly.
+    assert table["access_mean"].iloc[-1] == pytest.approx(70 / 260 * 1000)
+    # Without a supply column the new sites count as a typical facility: the median of the existing ones.
+    guessed, estimate = accessibility_with_sites(net, fac, sites.drop(columns="beds"), dem, None, **kwargs)
+    assert estimate == 40.0 and guessed["site_supply_estimated"].tolist() == [False, True, True]
+
+
+def test_suggest_reports_accessibility_per_site(tmp_path, capsys):
+    assert main(["suggest", "--accessibility", "e2sfca", "--supply-col", "beds", "--new-sites", "2", "--no-cache",
+                 "--output", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    sites = pd.read_csv(tmp_path / "s" / "sites.csv", encoding="utf-8-sig")
+    table = pd.read_csv(tmp_path / "s" / "accessibility.csv", encoding="utf-8-sig")
+    assert {"access_supply", "access_mean_after", "access_gini_after", "access_below_after"} <= set(sites.columns)
+    assert list(table["sites"]) == list(range(len(sites) + 1))
+    np.testing.assert_allclose(sites["access_gini_after"], table["access_gini"].iloc[1:], rtol=1e-4)
+    assert "accessibility before new sites" in out and "estimated" in out

@@ -138,6 +138,8 @@ def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | 
                    "gap": sol.gap, "time_s": sol.time_s},
         "sites": suggestion.sites.drop(columns="geometry").astype(object).to_dict("records"),
     }
+    if suggestion.accessibility is not None:
+        summary["accessibility"] = suggestion.accessibility.astype(object).to_dict("records")
     kwargs = {"lang": lang, "note": localised_note(study.note, lang), **({"title": title} if title else {})}
     as_study = _as_study(study, after, lang)
     # Drawn once, for their own files and for the report, whichever comes first.
@@ -154,6 +156,8 @@ def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | 
         "sites.csv": lambda path: write_csv(suggestion.sites, path, with_lonlat=True, lang=lang),
         "curve.csv": lambda path: write_csv(suggestion.curve, path, lang=lang),
         "communities.csv": lambda path: write_csv(com, path, lang=lang),
+        **({"accessibility.csv": lambda path: write_csv(suggestion.accessibility, path, lang=lang)}
+           if suggestion.accessibility is not None else {}),
     })
 
 

@@ -42,6 +42,10 @@ HEADERS_ZH = {
     "access_supply_ratio": "供需比(每千名老人)", "access_gini": "可达性基尼系数",
     "access_share_below": "低于水平老人占比", "access_rank": "可达性排名",
     "population_share": "累计人口占比", "access_share": "累计可达供给占比",
+    "access_supply": "新增供给", "access_mean_after": "平均可达供给(新增后)", "access_gini_after": "基尼系数(新增后)",
+    "access_below_after": "低于水平老人(新增后)", "site": "站点", "access_mean": "平均可达供给(每千名老人)",
+    "access_share_below_level": "低于水平老人占比", "access_below": "低于水平老人", "site_supply": "站点供给",
+    "site_supply_estimated": "站点供给为估计值",
 }
 _PER_THRESHOLD_ZH = {
     "covered": "{m}分钟内覆盖人口", "share": "{m}分钟覆盖率", "uncovered": "{m}分钟未覆盖人口",

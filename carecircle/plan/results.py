@@ -78,6 +78,9 @@ class Suggestion:
     n_candidates : candidates considered (after dropping those too far from the network).
     isochrones : the chosen sites' walking isochrones at ``minutes`` (EPSG:4326), one polygon per site with
         ``facility_id`` (the site's id) and ``minutes``; empty when no site was chosen. Drawn by the maps.
+    accessibility : with accessibility asked for, accessibility after 0, 1, … N of the sites, each recomputed
+        from scratch (:func:`carecircle.plan.access_sites.accessibility_with_sites`); ``sites`` then also has
+        ``access_supply``, ``access_mean_after``, ``access_gini_after`` and ``access_below_after``.
     """
 
     method: str
@@ -89,3 +92,4 @@ class Suggestion:
     solution: SitingSolution
     n_candidates: int
     isochrones: gpd.GeoDataFrame
+    accessibility: pd.DataFrame | None = None
