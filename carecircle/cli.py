@@ -239,6 +239,13 @@ def _add_study_args(parser: argparse.ArgumentParser):
                       f"{DEMAND_METHODS[0]})")
     data.add_argument("--subdistricts", type=Path, metavar="FILE",
                       help="subdistrict (街道) polygons with a name column; communities are assigned by location")
+    data.add_argument("--type-map", type=Path, metavar="FILE",
+                      help="your facility type names mapped to carecircle's: a two-column table name,type (CSV or "
+                      "Excel), looked up before the built-in names")
+    data.add_argument("--sheet", metavar="NAME", help="the sheet of Excel inputs to read (name or number from 0; "
+                      "default: the first)")
+    data.add_argument("--facilities-sheet", metavar="NAME", help="the facilities workbook's sheet (overrides --sheet)")
+    data.add_argument("--demand-sheet", metavar="NAME", help="the demand workbook's sheet (overrides --sheet)")
     data.add_argument("--crs", metavar="CRS",
                       help="coordinates of facility/candidate/demand files: wgs84, gcj02 (Amap, Tencent), bd09 "
                       "(Baidu) or an EPSG code (default: wgs84)")

@@ -199,6 +199,20 @@ class InputsSpec(_Spec):
     buildings: InputLayer | None = None
     subdistricts: InputLayer | None = None
     demand_method: Literal[DEMAND_METHODS] = DEMAND_METHODS[0]
+    type_map: ExistingFile | None = None
+    sheet: str | None = None
+    facilities_sheet: str | None = None
+    demand_sheet: str | None = None
+
+    def sheet_of(self, kind: str) -> str | None:
+        """The Excel sheet to read for ``kind`` (``facilities`` or ``demand``): its own ``<kind>_sheet``, else
+        ``sheet`` when that input is a workbook (``sheet`` never applies to a CSV)."""
+        own = getattr(self, f"{kind}_sheet")
+        if own is not None:
+            return own
+        value = getattr(self, kind)
+        is_book = isinstance(value, str | os.PathLike) and Path(value).suffix.lower() in (".xlsx", ".xlsm", ".xls")
+        return self.sheet if is_book else None
 
 
 class ColumnsSpec(_Spec):

@@ -32,7 +32,7 @@ from carecircle.errors import InputError
 from carecircle.io.coords import gcj_offset_suspected, normalise_crs
 from carecircle.io.default_data import DEFAULT_NOTE, default_data_dir, default_network_path, localised_note
 from carecircle.io.facility_edits import apply_facility_edits
-from carecircle.io.facility_types import ELDER_CARE, normalise_types
+from carecircle.io.facility_types import ELDER_CARE, normalise_types, read_type_map
 from carecircle.io.readers import (
     check_community_ids,
     join_subdistricts,
@@ -89,14 +89,17 @@ def read_study_facilities(config: StudyConfig) -> gpd.GeoDataFrame:
             raise InputError("no facilities given; pass --facilities with a CSV (lon/lat) or GeoJSON of care "
                              "facilities.")
         given = default_data_dir() / "facilities.csv"
+    type_map = read_type_map(config.inputs.type_map) if config.inputs.type_map is not None else None
     fac = given if isinstance(given, gpd.GeoDataFrame) else read_facilities(
-        given, **reader_args(config.reader_columns, FACILITY_COLUMNS))
+        given, **reader_args(config.reader_columns, FACILITY_COLUMNS), type_map=type_map,
+        sheet=config.inputs.sheet_of("facilities"))
     spec = config.facilities
     if spec.has_changes:
         fac = apply_facility_edits(fac, add=[a.model_dump() for a in spec.add], remove=spec.remove,
                                    change={k: v.model_dump(exclude_unset=True) for k, v in spec.change.items()},
                                    crs=spec.crs)
-    return fac.assign(type=normalise_types(fac["type"], file="facilities") if "type" in fac else "unspecified")
+    return fac.assign(type=normalise_types(fac["type"], file="facilities", type_map=type_map)
+                      if "type" in fac else "unspecified")
 
 
 def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
@@ -124,7 +127,8 @@ def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
         com = _layer(communities, read_communities, reader_args(columns, COMMUNITY_COLUMNS))
         if inputs.subdistricts is not None:
             com = join_subdistricts(com, inputs.subdistricts)
-    dem = _layer(demand, read_demand, reader_args(columns, DEMAND_COLUMNS)) if demand is not None else None
+    dem = _layer(demand, read_demand, {**reader_args(columns, DEMAND_COLUMNS), "sheet": inputs.sheet_of("demand")}
+                 ) if demand is not None else None
     if dem is not None and com is not None:
         check_community_ids(dem, com)  # before the network loads, so a mismatch fails fast
 
@@ -441,6 +445,8 @@ def _describe_inputs(config: StudyConfig, network: WalkNetwork, communities) -> 
     }
     if inputs.subdistricts is not None:
         out["subdistricts"] = _describe(inputs.subdistricts)
+    if inputs.type_map is not None:
+        out["type_map"] = str(inputs.type_map)
     spec = config.facilities
     if spec.has_changes:
         source = inputs.facilities or "the demo facilities"

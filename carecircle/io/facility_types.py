@@ -32,13 +32,15 @@ daily (home-care station, canteen) expected within 10 minutes; a standards profi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from carecircle.errors import InputError
+from carecircle.io.tables import read_table
 
 
 @dataclass(frozen=True)
@@ -134,16 +136,24 @@ def accepted_values() -> str:
     return ", ".join(f"{t.code} ({t.zh})" for t in TYPES.values() if t.code != "unspecified")
 
 
-def normalise_types(values: Iterable, *, file: str = "facilities", column: str = "type") -> np.ndarray:
+def normalise_types(values: Iterable, *, file: str = "facilities", column: str = "type",
+                    type_map: Mapping[str, str] | None = None) -> np.ndarray:
     """Canonical type codes for ``values`` (empty or missing → ``unspecified``).
+
+    ``type_map`` (from :func:`read_type_map`) maps a place's own names to codes and is looked up first, so it
+    also settles the ambiguous names (a city whose 居家养老服务中心 are subdistrict centres maps it to
+    ``comprehensive_centre``).
 
     Raises
     ------
-    InputError naming the unknown values, their first rows and the accepted values.
+    InputError naming the unknown values with their row counts and first rows, the accepted values and the
+    mapping file that would name them.
     """
     series = pd.Series(list(values), dtype="object")
     keys = series.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else _key(v))
     codes = keys.map(_LOOKUP)
+    if type_map:
+        codes = keys.map(type_map).fillna(codes)
     bad = codes.isna().to_numpy()
     if bad.any():
         bad_rows = pd.Series(np.arange(1, len(series) + 1)[bad], index=series[bad].map(str).to_numpy())
@@ -153,9 +163,53 @@ def normalise_types(values: Iterable, *, file: str = "facilities", column: str =
             for v, r in ((v, bad_rows[[v]].to_numpy()) for v in pd.unique(bad_rows.index)))
         raise InputError(
             f"{file}: unknown facility {column} values: {shown}. Rename them to one of {accepted_values()} "
-            "(in Chinese or English, or a listed alias); a mapping file for local names (--type-map) is planned."
+            "(in Chinese or English, or a listed alias), or map your names to these in a two-column table "
+            "(name,type) given with --type-map (scenario: inputs.type_map)."
         )
     return codes.to_numpy(dtype=object)
+
+
+#: Header spellings of a type-mapping table's two columns (else its first two columns are taken).
+TYPE_MAP_COLUMNS = (("name", "local_name", "local", "名称", "本地名称", "本地类型", "原类型", "设施名称"),
+                    ("type", "code", "类型", "标准类型", "设施类型"))
+
+
+def read_type_map(path: str | Path) -> dict[str, str]:
+    """A place's own facility-type names mapped to type codes, from a two-column CSV or Excel table.
+
+    The columns are ``name`` and ``type`` (or 名称/本地类型 and 类型/标准类型; else the first two columns); each
+    ``type`` may be written as any accepted spelling (``day_care``, 日间照料中心, 日照中心 …). Names are matched as
+    the built-in ones are: case, spaces and brackets ignored.
+
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "types.csv"
+    >>> rows = ["name,type", "老年活动驿站,养老服务站", "居家养老服务中心,街道综合养老服务中心"]
+    >>> _ = f.write_text("\\n".join(rows), encoding="utf-8")
+    >>> read_type_map(f)
+    {'老年活动驿站': 'home_care_station', '居家养老服务中心': 'comprehensive_centre'}
+    """
+    path = Path(path)
+    name = path.name
+    table = read_table(path, text=TYPE_MAP_COLUMNS[0] + TYPE_MAP_COLUMNS[1])
+    if table.shape[1] < 2:
+        raise InputError(f"{name}: a type map needs two columns, your name and its type (name,type); found "
+                         f"{', '.join(map(str, table.columns)) or 'none'}.")
+    cols = [next((c for c in table.columns if _key(c) in {_key(a) for a in spellings}), None)
+            for spellings in TYPE_MAP_COLUMNS]
+    local_col, type_col = (cols if None not in cols and cols[0] != cols[1] else list(table.columns[:2]))
+    table = table.dropna(subset=[local_col])
+    codes = normalise_types(table[type_col], file=name, column=str(type_col))
+    keys = table[local_col].astype(str).map(_key).to_numpy()
+    mapping: dict[str, str] = {}
+    clash = set()
+    for key, code, raw in zip(keys, codes, table[local_col].astype(str), strict=True):
+        if mapping.get(key, code) != code:
+            clash.add(raw)
+        mapping[key] = str(code)
+    if clash:
+        raise InputError(f"{name}: names mapped to two different types: {', '.join(sorted(clash))}; keep one row "
+                         "for each name.")
+    return mapping
 
 
 def check_codes(codes: Iterable[str], *, where: str) -> tuple[str, ...]:

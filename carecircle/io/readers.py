@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -48,6 +49,7 @@ def read_facilities(
     crs: str = "EPSG:4326",
     source: str | None = None,
     sheet: str | int | None = None,
+    type_map: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read care facilities from CSV or Excel (lon/lat columns), GeoJSON, GeoPackage or Shapefile.
 
@@ -65,6 +67,8 @@ def read_facilities(
     crs : coordinate system of CSV coordinates: ``wgs84`` (default), ``gcj02`` (Amap, Tencent), ``bd09``
         (Baidu) or an EPSG code; vector files carry their own CRS (GCJ-02/BD-09 can be forced on them too).
     source : what to call the input in messages (default: the file name).
+    type_map : a place's own type names → codes (:func:`carecircle.io.facility_types.read_type_map`), looked up
+        before the built-in names.
     sheet : the Excel sheet to read (name, or number from 0); default the first. Tables are read as described
         in :mod:`carecircle.io.tables` (UTF-8, GB18030/GBK or UTF-16; comma, tab or semicolon; ``.xlsx``).
         A standard column that is absent and not named explicitly is found under its Chinese or English alias
@@ -95,7 +99,8 @@ def read_facilities(
     if type_col is None:  # candidate sites: their type (e.g. 闲置办公楼) is kept as written, not checked
         out["type"] = gdf["type"].astype("string") if "type" in gdf else "unspecified"
     else:
-        out["type"] = normalise_types(gdf[type_col], file=name, column=type_col) if type_col in gdf else "unspecified"
+        out["type"] = (normalise_types(gdf[type_col], file=name, column=type_col, type_map=type_map)
+                       if type_col in gdf else "unspecified")
     numeric = ((capacity_col, "capacity", "--capacity-col"), (beds_col, "beds", "--beds-col"),
                (nursing_beds_col, "nursing_beds", "--nursing-beds-col"), (area_col, "floor_area_m2", "--area-col"))
     for src, dst, option in numeric:
