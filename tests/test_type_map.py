@@ -17,7 +17,8 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "helsinki"
 
 def test_the_map_is_looked_up_first_and_settles_ambiguous_names(tmp_path):
     table = tmp_path / "types.csv"
-    table.write_text("本地类型,标准类型\n老年活动驿站,养老服务站\n居家养老服务中心,街道综合养老服务中心\n", encoding="utf-8")
+    rows = ["本地类型,标准类型", "老年活动驿站,养老服务站", "居家养老服务中心,街道综合养老服务中心"]
+    table.write_text("\n".join(rows), encoding="utf-8")
     mapping = read_type_map(table)
     codes = normalise_types(["老年活动驿站", "居家养老服务中心", "日照中心"], type_map=mapping)
     assert codes.tolist() == ["home_care_station", "comprehensive_centre", "day_care"]
@@ -30,7 +31,7 @@ def test_the_map_is_looked_up_first_and_settles_ambiguous_names(tmp_path):
 def test_bad_maps_get_one_line(tmp_path):
     unknown = tmp_path / "unknown.csv"
     unknown.write_text("name,type\n老年活动驿站,养老驿站站\n", encoding="utf-8")
-    with pytest.raises(InputError, match="unknown.csv: unknown facility type values: '养老驿站站'"):
+    with pytest.raises(InputError, match=r"unknown\.csv: unknown facility type values: '养老驿站站'"):
         read_type_map(unknown)
     twice = tmp_path / "twice.csv"
     twice.write_text("name,type\n驿站,养老服务站\n驿站,日间照料中心\n", encoding="utf-8")
