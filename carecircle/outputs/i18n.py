@@ -8,12 +8,13 @@ Label tables map a key to a text; ``{m}`` in a text is a threshold in minutes, `
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from carecircle.errors import InputError
 
-__all__ = ["COMPARISON_HEADERS_ZH", "COMPARISON_MAP_LABELS", "COMPARISON_SUFFIX_ZH", "COMPLIANCE_STATUS_ZH",
-           "DEFAULT_MAP_TITLE", "FACILITY_CHANGE_ZH", "LANGUAGES", "MAP_LABELS", "REPORT_LABELS", "STATIC_MAP_LABELS",
-           "TARGET_CHANGE_ZH", "in_language"]
+__all__ = ["ACCESS_TERMS", "COMPARISON_HEADERS_ZH", "COMPARISON_MAP_LABELS", "COMPARISON_SUFFIX_ZH",
+           "COMPLIANCE_STATUS_ZH", "DEFAULT_MAP_TITLE", "FACILITY_CHANGE_ZH", "LANGUAGES", "MAP_LABELS",
+           "REPORT_LABELS", "STATIC_MAP_LABELS", "TARGET_CHANGE_ZH", "access_term", "in_language"]
 
 #: Languages every label table has.
 LANGUAGES = ("en", "zh")
@@ -86,6 +87,19 @@ MAP_LABELS: dict[str, dict[str, str]] = {
         "curve_y": "Elderly covered",
         "curve_target": "target {target}",
         "curve_point": "{n} new sites: {share}",
+        "access_layer": "Accessibility ({supply} per 1,000 elderly)",
+        "access_score": "{supply} reachable per 1,000 elderly",
+        "access_class": "Need and supply",
+        "access_below": "Below the level ({level})",
+        "access_level_note": "level {level}: {source}",
+        "access_below_note": "below the level",
+        "access_no_elderly": "no elderly",
+        "access_catchment": "Catchment (walking minutes)",
+        "access_demand": "Elderly within the catchment (weighted)",
+        "access_ratio": "{supply} per 1,000 elderly within the catchment",
+        "headline_access": "{supply} per 1,000 elderly (mean)",
+        "headline_gini": "Gini {gini}",
+        "access_supply": "supply",
     },
     "zh": {
         "_lang": "zh",
@@ -135,8 +149,79 @@ MAP_LABELS: dict[str, dict[str, str]] = {
         "curve_y": "老年人覆盖率",
         "curve_target": "目标 {target}",
         "curve_point": "新增{n}个站点：{share}",
+        "access_layer": "可达性（每千名老人可达{supply}）",
+        "access_score": "每千名老人可达{supply}",
+        "access_class": "供需类型",
+        "access_below": "低于可达性水平（{level}）",
+        "access_level_note": "水平 {level}：{source}",
+        "access_below_note": "低于可达性水平",
+        "access_no_elderly": "无老年人口",
+        "access_catchment": "服务半径（步行分钟）",
+        "access_demand": "服务半径内老年人（加权）",
+        "access_ratio": "服务半径内每千名老人{supply}",
+        "headline_access": "每千名老人可达{supply}（均值）",
+        "headline_gini": "基尼系数 {gini}",
+        "access_supply": "供给",
     },
 }
+
+#: Terms of capacity-aware accessibility (:mod:`carecircle.core.access`) shared by the map and the report: the
+#: supply column as a noun (``supply_<column>``; other columns are shown by their own name), the method, where
+#: the level comes from (``level_<source>``) and the need/supply class of a community (``class_<class>``; the
+#: Chinese ones are :data:`carecircle.outputs.tables.MISMATCH_ZH`).
+ACCESS_TERMS: dict[str, dict[str, str]] = {
+    "en": {
+        "supply_capacity": "service places",
+        "supply_beds": "beds",
+        "supply_nursing_beds": "nursing beds",
+        "supply_floor_area_m2": "m² of floor area",
+        "supply_": "supply",
+        "method_2sfca": "two-step floating catchment area method (2SFCA)",
+        "method_e2sfca": "enhanced two-step floating catchment area method (E2SFCA)",
+        "method_g2sfca": "Gaussian two-step floating catchment area method (Gaussian 2SFCA)",
+        "level_target": "the standard's target",
+        "level_given": "the level set for this study",
+        "level_mean": "the study-wide average",
+        "class_high_need_low_access": "Many elderly, little supply",
+        "class_high_need_high_access": "Many elderly, ample supply",
+        "class_low_need_low_access": "Few elderly, little supply",
+        "class_low_need_high_access": "Few elderly, ample supply",
+        "class_no_elderly": "No elderly",
+    },
+    "zh": {
+        "supply_capacity": "服务容量",
+        "supply_beds": "床位",
+        "supply_nursing_beds": "护理型床位",
+        "supply_floor_area_m2": "设施建筑面积（平方米）",
+        "supply_": "供给",
+        "method_2sfca": "两步移动搜索法（2SFCA）",
+        "method_e2sfca": "增强型两步移动搜索法（E2SFCA）",
+        "method_g2sfca": "高斯两步移动搜索法（高斯2SFCA）",
+        "level_target": "规划标准指标",
+        "level_given": "本研究设定的水平",
+        "level_mean": "全域平均水平",
+        "class_high_need_low_access": "高需求-低供给",
+        "class_high_need_high_access": "高需求-高供给",
+        "class_low_need_low_access": "低需求-低供给",
+        "class_low_need_high_access": "低需求-高供给",
+        "class_no_elderly": "无老年人口",
+    },
+}
+
+
+def access_term(terms: Mapping[str, str], kind: str, key: Any) -> str:
+    """The ``kind`` term of ``key`` in ``terms`` (a language of :data:`ACCESS_TERMS`), else ``key`` as text (a
+    supply column the table does not know is shown by its name; a missing one as ``supply_``).
+
+    Examples
+    --------
+    >>> access_term(ACCESS_TERMS["zh"], "supply", "beds"), access_term(ACCESS_TERMS["en"], "supply", "places")
+    ('床位', 'places')
+    """
+    if key is None or key == "":
+        return terms.get(f"{kind}_", "")
+    return terms.get(f"{kind}_{key}", str(key))
+
 
 #: The comparison map, on top of :data:`MAP_LABELS`.
 COMPARISON_MAP_LABELS: dict[str, dict[str, str]] = {
@@ -319,6 +404,49 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
         "method_mclp": "maximal covering (MCLP)",
         "method_set-cover": "set covering",
         "method_p-median": "p-median",
+        "sec_access": "Accessibility",
+        "access_lead": "Method: the {method}, on network walking times. Supply: {supply} (facility column "
+                       "“{supply_col}”). Catchment per facility type: {catchments}. {decay} Each score counts the "
+                       "{supply} within reach per 1,000 elderly: every facility's supply is shared "
+                       "among all the elderly who reach it (weighted as above), and a person's score adds up the "
+                       "shares of the facilities they reach.",
+        "access_catchment": "{type} {m} min",
+        "access_list_sep": "; ",
+        "access_decay_2sfca": "Everyone within a catchment counts in full.",
+        "access_decay_e2sfca": "Weights by walking time: {bands}.",
+        "access_band": "{w} for {a}–{b} min",
+        "access_decay_g2sfca": "Weights fall with walking time along a Gaussian curve, from 1 at the facility to 0 "
+                               "at the edge of the catchment.",
+        "access_mean": "Average accessibility",
+        "access_per": "{supply} per 1,000 elderly",
+        "access_median": "Median",
+        "access_median_detail": "half the elderly reach less",
+        "access_gini": "Gini coefficient",
+        "access_gini_detail": "0: everyone reaches the same; 1: one person reaches all",
+        "access_share_below": "Elderly below the level",
+        "access_below_detail": "{n} persons reach less than {level} per 1,000 ({source})",
+        "access_none": "Elderly reaching no supply",
+        "access_none_detail": "within no facility's catchment",
+        "access_unreached": "No elderly within the catchment of: {ids}.",
+        "lorenz_x": "Cumulative share of the elderly (lowest accessibility first)",
+        "lorenz_y": "Cumulative share of reachable supply",
+        "lorenz_equal": "equality",
+        "lorenz_caption": "Lorenz curve of accessibility across the elderly; Gini {gini}. The farther the curve "
+                          "sags below the diagonal, the more unequal the access.",
+        "access_mismatch_heading": "Need and supply per community",
+        "access_col": "Access per 1,000",
+        "access_below_col": "Below the level",
+        "access_class": "Need and supply",
+        "access_mismatch_caption": "Many elderly: more than the median community. Little supply: less than the "
+                                   "level of {level} per 1,000 elderly ({source}). Communities with many elderly "
+                                   "and little supply first; rows below the level are highlighted.",
+        "access_ranking_subdistrict": "Subdistrict ranking",
+        "access_ranking_district": "District ranking",
+        "access_gini_col": "Gini",
+        "access_share_below_col": "Elderly below the level",
+        "access_rank": "Rank",
+        "access_ranking_caption": "Rank 1 has the highest average accessibility (population-weighted); the Gini is "
+                                  "across the {level}'s own elderly.",
     },
     "zh": {
         "title": "15分钟养老服务圈评估报告",
@@ -430,6 +558,43 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
         "method_mclp": "最大覆盖模型（MCLP）",
         "method_set-cover": "集合覆盖模型",
         "method_p-median": "P中值模型",
+        "sec_access": "可达性（两步移动搜索法）",
+        "access_lead": "方法：{method}，基于路网步行时间。供给：{supply}（设施字段“{supply_col}”）。"
+                       "各类设施服务半径：{catchments}。{decay}得分为每千名老人可达的{supply}：每处设施的供给由"
+                       "可到达它的全部老年人（按上述权重）分享，每人的得分为其可到达各设施所分份额之和。",
+        "access_catchment": "{type}{m}分钟",
+        "access_list_sep": "；",
+        "access_decay_2sfca": "服务半径内的老年人全部计入。",
+        "access_decay_e2sfca": "按步行时间分段赋权：{bands}。",
+        "access_band": "{a}–{b}分钟 {w}",
+        "access_decay_g2sfca": "权重随步行时间按高斯曲线衰减，设施处为1，服务半径边缘为0。",
+        "access_mean": "平均可达性",
+        "access_per": "每千名老人可达{supply}",
+        "access_median": "中位数",
+        "access_median_detail": "一半老年人低于此值",
+        "access_gini": "基尼系数",
+        "access_gini_detail": "0为人人相同，1为全部集中于一人",
+        "access_share_below": "低于可达性水平的老年人",
+        "access_below_detail": "{n}人低于每千名老人{level}（{source}）",
+        "access_none": "无可达供给的老年人",
+        "access_none_detail": "不在任何设施服务半径内",
+        "access_unreached": "服务半径内无老年人的设施：{ids}。",
+        "lorenz_x": "老年人口累计占比（按可达性由低到高）",
+        "lorenz_y": "可达供给累计占比",
+        "lorenz_equal": "绝对均等线",
+        "lorenz_caption": "老年人可达性洛伦兹曲线；基尼系数{gini}。曲线越偏离对角线，可达性越不均衡。",
+        "access_mismatch_heading": "各社区供需匹配",
+        "access_col": "每千名老人可达供给",
+        "access_below_col": "低于水平",
+        "access_class": "供需类型",
+        "access_mismatch_caption": "高需求：老年人口多于社区中位数；低供给：低于每千名老人{level}的水平（{source}）。"
+                                   "高需求-低供给的社区排在最前；低于水平的以底色标出。",
+        "access_ranking_subdistrict": "街道可达性排名",
+        "access_ranking_district": "区县可达性排名",
+        "access_gini_col": "基尼系数",
+        "access_share_below_col": "低于水平老年人占比",
+        "access_rank": "排名",
+        "access_ranking_caption": "排名1为平均可达性（按人口加权）最高；基尼系数按该{level}内老年人计算。",
     },
 }
 

@@ -1,4 +1,5 @@
-"""The HTML report of a study: one self-contained, printable page (the only module that renders reports).
+"""The HTML report of a study: one self-contained, printable page (the only module that renders reports, with its
+accessibility section in :mod:`carecircle.outputs.report_access`).
 
 :func:`render_report` returns one HTML document holding everything inline: the CSS, the charts (plain SVG),
 the interactive map (the self-contained map document of :mod:`carecircle.outputs.maps` in an ``<iframe srcdoc>``) and,
@@ -6,9 +7,10 @@ optionally, a static PNG of the map (a ``data:`` URI) that replaces the interact
 fetched from the network when the page opens, except the map's background tiles, which simply stay blank offline.
 
 Sections, each present only when the study has its data: headline figures; compliance with the standards
-profile; coverage by facility type; the map; suggested new sites with the coverage curve; subdistrict and
-district roll-ups; every community; the childcare circle ("一老一小"); method and data sources (what is measured
-and what is estimated, from the study's own inputs and summary).
+profile; coverage by facility type; the map; suggested new sites with the coverage curve; capacity-aware
+accessibility (method, figures, Lorenz curve, need and supply per community, ranking); subdistrict and district
+roll-ups; every community; the childcare circle ("一老一小"); method and data sources (what is measured and what
+is estimated, from the study's own inputs and summary).
 
 :func:`map_iframe_snippet` gives the ``<iframe>`` that embeds a saved map in another page.
 """
@@ -36,6 +38,7 @@ from carecircle.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, fmt_te
 from carecircle.outputs.files import write_atomically
 from carecircle.outputs.i18n import REPORT_LABELS, in_language
 from carecircle.outputs.maps import coverage_map, curve_svg, map_document, map_fragment, srcdoc_iframe
+from carecircle.outputs.report_access import access_section
 from carecircle.version import __version__
 
 if TYPE_CHECKING:
@@ -132,6 +135,11 @@ def render_report(
     sections.append(("map", labels["sec_map"], _map_section(map_html, map_png, title, labels)))
     if suggestion is not None:
         sections.append(("suggestion", labels["sec_suggestion"], _suggestion_section(suggestion, lang, labels)))
+    access = getattr(study, "accessibility", None)
+    if access is not None:
+        sections.append(("accessibility", labels["sec_access"],
+                         access_section(access, communities=cov.communities, thresholds_min=cov.thresholds_min,
+                                        lang=lang, labels=labels)))
     for level in ("subdistrict", "district"):
         table = rollups.get(level)
         if table is not None and len(table):
@@ -157,7 +165,7 @@ def render_report(
         f'<!DOCTYPE html>\n<html lang="{html_lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="generator" content="carecircle {_esc(__version__)}">'
-        f"<title>{_esc(title)}</title><style>{_stylesheet()}</style></head><body><main>"
+        f"<title>{_esc(title)}</title><style>{_stylesheet(access is not None)}</style></head><body><main>"
         f'<header><h1>{_esc(title)}</h1>{"".join(f"<p class=meta>{m}</p>" for m in meta)}'
         + (f'<div class="note">{_esc(note)}</div>' if note else "")
         + f'<nav class="toc" aria-label="{_esc(labels["contents"])}">{toc}</nav></header>'
@@ -571,8 +579,10 @@ def _map_document(study: StudyResult, suggestion: Suggestion | None, *, lang: st
     """The self-contained map document of the study, drawn from the result objects (with the suggested sites,
     their isochrones and the coverage curve when a suggestion is given)."""
     note = getattr(study, "note", None)
+    access = getattr(study, "accessibility", None)
     if suggestion is None:
-        return map_document(coverage_map(study.coverage, study.isochrones, lang=lang, note=note))
+        return map_document(coverage_map(study.coverage, study.isochrones, lang=lang, note=note,
+                                         accessibility=access))
     return map_document(coverage_map(suggestion.after, None, lang=lang, note=note, suggested=suggestion.sites,
                                      suggested_isochrones=suggestion.isochrones, curve=suggestion.curve))
 
@@ -583,10 +593,16 @@ def _doc_title(doc: str) -> str:
     return html.unescape(found.group(1).strip()) if found else "map"
 
 
+_ACCESS_CSS_MARK = "/* accessibility section:"
+
+
 @functools.cache
-def _stylesheet() -> str:
-    """The report's CSS (``report.css``, shipped beside this module), read once."""
-    return resources.files("carecircle.outputs").joinpath("report.css").read_text(encoding="utf-8")
+def _stylesheet(accessibility: bool = False) -> str:
+    """The report's CSS (``report.css``, shipped beside this module), read once; the rules of the accessibility
+    section (the file's last part) only when the report has it."""
+    css = resources.files("carecircle.outputs").joinpath("report.css").read_text(encoding="utf-8")
+    base, _mark, access = css.partition(_ACCESS_CSS_MARK)
+    return base + access.partition("\n")[2] if accessibility else base
 
 
 # --- tables and formatting ---------------------------------------------------------------------------

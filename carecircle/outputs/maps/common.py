@@ -25,7 +25,7 @@ import pandas as pd
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
-from carecircle.formats import fmt_persons, fmt_share, fmt_text, is_missing
+from carecircle.formats import fmt_num, fmt_persons, fmt_share, fmt_text, is_missing
 from carecircle.io.facility_types import TYPES, type_label
 from carecircle.outputs.files import write_atomically
 from carecircle.outputs.i18n import MAP_LABELS, in_language
@@ -250,6 +250,13 @@ def fmt_minutes(value: Any, labels: Mapping[str, str]) -> str:
     return f"{float(value):.1f}"
 
 
+def fmt_number(value: Any, labels: Mapping[str, str], decimals: int) -> str:
+    """A number with ``decimals`` decimals and thousands separators; ``labels["na"]`` when missing or infinite."""
+    if is_missing(value) or not math.isfinite(float(value)):
+        return labels["na"]
+    return f"{float(value):,.{decimals}f}"
+
+
 def popup_text(value: Any, labels: Mapping[str, str]) -> str:
     """A value as HTML-escaped popup text (``labels["na"]`` when missing)."""
     return html.escape(fmt_text(value, labels))
@@ -315,7 +322,12 @@ def add_facilities(
     thresholds: tuple[float, ...],
     type_colors: Mapping[str, str],
     labels: Mapping[str, str],
+    *,
+    supply: str | None = None,
 ) -> None:
+    """The facilities layer: markers coloured by type, popups with name, type, capacity and elderly served per
+    threshold, and, when the facilities carry accessibility (``access_supply_ratio``), the catchment, the elderly
+    within it and the ``supply`` (a noun: "beds") per 1,000 of them."""
     group = add_layer(m, labels["facilities_layer"])
     rows = facilities[facilities.geometry.geom_type == "Point"]
     if rows.empty:
@@ -328,6 +340,12 @@ def add_facilities(
     for t in thresholds:
         lab = threshold_label(t)
         fields.append((f"served_{lab}", labels["served"].format(m=lab), lambda v: fmt_persons(v, labels)))
+    if "access_supply_ratio" in rows.columns:
+        ratio = labels["access_ratio"].format(supply=supply or labels["access_supply"])
+        fields += [("access_catchment_min", labels["access_catchment"], lambda v: fmt_num(v, labels)),
+                   ("access_demand", labels["access_demand"], lambda v: fmt_persons(v, labels)),
+                   ("access_supply_ratio", ratio[:1].upper() + ratio[1:],
+                    lambda v: fmt_number(v, labels, 1))]
     extra = {"_color": [type_colors.get(str(t), NO_DATA_COLOR) for t in column_or_missing(rows, "type")]}
     slim, keys, aliases = popup_frame(rows, fields, extra)
     folium.GeoJson(

@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 from shapely.ops import unary_union
 
+from carecircle.core.access import AccessibilityResult
 from carecircle.core.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError
 from carecircle.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, is_missing
 from carecircle.io.facility_types import type_label
-from carecircle.outputs.i18n import DEFAULT_MAP_TITLE, MAP_LABELS, in_language
+from carecircle.outputs.i18n import ACCESS_TERMS, DEFAULT_MAP_TITLE, MAP_LABELS, access_term, in_language
 from carecircle.outputs.maps.common import (
     BELOW_TARGET_COLOR,
     BOX_CSS,
@@ -38,6 +39,7 @@ from carecircle.outputs.maps.common import (
     curve_svg,
     facility_type_colors,
     fmt_minutes,
+    fmt_number,
     html_element,
     left_column,
     map_bounds,
@@ -59,6 +61,10 @@ _UNCOVERED_COLOR = "#7b3294"
 _SUGGESTED_FILL = "#1a1a1a"
 _SUGGESTED_RING = "#ffb000"
 _SUGGESTED_TYPE = "suggested"
+# Accessibility: a sequential yellow-green-blue scale (none of the share scale's reds), in a pane under the other
+# overlays so isochrones and facility markers stay on top of it when it is switched on.
+_ACCESS_COLORS = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")
+_ACCESS_PANE = "carecircleAccess"
 
 
 def coverage_map(
@@ -72,6 +78,7 @@ def coverage_map(
     suggested: gpd.GeoDataFrame | None = None,
     suggested_isochrones: gpd.GeoDataFrame | None = None,
     curve: pd.DataFrame | None = None,
+    accessibility: AccessibilityResult | None = None,
 ) -> folium.Map:
     """Interactive map of a coverage result, self-contained and usable offline.
 
@@ -109,6 +116,12 @@ def coverage_map(
     curve : pandas.DataFrame, optional
         Coverage after 0, 1, 2, ... new sites (``Suggestion.curve``): columns ``sites`` and ``share``
         (0..1). Shown as a small line chart in plain SVG, with the target share as a dashed line.
+    accessibility : AccessibilityResult, optional
+        ``StudyResult.accessibility``: names the supply and the level in the accessibility layer, its legend and
+        the headline. The layer itself is drawn whenever the communities carry ``access_per_1000`` (coverage
+        tables joined with :func:`carecircle.core.access.with_accessibility`): a choropleth of reachable supply
+        per 1,000 elderly, off at first; switching it on switches the coverage communities off (and back), and
+        shows its part of the legend. Facility popups gain the catchment and supply ratio.
 
     Returns
     -------
@@ -154,18 +167,22 @@ def coverage_map(
     share_cmap = branca.colormap.LinearColormap(SHARE_COLORS, vmin=0.0, vmax=1.0)
     type_colors = facility_type_colors(drawn_facilities)
 
-    _add_communities(m, communities, thresholds, result.target_share, share_cmap, labels)
+    coverage_group = _add_communities(m, communities, thresholds, result.target_share, share_cmap, labels)
+    access = _access_layer(m, communities, accessibility, labels) if "access_per_1000" in communities else None
     iso_colors = _add_isochrones(m, isochrones, facilities, labels)
     new_iso_layers = _add_suggested_isochrones(m, suggested_isochrones, labels)
     n_uncovered = _add_uncovered(m, demand, facilities, top, labels)
-    add_facilities(m, drawn_facilities, thresholds, type_colors, labels)
+    if access is None:
+        add_facilities(m, drawn_facilities, thresholds, type_colors, labels)
+    else:
+        add_facilities(m, drawn_facilities, thresholds, type_colors, labels, supply=access["supply"])
     if suggested is not None:
         _add_suggested(m, suggested, labels)
     folium.LayerControl(collapsed=False).add_to(m)
 
     root = m.get_root()
     root.html.add_child(html_element(title_box(title)), name="carecircle_title")
-    left = [_headline_box(result, demand, thresholds, labels)]
+    left = [_headline_box(result, demand, thresholds, labels, accessibility)]
     if curve_box:
         left.append(curve_box)
     # Headline and curve stack in one column, so the curve never overlaps however tall the headline is.
@@ -174,9 +191,13 @@ def coverage_map(
         root.html.add_child(html_element(note_box(note)), name="carecircle_note")
     root.html.add_child(
         html_element(_legend_box(share_cmap, top, result.target_share, iso_colors, type_colors, labels,
-                                   suggested=suggested is not None, new_iso_layers=new_iso_layers)),
+                                   suggested=suggested is not None, new_iso_layers=new_iso_layers,
+                                   access_legend=access["legend"] if access else None)),
         name="carecircle_legend",
     )
+    if access is not None:
+        root.html.add_child(html_element(_access_switch_script(m, access["group"], coverage_group)),
+                            name="carecircle_access_switch")
     m.fit_bounds(map_bounds(communities, facilities, demand, suggested))
     logger.info(
         "coverage map: %d communities, %d facilities, %d uncovered demand points, %d isochrone layers, "
@@ -229,11 +250,11 @@ def _add_communities(
     target_share: float,
     cmap: branca.colormap.LinearColormap,
     labels: Mapping[str, str],
-) -> None:
+) -> folium.FeatureGroup:
     top = threshold_label(max(thresholds))
     group = add_layer(m, labels["communities_layer"])
     if communities.empty:
-        return
+        return group
     fields: list[tuple[str, str, Callable[[Any], str]]] = [
         ("name", labels["community"], lambda v: popup_text(v, labels)),
         ("elderly", labels["elderly"], lambda v: fmt_persons(v, labels)),
@@ -267,6 +288,130 @@ def _add_communities(
         tooltip=folium.GeoJsonTooltip(fields=[keys[0]], labels=False),
         control=False,
     ).add_to(group)
+    return group
+
+def _capital(text: str) -> str:
+    """``text`` with its first letter in upper case (a label that starts with a supply noun: "beds ...")."""
+    return text[:1].upper() + text[1:]
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k at or above ``value`` (at least 1): the top of the accessibility scale."""
+    if not math.isfinite(value) or value <= 1:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(f * power for f in (1.0, 2.0, 2.5, 5.0, 10.0) if f * power >= value - 1e-9)
+
+
+def _access_layer(
+    m: folium.Map,
+    communities: gpd.GeoDataFrame,
+    accessibility: AccessibilityResult | None,
+    labels: Mapping[str, str],
+) -> dict[str, Any]:
+    """The accessibility layer (hidden at first, in its own pane under the other overlays): communities coloured by
+    reachable supply per 1,000 elderly, dashed when below the level, popups with score, need/supply class and flag.
+
+    Returns ``{"group", "supply", "legend"}``: the layer, the supply as a noun and the legend's HTML.
+    """
+    terms = in_language(ACCESS_TERMS, labels["_lang"])
+    summary = accessibility.summary if accessibility is not None else {}
+    supply = access_term(terms, "supply", summary.get("supply_col"))
+    level = summary.get("level")
+    level_text = fmt_number(level, labels, 1)
+    scores = pd.to_numeric(communities["access_per_1000"], errors="coerce")
+    finite = scores[np.isfinite(scores)]
+    vmax = _nice_ceiling(max(float(finite.max()) if len(finite) else 0.0,
+                             0.0 if is_missing(level) else float(level)))
+    cmap = branca.colormap.LinearColormap(_ACCESS_COLORS, vmin=0.0, vmax=vmax)
+    folium.map.CustomPane(_ACCESS_PANE, z_index=390, pointer_events=True).add_to(m)
+    group = add_layer(m, labels["access_layer"].format(supply=supply), show=False)
+    below = column_or_missing(communities, "access_below_level").fillna(False).astype(bool)
+    below_label = labels["access_below"].format(level=level_text) if not is_missing(level) else \
+        labels["access_below_note"]
+    fields: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("name", labels["community"], lambda v: popup_text(v, labels)),
+        ("elderly", labels["elderly"], lambda v: fmt_persons(v, labels)),
+        ("access_per_1000", _capital(labels["access_score"].format(supply=supply)),
+         lambda v: fmt_number(v, labels, 1)),
+        ("access_mismatch", labels["access_class"],
+         lambda v: popup_text(v if is_missing(v) else access_term(terms, "class", v), labels)),
+        ("access_below_level", below_label, lambda v: fmt_bool(v, labels)),
+    ]
+    extra = {
+        "_fill": [NO_DATA_COLOR if pd.isna(v) else cmap.rgb_hex_str(float(np.clip(v, 0, vmax))) for v in scores],
+        "_dash": ["6 4" if b else None for b in below],
+    }
+    slim, keys, aliases = popup_frame(communities, fields, extra)
+
+    def style(feature: dict) -> dict:
+        p = feature["properties"]
+        if p["_dash"]:
+            return {"fillColor": p["_fill"], "color": BELOW_TARGET_COLOR, "weight": 2.5, "dashArray": p["_dash"],
+                    "fillOpacity": 0.75}
+        return {"fillColor": p["_fill"], "color": "#555555", "weight": 1, "fillOpacity": 0.75}
+
+    folium.GeoJson(
+        slim,
+        style_function=style,
+        highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
+        tooltip=folium.GeoJsonTooltip(fields=[keys[0], keys[2]], aliases=[aliases[0], aliases[2]], localize=False),
+        control=False,
+        pane=_ACCESS_PANE,
+    ).add_to(group)
+    source = access_term(terms, "level", summary.get("level_source")) if summary.get("level_source") else ""
+    legend = _access_legend(cmap, vmax, level, source, labels["access_layer"].format(supply=supply), labels)
+    return {"group": group, "supply": supply, "legend": legend}
+
+
+def _access_legend(cmap: branca.colormap.LinearColormap, vmax: float, level: Any, source: str, title: str,
+                   labels: Mapping[str, str]) -> str:
+    """The accessibility part of the legend (hidden until the layer is switched on): the scale with its units,
+    the level marked on it, the dashed outline of communities below the level and the no-data grey."""
+    stops = ", ".join(f"{cmap.rgb_hex_str(x * vmax)} {100 * x:.0f}%" for x in np.linspace(0, 1, 11))
+    ticks = "".join(f"<span>{fmt_number(f * vmax, labels, 0 if vmax >= 10 else 1)}</span>"
+                    for f in (0, 0.25, 0.5, 0.75, 1))
+    pointer, note = "", ""
+    if not is_missing(level) and 0 <= float(level) <= vmax:
+        # A small triangle above the scale at the level, explained under the ticks.
+        x = 200 * float(level) / vmax
+        text = labels["access_level_note"].format(level=fmt_number(level, labels, 1), source=source).rstrip("：: ")
+        pointer = (f'<div class="carecircle-access-level" style="position:relative;width:202px;height:7px">'
+                   f'<span style="position:absolute;left:{x:.0f}px;top:0;width:0;height:0;'
+                   "border-left:5px solid transparent;border-right:5px solid transparent;"
+                   f'border-top:7px solid {BELOW_TARGET_COLOR};margin-left:-4px"></span></div>')
+        note = f'<div style="font-size:11px;color:{BELOW_TARGET_COLOR}">▼ {html.escape(text)}</div>'
+    below = swatch("transparent", border=f"2px dashed {BELOW_TARGET_COLOR}")
+    return (
+        '<div class="carecircle-access-legend" style="display:none;margin-top:6px;padding-top:6px;'
+        'border-top:1px solid #ccc">'
+        f'<div style="font-weight:600">{html.escape(title)}</div>{pointer}'
+        f'<div class="carecircle-access-scale" style="width:200px;height:12px;border:1px solid #888;'
+        f'background:linear-gradient(to right, {stops})"></div>'
+        f'<div style="display:flex;justify-content:space-between;width:202px;font-size:11px">{ticks}</div>{note}'
+        f'<div style="font-size:11px;color:#555">{swatch(NO_DATA_COLOR)}{html.escape(labels["access_no_elderly"])}'
+        f' &nbsp; {below}{html.escape(labels["access_below_note"])}</div></div>'
+    )
+
+
+def _access_switch_script(m: folium.Map, access: folium.FeatureGroup, coverage: folium.FeatureGroup) -> str:
+    """Switching the accessibility layer on switches the coverage communities off and shows its legend; switching
+    the coverage communities on switches it off (two choropleths of the same areas would hide each other).
+
+    The switch-off waits for the layer control to finish handling the click, so the control's boxes follow."""
+    return (
+        "<script>window.addEventListener('load', function () {"
+        f"var map = {m.get_name()}, access = {access.get_name()}, coverage = {coverage.get_name()};"
+        "var legend = document.querySelector('.carecircle-access-legend');"
+        "function show(on) { if (legend) { legend.style.display = on ? '' : 'none'; } }"
+        "function drop(layer) { setTimeout(function () { if (map.hasLayer(layer)) { map.removeLayer(layer); } }, 0); }"
+        "map.on('overlayadd', function (e) {"
+        "if (e.layer === access) { show(true); drop(coverage); } else if (e.layer === coverage) { drop(access); } });"
+        "map.on('overlayremove', function (e) { if (e.layer === access) { show(false); } });"
+        "show(map.hasLayer(access));"
+        "});</script>"
+    )
 
 
 def _iso_color(i: int, n: int) -> str:
@@ -465,7 +610,8 @@ def _headline_figures(
 
 
 def _headline_box(
-    result: CoverageResult, demand: gpd.GeoDataFrame, thresholds: tuple[float, ...], labels: Mapping[str, str]
+    result: CoverageResult, demand: gpd.GeoDataFrame, thresholds: tuple[float, ...], labels: Mapping[str, str],
+    accessibility: AccessibilityResult | None = None,
 ) -> str:
     elderly, rows = _headline_figures(result, demand, thresholds)
     cells = [
@@ -482,6 +628,17 @@ def _headline_box(
         f"<tr><td>{html.escape(labels['headline_target'])}</td>"
         f"<td style='text-align:right'>{fmt_share(result.target_share, labels)}</td></tr>"
     )
+    if accessibility is not None:
+        a = accessibility.summary
+        gini = labels["na"] if is_missing(a.get("gini")) else f"{float(a['gini']):.2f}"
+        supply = access_term(in_language(ACCESS_TERMS, labels["_lang"]), "supply", a.get("supply_col"))
+        text = labels["headline_access"].format(supply=supply)
+        cells.append(
+            f"<tr class='carecircle-headline-access'><td>{html.escape(_capital(text))}</td>"
+            f"<td style='text-align:right;font-weight:600'>{fmt_number(a.get('mean'), labels, 1)}</td>"
+            f"<td style='text-align:right;color:#555'>({html.escape(labels['headline_gini'].format(gini=gini))})"
+            "</td></tr>"
+        )
     return (
         f'<div class="carecircle-headline" style="{PANEL_CSS}">'
         "<style>.carecircle-headline td{padding:1px 0 1px 8px}.carecircle-headline td:first-child"
@@ -500,6 +657,7 @@ def _legend_box(
     *,
     suggested: bool = False,
     new_iso_layers: list[str] | None = None,
+    access_legend: str | None = None,
 ) -> str:
     top_lab = threshold_label(top)
     stops = ", ".join(f"{cmap.rgb_hex_str(x)} {100 * x:.0f}%" for x in np.linspace(0, 1, 11))
@@ -540,6 +698,8 @@ def _legend_box(
     for name in new_iso_layers or []:
         dashed = swatch(_SUGGESTED_RING + "22", border=f"2px dashed {_SUGGESTED_FILL}")
         parts.append(f"<div>{dashed}{html.escape(name)}</div>")
+    if access_legend:
+        parts.append(access_legend)
     return (
         f'<div class="carecircle-legend" style="{BOX_CSS}bottom:30px;right:10px;max-width:260px;">'
         f'{"".join(parts)}</div>'
