@@ -128,6 +128,7 @@ def read_communities(
     district_col: str = "district",
     residential_col: str = "residential",
     children_col: str = "pop_0_3",
+    require_elderly: bool = True,
 ) -> gpd.GeoDataFrame:
     """Read community (社区) polygons with their population from a GeoJSON, GeoPackage or Shapefile.
 
@@ -136,7 +137,8 @@ def read_communities(
     path : the file; it must carry a CRS.
     id_col, name_col : identifier and name columns; ids are text (``001`` stays ``001``); a missing id column
         numbers rows ``C1, C2, ...``.
-    elderly_col : population aged 60+, required, non-negative.
+    elderly_col : population aged 60+, non-negative; required unless ``require_elderly`` is False (population
+        placed from a raster: the column, when present, only scales the raster to the community totals).
     pop_col, households_col : total population and households, optional (NaN when absent).
     subdistrict_col, district_col : parent units (街道, 区/县) for roll-ups, optional.
     residential_col : ``new`` or ``existing`` residential area (新建 / 既有, 老旧), for floor-area standards.
@@ -177,7 +179,7 @@ def read_communities(
             f"{name}: {len(invalid)} community polygons are invalid (rows {_rows(invalid)}: {'; '.join(reasons)}); "
             "repair them (QGIS 'Fix geometries' or shapely.make_valid) and run again."
         )
-    if elderly_col not in gdf:
+    if elderly_col not in gdf and require_elderly:
         raise InputError(
             f"{name}: no elderly-population column {elderly_col!r}; "
             f"columns are {_values(gdf.columns.drop('geometry'))}; "
@@ -187,7 +189,8 @@ def read_communities(
     out = _standard_id(gdf, id_col, "community_id", prefix="C", file=name)
     out["name"] = gdf[name_col].astype("string") if name_col in gdf else out["community_id"]
     out["pop_total"] = _non_negative(gdf, pop_col, file=name, option="--pop-col") if pop_col in gdf else np.nan
-    out["pop_60plus"] = _non_negative(gdf, elderly_col, file=name, option="--elderly-col", required=True)
+    out["pop_60plus"] = (_non_negative(gdf, elderly_col, file=name, option="--elderly-col", required=require_elderly)
+                         if elderly_col in gdf else np.nan)
     if households_col in gdf:
         out["households"] = _non_negative(gdf, households_col, file=name, option="--households-col")
     else:
@@ -204,7 +207,7 @@ def read_communities(
             f"{name}: {len(over)} communities have more people aged 60+ than in total (rows {_rows(over)}); "
             f"check the {elderly_col!r} and {pop_col!r} columns."
         )
-    if not (out["pop_60plus"] > 0).any():  # one community at 0 is fine (its coverage is n/a); all at 0 is not
+    if require_elderly and not (out["pop_60plus"] > 0).any():  # one at 0 is fine (coverage n/a), all at 0 not
         raise InputError(
             f"{name}: no elderly population in any community (column {elderly_col!r} is 0 in all "
             f"{len(out)} rows); check the {elderly_col!r} column or name the right one with --elderly-col."
