@@ -8,9 +8,11 @@ network and coverage steps.
 from __future__ import annotations
 
 import dataclasses
+import html as html_lib
 import json
 import logging
 import re
+import time
 
 import folium
 import geopandas as gpd
@@ -724,3 +726,168 @@ def test_suggestion_map_opens_in_headless_chromium(result, isochrones, tmp_path,
     finally:
         driver.quit()
 
+
+
+# --- accessibility (issue 13) ----------------------------------------------------------------------------------
+
+ACCESS_LAYER = {"en": "Accessibility (beds per 1,000 elderly)", "zh": "可达性（每千名老人可达床位）"}
+ACCESS_SCORES = {"C1": 62.5, "C2": 4.25, "C3": 0.0}
+ACCESS_CLASSES = {"C1": "high_need_high_access", "C2": "high_need_low_access", "C3": "low_need_low_access"}
+ACCESS_CLASS_TEXT = {"en": {"C1": "Many elderly, ample supply", "C2": "Many elderly, little supply",
+                            "C3": "Few elderly, little supply"},
+                     "zh": {"C1": "高需求-高供给", "C2": "高需求-低供给", "C3": "低需求-低供给"}}
+
+
+def _accessibility(result: CoverageResult, *, level: float = 20.0):
+    """A hand-made accessibility result (beds, level 20 per 1,000 "given") and the coverage joined with it."""
+    from carecircle.core.access import AccessibilityResult, with_accessibility
+
+    com = result.communities
+    communities = pd.DataFrame({
+        "community_id": com["community_id"], "elderly": com["elderly"],
+        "access": com["community_id"].map(ACCESS_SCORES), "below_level": com["community_id"].map(ACCESS_SCORES) < level,
+        "mismatch": com["community_id"].map(ACCESS_CLASSES)})
+    demand = pd.DataFrame({"access": result.demand["community_id"].map(ACCESS_SCORES).to_numpy()},
+                          index=result.demand.index)
+    demand["below_level"] = demand["access"] < level
+    facilities = pd.DataFrame({"facility_id": ["F1", "F2", "F3"],
+                               "type": ["day_care", "home_care_station", "home_care_station"],
+                               "supply": [40.0, 0.0, 12.0],
+                               "catchment_min": [15.0, 10.0, 10.0], "demand_in_catchment": [640.0, 0.0, 1234.5],
+                               "supply_ratio": [62.5, np.nan, 9.7204]})
+    summary = {"method": "e2sfca", "supply_col": "beds", "per": 1000, "band_weights": [1.0, 0.68, 0.22],
+               "catchment_min": {"day_care": 15.0, "home_care_station": 10.0}, "mean": 27.4321, "median": 4.25,
+               "gini": 0.6123, "level": level, "level_source": "given", "share_below_level": 0.5806,
+               "elderly_below_level": 900.0, "elderly_no_access": 340.0, "facilities_unreached": ["F2"]}
+    lorenz = pd.DataFrame({"population_share": [0.0, 0.2581, 0.5806, 1.0], "access_share": [0.0, 0.0, 0.1, 1.0]})
+    access = AccessibilityResult(method="e2sfca", supply_col="beds", level=level, level_source="given",
+                                 demand=demand, communities=communities, facilities=facilities, rollups={},
+                                 lorenz=lorenz, summary=summary)
+    joined, _ = with_accessibility(result, {}, access)
+    return access, joined
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_accessibility_layer_only_with_accessibility(result, isochrones, lang):
+    access, joined = _accessibility(result)
+    names = LAYERS_EN if lang == "en" else LAYERS_ZH
+    with_access = coverage_map(joined, isochrones, lang=lang, accessibility=access)
+    groups = _feature_groups(with_access)
+    assert set(groups) == {*names, ACCESS_LAYER[lang]}
+    assert groups[ACCESS_LAYER[lang]].show is False  # off at first: the coverage communities lead
+    html = _html(with_access)
+    assert "carecircle-access-legend" in html and "carecircleAccess" in html
+    plain = _html(coverage_map(result, isochrones, lang=lang))
+    for marker in ("carecircle-access", "carecircleAccess", "carecircle-headline-access", ACCESS_LAYER[lang],
+                   "每千名", "per 1,000"):
+        assert not _shows(marker, plain), marker
+
+
+def test_accessibility_layer_drawn_from_the_joined_columns_without_the_result(result, isochrones):
+    """The map of a study's coverage tables shows the layer even when the caller passes no AccessibilityResult; the
+    supply is then named generically and no level is marked."""
+    _access, joined = _accessibility(result)
+    m = coverage_map(joined, isochrones)
+    assert "Accessibility (supply per 1,000 elderly)" in _feature_groups(m)
+    html = _html(m)
+    assert "carecircle-access-level" not in html and "carecircle-headline-access" not in html
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_accessibility_popups_legend_and_headline_show_the_figures(result, isochrones, lang):
+    access, joined = _accessibility(result)
+    m = coverage_map(joined, isochrones, lang=lang, accessibility=access)
+    html = _html(m)
+    group = _feature_groups(m)[ACCESS_LAYER[lang]]
+    features = next(c for c in group._children.values() if isinstance(c, folium.GeoJson)).data["features"]
+    props = {html_lib.unescape(f["properties"]["p0"]): f["properties"] for f in features}
+    for cid, name in zip(["C1", "C2", "C3"], COMMUNITY_NAMES, strict=True):
+        p = props[name]
+        assert p["p2"] == f"{ACCESS_SCORES[cid]:,.1f}"
+        assert p["p3"] == ACCESS_CLASS_TEXT[lang][cid]
+        assert p["p4"] == (("yes" if lang == "en" else "是") if ACCESS_SCORES[cid] < 20 else
+                           ("no" if lang == "en" else "否"))
+        assert p["_dash"] == ("6 4" if ACCESS_SCORES[cid] < 20 else None)
+    assert props[COMMUNITY_NAMES[0]]["_fill"] != props[COMMUNITY_NAMES[2]]["_fill"]
+    # legend: units and the level
+    legend = html[html.index("carecircle-access-legend"):]
+    assert ACCESS_LAYER[lang] in legend
+    assert ("level 20.0: the level set for this study" if lang == "en" else "水平 20.0：本研究设定的水平") in legend
+    # headline: mean and Gini
+    headline = html[html.index("carecircle-headline-access"):]
+    assert "27.4" in headline[:400] and "0.61" in headline[:400]
+    # facility popups: catchment, elderly within it, supply per 1,000 of them
+    for text in (["Catchment (walking minutes)", "Beds per 1,000 elderly within the catchment", "9.7", "1,234"]
+                 if lang == "en" else ["服务半径（步行分钟）", "服务半径内每千名老人床位", "9.7", "1,234"]):
+        assert _shows(text, html), text
+
+
+def test_accessibility_names_are_escaped(result, isochrones):
+    access, joined = _accessibility(result)
+    com = joined.communities.copy()
+    com["name"] = ["<script>alert(1)</script>", "{{ 7 * 7 }}", "a & b"]
+    access = dataclasses.replace(access, summary={**access.summary, "supply_col": "<b>places</b>"})
+    m = coverage_map(dataclasses.replace(joined, communities=com), isochrones, accessibility=access)
+    html = _html(m)
+    assert "<script>alert(1)" not in html and "<b>places" not in html
+    assert "&lt;b&gt;places&lt;/b&gt;" in html or _shows("&lt;b&gt;places&lt;/b&gt;", html)
+    # written as text ("{" as "&#123;", "&" as "\u0026" in JSON), never evaluated as a template
+    assert html.count("7 * 7") == html.count("\\u0026#123;\\u0026#123; 7 * 7 }}") > 0
+
+
+def test_accessibility_inputs_are_not_mutated(result, isochrones):
+    access, joined = _accessibility(result)
+    before = joined.communities.copy(), joined.facilities.copy(), access.communities.copy()
+    coverage_map(joined, isochrones, accessibility=access)
+    pd.testing.assert_frame_equal(joined.communities, before[0])
+    pd.testing.assert_frame_equal(joined.facilities, before[1])
+    pd.testing.assert_frame_equal(access.communities, before[2])
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_accessibility_layer_switches_in_headless_chromium(result, isochrones, tmp_path, lang):
+    """Switching the accessibility layer on switches the coverage communities off and shows its legend; switching
+    the coverage back on hides it again. Its communities sit under the facility markers; no console error."""
+    access, joined = _accessibility(result)
+    path = save_map(coverage_map(joined, isochrones, lang=lang, accessibility=access), tmp_path / "access.html")
+    driver = open_browser(tmp_path)
+    control_js = ("return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+                  ".map(l => [l.textContent.trim(), l.querySelector('input').checked])")
+    legend_js = "return getComputedStyle(document.querySelector('.carecircle-access-legend')).display"
+
+    def click(name):
+        for label in driver.find_elements("css selector", ".leaflet-control-layers-overlays label"):
+            if label.text.strip() == name:
+                label.find_element("css selector", "input").click()
+                return
+        raise AssertionError(name)
+
+    try:
+        driver.get(path.as_uri())
+        driver.implicitly_wait(5)
+        coverage_name = (LAYERS_EN if lang == "en" else LAYERS_ZH)[4]
+        assert dict(driver.execute_script(control_js))[ACCESS_LAYER[lang]] is False
+        assert driver.execute_script(legend_js) == "none"
+        click(ACCESS_LAYER[lang])
+        deadline = time.time() + 5  # the coverage layer is switched off once the control has handled the click
+        while time.time() < deadline and dict(driver.execute_script(control_js))[coverage_name]:
+            time.sleep(0.1)
+        control = dict(driver.execute_script(control_js))
+        assert control[ACCESS_LAYER[lang]] is True and control[coverage_name] is False
+        assert driver.execute_script(legend_js) != "none"
+        assert len(driver.find_elements("css selector", ".leaflet-carecircleAccess-pane path")) == 3
+        z = driver.execute_script(
+            "return [getComputedStyle(document.querySelector('.leaflet-carecircleAccess-pane')).zIndex,"
+            " getComputedStyle(document.querySelector('.leaflet-overlay-pane')).zIndex]")
+        assert int(z[0]) < int(z[1])  # under the isochrones and the facility markers
+        click(coverage_name)
+        deadline = time.time() + 5
+        while time.time() < deadline and dict(driver.execute_script(control_js))[ACCESS_LAYER[lang]]:
+            time.sleep(0.1)
+        control = dict(driver.execute_script(control_js))
+        assert control[ACCESS_LAYER[lang]] is False and control[coverage_name] is True
+        assert driver.execute_script(legend_js) == "none"
+        assert_map_rendered(driver, overlays=len(LAYERS_EN) + 1)
+    finally:
+        driver.quit()

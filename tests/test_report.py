@@ -23,6 +23,7 @@ from browser import assert_map_rendered, open_browser, require_cjk_font, severe_
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError, OutputError
+from carecircle.io.facility_types import type_label
 from carecircle.outputs import staticmap
 from carecircle.outputs.report import map_iframe_snippet, render_report, write_report
 from carecircle.pipeline import run_study
@@ -495,3 +496,180 @@ def test_static_png_draws_the_walking_network_faintly_under_everything(study):
                             - study.coverage.communities.to_crs(study.network.crs).total_bounds[0]) + 200
     without = staticmap.static_map_figure(dataclasses.replace(study, network=None))
     assert [c for c in without.axes[0].collections if c.get_gid() == "network"] == []
+
+
+# --- accessibility (issue 13) ---------------------------------------------------------------------------------
+
+ACCESS_HEADING = {"en": "Accessibility", "zh": "可达性（两步移动搜索法）"}
+
+
+@pytest.fixture(scope="session")
+def access_study():
+    return run_study(accessibility="e2sfca", supply_col="capacity")
+
+
+@pytest.fixture(scope="session")
+def access_reports(access_study) -> dict[str, str]:
+    return {lang: render_report(access_study, lang=lang, generated="2025-01-31") for lang in ("en", "zh")}
+
+
+def _access_section(page: str) -> str:
+    found = re.search(r'<section id="accessibility">(.*?)</section>', _outside_srcdoc(page), flags=re.DOTALL)
+    assert found, "no accessibility section"
+    return found.group(1)
+
+
+def _cells(table: str) -> list[list[str]]:
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("<tbody>")[1])]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_accessibility_section_only_with_accessibility(access_reports, reports, lang):
+    headings = _h2(access_reports[lang])
+    assert ACCESS_HEADING[lang] in headings
+    # after the map, before the roll-ups
+    assert headings.index(ACCESS_HEADING[lang]) == headings.index("Interactive map" if lang == "en" else "交互地图") + 1
+    assert f'<a href="#accessibility">{html.escape(ACCESS_HEADING[lang])}</a>' in access_reports[lang]
+    assert ".mismatch-high_need_low_access" in access_reports[lang]  # its CSS comes with it
+    plain = reports[lang]
+    assert ACCESS_HEADING[lang] not in _h2(plain) and 'id="accessibility"' not in plain
+    assert "mismatch" not in plain and "lorenz" not in plain and "accessibility section" not in plain
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_accessibility_figures_equal_the_summary(access_reports, access_study, lang):
+    page, a = access_reports[lang], access_study.accessibility.summary
+    assert _card(page, "access-mean")[0] == f"{a['mean']:,.1f}"
+    assert _card(page, "access-median")[0] == f"{a['median']:,.1f}"
+    assert _card(page, "access-gini")[0] == f"{a['gini']:.2f}"
+    share, detail = _card(page, "access-below")
+    assert share == f"{100 * a['share_below_level']:.1f}%"
+    assert f"{a['elderly_below_level']:,.0f}" in detail and f"{a['level']:,.1f}" in detail
+    assert ("the study-wide average" if lang == "en" else "全域平均水平") in detail  # level_source 'mean'
+    assert _card(page, "access-none")[0] == f"{a['elderly_no_access']:,.0f}"
+    section = _access_section(page)
+    # the method: name, supply column, each type's catchment, the band weights
+    assert ("enhanced two-step floating catchment area method (E2SFCA)" if lang == "en"
+            else "增强型两步移动搜索法（E2SFCA）") in html.unescape(section)
+    assert "“capacity”" in section
+    for w in a["band_weights"]:
+        assert f"{w:.2f}" in section
+    for code, minutes in a["catchment_min"].items():
+        name = type_label(code, lang)
+        assert html.escape(f"{name} {minutes:g} min" if lang == "en" else f"{name}{minutes:g}分钟") in section
+    # the Lorenz curve: every point of the result, the diagonal, the Gini in the caption
+    svg = re.search(r'<svg class="lorenz-chart".*?</svg>', section, flags=re.DOTALL).group(0)
+    points = re.search(r'class="lorenz-curve" points="([^"]+)"', svg).group(1).split()
+    assert len(points) == len(access_study.accessibility.lorenz)
+    assert 'class="lorenz-equality"' in svg
+    assert f"{a['gini']:.2f}" in re.search(r"<figcaption.*?</figcaption>", section, flags=re.DOTALL).group(0)
+
+
+def test_accessibility_mismatch_table_and_ranking(access_reports, access_study):
+    access = access_study.accessibility
+    section = _access_section(access_reports["en"])
+    table = re.search(r'<table class="access-mismatch">.*?</table>', section, flags=re.DOTALL).group(0)
+    rows = _cells(table)
+    scores = access.communities.set_index("community_id")
+    assert sorted(r[0] for r in rows) == sorted(scores.index)
+    classes = [scores.loc[r[0], "mismatch"] for r in rows]
+    n_short = classes.count("high_need_low_access")
+    assert n_short and classes[:n_short] == ["high_need_low_access"] * n_short  # high need, low access first
+    for r in rows:
+        assert r[-3] == f"{scores.loc[r[0], 'access']:,.1f}" and r[-4] == f"{scores.loc[r[0], 'elderly']:,.0f}"
+        assert r[-2] == ("yes" if scores.loc[r[0], "below_level"] else "no")
+    assert "Many elderly, little supply" in table
+    assert table.count('<tr class="below"') == int(scores["below_level"].sum())
+    # the subdistrict ranking, rank 1 first, with English names where the communities give them
+    ranking = re.search(r'<table class="access-ranking access-ranking-subdistrict">.*?</table>', section,
+                        flags=re.DOTALL).group(0)
+    sub = access.rollups["subdistrict"].sort_values("rank")
+    rows = _cells(ranking)
+    assert [r[0] for r in rows] == [str(int(v)) for v in sub["rank"]]
+    assert [r[3] for r in rows] == [f"{v:,.1f}" for v in sub["access"]]
+    assert [r[4] for r in rows] == [f"{v:.2f}" for v in sub["gini"]]
+    assert [r[5] for r in rows] == [f"{100 * v:.1f}%" for v in sub["share_below"]]
+    assert "(illustrative)" in rows[0][1]
+    assert "access-ranking-district" not in section  # one district: nothing to rank
+
+
+def test_accessibility_in_chinese_has_no_english_labels(access_reports, access_study):
+    from carecircle.outputs.i18n import ACCESS_TERMS, REPORT_LABELS
+
+    section = _access_section(access_reports["zh"])
+    text = html.unescape(re.sub(r"<[^>]+>", " ", section))
+    english = [v for k, v in REPORT_LABELS["en"].items() if k.startswith(("access", "lorenz", "sec_access"))]
+    english += list(ACCESS_TERMS["en"].values())
+    for label in english:
+        fixed = re.split(r"\{[^}]*\}", label)
+        for part in fixed:
+            words = re.findall(r"[A-Za-z]{4,}", part)
+            assert not any(re.search(rf"\b{w}\b", text) for w in words if w not in ("SFCA",)), (label, words)
+    # the only Latin letters left: the method's abbreviation, the supply column as given, the community ids
+    ids = set(access_study.accessibility.communities["community_id"])
+    leftover = {w for w in re.findall(r"[A-Za-z][A-Za-z_0-9]*", text) if w not in ids}
+    assert leftover <= {"E2SFCA", "capacity"}, leftover
+
+
+def test_accessibility_text_is_escaped(access_study):
+    access = access_study.accessibility
+    com = access_study.coverage.communities.copy()
+    com["name"] = "<script>alert('c')</script>"
+    com["name_en"] = "<img src=x onerror=alert(1)>"
+    hostile_sub = access.rollups["subdistrict"].assign(subdistrict="<b>sub</b>")
+    hostile = dataclasses.replace(
+        access, summary={**access.summary, "supply_col": "<i>places</i>", "facilities_unreached": ["<u>F9</u>"]},
+        rollups={**access.rollups, "subdistrict": hostile_sub})
+    study = dataclasses.replace(access_study, accessibility=hostile,
+                                coverage=dataclasses.replace(access_study.coverage, communities=com))
+    for lang in ("en", "zh"):
+        section = _access_section(render_report(study, lang=lang, map_html="<p/>"))
+        for raw in ("<script>alert", "<img src", "<b>sub", "<i>places", "<u>F9"):
+            assert raw not in section, raw
+        assert "&lt;i&gt;places&lt;/i&gt;" in section and "&lt;u&gt;F9&lt;/u&gt;" in section
+        assert "&lt;b&gt;sub&lt;/b&gt;" in section
+        assert ("&lt;img src=x onerror=alert(1)&gt;" if lang == "en" else "&lt;script&gt;alert(&#x27;c&#x27;)") in \
+            section
+
+
+def test_accessibility_map_in_the_report(access_reports):
+    """The report's own map (drawn when no map is given) carries the accessibility layer."""
+    doc = _srcdocs(access_reports["zh"])[0]
+    assert "可达性（每千名老人可达服务容量）" in doc or json.dumps("可达性（每千名老人可达服务容量）")[1:-1] in doc
+    assert "carecircle-access-legend" in doc
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_accessibility_report_in_headless_chromium(access_reports, lang, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    path = tmp_path / f"report_access_{lang}.html"
+    path.write_text(access_reports[lang], encoding="utf-8")
+    driver = open_browser(tmp_path)
+    try:
+        driver.get(path.as_uri())
+        section = driver.find_element(By.ID, "accessibility")
+        assert section.find_element(By.TAG_NAME, "h2").text == ACCESS_HEADING[lang]
+        chart = section.find_element(By.CSS_SELECTOR, "svg.lorenz-chart")
+        assert chart.is_displayed() and chart.size["width"] >= 300 and chart.size["height"] >= 250
+        assert driver.execute_script(
+            "return document.querySelector('.lorenz-curve').getTotalLength()") > 300
+        assert len(section.find_elements(By.CSS_SELECTOR, "table.access-mismatch tbody tr")) == 7
+        pill = section.find_element(By.CSS_SELECTOR, ".mismatch-high_need_low_access")
+        assert pill.value_of_css_property("background-color") != "rgba(0, 0, 0, 0)"  # its CSS is there
+        iframe = driver.find_element(By.CSS_SELECTOR, ".map-frame iframe")
+        driver.switch_to.frame(iframe)
+        deadline = time.time() + 20
+        while time.time() < deadline and not driver.find_elements(By.CSS_SELECTOR, ".leaflet-container path"):
+            time.sleep(0.2)
+        names = [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR,
+                                                               ".leaflet-control-layers-overlays label")]
+        assert ("Accessibility (service places per 1,000 elderly)" if lang == "en"
+                else "可达性（每千名老人可达服务容量）") in names
+        assert severe_console_errors(driver) == []
+        driver.switch_to.default_content()
+        assert severe_console_errors(driver) == []
+    finally:
+        driver.quit()
