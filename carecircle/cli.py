@@ -239,6 +239,11 @@ def _add_study_args(parser: argparse.ArgumentParser):
                       f"{DEMAND_METHODS[0]})")
     data.add_argument("--subdistricts", type=Path, metavar="FILE",
                       help="subdistrict (街道) polygons with a name column; communities are assigned by location")
+    data.add_argument("--population-raster", type=Path, nargs="+", metavar="TIF",
+                      help="place the elderly from population rasters (GeoTIFF; every band of every file summed, e.g. "
+                      "WorldPop's 60+ bands) by exact partial-pixel shares of the communities")
+    data.add_argument("--no-raster-scale", dest="raster_scale", action="store_false",
+                      help="keep the raster's numbers instead of scaling them to the communities' 60+ totals")
     data.add_argument("--type-map", type=Path, metavar="FILE",
                       help="your facility type names mapped to carecircle's: a two-column table name,type (CSV or "
                       "Excel), looked up before the built-in names")

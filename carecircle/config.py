@@ -199,10 +199,17 @@ class InputsSpec(_Spec):
     buildings: InputLayer | None = None
     subdistricts: InputLayer | None = None
     demand_method: Literal[DEMAND_METHODS] = DEMAND_METHODS[0]
+    population_raster: list[ExistingFile] | None = None
+    raster_scale: bool = True
     type_map: ExistingFile | None = None
     sheet: str | None = None
     facilities_sheet: str | None = None
     demand_sheet: str | None = None
+
+    @field_validator("population_raster", mode="before")
+    @classmethod
+    def _one_or_more(cls, value):
+        return [value] if isinstance(value, str | os.PathLike) else value
 
     def sheet_of(self, kind: str) -> str | None:
         """The Excel sheet to read for ``kind`` (``facilities`` or ``demand``): its own ``<kind>_sheet``, else

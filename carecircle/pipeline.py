@@ -26,6 +26,7 @@ from carecircle.core.coverage import CoverageFacts, coverage_by_type, measure_co
 from carecircle.core.demand import children_demand, osm_buildings, place_demand
 from carecircle.core.isochrones import isochrones
 from carecircle.core.network import Progress, WalkNetwork, download_network, load_network, network_from_lines
+from carecircle.core.raster_demand import raster_demand
 from carecircle.core.travel import snap_points
 from carecircle.defaults import MAX_PER_FACILITY_ISOCHRONES
 from carecircle.errors import InputError
@@ -111,8 +112,12 @@ def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
     communities, demand = inputs.communities, inputs.demand
     if area.is_default and communities is None and demand is None:
         communities = default_data_dir() / "communities.geojson"
-    if communities is None and demand is None:
-        raise InputError("no demand given; pass --communities (polygons with elderly population) or --demand (points).")
+    raster = inputs.population_raster
+    if raster and demand is not None:
+        raise InputError("give demand points (--demand) or a population raster (--population-raster), not both.")
+    if communities is None and demand is None and not raster:
+        raise InputError("no demand given; pass --communities (polygons with elderly population), --demand (points) "
+                         "or --population-raster (GeoTIFF).")
 
     step("Reading inputs")
     columns = config.reader_columns
@@ -124,7 +129,8 @@ def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
                          f"{', '.join(ELDER_CARE[:-1])}.")
     com = None
     if communities is not None:
-        com = _layer(communities, read_communities, reader_args(columns, COMMUNITY_COLUMNS))
+        com = _layer(communities, read_communities, {**reader_args(columns, COMMUNITY_COLUMNS),
+                                                     **({"require_elderly": False} if raster else {})})
         if inputs.subdistricts is not None:
             com = join_subdistricts(com, inputs.subdistricts)
     dem = _layer(demand, read_demand, {**reader_args(columns, DEMAND_COLUMNS), "sheet": inputs.sheet_of("demand")}
@@ -140,6 +146,9 @@ def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
         elder = fac[fac["type"].isin(ELDER_CARE).to_numpy()]
     if normalise_crs(config.facilities.crs) == "wgs84":  # declared WGS-84: do they look GCJ-shifted?
         _warn_if_gcj_offset(fac, network)
+    if dem is None and raster:
+        step("Placing elderly population from the raster")
+        dem = raster_demand(raster, network, com, scale=inputs.raster_scale)
     if dem is None:
         step("Placing elderly population inside communities")
         buildings = _buildings_for(area, inputs.buildings) if inputs.demand_method == "buildings" else None
@@ -441,6 +450,7 @@ def _describe_inputs(config: StudyConfig, network: WalkNetwork, communities) -> 
         "facilities": _describe(facilities),
         "communities": _describe(communities),
         "demand": _describe(inputs.demand) if inputs.demand is not None
+        else _describe_raster(inputs) if inputs.population_raster
         else f"placed inside communities ({inputs.demand_method})",
     }
     if inputs.subdistricts is not None:
@@ -484,6 +494,11 @@ def _layer(value, reader, kwargs) -> gpd.GeoDataFrame:
     if isinstance(value, gpd.GeoDataFrame):
         return value
     return reader(value, **kwargs)
+
+
+def _describe_raster(inputs) -> str:
+    files = ", ".join(str(p) for p in inputs.population_raster)
+    return f"population raster {files}" + (" (scaled to the communities' 60+ totals)" if inputs.raster_scale else "")
 
 
 def _describe(value) -> str | None:

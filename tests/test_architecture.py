@@ -19,7 +19,7 @@ LAYERS = {"errors": 0, "version": 0, "formats": 0, "defaults": 0, "io": 1, "core
 TOP = 5
 #: Third-party libraries a function may import lazily, with the reason (each import carries a comment too).
 HEAVY_OPTIONAL = {"folium", "branca", "matplotlib", "pyrosm", "osmnx", "rich", "platformdirs", "openpyxl",
-                  "scipy", "importlib", "dask", "distributed"}
+                  "scipy", "importlib", "dask", "distributed", "rasterio", "exactextract"}
 
 
 def _modules() -> dict[str, Path]:
