@@ -731,6 +731,7 @@ def test_suggestion_map_opens_in_headless_chromium(result, isochrones, tmp_path,
 # --- accessibility (issue 13) ----------------------------------------------------------------------------------
 
 ACCESS_LAYER = {"en": "Accessibility (beds per 1,000 elderly)", "zh": "可达性（每千名老人可达床位）"}
+ACCESS_POINTS_LAYER = {"en": "Accessibility of homes (demand points)", "zh": "居住点可达性（需求点）"}
 ACCESS_SCORES = {"C1": 62.5, "C2": 4.25, "C3": 0.0}
 ACCESS_CLASSES = {"C1": "high_need_high_access", "C2": "high_need_low_access", "C3": "low_need_low_access"}
 ACCESS_CLASS_TEXT = {"en": {"C1": "Many elderly, ample supply", "C2": "Many elderly, little supply",
@@ -773,13 +774,14 @@ def test_accessibility_layer_only_with_accessibility(result, isochrones, lang):
     names = LAYERS_EN if lang == "en" else LAYERS_ZH
     with_access = coverage_map(joined, isochrones, lang=lang, accessibility=access)
     groups = _feature_groups(with_access)
-    assert set(groups) == {*names, ACCESS_LAYER[lang]}
-    assert groups[ACCESS_LAYER[lang]].show is False  # off at first: the coverage communities lead
+    assert set(groups) == {*names, ACCESS_LAYER[lang], ACCESS_POINTS_LAYER[lang]}
+    # off at first: the coverage communities lead
+    assert groups[ACCESS_LAYER[lang]].show is False and groups[ACCESS_POINTS_LAYER[lang]].show is False
     html = _html(with_access)
     assert "carecircle-access-legend" in html and "carecircleAccess" in html
     plain = _html(coverage_map(result, isochrones, lang=lang))
     for marker in ("carecircle-access", "carecircleAccess", "carecircle-headline-access", ACCESS_LAYER[lang],
-                   "每千名", "per 1,000"):
+                   ACCESS_POINTS_LAYER[lang], "每千名", "per 1,000"):
         assert not _shows(marker, plain), marker
 
 
@@ -809,6 +811,12 @@ def test_accessibility_popups_legend_and_headline_show_the_figures(result, isoch
                            ("no" if lang == "en" else "否"))
         assert p["_dash"] == ("6 4" if ACCESS_SCORES[cid] < 20 else None)
     assert props[COMMUNITY_NAMES[0]]["_fill"] != props[COMMUNITY_NAMES[2]]["_fill"]
+    # demand points in the same colours as their community, with their score
+    points = _feature_groups(m)[ACCESS_POINTS_LAYER[lang]]
+    features = next(c for c in points._children.values() if isinstance(c, folium.GeoJson)).data["features"]
+    assert len(features) == len(joined.demand)
+    fills = {f["properties"]["p1"]: f["properties"]["_fill"] for f in features}
+    assert fills["62.5"] == props[COMMUNITY_NAMES[0]]["_fill"] and fills["0.0"] == props[COMMUNITY_NAMES[2]]["_fill"]
     # legend: units and the level
     legend = html[html.index("carecircle-access-legend"):]
     assert ACCESS_LAYER[lang] in legend
@@ -888,6 +896,12 @@ def test_accessibility_layer_switches_in_headless_chromium(result, isochrones, t
         control = dict(driver.execute_script(control_js))
         assert control[ACCESS_LAYER[lang]] is False and control[coverage_name] is True
         assert driver.execute_script(legend_js) == "none"
-        assert_map_rendered(driver, overlays=len(LAYERS_EN) + 1)
+        # the demand points alone: the coverage stays, the legend explains their colours
+        click(ACCESS_POINTS_LAYER[lang])
+        time.sleep(0.3)
+        control = dict(driver.execute_script(control_js))
+        assert control[ACCESS_POINTS_LAYER[lang]] is True and control[coverage_name] is True
+        assert driver.execute_script(legend_js) != "none"
+        assert_map_rendered(driver, overlays=len(LAYERS_EN) + 2)
     finally:
         driver.quit()

@@ -65,6 +65,7 @@ _SUGGESTED_TYPE = "suggested"
 # overlays so isochrones and facility markers stay on top of it when it is switched on.
 _ACCESS_COLORS = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")
 _ACCESS_PANE = "carecircleAccess"
+_ACCESS_POINTS_PANE = "carecircleAccessPoints"
 
 
 def coverage_map(
@@ -168,7 +169,8 @@ def coverage_map(
     type_colors = facility_type_colors(drawn_facilities)
 
     coverage_group = _add_communities(m, communities, thresholds, result.target_share, share_cmap, labels)
-    access = _access_layer(m, communities, accessibility, labels) if "access_per_1000" in communities else None
+    access = (_access_layer(m, communities, demand, accessibility, labels) if "access_per_1000" in communities
+              else None)
     iso_colors = _add_isochrones(m, isochrones, facilities, labels)
     new_iso_layers = _add_suggested_isochrones(m, suggested_isochrones, labels)
     n_uncovered = _add_uncovered(m, demand, facilities, top, labels)
@@ -196,7 +198,7 @@ def coverage_map(
         name="carecircle_legend",
     )
     if access is not None:
-        root.html.add_child(html_element(_access_switch_script(m, access["group"], coverage_group)),
+        root.html.add_child(html_element(_access_switch_script(m, access["groups"], coverage_group)),
                             name="carecircle_access_switch")
     m.fit_bounds(map_bounds(communities, facilities, demand, suggested))
     logger.info(
@@ -306,13 +308,16 @@ def _nice_ceiling(value: float) -> float:
 def _access_layer(
     m: folium.Map,
     communities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
     accessibility: AccessibilityResult | None,
     labels: Mapping[str, str],
 ) -> dict[str, Any]:
-    """The accessibility layer (hidden at first, in its own pane under the other overlays): communities coloured by
-    reachable supply per 1,000 elderly, dashed when below the level, popups with score, need/supply class and flag.
+    """The accessibility layers, hidden at first: communities coloured by reachable supply per 1,000 elderly (in
+    their own pane under the other overlays), dashed when below the level, popups with score, need/supply class and
+    flag; and the demand points in the same colours, when they carry their scores.
 
-    Returns ``{"group", "supply", "legend"}``: the layer, the supply as a noun and the legend's HTML.
+    Returns ``{"groups", "supply", "legend"}``: the layers (communities first), the supply as a noun and the
+    legend's HTML.
     """
     terms = in_language(ACCESS_TERMS, labels["_lang"])
     summary = accessibility.summary if accessibility is not None else {}
@@ -360,9 +365,47 @@ def _access_layer(
         control=False,
         pane=_ACCESS_PANE,
     ).add_to(group)
+    groups = [group]
+    if "access_per_1000" in demand.columns:
+        groups.append(_access_points(m, demand, cmap, vmax, supply, below_label, labels))
     source = access_term(terms, "level", summary.get("level_source")) if summary.get("level_source") else ""
     legend = _access_legend(cmap, vmax, level, source, labels["access_layer"].format(supply=supply), labels)
-    return {"group": group, "supply": supply, "legend": legend}
+    return {"groups": groups, "supply": supply, "legend": legend}
+
+
+def _access_points(m: folium.Map, demand: gpd.GeoDataFrame, cmap: branca.colormap.LinearColormap, vmax: float,
+                   supply: str, below_label: str, labels: Mapping[str, str]) -> folium.FeatureGroup:
+    """Demand points coloured by their accessibility (a layer hidden at first), sized by population, in a pane
+    above the accessibility communities and under the other overlays (the facility markers stay on top)."""
+    folium.map.CustomPane(_ACCESS_POINTS_PANE, z_index=395, pointer_events=True).add_to(m)
+    group = add_layer(m, labels["access_points_layer"], show=False)
+    rows = demand[demand.geometry.geom_type == "Point"]
+    if rows.empty:
+        return group
+    scores = pd.to_numeric(rows["access_per_1000"], errors="coerce")
+    pop = pd.to_numeric(column_or_missing(rows, "population"), errors="coerce").fillna(0.0)
+    extra = {
+        "_fill": [NO_DATA_COLOR if pd.isna(v) else cmap.rgb_hex_str(float(np.clip(v, 0, vmax))) for v in scores],
+        "_radius": [float(np.clip(2.0 + math.sqrt(max(p, 0.0)) / 2.5, 2.5, 8.0)) for p in pop],
+    }
+    slim, keys, aliases = popup_frame(
+        rows,
+        [("population", labels["population"], lambda v: fmt_persons(v, labels)),
+         ("access_per_1000", _capital(labels["access_score"].format(supply=supply)),
+          lambda v: fmt_number(v, labels, 1)),
+         ("access_below_level", below_label, lambda v: fmt_bool(v, labels))],
+        extra,
+    )
+    folium.GeoJson(
+        slim,
+        marker=folium.CircleMarker(radius=4, color="#333333", weight=0.6, fill=True, fill_opacity=0.9),
+        # The pane goes with the style: folium's markers take only their style's options (the pane included).
+        style_function=lambda f: {"radius": f["properties"]["_radius"], "fillColor": f["properties"]["_fill"],
+                                  "pane": _ACCESS_POINTS_PANE},
+        popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False),
+        control=False,
+    ).add_to(group)
+    return group
 
 
 def _access_legend(cmap: branca.colormap.LinearColormap, vmax: float, level: Any, source: str, title: str,
@@ -395,21 +438,24 @@ def _access_legend(cmap: branca.colormap.LinearColormap, vmax: float, level: Any
     )
 
 
-def _access_switch_script(m: folium.Map, access: folium.FeatureGroup, coverage: folium.FeatureGroup) -> str:
-    """Switching the accessibility layer on switches the coverage communities off and shows its legend; switching
-    the coverage communities on switches it off (two choropleths of the same areas would hide each other).
+def _access_switch_script(m: folium.Map, groups: list[folium.FeatureGroup], coverage: folium.FeatureGroup) -> str:
+    """Switching the accessibility communities (``groups[0]``) on switches the coverage communities off, and back
+    (two choropleths of the same areas would hide each other); the accessibility legend shows while any of
+    ``groups`` is on.
 
     The switch-off waits for the layer control to finish handling the click, so the control's boxes follow."""
     return (
         "<script>window.addEventListener('load', function () {"
-        f"var map = {m.get_name()}, access = {access.get_name()}, coverage = {coverage.get_name()};"
+        f"var map = {m.get_name()}, groups = [{', '.join(g.get_name() for g in groups)}], access = groups[0], "
+        f"coverage = {coverage.get_name()};"
         "var legend = document.querySelector('.carecircle-access-legend');"
-        "function show(on) { if (legend) { legend.style.display = on ? '' : 'none'; } }"
+        "function show() { if (legend) { legend.style.display = groups.some(function (g) { return map.hasLayer(g); })"
+        " ? '' : 'none'; } }"
         "function drop(layer) { setTimeout(function () { if (map.hasLayer(layer)) { map.removeLayer(layer); } }, 0); }"
         "map.on('overlayadd', function (e) {"
-        "if (e.layer === access) { show(true); drop(coverage); } else if (e.layer === coverage) { drop(access); } });"
-        "map.on('overlayremove', function (e) { if (e.layer === access) { show(false); } });"
-        "show(map.hasLayer(access));"
+        "if (e.layer === access) { drop(coverage); } else if (e.layer === coverage) { drop(access); } show(); });"
+        "map.on('overlayremove', show);"
+        "show();"
         "});</script>"
     )
 
