@@ -31,6 +31,15 @@ from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 from scipy.sparse.csgraph import connected_components
 
+from carecircle.core.osm_tags import (
+    crossing_code,
+    edge_tags,
+    node_blocks,
+    node_tags,
+    step_count,
+    walkable,
+    way_kind,
+)
 from carecircle.errors import InputError, NetworkError
 
 log = logging.getLogger(__name__)
@@ -40,20 +49,14 @@ log = logging.getLogger(__name__)
 Progress = Callable[..., None]
 
 #: Bumped whenever the cached form, a reader or the walking filter changes, so old caches are rebuilt.
-#: 2: OSM XML streamed by our own reader instead of osmnx.
-CACHE_VERSION = 2
+#: 2: OSM XML streamed by our own reader instead of osmnx. 3: tags of the walking model kept.
+CACHE_VERSION = 3
 
-#: ``highway`` values nobody walks on (osmnx's walk filter, plus planned and disused ways).
-_NOT_WALKABLE_HIGHWAY = {
-    "abandoned", "bus_guideway", "construction", "cycleway", "motorway", "motorway_link", "no", "planned",
-    "platform", "proposed", "raceway", "razed", "rest_area", "services", "disused", "bus_stop",
-}
-_PRIVATE = {"private", "no"}
 
 
 @dataclass(frozen=True)
 class WalkNetwork:
-    """An undirected walking network of straight segments in a metric CRS.
+    """A walking network of straight segments in a metric CRS.
 
     Attributes
     ----------
@@ -61,6 +64,16 @@ class WalkNetwork:
     edge_u, edge_v : (m,) int arrays of segment end nodes; each segment is stored once, ``u < v``.
     crs : the projected CRS (a UTM zone), as an authority string such as ``"EPSG:32635"``.
     source : human-readable description of where the network came from.
+    edge_kind : (m,) int8, what each segment is (``EDGE_PATH``, ``EDGE_STEPS``, ``EDGE_MAJOR``,
+        ``EDGE_MAJOR_NO_SIDEWALK``), when the source tells (OSM files); ``None`` otherwise.
+    edge_steps : (m,) float, the tagged ``step_count`` of a flight of steps shared out over its segments by
+        length (NaN where not tagged); ``None`` when the source tells nothing.
+    node_crossing : (n,) int8, the crossing control tagged on each node (``CROSSING_*``); ``None`` when unknown.
+    node_blocked : (n,) bool, a barrier a pedestrian may not pass (a gate, fence or wall with ``access`` private
+        or no); ``None`` when unknown.
+    edge_cost_fwd, edge_cost_bwd : (m,) the cost of walking each segment from ``u`` to ``v`` and back, in metres
+        at the study's walking speed (seconds × speed), set by a walking model
+        (:func:`carecircle.core.walk_model.apply_walk_model`); ``None``: the plain model, cost = length.
     """
 
     node_xy: np.ndarray
@@ -68,6 +81,12 @@ class WalkNetwork:
     edge_v: np.ndarray
     crs: str
     source: str
+    edge_kind: np.ndarray | None = None
+    edge_steps: np.ndarray | None = None
+    node_crossing: np.ndarray | None = None
+    node_blocked: np.ndarray | None = None
+    edge_cost_fwd: np.ndarray | None = None
+    edge_cost_bwd: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -96,8 +115,26 @@ class WalkNetwork:
 
     @cached_property
     def csr(self) -> sp.csr_array:
-        """Symmetric CSR adjacency with segment lengths in metres as weights."""
-        return directed_csr(self.edge_u, self.edge_v, self.edge_length_m, self.n_nodes)
+        """CSR adjacency for searches from the facilities: entry ``(a, b)`` is the cost of walking ``b → a``, so
+        a search from a facility gives every node its cost of walking *to* it. Without a walking model's costs
+        it is symmetric with segment lengths in metres."""
+        if self.edge_cost_fwd is None:
+            return directed_csr(self.edge_u, self.edge_v, self.edge_length_m, self.n_nodes)
+        return directed_csr(self.edge_u, self.edge_v, self.edge_cost_bwd, self.n_nodes, back=self.edge_cost_fwd)
+
+    @property
+    def has_costs(self) -> bool:
+        """Whether a walking model set the segments' costs (else cost = length, both ways)."""
+        return self.edge_cost_fwd is not None
+
+    @cached_property
+    def min_cost_ratio(self) -> float:
+        """The smallest cost per metre of any segment in either direction (1 without costs): a walk costing
+        ``c`` never ends farther than ``c / min_cost_ratio`` metres from its start."""
+        if self.edge_cost_fwd is None or self.n_edges == 0:
+            return 1.0
+        length = np.maximum(self.edge_length_m, 1e-12)
+        return float(min(1.0, (self.edge_cost_fwd / length).min(), (self.edge_cost_bwd / length).min()))
 
     @cached_property
     def to_wgs84(self) -> pyproj.Transformer:
@@ -116,11 +153,13 @@ class WalkNetwork:
         return f"WalkNetwork({self.n_nodes:,} nodes, {self.n_edges:,} segments, {self.crs}, {self.source})"
 
 
-def directed_csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.csr_array:
-    """CSR matrix holding each undirected edge in both directions (zero weights are kept as edges)."""
+def directed_csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int, *, back: np.ndarray | None = None
+                 ) -> sp.csr_array:
+    """CSR matrix holding each edge in both directions: ``u → v`` weighs ``w``, ``v → u`` weighs ``back``
+    (default ``w``). Zero weights are kept as edges."""
     rows = np.concatenate([u, v])
     cols = np.concatenate([v, u])
-    data = np.concatenate([w, w]).astype(np.float64)
+    data = np.concatenate([w, w if back is None else back]).astype(np.float64)
     return sp.csr_array((data, (rows, cols)), shape=(n, n))
 
 
@@ -128,7 +167,9 @@ def directed_csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.csr_
 
 
 def network_from_lines(
-    lines: np.ndarray, *, crs: str | None = None, source: str = "lines", keep_largest: bool = True
+    lines: np.ndarray, *, crs: str | None = None, source: str = "lines", keep_largest: bool = True,
+    line_kind: np.ndarray | None = None, line_steps: np.ndarray | None = None,
+    tagged_nodes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> WalkNetwork:
     """Build a :class:`WalkNetwork` from walkable line geometries.
 
@@ -138,6 +179,9 @@ def network_from_lines(
     crs : CRS of ``lines``; geographic input is projected to its UTM zone. Default WGS-84.
     source : description kept on the network.
     keep_largest : keep only the largest connected component.
+    line_kind, line_steps : per line, its ``EDGE_*`` code and tagged ``step_count`` (OSM sources; see
+        :class:`WalkNetwork`); ``tagged_nodes``: WGS-84 positions of crossing and barrier nodes with their
+        ``CROSSING_*`` codes and barrier flags.
 
     Examples
     --------
@@ -147,23 +191,34 @@ def network_from_lines(
     (3, 200)
     """
     lines = np.asarray(lines, dtype=object)
-    lines = shapely.get_parts(lines[~shapely.is_missing(lines)])
-    lines = lines[shapely.get_type_id(lines) == 1]
+    present = ~shapely.is_missing(lines)
+    lines, of_line = shapely.get_parts(lines[present], return_index=True)
+    simple = shapely.get_type_id(lines) == 1
+    lines, of_line = lines[simple], np.flatnonzero(present)[of_line[simple]]
     if len(lines) == 0:
         raise NetworkError(f"{source}: no walkable ways found; check that the area or file holds streets or paths.")
     coords, idx = shapely.get_coordinates(lines, return_index=True)
-    return _from_vertices(coords, idx[1:] == idx[:-1], crs=crs, source=source, keep_largest=keep_largest)
+    same_line = idx[1:] == idx[:-1]
+    tags = None
+    if line_kind is not None:
+        seg_line = idx[:-1][same_line]
+        steps = np.full(len(present), np.nan) if line_steps is None else np.asarray(line_steps, dtype=float)
+        nodes = tagged_nodes or (None, None, None)
+        tags = OsmTags(kind=np.asarray(line_kind)[of_line][seg_line], steps=steps[of_line][seg_line], way=seg_line,
+                       node_lonlat=nodes[0], node_crossing=nodes[1], node_blocked=nodes[2])
+    return _from_vertices(coords, same_line, crs=crs, source=source, keep_largest=keep_largest, tags=tags)
 
 
 def _from_vertices(
     coords: np.ndarray, same_line: np.ndarray, *, crs, source: str, keep_largest: bool,
-    zone_coords: np.ndarray | None = None,
+    zone_coords: np.ndarray | None = None, tags: OsmTags | None = None,
 ) -> WalkNetwork:
     """The network of the segments between consecutive vertices of the same line.
 
     ``coords`` is (k, 2) in ``crs``; ``same_line[i]`` says whether vertices ``i`` and ``i + 1`` belong to one
     line. Geographic coordinates are rounded to 1e-7 degrees (OSM's precision) and projected to the UTM zone of
-    ``zone_coords`` (default: of ``coords``).
+    ``zone_coords`` (default: of ``coords``). ``tags``, when the source has them, carries what the walking model
+    reads, per segment and per vertex.
     """
     src_crs = pyproj.CRS.from_user_input(crs or "EPSG:4326")
     if src_crs.is_geographic:
@@ -184,15 +239,64 @@ def _from_vertices(
         node_xy = np.column_stack([x, y])
     else:
         node_xy = uniq.astype(np.float64)
-    return _finish(node_xy, u, v, target, source, keep_largest=keep_largest)
+    attrs = tags.per_node_and_segment(node_of, len(uniq), node_xy, u, v, uniq_c) if tags is not None else None
+    return _finish(node_xy, u, v, target, source, keep_largest=keep_largest, attrs=attrs)
 
 
-def _finish(node_xy, u, v, crs, source, *, keep_largest: bool) -> WalkNetwork:
-    """Drop loops and duplicates, keep the largest component, renumber nodes compactly."""
+@dataclass(frozen=True)
+class OsmTags:
+    """What the walking model reads from OSM, as a reader found it: per segment (aligned with the segments of
+    :func:`_from_vertices`, i.e. ``same_line``'s true positions) the ``kind`` (``EDGE_*``), the ``steps`` of the
+    segment's way (``step_count``, NaN when untagged) and the ``way`` it belongs to (to share the steps out by
+    length); per vertex (aligned with ``coords``) the crossing code and barrier flag, or per coordinate: the
+    tagged nodes' WGS-84 positions with their codes (``node_lonlat``), matched to the network's nodes at OSM's
+    1e-7 degree precision."""
+
+    kind: np.ndarray
+    steps: np.ndarray
+    way: np.ndarray
+    vertex_crossing: np.ndarray | None = None
+    vertex_blocked: np.ndarray | None = None
+    node_lonlat: np.ndarray | None = None
+    node_crossing: np.ndarray | None = None
+    node_blocked: np.ndarray | None = None
+
+    def per_node_and_segment(self, node_of, n_nodes, node_xy, u, v, uniq_c) -> dict[str, np.ndarray]:
+        crossing = np.zeros(n_nodes, dtype=np.int8)
+        blocked = np.zeros(n_nodes, dtype=bool)
+        if self.vertex_crossing is not None:
+            np.maximum.at(crossing, node_of, self.vertex_crossing.astype(np.int8))
+            np.logical_or.at(blocked, node_of, self.vertex_blocked.astype(bool))
+        if self.node_lonlat is not None and len(self.node_lonlat):
+            key = np.ascontiguousarray(np.round(self.node_lonlat, 7), dtype=np.float64).view(np.complex128).ravel()
+            pos = np.minimum(np.searchsorted(uniq_c, key), n_nodes - 1)
+            hit = uniq_c[pos] == key
+            np.maximum.at(crossing, pos[hit], self.node_crossing[hit].astype(np.int8))
+            np.logical_or.at(blocked, pos[hit], self.node_blocked[hit].astype(bool))
+        length = np.hypot(*(node_xy[v] - node_xy[u]).T)
+        way_length = np.bincount(self.way, weights=length, minlength=int(self.way.max()) + 1 if len(self.way) else 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            steps = self.steps * length / way_length[self.way]
+        return {"edge_kind": self.kind.astype(np.int8), "edge_steps": steps, "node_crossing": crossing,
+                "node_blocked": blocked}
+
+
+def _finish(node_xy, u, v, crs, source, *, keep_largest: bool, attrs: dict | None = None) -> WalkNetwork:
+    """Drop loops and duplicates, keep the largest component, renumber nodes compactly. ``attrs`` (per input
+    segment ``edge_*``, per node ``node_*``) follow; of duplicate segments the most walkable kind is kept."""
     a, b = np.minimum(u, v), np.maximum(u, v)
     keep = a != b
     n = len(node_xy)
-    key = _unique_sorted(a[keep].astype(np.int64) * n + b[keep])  # one int64 per pair: far faster than axis=0
+    raw_key = a[keep].astype(np.int64) * n + b[keep]
+    edge_attrs = {k: x[keep] for k, x in (attrs or {}).items() if k.startswith("edge_")}
+    if edge_attrs:  # one row per pair: the most walkable kind (lowest code) of the duplicates
+        order = np.lexsort((edge_attrs["edge_kind"], raw_key))
+        sorted_key = raw_key[order]
+        first = np.r_[True, sorted_key[1:] != sorted_key[:-1]] if len(sorted_key) else np.zeros(0, dtype=bool)
+        key = sorted_key[first]
+        edge_attrs = {k: x[order][first] for k, x in edge_attrs.items()}
+    else:
+        key = _unique_sorted(raw_key)  # one int64 per pair: far faster than axis=0
     pairs = np.column_stack([key // n, key % n])
     if len(pairs) == 0:
         raise NetworkError(f"{source}: the walkable ways form no segments; the area is too small or empty.")
@@ -203,18 +307,23 @@ def _finish(node_xy, u, v, crs, source, *, keep_largest: bool) -> WalkNetwork:
             sizes = np.bincount(label[pairs[:, 0]], minlength=n_comp)
             main = int(np.argmax(sizes))
             dropped = int((sizes > 0).sum() - 1)
-            pairs = pairs[label[pairs[:, 0]] == main]
+            in_main = label[pairs[:, 0]] == main
+            pairs = pairs[in_main]
+            edge_attrs = {k: x[in_main] for k, x in edge_attrs.items()}
             log.info("network: kept the largest connected component, dropped %d detached fragments", dropped)
     used = np.flatnonzero(np.bincount(pairs.ravel(), minlength=n))  # = np.unique, in O(n) without sorting
     renumber = np.zeros(n, dtype=np.int64)
     renumber[used] = np.arange(len(used))
     pairs = renumber[pairs]
+    node_attrs = {k: x[used] for k, x in (attrs or {}).items() if k.startswith("node_")}
     net = WalkNetwork(
         node_xy=np.ascontiguousarray(node_xy[used], dtype=np.float64),
         edge_u=pairs[:, 0].astype(np.int64),
         edge_v=pairs[:, 1].astype(np.int64),
         crs=crs,
         source=source,
+        **edge_attrs,
+        **node_attrs,
     )
     log.info("network: %s", net)
     return net
@@ -240,44 +349,6 @@ def utm_crs_for(lon: np.ndarray, lat: np.ndarray) -> str:
     # Several zones can touch the point (on a boundary): take the one whose centre is nearest.
     zone = min(infos, key=lambda i: abs((i.area_of_use.west + i.area_of_use.east) / 2 - lon_c))
     return f"{zone.auth_name}:{zone.code}"
-
-
-def walkable(tags: pd.DataFrame) -> np.ndarray:
-    """Boolean mask of ways a pedestrian may use, from OSM tag columns (missing columns count as absent).
-
-    Rules (osmnx's ``walk`` filter, applied to tags read from files): a ``highway`` tag is required and not
-    one of the non-walkable kinds (motorway, cycleway, construction, ...); ``area=yes`` is dropped; ``foot=no``
-    is dropped; ``access=private|no`` and ``service=private`` are dropped unless ``foot`` allows walking.
-    Tags that are lists (simplified osmnx graphs) count if any value matches.
-    """
-
-    n = len(tags)
-
-    def values(name: str) -> pd.Series:
-        """Every value of a tag, one row per value, indexed by way position (lists and ``a;b`` split)."""
-        if name not in tags:
-            return pd.Series([], dtype=object)
-        s = pd.Series(tags[name].to_numpy(), index=np.arange(n)).explode().dropna().astype(str)
-        if s.str.contains(";", regex=False).any():
-            s = s.str.split(";").explode()
-        return s.str.strip()
-
-    def any_in(name: str, accepted) -> np.ndarray:
-        s = values(name)
-        hit = np.zeros(n, dtype=bool)
-        hit[s.index[s.isin(accepted).to_numpy()].to_numpy(dtype=np.int64)] = True
-        return hit
-
-    has_highway = np.zeros(n, dtype=bool)
-    highway = values("highway")
-    has_highway[highway.index[highway.ne("").to_numpy()].to_numpy(dtype=np.int64)] = True
-    foot_ok = any_in("foot", {"yes", "designated", "permissive"})
-    ok = has_highway & (~any_in("highway", _NOT_WALKABLE_HIGHWAY) | foot_ok)
-    ok &= ~any_in("area", {"yes"})
-    ok &= ~any_in("foot", {"no"})
-    ok &= ~(any_in("access", _PRIVATE) & ~foot_ok)
-    ok &= ~any_in("service", {"private"})
-    return ok
 
 
 # ------------------------------------------------------------------------------------------------ sources
@@ -408,11 +479,17 @@ def _file_kind(path: Path) -> str:
 def _from_pbf(path: Path) -> WalkNetwork:
     from pyrosm import OSM  # lazy: heavy OSM reader, only for its file type
 
-    edges = OSM(str(path)).get_network(network_type="walking")
+    osm = OSM(str(path))
+    edges = osm.get_network(network_type="walking")
     if edges is None or len(edges) == 0:
         raise NetworkError(f"{path.name}: no walkable ways in this extract; is it the right area?")
-    keep = _walkable_by_combination(edges)
-    return network_from_lines(edges.geometry.values[keep], crs="EPSG:4326", source=f"OpenStreetMap file {path.name}")
+    edges = edges[_walkable_by_combination(edges)]
+    kind, steps = edge_tags(edges)
+    nodes = osm.get_data_by_custom_criteria(
+        custom_filter={"highway": ["crossing", "traffic_signals"], "crossing": True, "barrier": True},
+        filter_type="keep", keep_nodes=True, keep_ways=False, keep_relations=False)
+    return network_from_lines(edges.geometry.values, crs="EPSG:4326", source=f"OpenStreetMap file {path.name}",
+                              line_kind=kind, line_steps=steps, tagged_nodes=node_tags(nodes))
 
 
 def _walkable_by_combination(tags: pd.DataFrame) -> np.ndarray:
@@ -450,23 +527,28 @@ def _from_xml(path: Path, progress: Progress | None = None) -> WalkNetwork:
     name = path.name
     total = path.stat().st_size
     node_id, node_lon, node_lat = array("q"), array("d"), array("d")
+    node_cross, node_block = array("b"), array("b")
     way_id, way_len, way_refs = array("q"), array("q"), array("q")
+    way_kind_codes, way_steps = array("b"), array("d")
     verdict: dict[tuple, bool] = {}
-    pending: list[tuple[tuple, int, list[int]]] = []
+    pending: list[tuple[tuple, int, list[int], dict]] = []
     n_ways = 0
 
-    def keep(wid: int, refs: list[int]) -> None:
+    def keep(wid: int, refs: list[int], tags: dict) -> None:
         way_id.append(wid)
         way_len.append(len(refs))
         way_refs.extend(refs)
+        highway = tags.get("highway")
+        way_kind_codes.append(way_kind(highway, tags.get("sidewalk", tags.get("sidewalk:both")), tags.get("foot")))
+        way_steps.append(step_count(tags.get("step_count")) if highway == "steps" else float("nan"))
 
     def flush() -> None:
-        new = list({key for key, _, _ in pending if key not in verdict})
+        new = list({key for key, _, _, _ in pending if key not in verdict})
         if new:
             verdict.update(zip(new, walkable(pd.DataFrame(new, columns=list(_WALK_KEYS))).tolist(), strict=True))
-        for key, wid, refs in pending:
+        for key, wid, refs, tags in pending:
             if verdict[key]:
-                keep(wid, refs)
+                keep(wid, refs, tags)
         pending.clear()
 
     with open(path, "rb") as raw:
@@ -488,6 +570,13 @@ def _from_xml(path: Path, progress: Progress | None = None) -> WalkNetwork:
                 node_id.append(int(get("id")))
                 node_lat.append(float(get("lat")))
                 node_lon.append(float(get("lon")))
+                if len(el):  # a tagged node: crossings and barriers matter to the walking model
+                    t = {x.get("k"): x.get("v") for x in el.iterfind("tag")}
+                    node_cross.append(crossing_code(t.get("highway"), t.get("crossing"), t.get("crossing:signals")))
+                    node_block.append(node_blocks(t.get("barrier"), t.get("access"), t.get("foot")))
+                else:
+                    node_cross.append(0)
+                    node_block.append(0)
             elif tag == "way":
                 n_ways += 1
                 tags = {t.get("k"): t.get("v") for t in el.iterfind("tag")}
@@ -496,11 +585,11 @@ def _from_xml(path: Path, progress: Progress | None = None) -> WalkNetwork:
                     refs = [int(nd.get("ref")) for nd in el.iterfind("nd")]
                     ok = verdict.get(key)
                     if ok is None:
-                        pending.append((key, int(el.get("id")), refs))
+                        pending.append((key, int(el.get("id")), refs, tags))
                         if len(pending) >= _PENDING_WAYS:
                             flush()
                     elif ok:
-                        keep(int(el.get("id")), refs)
+                        keep(int(el.get("id")), refs, tags)
             elif tag != "relation":
                 continue
             root.clear()  # drop what was read: memory stays flat however long the file
@@ -518,10 +607,13 @@ def _from_xml(path: Path, progress: Progress | None = None) -> WalkNetwork:
         np.frombuffer(node_id, dtype=np.int64), np.frombuffer(node_lon), np.frombuffer(node_lat),
         np.frombuffer(way_id, dtype=np.int64), np.frombuffer(way_len, dtype=np.int64),
         np.frombuffer(way_refs, dtype=np.int64), name=name, source=source,
+        node_tags=(np.frombuffer(node_cross, dtype=np.int8), np.frombuffer(node_block, dtype=np.int8)),
+        way_tags=(np.frombuffer(way_kind_codes, dtype=np.int8), np.frombuffer(way_steps)),
     )
 
 
-def _network_from_ways(node_id, lon, lat, way_id, way_len, refs, *, name: str, source: str) -> WalkNetwork:
+def _network_from_ways(node_id, lon, lat, way_id, way_len, refs, *, name: str, source: str,
+                       node_tags=None, way_tags=None) -> WalkNetwork:
     """Look up the ways' node ids among the file's nodes (a later duplicate id wins) and build the network."""
     order = np.argsort(node_id, kind="stable")
     ids = node_id[order]
@@ -541,8 +633,13 @@ def _network_from_ways(node_id, lon, lat, way_id, way_len, refs, *, name: str, s
     coords = np.column_stack([lon[at], lat[at]])
     same_line = line[1:] == line[:-1]
     ends = np.concatenate([coords[:-1][same_line], coords[1:][same_line]])
+    tags = None
+    if node_tags is not None and way_tags is not None:
+        seg_way = line[:-1][same_line]
+        tags = OsmTags(kind=way_tags[0][seg_way], steps=way_tags[1][seg_way], way=seg_way,
+                       vertex_crossing=node_tags[0][at], vertex_blocked=node_tags[1][at])
     return _from_vertices(coords, same_line, crs="EPSG:4326", source=source, keep_largest=True,
-                          zone_coords=np.round(ends, 7) if len(ends) else None)
+                          zone_coords=np.round(ends, 7) if len(ends) else None, tags=tags)
 
 
 def _from_graphml(path: Path) -> WalkNetwork:
@@ -556,9 +653,14 @@ def _from_osmnx_graph(graph, *, source: str) -> WalkNetwork:
 
     if graph.number_of_edges() == 0:
         raise NetworkError(f"{source}: the graph has no edges; the area holds no walkable ways.")
-    edges = ox.graph_to_gdfs(graph, nodes=False, edges=True, fill_edge_geometry=True)
-    keep = walkable(edges) if "highway" in edges else np.ones(len(edges), dtype=bool)
-    return network_from_lines(edges.geometry.values[keep], crs=edges.crs, source=source)
+    nodes, edges = ox.graph_to_gdfs(graph, nodes=True, edges=True, fill_edge_geometry=True)
+    if "highway" not in edges:
+        return network_from_lines(edges.geometry.values, crs=edges.crs, source=source)
+    edges = edges[walkable(edges)]
+    kind, steps = edge_tags(edges)
+    tagged = node_tags(nodes.to_crs("EPSG:4326")) if nodes.crs is not None else None
+    return network_from_lines(edges.geometry.values, crs=edges.crs, source=source, line_kind=kind,
+                              line_steps=steps, tagged_nodes=tagged)
 
 
 # ------------------------------------------------------------------------------------------------- cache
@@ -623,20 +725,29 @@ def _cached(key: dict, build: Callable[[], WalkNetwork], cache_dir) -> WalkNetwo
     return net
 
 
+#: The optional attributes of a network kept in its cache file.
+_CACHED_ATTRS = ("edge_kind", "edge_steps", "node_crossing", "node_blocked")
+
+
 def _write_npz(net: WalkNetwork, file: Path) -> None:
+    extra = {k: getattr(net, k) for k in _CACHED_ATTRS if getattr(net, k) is not None}
     save_npz(file, node_xy=net.node_xy, edge_u=net.edge_u, edge_v=net.edge_v, crs=np.array(net.crs),
-             source=np.array(net.source))
+             source=np.array(net.source), **extra)
 
 
 def _read_npz(file: Path) -> WalkNetwork:
     with np.load(file, allow_pickle=False) as z:
         node_xy, edge_u, edge_v = z["node_xy"], z["edge_u"], z["edge_v"]
         crs, source = str(z["crs"]), str(z["source"])
+        extra = {k: z[k] for k in _CACHED_ATTRS if k in z.files}
     n = len(node_xy)
     if (node_xy.ndim != 2 or node_xy.shape[1:] != (2,) or edge_u.shape != edge_v.shape or n == 0
             or (len(edge_u) and (min(edge_u.min(), edge_v.min()) < 0 or max(edge_u.max(), edge_v.max()) >= n))):
         raise ValueError("arrays of inconsistent shape or edges pointing at missing nodes")
-    return WalkNetwork(node_xy=node_xy, edge_u=edge_u, edge_v=edge_v, crs=crs, source=source)
+    sizes = {"edge": len(edge_u), "node": n}
+    if any(len(x) != sizes[k.split("_")[0]] for k, x in extra.items()):
+        raise ValueError("attribute arrays of the wrong length")
+    return WalkNetwork(node_xy=node_xy, edge_u=edge_u, edge_v=edge_v, crs=crs, source=source, **extra)
 
 
 def _first_line(exc: BaseException, most: int = 160) -> str:
