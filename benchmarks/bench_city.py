@@ -21,6 +21,19 @@ a fresh child process (so its peak RSS is its own and nothing is warm) that does
 **total** is the child's wall time from before ``import carecircle`` to the summary (imports included); **peak
 RSS** is the child's ``ru_maxrss``. Medians of ``--repeat`` children. Not a unit test; figures go in
 ``benchmarks/README.md``.
+
+``--outputs`` also times what ``carecircle run`` draws and writes for such a study, after the summary:
+**isochrones** (the merged 5/10/15 layers, ``per_facility=False``, as the pipeline draws them for more than
+``MAX_PER_FACILITY_ISOCHRONES`` facilities), **mpl import** (matplotlib, loaded only for the PNG), **png**
+(``static_map_bytes``: ``map.png``, 1500 × 1200) and **gpkg** (``write_layers``: ``layers.gpkg``, the
+communities, facilities, demand and isochrone layers). ``--keep DIR`` leaves the PNG and the GeoPackage there.
+
+``--demo`` times the same for the bundled demo instead (network and buildings from a warm cache): the analysis
+(``pipeline.run``, isochrones included), the PNG and the GeoPackage, each child running the demo once cold
+(first call in the process) and once warm::
+
+    python benchmarks/bench_city.py --nodes 100000 --facilities 150 --demand 10000 --outputs --repeat 3
+    python benchmarks/bench_city.py --demo --repeat 3
 """
 
 from __future__ import annotations
@@ -66,7 +79,7 @@ def prepare(folder: Path, n_nodes: int, n_facilities: int, n_demand: int, seed: 
             "communities": len(com)}
 
 
-def child(folder: Path, n_nodes: int, seed: int) -> dict:
+def child(folder: Path, n_nodes: int, seed: int, outputs: bool = False, keep: Path | None = None) -> dict:
     import resource
 
     t_start = time.perf_counter()
@@ -110,8 +123,97 @@ def child(folder: Path, n_nodes: int, seed: int) -> dict:
     r["summary_bytes"] = len(text)
     r["share"] = {k: cov.summary["share"][k] for k in ("5", "10", "15")}
     r["not_reached"] = cov.summary["unreachable_population"]
+    if outputs:
+        r.update(draw_and_write(net, fac, cov, keep))
     r["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return r
+
+
+def draw_and_write(net, fac, cov, keep: Path | None) -> dict:
+    """Time the merged isochrones, then ``map.png`` and ``layers.gpkg`` of the study (into ``keep`` if given)."""
+    from carecircle.core.isochrones import isochrones
+    from carecircle.plan.results import StudyResult
+
+    r = {}
+    t0 = time.perf_counter()
+    iso = isochrones(net, fac, thresholds_min=THRESHOLDS, walk_speed_mps=1.0, per_facility=False)
+    r["isochrones"] = time.perf_counter() - t0
+    study = StudyResult(name="benchmark grid", network=net, coverage=cov, isochrones=iso, facilities=fac)
+    r.update(time_outputs(study, keep))
+    return r
+
+
+def time_outputs(study, keep: Path | None) -> dict:
+    """Seconds for importing matplotlib, drawing ``map.png`` and writing ``layers.gpkg`` of ``study``."""
+    from carecircle.outputs.export import write_layers
+    from carecircle.outputs.staticmap import static_map_bytes
+
+    r = {}
+    t0 = time.perf_counter()
+    import matplotlib.figure  # noqa: F401 - what the first PNG of a process loads
+    r["mpl import"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    png = static_map_bytes(study)
+    r["png"] = time.perf_counter() - t0
+    cov = study.coverage
+    with tempfile.TemporaryDirectory(prefix="bench_city_out_") as tmp:
+        folder = keep if keep is not None else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        gpkg = folder / "layers.gpkg"
+        gpkg.unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        write_layers(gpkg, communities=cov.communities, facilities=cov.facilities, demand=cov.demand,
+                     isochrones=study.isochrones)
+        r["gpkg"] = time.perf_counter() - t0
+        r["gpkg_mb"] = gpkg.stat().st_size / 1e6
+        (folder / "map.png").write_bytes(png)
+    r["png_kb"] = len(png) / 1e3
+    return r
+
+
+def demo_child(cache: Path, keep: Path | None) -> dict:
+    """The bundled demo in this process: the analysis cold then warm, the PNG and the GeoPackage of the last."""
+    import resource
+
+    t_start = time.perf_counter()
+    from carecircle.pipeline import run, study_config
+
+    r: dict = {"imports": time.perf_counter() - t_start}
+    for label in ("analysis cold", "analysis warm"):
+        t0 = time.perf_counter()
+        study = run(study_config(), cache_dir=cache)
+        r[label] = time.perf_counter() - t0
+    r.update(time_outputs(study, keep))
+    r["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return r
+
+
+def run_demo(args) -> int:
+    """``--demo``: warm the network and buildings cache once, then time the demo in fresh processes."""
+    from carecircle.pipeline import run, study_config
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="bench_demo_") as tmp:
+        cache = Path(tmp) / "cache"
+        run(study_config(), cache_dir=cache)
+        runs = []
+        for i in range(args.repeat):
+            print(f"… demo run {i + 1}", file=sys.stderr, flush=True)
+            cmd = [sys.executable, __file__, "--demo-child", str(cache)]
+            if args.keep:
+                cmd += ["--keep", str(args.keep)]
+            out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    steps = ["imports", "analysis cold", "analysis warm", "mpl import", "png", "gpkg"]
+    med = {k: statistics.median(r[k] for r in runs) for k in steps}
+    print(f"Demo, medians of {args.repeat} fresh processes; load average before the run {load}.\n")
+    print("| " + " | ".join(steps) + " | png size | gpkg size |")
+    print("|" + "---:|" * (len(steps) + 2))
+    print("| " + " | ".join(fmt_s(med[k]) for k in steps)
+          + f" | {runs[-1]['png_kb']:.0f} kB | {runs[-1]['gpkg_mb']:.2f} MB |")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "load": load, "runs": runs}, indent=2))
+    return 0
 
 
 def main(argv=None) -> int:
@@ -122,11 +224,20 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--json", type=Path)
+    p.add_argument("--outputs", action="store_true", help="also time the isochrones, map.png and layers.gpkg")
+    p.add_argument("--demo", action="store_true", help="time the bundled demo's analysis, map.png and layers.gpkg")
+    p.add_argument("--keep", type=Path, help="write map.png and layers.gpkg into this folder")
     p.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--demo-child", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child is not None:
-        print(json.dumps(child(args.child, args.nodes, args.seed)))
+        print(json.dumps(child(args.child, args.nodes, args.seed, args.outputs, args.keep)))
         return 0
+    if args.demo_child is not None:
+        print(json.dumps(demo_child(args.demo_child, args.keep)))
+        return 0
+    if args.demo:
+        return run_demo(args)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench_city_") as tmp:
         folder = Path(tmp)
@@ -136,10 +247,13 @@ def main(argv=None) -> int:
         for i in range(args.repeat):
             print(f"… run {i + 1}", file=sys.stderr, flush=True)
             cmd = [sys.executable, __file__, "--child", str(folder), "--nodes", str(args.nodes), "--seed",
-                   str(args.seed)]
+                   str(args.seed)] + (["--outputs"] if args.outputs else []) + (["--keep", str(args.keep)] if args.keep
+                                                                             else [])
             out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     steps = ["imports", "load", "inputs", "csr", "index", "coverage", "summary", "total"]
+    if args.outputs:
+        steps += ["isochrones", "mpl import", "png", "gpkg"]
     med = {k: statistics.median(r[k] for r in runs) for k in steps}
     rss = statistics.median(r["maxrss_mb"] for r in runs)
     m = machine()
