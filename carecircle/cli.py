@@ -289,6 +289,12 @@ def _add_study_args(parser: argparse.ArgumentParser):
     calc.add_argument("--target", type=_share, default=None, metavar="SHARE",
                       help="coverage share each community should reach at the largest threshold "
                       "(default: the profile's, else 0.9)")
+    calc.add_argument("--walk-model", choices=("plain", "older"), default=None,
+                      help="plain: every street at the walking speed (default); older: stairs, waits at crossings "
+                      "of major roads, closed gates (see the README)")
+    calc.add_argument("--avoid-steps", action="store_true", help="stairs are impassable (wheelchairs, walkers)")
+    calc.add_argument("--dem", type=Path, metavar="TIF",
+                      help="a digital elevation model (GeoTIFF): uphill slower, gently downhill faster (Tobler)")
     calc.add_argument("--max-snap-m", type=_positive, metavar="M",
                       help="largest allowed distance from a point to the network, metres (default: "
                       f"{DEFAULT_MAX_SNAP_M:g})")

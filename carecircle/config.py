@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 from carecircle.core.network import check_bbox
+from carecircle.core.walk_model import WALK_MODELS, WalkModel
 from carecircle.defaults import (
     ACCESS_METHODS,
     DEFAULT_LANG,
@@ -311,11 +312,27 @@ class FacilitiesSpec(_Spec):
 
 
 class WalkingSpec(_Spec):
-    """Walking speed (m/s, or a preset) and how far a point may lie from the network."""
+    """Walking speed (m/s, or a preset), how far a point may lie from the network, and the walking model
+    (:mod:`carecircle.core.walk_model`: ``plain``, or ``older`` with stairs, crossings and barriers; slopes from a
+    DEM with either) with its parameters."""
 
     speed_mps: Annotated[float, AfterValidator(check_walk_speed)] | None = None
     preset: Literal[tuple(SPEED_PRESETS_MPS)] | None = None
     max_snap_m: Annotated[float, AfterValidator(check_max_snap_m)] = DEFAULT_MAX_SNAP_M
+    model: Literal[WALK_MODELS] = WALK_MODELS[0]
+    avoid_steps: bool = False
+    dem: ExistingFile | None = None
+    step_s: NonNegative | None = None
+    wait_signals_s: NonNegative | None = None
+    wait_marked_s: NonNegative | None = None
+    wait_unmarked_s: NonNegative | None = None
+
+    @property
+    def walk_model(self) -> WalkModel:
+        """The walking model with its parameters (those not given keep :class:`WalkModel`'s defaults)."""
+        given = {k: getattr(self, k) for k in ("step_s", "wait_signals_s", "wait_marked_s", "wait_unmarked_s")
+                 if getattr(self, k) is not None}
+        return WalkModel(name=self.model, avoid_steps=self.avoid_steps, dem=self.dem, **given)
 
     @model_validator(mode="after")
     def _one_speed(self):

@@ -28,6 +28,7 @@ from carecircle.core.isochrones import isochrones
 from carecircle.core.network import Progress, WalkNetwork, download_network, load_network, network_from_lines
 from carecircle.core.raster_demand import raster_demand
 from carecircle.core.travel import snap_points
+from carecircle.core.walk_model import apply_walk_model
 from carecircle.defaults import MAX_PER_FACILITY_ISOCHRONES
 from carecircle.errors import InputError
 from carecircle.io.coords import gcj_offset_suspected, normalise_crs
@@ -144,6 +145,10 @@ def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
         step("Cutting the region out of the network")
         network, fac, com, dem, region_note = clip_to_region(config, network, fac, com, dem)
         elder = fac[fac["type"].isin(ELDER_CARE).to_numpy()]
+    model = config.walking.walk_model
+    if not model.is_plain:
+        step(f"Applying the {model.name} walking model")
+        network = apply_walk_model(network, model, config.walking.walk_speed_mps)
     if normalise_crs(config.facilities.crs) == "wgs84":  # declared WGS-84: do they look GCJ-shifted?
         _warn_if_gcj_offset(fac, network)
     if dem is None and raster:
@@ -457,6 +462,7 @@ def _describe_inputs(config: StudyConfig, network: WalkNetwork, communities) -> 
         out["subdistricts"] = _describe(inputs.subdistricts)
     if inputs.type_map is not None:
         out["type_map"] = str(inputs.type_map)
+    out["walking_model"] = config.walking.walk_model.describe()
     spec = config.facilities
     if spec.has_changes:
         source = inputs.facilities or "the demo facilities"

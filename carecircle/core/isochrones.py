@@ -112,12 +112,16 @@ def isochrones(
 
 
 def reachable_pieces(
-    node_xy: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray, dist: np.ndarray, reach_m: float
+    node_xy: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray, dist: np.ndarray, reach_m: float,
+    costs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Straight pieces of segments reachable within ``reach_m`` metres, as a (k, 2, 2) coordinate array.
 
     A segment ``u–v`` of length ``w`` is whole when ``(reach - d_u) + (reach - d_v) >= w``; otherwise the part
-    within ``reach - d_u`` of ``u`` and the part within ``reach - d_v`` of ``v`` are kept.
+    within ``reach - d_u`` of ``u`` and the part within ``reach - d_v`` of ``v`` are kept. With a walking model's
+    ``costs`` (each edge's cost ``u → v``, ``v → u`` and the penalties at ``u`` and ``v``) the part reached from
+    ``u`` is the share of the segment whose walk to ``u`` (its ``v → u`` cost, plus ``u``'s penalty) fits in
+    ``reach - d_u``, and likewise from ``v``.
     """
     du, dv = dist[u], dist[v]
     ru = np.where(np.isfinite(du), reach_m - du, -np.inf)
@@ -125,20 +129,28 @@ def reachable_pieces(
     live = (ru > 0) | (rv > 0)
     u, v, w, ru, rv = u[live], v[live], w[live], ru[live], rv[live]
     a, b = node_xy[u], node_xy[v]
-    whole = ru + rv >= w
+    safe_w = np.maximum(w, 1e-12)
+    if costs is None:
+        whole = ru + rv >= w
+        tu, tv = np.minimum(ru, w) / safe_w, np.minimum(rv, w) / safe_w
+        from_u, from_v = ~whole & (ru > 0), ~whole & (rv > 0)
+    else:
+        fwd, bwd, pen_u, pen_v = (c[live] for c in costs)
+        tu = np.clip((ru - pen_u) / np.maximum(bwd, 1e-12), 0.0, 1.0)
+        tv = np.clip((rv - pen_v) / np.maximum(fwd, 1e-12), 0.0, 1.0)
+        whole = tu + tv >= 1.0
+        from_u, from_v = ~whole & (tu > 0), ~whole & (tv > 0)
     pieces = [np.stack([a[whole], b[whole]], axis=1)]
-    safe_w = np.maximum(w, 1e-12)[:, None]
-    from_u = ~whole & (ru > 0)
-    t = (np.minimum(ru, w) / safe_w[:, 0])[from_u][:, None]
+    t = tu[from_u][:, None]
     pieces.append(np.stack([a[from_u], a[from_u] + (b[from_u] - a[from_u]) * t], axis=1))
-    from_v = ~whole & (rv > 0)
-    t = (np.minimum(rv, w) / safe_w[:, 0])[from_v][:, None]
+    t = tv[from_v][:, None]
     pieces.append(np.stack([b[from_v], b[from_v] + (a[from_v] - b[from_v]) * t], axis=1))
     return np.concatenate(pieces)
 
 
 def _reach_polygon(graph, dist: np.ndarray, reach_m: float, buffer_m: float):
-    pieces = reachable_pieces(graph.node_xy, graph.edge_u, graph.edge_v, graph.edge_w, dist, reach_m)
+    costs = None if graph.edge_fwd is None else (graph.edge_fwd, graph.edge_bwd, graph.edge_pen_u, graph.edge_pen_v)
+    pieces = reachable_pieces(graph.node_xy, graph.edge_u, graph.edge_v, graph.edge_w, dist, reach_m, costs)
     length = np.hypot(*(pieces[:, 1] - pieces[:, 0]).T)
     pieces = pieces[length > 1e-6]
     if len(pieces) == 0:

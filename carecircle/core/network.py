@@ -71,9 +71,11 @@ class WalkNetwork:
     node_crossing : (n,) int8, the crossing control tagged on each node (``CROSSING_*``); ``None`` when unknown.
     node_blocked : (n,) bool, a barrier a pedestrian may not pass (a gate, fence or wall with ``access`` private
         or no); ``None`` when unknown.
-    edge_cost_fwd, edge_cost_bwd : (m,) the cost of walking each segment from ``u`` to ``v`` and back, in metres
-        at the study's walking speed (seconds × speed), set by a walking model
+    edge_cost_fwd, edge_cost_bwd : (m,) the cost of moving along each segment from ``u`` to ``v`` and back, in
+        metres at the study's walking speed (seconds × speed), set by a walking model
         (:func:`carecircle.core.walk_model.apply_walk_model`); ``None``: the plain model, cost = length.
+    edge_pen_u, edge_pen_v : (m,) a cost paid at the ``u`` / ``v`` end of a segment whichever way it is walked
+        (half the wait of a road crossing at that node), metres at the walking speed; set with the costs.
     """
 
     node_xy: np.ndarray
@@ -87,6 +89,8 @@ class WalkNetwork:
     node_blocked: np.ndarray | None = None
     edge_cost_fwd: np.ndarray | None = None
     edge_cost_bwd: np.ndarray | None = None
+    edge_pen_u: np.ndarray | None = None
+    edge_pen_v: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -120,7 +124,9 @@ class WalkNetwork:
         it is symmetric with segment lengths in metres."""
         if self.edge_cost_fwd is None:
             return directed_csr(self.edge_u, self.edge_v, self.edge_length_m, self.n_nodes)
-        return directed_csr(self.edge_u, self.edge_v, self.edge_cost_bwd, self.n_nodes, back=self.edge_cost_fwd)
+        ends = self.edge_pen_u + self.edge_pen_v
+        return directed_csr(self.edge_u, self.edge_v, self.edge_cost_bwd + ends, self.n_nodes,
+                            back=self.edge_cost_fwd + ends)
 
     @property
     def has_costs(self) -> bool:
@@ -327,6 +333,16 @@ def _finish(node_xy, u, v, crs, source, *, keep_largest: bool, attrs: dict | Non
     )
     log.info("network: %s", net)
     return net
+
+
+def without_edges(network: WalkNetwork, drop: np.ndarray, *, source: str | None = None) -> WalkNetwork:
+    """``network`` without the segments where ``drop`` is true, reduced to its largest connected component, with
+    its OSM attributes kept (costs are not: a walking model sets them on the result)."""
+    keep = ~np.asarray(drop, dtype=bool)
+    attrs = {k: getattr(network, k)[keep] for k in ("edge_kind", "edge_steps") if getattr(network, k) is not None}
+    attrs |= {k: getattr(network, k) for k in ("node_crossing", "node_blocked") if getattr(network, k) is not None}
+    return _finish(network.node_xy, network.edge_u[keep], network.edge_v[keep], network.crs,
+                   source or network.source, keep_largest=True, attrs=attrs)
 
 
 def _unique_sorted(values: np.ndarray) -> np.ndarray:

@@ -201,16 +201,63 @@ def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
     return np.where((len2 == 0) | (r <= 0.0), to_a, np.where(r >= 1.0, to_b, across))
 
 
+# Costs of walking part of a segment (metres at the walking speed). Without a walking model's costs they are the
+# plain distances, computed exactly as before (so plain results stay bit-identical); with them a part costs its
+# share of the segment's cost in the direction walked, plus the penalty at the end node it passes.
+
+
+def cost_to_u(network: WalkNetwork, e: np.ndarray, along: np.ndarray) -> np.ndarray:
+    """Cost of walking from the point ``along`` metres into segment ``e`` to its ``u`` end."""
+    if not network.has_costs:
+        return along
+    return along / np.maximum(network.edge_length_m[e], 1e-12) * network.edge_cost_bwd[e] + network.edge_pen_u[e]
+
+
+def cost_to_v(network: WalkNetwork, e: np.ndarray, along: np.ndarray) -> np.ndarray:
+    """Cost of walking from the point ``along`` metres into segment ``e`` to its ``v`` end."""
+    length = network.edge_length_m[e]
+    if not network.has_costs:
+        return length - along
+    return (length - along) / np.maximum(length, 1e-12) * network.edge_cost_fwd[e] + network.edge_pen_v[e]
+
+
+def cost_from_u(network: WalkNetwork, e: np.ndarray, along: np.ndarray) -> np.ndarray:
+    """Cost of walking from segment ``e``'s ``u`` end to the point ``along`` metres into it."""
+    if not network.has_costs:
+        return along
+    return along / np.maximum(network.edge_length_m[e], 1e-12) * network.edge_cost_fwd[e] + network.edge_pen_u[e]
+
+
+def cost_from_v(network: WalkNetwork, e: np.ndarray, along: np.ndarray) -> np.ndarray:
+    """Cost of walking from segment ``e``'s ``v`` end to the point ``along`` metres into it."""
+    length = network.edge_length_m[e]
+    if not network.has_costs:
+        return length - along
+    return (length - along) / np.maximum(length, 1e-12) * network.edge_cost_bwd[e] + network.edge_pen_v[e]
+
+
+def cost_along(network: WalkNetwork, e: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Cost of walking along segment ``e`` from ``start`` to ``end`` metres into it (no end node passed)."""
+    if not network.has_costs:
+        return np.abs(start - end)
+    share = np.abs(end - start) / np.maximum(network.edge_length_m[e], 1e-12)
+    return share * np.where(end >= start, network.edge_cost_fwd[e], network.edge_cost_bwd[e])
+
+
 @dataclass(frozen=True)
 class PointGraph:
     """The network with snapped points inserted as nodes.
 
     Attributes
     ----------
-    csr : symmetric CSR adjacency, weights in metres.
+    csr : CSR adjacency walking towards the inserted points (entry ``(a, b)``: the cost of walking ``b → a``),
+        metres (at the walking speed, with a walking model's costs).
     node_xy : (N, 2) coordinates of every node (network nodes first, then snap nodes, then point nodes).
-    edge_u, edge_v, edge_w : every undirected edge once (network segments, split pieces, connectors).
+    edge_u, edge_v, edge_w : every edge once (network segments, split pieces, connectors), ``edge_w`` its length.
     point_node : node index of each inserted point, -1 for points that were not snapped.
+    edge_fwd, edge_bwd, edge_pen_u, edge_pen_v : with a walking model's costs, each edge's cost ``u → v`` and
+        ``v → u`` and the penalties at its ends (see :class:`~carecircle.core.network.WalkNetwork`); ``None``
+        without.
     """
 
     csr: sp.csr_array
@@ -219,6 +266,10 @@ class PointGraph:
     edge_v: np.ndarray
     edge_w: np.ndarray
     point_node: np.ndarray
+    edge_fwd: np.ndarray | None = None
+    edge_bwd: np.ndarray | None = None
+    edge_pen_u: np.ndarray | None = None
+    edge_pen_v: np.ndarray | None = None
 
 
 def point_graph(network: WalkNetwork, xy: np.ndarray, snapped: Snapped) -> PointGraph:
@@ -254,14 +305,24 @@ def point_graph(network: WalkNetwork, xy: np.ndarray, snapped: Snapped) -> Point
     total = n + 2 * m
     point_node = np.full(len(xy), -1, dtype=np.int64)
     point_node[idx] = pt_node
-    return PointGraph(
-        csr=directed_csr(all_u, all_v, all_w, total),
-        node_xy=np.concatenate([network.node_xy, snap_xy, xy[idx]]),
-        edge_u=all_u,
-        edge_v=all_v,
-        edge_w=all_w,
-        point_node=point_node,
-    )
+    node_xy = np.concatenate([network.node_xy, snap_xy, xy[idx]])
+    if not network.has_costs:
+        return PointGraph(csr=directed_csr(all_u, all_v, all_w, total), node_xy=node_xy, edge_u=all_u,
+                          edge_v=all_v, edge_w=all_w, point_node=point_node)
+    # Pieces of segment e between positions a1 < a2 carry their share of e's costs; the first piece pays e's
+    # penalty at u, the last at v; connectors cost their straight walk both ways.
+    piece_e = np.concatenate([e_s, e_s[last]])
+    share = np.concatenate([a_s - prev_along, network.edge_length_m[e_s[last]] - a_s[last]]) / np.maximum(
+        network.edge_length_m[piece_e], 1e-12)
+    zeros = np.zeros(m)
+    fwd = np.concatenate([network.edge_cost_fwd, share * network.edge_cost_fwd[piece_e], snapped.offset_m[idx]])
+    bwd = np.concatenate([network.edge_cost_bwd, share * network.edge_cost_bwd[piece_e], snapped.offset_m[idx]])
+    pen_u = np.concatenate([network.edge_pen_u, np.where(first, network.edge_pen_u[e_s], 0.0), zeros[last], zeros])
+    pen_v = np.concatenate([network.edge_pen_v, zeros, network.edge_pen_v[e_s[last]], zeros])
+    ends = pen_u + pen_v
+    return PointGraph(csr=directed_csr(all_u, all_v, bwd + ends, total, back=fwd + ends), node_xy=node_xy,
+                      edge_u=all_u, edge_v=all_v, edge_w=all_w, point_node=point_node, edge_fwd=fwd, edge_bwd=bwd,
+                      edge_pen_u=pen_u, edge_pen_v=pen_v)
 
 
 @dataclass(frozen=True)
@@ -351,7 +412,7 @@ def travel_times(
     dem = np.flatnonzero(d_snap.ok)
     e, along, off = d_snap.edge[dem], d_snap.along_m[dem], d_snap.offset_m[dem]
     u, v = network.edge_u[e], network.edge_v[e]
-    via_u, via_v = dist[u] + along, dist[v] + network.edge_length_m[e] - along
+    via_u, via_v = dist[u] + cost_to_u(network, e, along), dist[v] + cost_to_v(network, e, along)
     best = np.minimum(via_u, via_v) + off
     src = np.where(via_u <= via_v, origin[u], origin[v])
     who = np.where(np.isfinite(best) & (src >= n), fac[np.maximum(src - n, 0)], -1)
@@ -359,7 +420,8 @@ def travel_times(
     # A facility on the demand point's own segment may be nearer directly than by way of either end.
     d_pos, f_pos = _same_segment_pairs(e, f_snap.edge[fac])
     if len(d_pos):
-        direct = np.abs(along[d_pos] - f_snap.along_m[fac[f_pos]]) + off[d_pos] + f_snap.offset_m[fac[f_pos]]
+        direct = (cost_along(network, e[d_pos], along[d_pos], f_snap.along_m[fac[f_pos]]) + off[d_pos]
+                  + f_snap.offset_m[fac[f_pos]])
         order = np.lexsort((f_pos, direct, d_pos))
         d_pos, f_pos, direct = d_pos[order], f_pos[order], direct[order]
         first = np.r_[True, d_pos[1:] != d_pos[:-1]]
@@ -383,7 +445,8 @@ def _with_sources(network: WalkNetwork, snapped: Snapped, idx: np.ndarray, *, ba
     n, f = base.shape[0], len(idx)
     e, along, off = snapped.edge[idx], snapped.along_m[idx], snapped.offset_m[idx]
     targets = np.column_stack([network.edge_u[e], network.edge_v[e]]).ravel()
-    weights = np.maximum(np.column_stack([off + along, off + network.edge_length_m[e] - along]).ravel(), 0.0)
+    weights = np.maximum(np.column_stack([off + cost_from_u(network, e, along),
+                                          off + cost_from_v(network, e, along)]).ravel(), 0.0)
     counts = np.full(f, 2, dtype=np.int64)
     if local is not None and base is not network.csr:
         targets = local[targets]
@@ -437,11 +500,13 @@ def source_demand_distances(
     src = np.flatnonzero(source_snap.ok)
     dem = np.flatnonzero(demand_snap.ok)
     e, along, off = demand_snap.edge[dem], demand_snap.along_m[dem], demand_snap.offset_m[dem]
-    u, v, rest = network.edge_u[e], network.edge_v[e], network.edge_length_m[e] - along
+    u, v = network.edge_u[e], network.edge_v[e]
+    to_u, to_v = cost_to_u(network, e, along), cost_to_v(network, e, along)
     rows, cols, vals = [], [], []
     done = 0
     local = np.full(n, -1, dtype=np.int64)  # node number in the current piece, -1 outside it
-    for nodes, group in _source_tiles(network, source_snap, src, limit_m):
+    # A walk costing at most limit_m stays within limit_m / min_cost_ratio metres of its start (= limit_m plain).
+    for nodes, group in _source_tiles(network, source_snap, src, limit_m / network.min_cost_ratio):
         if len(nodes) == n:
             nodes = np.arange(n)  # the whole network, in its own numbering
         local[nodes] = np.arange(len(nodes))
@@ -458,7 +523,7 @@ def source_demand_distances(
             graph = _with_sources(network, source_snap, idx, base=sub, local=local)
             dist = dijkstra(graph, indices=len(nodes) + np.arange(len(idx)), limit=limit_m)
             dist = np.concatenate([dist[:, :len(nodes)], np.full((len(idx), 1), np.inf)], axis=1)
-            best = np.minimum(dist[:, lu] + along[near], dist[:, lv] + rest[near]) + off[near]
+            best = np.minimum(dist[:, lu] + to_u[near], dist[:, lv] + to_v[near]) + off[near]
             r, c = np.nonzero(best <= limit_m)
             rows.append(idx[r])
             cols.append(dem[near[c]])
@@ -466,7 +531,8 @@ def source_demand_distances(
         local[nodes] = -1
     # Direct walks along a shared segment (never longer than via the ends, so they only add or shorten pairs).
     d_pos, s_pos = _same_segment_pairs(e, source_snap.edge[src])
-    direct = np.abs(along[d_pos] - source_snap.along_m[src[s_pos]]) + off[d_pos] + source_snap.offset_m[src[s_pos]]
+    direct = (cost_along(network, e[d_pos], along[d_pos], source_snap.along_m[src[s_pos]]) + off[d_pos]
+              + source_snap.offset_m[src[s_pos]])
     near = direct <= limit_m
     rows.append(src[s_pos[near]])
     cols.append(dem[d_pos[near]])

@@ -95,7 +95,8 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
                                  **{k: int(counts.get(k, 0)) for k in ("pass", "fail", "unevaluable")}}
     tables = study_tables(study)
     # The map and the static map are drawn once, for their own files and for the report, whichever comes first.
-    the_map = functools.cache(lambda: map_document(coverage_map(cov, study.isochrones, accessibility=study.accessibility, **kwargs)))
+    the_map = functools.cache(lambda: map_document(coverage_map(cov, study.isochrones,
+                                                                accessibility=study.accessibility, **kwargs)))
     the_png = functools.cache(lambda: static_map_bytes(study, lang=lang))
     writers = {
         "map.html": lambda path: path.write_text(the_map(), encoding="utf-8"),
