@@ -101,6 +101,15 @@ def test_demand_points_instead_of_communities(tmp_path):
 # ---------------------------------------------------------------------------------------------- bad input
 
 
+def _far_facilities(tmp_path: Path) -> Path:
+    """The demo's facilities moved 5 km east of the network (a file of the wrong area, or wrong coordinates)."""
+    df = pd.read_csv(DATA / "facilities.csv")
+    df["lon"] = df["lon"] + 0.09
+    path = tmp_path / "far.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
 def _facilities(tmp_path: Path, **changes) -> Path:
     df = pd.read_csv(DATA / "facilities.csv")
     for col, (row, value) in changes.items():
@@ -117,8 +126,8 @@ BAD = [
     ("header only", lambda t: ["--facilities", str(_write(t / "f.csv", "facility_id,lon,lat\n"))], 3, "no rows"),
     ("NaN coordinates", lambda t: ["--facilities", str(_facilities(t, lon=(2, np.nan)))], 3, r"rows 3\b"),
     ("duplicate ids", lambda t: ["--facilities", str(_facilities(t, facility_id=(1, "F01")))], 3, "'F01'"),
-    ("facility far from the network", lambda t: ["--facilities", str(_facilities(t, lon=(0, 24.99)))], 4,
-     r"F01 \(\d+ m\)"),
+    ("every facility far from the network", lambda t: ["--facilities", str(_far_facilities(t))], 4,
+     r"F01 \(\d+ m\).*no facility is left"),
     ("missing elderly column", lambda t: ["--communities", str(DATA / "communities.geojson"),
                                           "--elderly-col", "old"], 3, "'old'.*--elderly-col"),
     ("unreadable network", lambda t: ["--network", str(_write(t / "x.osm.pbf", "not a pbf")),
@@ -167,7 +176,7 @@ def test_failed_run_keeps_previous_results(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", "--output", str(out), "--no-cache", "--no-isochrones", "--quiet"]) == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    bad = _facilities(tmp_path, lon=(0, 24.99))
+    bad = _far_facilities(tmp_path)
     assert main(["run", "--facilities", str(bad), "--output", str(out), "--no-cache"]) == 4
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 

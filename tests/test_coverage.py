@@ -159,11 +159,35 @@ def test_facility_on_a_detached_fragment_walks_to_the_main_network():
     np.testing.assert_allclose(result.demand["time_min"] * 60, [150, 750])
 
 
-def test_facility_far_away_raises_snap_error_with_id_and_distance(grid):
+def test_facilities_far_from_the_network_are_named_and_left_out(grid, caplog):
+    """Issue 12: a facility on a detached piece of street (or with wrong coordinates) no longer stops the run."""
     fac = facilities_gdf([at(0, 0), at(500, 2000), at(-800, 500)], ids=["OK1", "NORTH", "WEST"])
-    with pytest.raises(SnapError, match=r"^2 facilities .* NORTH \(1000 m\), WEST \(800 m\);") as err:
-        measure_coverage(grid, fac, demand_gdf([at(0, 0)]))
-    assert "\n" not in str(err.value)
+    result = measure_coverage(grid, fac, demand_gdf([at(0, 0), at(500, 1000)]))
+    assert result.summary["facilities_off_network"] == ["NORTH", "WEST"]
+    assert result.facilities["on_network"].tolist() == [True, False, False]
+    assert result.facilities["served_15"].tolist()[1:] == [0.0, 0.0]
+    np.testing.assert_allclose(result.demand["time_min"] * 60, [0, 1500])  # both walk to OK1
+    warning = next(r.getMessage() for r in caplog.records if "left out of the walk" in r.getMessage())
+    assert "2 facilities lie farther than 300 m" in warning and "NORTH (1000 m), WEST (800 m)" in warning
+    assert "GCJ" not in warning and "\n" not in warning
+
+
+def test_a_long_walk_from_a_facility_to_the_street_is_named(grid, caplog):
+    fac = facilities_gdf([at(0, 0), at(500, 1180)], ids=["OK1", "BEHIND"])
+    result = measure_coverage(grid, fac, demand_gdf([at(0, 0)]))
+    assert result.summary["facilities_off_network"] == []
+    assert "1 facility is more than 100 m from the nearest street" in caplog.text and "BEHIND (180 m)" in caplog.text
+
+
+def test_colocated_facilities_serve_the_first_listed(grid):
+    """A day-care centre and a canteen in one building: the people nearest to it count for the first listed,
+    whatever the order of the other rows (issue 12: ties broken by a documented rule)."""
+    fac = facilities_gdf([at(300, 300), at(300, 300), at(900, 900)], ids=["DAY", "CANTEEN", "FAR"])
+    dem = demand_gdf([at(200, 300), at(400, 300), at(300, 100)])
+    result = measure_coverage(grid, fac, dem)
+    assert result.demand["nearest_facility"].tolist() == ["DAY", "DAY", "DAY"]
+    swapped = measure_coverage(grid, fac.iloc[[1, 0, 2]].reset_index(drop=True), dem)
+    assert swapped.demand["nearest_facility"].tolist() == ["CANTEEN", "CANTEEN", "CANTEEN"]
 
 
 def test_every_facility_far_away_is_a_snap_error_not_a_crash(grid):

@@ -150,12 +150,13 @@ def test_bad_arguments(grid, kwargs, error, match):
         isochrones(grid, facilities_gdf([at(0, 0)]), **kwargs)
 
 
-def test_far_facility_is_a_snap_error_naming_it(grid):
+def test_a_facility_far_from_the_network_gets_no_polygon(grid):
+    """Issue 12: the coverage step names it and leaves it out; its isochrones are left out too."""
     fac = facilities_gdf([at(0, 0), at(500, 2000)], ids=["near", "far-away"])
-    with pytest.raises(SnapError, match=r"^1 facilities lie farther than 300 m from the walking network: "
-                       r"far-away \(1000 m\)") as err:
-        isochrones(grid, fac)
-    assert "\n" not in str(err.value)
+    polys = isochrones(grid, fac, thresholds_min=(5,))
+    assert set(polys["facility_id"].dropna()) == {"near"}
+    alone = isochrones(grid, fac.iloc[[0]], thresholds_min=(5,))
+    assert polys.geometry.iloc[0].equals(alone.geometry.iloc[0])
 
 
 def test_all_facilities_far_is_a_snap_error(grid):

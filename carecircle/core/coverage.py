@@ -95,8 +95,9 @@ def measure_coverage(
         point's ``community_id`` must name one of them (else an InputError names the strays).
     thresholds_min : walking-time thresholds in minutes.
     walk_speed_mps : walking speed in metres per second (presets 0.8 / 1.0 / 1.2).
-    max_snap_m : a facility farther than this from the network is an error; a demand point farther is
-        counted as not covered and reported as ``off_network`` in the summary (but one more than
+    max_snap_m : a facility farther than this from the network is left out of the walk and named in a warning
+        (and in the summary's ``facilities_off_network``; none left is a :class:`SnapError`); a demand point
+        farther is counted as not covered and reported as ``off_network`` in the summary (but one more than
         :data:`~carecircle.core.demand.FAR_BEYOND_NETWORK_M` beyond the network's area is an InputError: a
         coordinate error, not a walk).
     target_share : the share a community should reach at the largest threshold (0..1).
@@ -132,15 +133,7 @@ def measure_coverage(
         max_snap_m=max_snap_m,
         max_minutes=search_cap_min(thresholds),
     )
-    far = np.flatnonzero(~tt.facility_snap.ok)
-    if len(far):
-        ids = facilities["facility_id"].to_numpy()
-        shown = ", ".join(f"{ids[i]} ({tt.facility_snap.offset_m[i]:.0f} m)" for i in far[:8])
-        raise SnapError(
-            f"{len(far)} facilities lie farther than {max_snap_m:g} m from the walking network: {shown}; "
-            "check their coordinates (WGS-84? GCJ-02 lists are offset by 300–600 m) or the network area, "
-            "or raise --max-snap-m."
-        )
+    off_network = check_facility_snaps(facilities, tt.facility_snap, max_snap_m)
 
     fac_ids = facilities["facility_id"].astype(str).to_numpy()
     out = demand.copy()
@@ -156,6 +149,7 @@ def measure_coverage(
 
     fac_out = facilities.copy()
     fac_out["snap_m"] = tt.facility_snap.offset_m
+    fac_out["on_network"] = tt.facility_snap.ok
     for lab in labels:
         served = pd.Series(pop * out[f"covered_{lab}"].to_numpy(), index=out["nearest_facility"].to_numpy())
         served = served[served.index.notna()].groupby(level=0).sum()
@@ -181,6 +175,7 @@ def measure_coverage(
     summary = summary_dict(out, com_out, thresholds, walk_speed_mps=walk_speed_mps, target_share=target_share,
                            network=network, n_facilities=len(facilities))
     summary["max_snap_m"] = float(max_snap_m)
+    summary["facilities_off_network"] = off_network
     share = summary["share"][top]
     log.info("coverage: %s of %.0f elderly within %s min", "n/a" if share is None else f"{share:.1%}",
              summary["elderly_population"], top)
@@ -193,6 +188,42 @@ def measure_coverage(
         facilities=fac_out,
         summary=summary,
     )
+
+
+#: A facility farther than this from the nearest street is named in a warning: its straight walk to the street
+#: (through a compound, across water?) is assumed, and may not exist. Metres.
+LONG_FACILITY_WALK_M = 100.0
+
+
+def check_facility_snaps(facilities: gpd.GeoDataFrame, snap, max_snap_m: float) -> list[str]:
+    """Facilities the walk leaves out: those farther than ``max_snap_m`` from the network (a detached piece of
+    street, or wrong coordinates) are named in a warning and returned; the run goes on without them unless none
+    is left (:class:`~carecircle.errors.SnapError`). Those more than :data:`LONG_FACILITY_WALK_M` from the
+    street but within ``max_snap_m`` are named in a warning too."""
+    ids = facilities["facility_id"].astype(str).to_numpy()
+    off = snap.offset_m
+
+    def shown(idx):
+        return ", ".join(f"{ids[i]} ({off[i]:.0f} m)" for i in idx[:8]) + (" …" if len(idx) > 8 else "")
+
+    far = np.flatnonzero(~snap.ok)
+    if len(far) == len(ids):
+        raise SnapError(
+            f"{len(far)} facilities lie farther than {max_snap_m:g} m from the walking network: {shown(far)}; no "
+            "facility is left to walk to. Check that the network covers their area and that their coordinates "
+            "are right (their coordinate system: --crs), or raise --max-snap-m."
+        )
+    if len(far):
+        log.warning("%d %s farther than %g m from the walking network and %s left out of the walk: %s; check %s "
+                    "coordinates, or the network (a street missing in OpenStreetMap?), or raise --max-snap-m",
+                    len(far), "facility lies" if len(far) == 1 else "facilities lie", max_snap_m,
+                    "is" if len(far) == 1 else "are", shown(far), "its" if len(far) == 1 else "their")
+    long = np.flatnonzero(snap.ok & (off > LONG_FACILITY_WALK_M))
+    if len(long):
+        log.warning("%d %s more than %g m from the nearest street; a straight walk to it is assumed: %s",
+                    len(long), "facility is" if len(long) == 1 else "facilities are", LONG_FACILITY_WALK_M,
+                    shown(long))
+    return ids[far].tolist()
 
 
 def projected_xy(points: gpd.GeoDataFrame, network: WalkNetwork) -> np.ndarray:

@@ -58,7 +58,8 @@ def isochrones(
     facilities : facility points with ``facility_id``.
     thresholds_min : walking minutes, one polygon per threshold.
     walk_speed_mps : walking speed, metres per second.
-    max_snap_m : facilities farther from the network raise :class:`~carecircle.errors.SnapError`.
+    max_snap_m : facilities farther from the network get no polygon (the coverage step names them); when none
+        is left, :class:`~carecircle.errors.SnapError` is raised.
     buffer_m : half-width of the band drawn around reachable streets, metres.
     per_facility : also return one polygon per facility and threshold (one bounded Dijkstra per facility).
     simplify_m : simplification tolerance of the drawn outlines, metres.
@@ -79,12 +80,19 @@ def isochrones(
     snapped = facility_snap if facility_snap is not None else snap_points(network, xy, max_snap_m=max_snap_m)
     if len(snapped.ok) != len(xy):
         raise InputError(f"facility_snap holds {len(snapped.ok)} points but {len(xy)} facilities were given.")
-    if not snapped.ok.all():
+    if not snapped.ok.any():
         far = np.flatnonzero(~snapped.ok)
         ids = facilities["facility_id"].to_numpy()
         shown = ", ".join(f"{ids[i]} ({snapped.offset_m[i]:.0f} m)" for i in far[:8])
         raise SnapError(f"{len(far)} facilities lie farther than {max_snap_m:g} m from the walking network: "
                         f"{shown}; check their coordinates or raise --max-snap-m.")
+    # Facilities off the network (named by the coverage step) get no polygon.
+    keep = np.flatnonzero(snapped.ok)
+    if len(keep) < len(xy):
+        facilities = facilities.iloc[keep]
+        xy = xy[keep]
+        snapped = Snapped(edge=snapped.edge[keep], along_m=snapped.along_m[keep], offset_m=snapped.offset_m[keep],
+                          ok=snapped.ok[keep])
     graph = point_graph(network, xy, snapped)
     limit = thresholds[-1] * 60.0 * walk_speed_mps
     rows = []

@@ -405,6 +405,7 @@ def travel_times(
     if len(fac) == 0 or k == 0:
         return TravelTimes(minutes, nearest, f_snap, d_snap)
 
+    fac = first_of_colocated(f_snap, fac)
     n = network.n_nodes
     limit = np.inf if max_minutes is None else max_minutes * 60.0 * walk_speed_mps
     dist, _, origin = dijkstra(_with_sources(network, f_snap, fac), indices=n + np.arange(len(fac)),
@@ -435,6 +436,19 @@ def travel_times(
     nearest[dem] = who
     log.info("travel: %d demand points, %d facilities, %d reached", k, len(fac), int((nearest >= 0).sum()))
     return TravelTimes(minutes, nearest, f_snap, d_snap)
+
+
+def first_of_colocated(snapped: Snapped, idx: np.ndarray) -> np.ndarray:
+    """``idx`` with facilities that meet the network at the same place (segment, position and off-network walk)
+    kept once, as the first listed: a person whose nearest care is a building holding a day-care centre and a
+    canteen counts for the one listed first, the same on every run (otherwise the search's order would choose)."""
+    if len(idx) < 2:
+        return idx
+    e, a, o = snapped.edge[idx], snapped.along_m[idx], snapped.offset_m[idx]
+    order = np.lexsort((idx, o, a, e))
+    e, a, o = e[order], a[order], o[order]
+    first = np.r_[True, (e[1:] != e[:-1]) | (a[1:] != a[:-1]) | (o[1:] != o[:-1])]
+    return np.sort(idx[order][first])
 
 
 def _with_sources(network: WalkNetwork, snapped: Snapped, idx: np.ndarray, *, base: sp.csr_array | None = None,
