@@ -514,3 +514,36 @@ def test_an_unreadable_network_file_is_named_briefly(tmp_path):
     text = str(exc.value)
     assert "'district.osm'" in text and str(folder) not in text
     assert len(text) < 400 and "\n" not in text
+
+
+# ------------------------------------------------------------------ one walking rule for every source (issue 12)
+
+
+def _tag_nodes(path: Path, tags: dict[int, dict[str, str]]) -> Path:
+    """Give nodes of an OSM XML file tags (crossings, barriers)."""
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    for nid, kv in tags.items():
+        body = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in kv.items())
+        text = re.sub(rf'(<node id="{nid}" version="1" [^/]*)/>', rf"\1>{body}</node>", text, count=1)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_pbf_and_xml_of_the_same_data_give_the_same_network(tmp_path):
+    """The .osm.pbf reader applies the XML reader's walking rule (pyrosm's own walking filter dropped cycleways
+    open to pedestrians) and reads the same steps, crossings and barriers."""
+    osmium = pytest.importorskip("osmium")
+    xml = _tag_nodes(_grid_osm(tmp_path / "grid.osm"), {
+        14: {"highway": "crossing", "crossing": "traffic_signals"}, 15: {"crossing": "zebra"},
+        16: {"barrier": "gate", "access": "private"}, 27: {"crossing": "no"}})
+    pbf = tmp_path / "grid.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(xml)):
+            writer.add(obj)
+    a, b = load_network(xml), load_network(pbf)
+    assert a.n_edges == b.n_edges > 100
+    for name in ("node_xy", "edge_u", "edge_v", "edge_kind", "node_crossing", "node_blocked"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert (a.node_crossing > 0).sum() == 3 and a.node_blocked.sum() == 1

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 import xml.etree.ElementTree as ET
 from array import array
 from collections.abc import Callable
@@ -496,14 +497,16 @@ def _from_pbf(path: Path) -> WalkNetwork:
     from pyrosm import OSM  # lazy: heavy OSM reader, only for its file type
 
     osm = OSM(str(path))
-    edges = osm.get_network(network_type="walking")
+    edges = osm.get_network(network_type="all")  # every highway; our walkable() decides, as for OSM XML
     if edges is None or len(edges) == 0:
         raise NetworkError(f"{path.name}: no walkable ways in this extract; is it the right area?")
     edges = edges[_walkable_by_combination(edges)]
     kind, steps = edge_tags(edges)
-    nodes = osm.get_data_by_custom_criteria(
-        custom_filter={"highway": ["crossing", "traffic_signals"], "crossing": True, "barrier": True},
-        filter_type="keep", keep_nodes=True, keep_ways=False, keep_relations=False)
+    with warnings.catch_warnings():  # pyrosm warns when the extract has no such node: nothing to tell the user
+        warnings.simplefilter("ignore", UserWarning)
+        nodes = osm.get_data_by_custom_criteria(
+            custom_filter={"highway": ["crossing", "traffic_signals"], "crossing": True, "barrier": True},
+            filter_type="keep", keep_nodes=True, keep_ways=False, keep_relations=False)
     return network_from_lines(edges.geometry.values, crs="EPSG:4326", source=f"OpenStreetMap file {path.name}",
                               line_kind=kind, line_steps=steps, tagged_nodes=node_tags(nodes))
 
