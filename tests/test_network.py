@@ -123,7 +123,8 @@ WALKABLE_TABLE = [
     ({"highway": "cycleway", "foot": "designated"}, True),  # osmnx #1269: shared paths are walkable
     ({"highway": "cycleway", "foot": "yes"}, True),
     ({"highway": "residential", "foot": "no"}, False),
-    ({"highway": "pedestrian", "area": "yes"}, False),
+    ({"highway": "pedestrian", "area": "yes"}, True),   # a square: walked along its outline (issue 12)
+    ({"highway": "footway", "area": "yes"}, False),
     ({"highway": "service", "access": "private"}, False),
     ({"highway": "service", "access": "no"}, False),
     ({"highway": "footway", "access": "private", "foot": "yes"}, True),
@@ -543,7 +544,7 @@ def test_pbf_and_xml_of_the_same_data_give_the_same_network(tmp_path):
         for obj in osmium.FileProcessor(str(xml)):
             writer.add(obj)
     a, b = load_network(xml), load_network(pbf)
-    assert a.n_edges == b.n_edges > 100
+    assert a.n_edges == b.n_edges > 100  # the grid's pedestrian squares (area=yes) are walked in both
     for name in ("node_xy", "edge_u", "edge_v", "edge_kind", "node_crossing", "node_blocked"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert (a.node_crossing > 0).sum() == 3 and a.node_blocked.sum() == 1

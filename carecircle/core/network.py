@@ -502,12 +502,22 @@ def _from_pbf(path: Path) -> WalkNetwork:
         raise NetworkError(f"{path.name}: no walkable ways in this extract; is it the right area?")
     edges = edges[_walkable_by_combination(edges)]
     kind, steps = edge_tags(edges)
-    with warnings.catch_warnings():  # pyrosm warns when the extract has no such node: nothing to tell the user
+    with warnings.catch_warnings():  # pyrosm warns when the extract has no such element: nothing to tell the user
         warnings.simplefilter("ignore", UserWarning)
         nodes = osm.get_data_by_custom_criteria(
             custom_filter={"highway": ["crossing", "traffic_signals"], "crossing": True, "barrier": True},
             filter_type="keep", keep_nodes=True, keep_ways=False, keep_relations=False)
-    return network_from_lines(edges.geometry.values, crs="EPSG:4326", source=f"OpenStreetMap file {path.name}",
+        squares = osm.get_data_by_custom_criteria(  # pyrosm's networks leave areas out; walkable() keeps squares
+            custom_filter={"highway": ["pedestrian"]}, filter_type="keep", keep_nodes=False, keep_ways=True,
+            keep_relations=False)
+    lines = edges.geometry.values
+    if squares is not None and len(squares) and "area" in squares:
+        squares = squares[(squares["area"] == "yes").to_numpy() & walkable(squares)]
+        outline = shapely.boundary(squares.geometry.values)
+        lines = np.concatenate([np.asarray(lines, dtype=object), np.where(
+            np.isin(shapely.get_type_id(squares.geometry.values), [3, 6]), outline, squares.geometry.values)])
+        kind, steps = np.r_[kind, np.zeros(len(squares), dtype=np.int8)], np.r_[steps, np.full(len(squares), np.nan)]
+    return network_from_lines(lines, crs="EPSG:4326", source=f"OpenStreetMap file {path.name}",
                               line_kind=kind, line_steps=steps, tagged_nodes=node_tags(nodes))
 
 

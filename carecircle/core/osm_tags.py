@@ -32,7 +32,8 @@ def walkable(tags: pd.DataFrame) -> np.ndarray:
     """Boolean mask of ways a pedestrian may use, from OSM tag columns (missing columns count as absent).
 
     Rules (osmnx's ``walk`` filter, applied to tags read from files): a ``highway`` tag is required and not
-    one of the non-walkable kinds (motorway, cycleway, construction, ...); ``area=yes`` is dropped; ``foot=no``
+    one of the non-walkable kinds (motorway, cycleway, construction, ...); ``area=yes`` is dropped, except a
+    pedestrian square (``highway=pedestrian``), whose outline is walked (not across it); ``foot=no``
     is dropped; ``access=private|no`` and ``service=private`` are dropped unless ``foot`` allows walking.
     Tags that are lists (simplified osmnx graphs) count if any value matches.
     """
@@ -59,7 +60,8 @@ def walkable(tags: pd.DataFrame) -> np.ndarray:
     has_highway[highway.index[highway.ne("").to_numpy()].to_numpy(dtype=np.int64)] = True
     foot_ok = any_in("foot", {"yes", "designated", "permissive"})
     ok = has_highway & (~any_in("highway", NOT_WALKABLE_HIGHWAY) | foot_ok)
-    ok &= ~any_in("area", {"yes"})
+    # Areas are dropped, except pedestrian squares (common in Chinese towns): walked along their outline.
+    ok &= ~(any_in("area", {"yes"}) & ~any_in("highway", {"pedestrian"}))
     ok &= ~any_in("foot", {"no"})
     ok &= ~(any_in("access", PRIVATE) & ~foot_ok)
     ok &= ~any_in("service", {"private"})
