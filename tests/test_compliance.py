@@ -126,30 +126,30 @@ def test_qitaihe_2020():
     table = evaluate(load_profile("qitaihe-2020"), FakeFacts(communities(), fac, covered), lang="en")
     assert list(table.columns) == list(COLUMNS)
 
-    # day-care coverage ≥ 90% within 15 min: covered 100+200+250+400+0+0 = 950 of 1,200 = 79.2%;
-    # 90% of 1,200 = 1,080 → 130 more.
-    assert row(table, "daycare_coverage") == ("fail", "79.2%", "130 elderly more within 15 min")
-    # 东街道 300/300 = 100%; 西街道 (250+400)/(300+400) = 92.9%; 红旗镇 0/200 → 180 more.
-    assert statuses(table, "daycare_coverage", "subdistrict") == {"东街道": "pass", "红旗镇": "fail", "西街道": "pass"}
+    # day-care coverage ≥ 90% within 15 min is a task of urban communities (三、(一)2 "发展城市社区养老服务"):
+    # C1..C4 covered 100+200+250+400 = 950 of 1,000 = 95.0% → pass; the villages C5, C6 are not judged.
+    assert row(table, "daycare_coverage") == ("pass", "95.0%", "")
+    # 东街道 300/300 = 100%; 西街道 (250+400)/(300+400) = 92.9%; the township 红旗镇 has no row.
+    assert statuses(table, "daycare_coverage", "subdistrict") == {"东街道": "pass", "西街道": "pass"}
     assert row(table, "daycare_coverage", "subdistrict", "西街道")[1] == "92.9%"
-    assert row(table, "daycare_coverage", "subdistrict", "红旗镇")[2] == "180 elderly more within 15 min"
+    assert statuses(table, "daycare_coverage", "township") == {}
 
-    # ≥ 1 comprehensive centre per subdistrict: 东 (F1) and 西 (F2) have one, 红旗镇 none.
-    assert row(table, "subdistrict_centre") == (
-        "fail", "2 of 3 subdistricts (66.7%)",
-        "1 of 3 subdistricts lack Subdistrict comprehensive elder-care centre")
-    assert statuses(table, "subdistrict_centre", "subdistrict") == {
-        "东街道": "pass", "红旗镇": "fail", "西街道": "pass"}
-    assert row(table, "subdistrict_centre", "subdistrict", "红旗镇")[2] == \
-        "needs 1 more Subdistrict comprehensive elder-care centre"
-    assert statuses(table, "subdistrict_centre", "district") == {"勃利县": "fail", "新兴区": "pass"}
+    # ≥ 1 comprehensive centre in every 街道 (二、(二)): 东 (F1) and 西 (F2) → 2 of 2.
+    assert row(table, "subdistrict_centre") == ("pass", "2 of 2 subdistricts (100.0%)", "")
+    assert statuses(table, "subdistrict_centre", "subdistrict") == {"东街道": "pass", "西街道": "pass"}
+    assert statuses(table, "subdistrict_centre", "district") == {"新兴区": "pass"}  # 勃利县 has no 街道
+    # and a centre in every 乡镇 (三、(一)2 "17个乡镇"): 红旗镇 (C5, C6 villages) has none → a township row
+    assert row(table, "township_centre") == (
+        "fail", "0 of 1 townships (0.0%)", "1 of 1 townships lack Subdistrict comprehensive elder-care centre")
+    assert row(table, "township_centre", "township", "红旗镇")[0::2] == (
+        "fail", "needs 1 more Subdistrict comprehensive elder-care centre")
+    assert statuses(table, "township_centre", "district") == {"勃利县": "fail"}
 
-    # a station (or centre) in every community: C1 F1, C2 F3, C3 F2, C4 F4; the villages C5, C6 have none.
-    assert row(table, "community_station")[0::2] == (
-        "fail", "2 of 6 communities lack Community home-care station / Subdistrict comprehensive elder-care centre")
+    # a station (or centre) in every urban community: C1 F1, C2 F3, C3 F2, C4 F4 → 4 of 4; villages not judged
+    assert row(table, "community_station") == ("pass", "4 of 4 communities (100.0%)", "")
     assert statuses(table, "community_station", "community") == {
-        "东风社区": "pass", "西山社区": "pass", "南湖社区": "pass", "北岭社区": "pass",
-        "红旗村": "fail", "新华村": "fail"}
+        "东风社区": "pass", "西山社区": "pass", "南湖社区": "pass", "北岭社区": "pass"}
+    assert statuses(table, "community_station", "village") == {}
 
     # service space, new ≥ 20 and existing ≥ 15 m² per 100 households:
     # C1 new, 400 hh → 80 m² needed, F1 300 m² → pass (75.0 m²/100 hh)
@@ -162,7 +162,7 @@ def test_qitaihe_2020():
     assert row(table, "service_space", "community", "南湖社区")[0] == "pass"
     assert row(table, "service_space", "community", "北岭社区") == (
         "unevaluable", "", "floor area not given for 1 facilities (known so far: 0.0 m²/100 hh)")
-    assert row(table, "service_space", "community", "红旗村")[0::2] == (
+    assert row(table, "service_space", "village", "红旗村")[0::2] == (
         "unevaluable", "new/existing residential area not given (known so far: 0.0 m²/100 hh)")
     assert row(table, "service_space", "subdistrict", "东街道") == (
         "fail", "1 of 2 communities meet", "1 of 2 communities below standard; needs 20 m² more in total")
@@ -170,24 +170,31 @@ def test_qitaihe_2020():
         "unevaluable", "1 of 2 communities cannot be checked (residential, households or floor area missing) "
         "(known so far: 1 of 2 communities meet)")
     assert row(table, "service_space") == (
-        "fail", "2 of 6 communities meet",
-        "1 of 6 communities below standard; needs 20 m² more in total; 3 cannot be checked")
+        "fail", "2 of 6 communities and villages meet",
+        "1 of 6 communities and villages below standard; needs 20 m² more in total; 3 cannot be checked")
+    assert row(table, "service_space", "township", "红旗镇")[0::2] == (
+        "unevaluable", "2 of 2 villages cannot be checked (residential, households or floor area missing) "
+        "(known so far: 0 of 2 villages meet)")
 
-    # rows of a level follow the order of the communities
-    assert list(table.loc[(table["target_id"] == "service_space") & (table["level"] == "community"), "unit"]) == [
-        "东风社区", "西山社区", "南湖社区", "北岭社区", "红旗村", "新华村"]
+    # rows of a level follow the order of the communities, villages among them
+    part = table[(table["target_id"] == "service_space") & table["level"].isin(["community", "village"])]
+    assert list(zip(part["level"], part["unit"], strict=True)) == [
+        ("community", "东风社区"), ("community", "西山社区"), ("community", "南湖社区"), ("community", "北岭社区"),
+        ("village", "红旗村"), ("village", "新华村")]
 
     # nursing-type beds ≥ 50%: (40 + 30) / (100 + 60) = 43.75%; 50% of 160 = 80 → 10 more.
     assert row(table, "nursing_beds") == ("fail", "43.8%", "10 more of the 160 beds must be nursing-type")
     nursing = table[table["target_id"] == "nursing_beds"].iloc[0]
     assert (nursing["value_num"], nursing["target_num"]) == (0.4375, 0.5)
 
-    # a care home in each district/county: 新兴区 F6, 勃利县 F7.
-    assert row(table, "county_care_home")[0] == "pass"
-    assert statuses(table, "county_care_home", "district") == {"勃利县": "pass", "新兴区": "pass"}
+    # 敬老院 of 市本级 and 勃利县 (二、(三)) are public: without an ownership column no care home can be told
+    # from a private one → unevaluable, never pass
+    for target in ("city_care_home", "boli_care_home"):
+        assert row(table, target)[0::2] == (
+            "unevaluable", "facilities have no ownership column (needed to select 公办, 公建民营, 公办民营, public)")
 
     # rural stations in ≥ 10% of villages: villages (area_type 村) C5, C6; F8 in C6 → 1 of 2 = 50%.
-    assert row(table, "rural_stations")[:2] == ("pass", "1 of 2 communities (50.0%)")
+    assert row(table, "rural_stations")[:2] == ("pass", "1 of 2 villages (50.0%)")
     assert statuses(table, "rural_stations", "district") == {"勃利县": "pass"}  # 新兴区 has no villages
 
     # the table's other columns come from the profile
@@ -195,6 +202,29 @@ def test_qitaihe_2020():
     assert first["source"] == "七台河市推进养老服务发展工作方案 二、(二)；三、(一)2"
     assert first["target"] == "≥ 90% within 15 min" and first["target_num"] == 0.9
     assert first["description_zh"].startswith("2022年社区日间照料机构覆盖率")
+    assert table.loc[table["target_id"] == "city_care_home", "source"].iloc[0] == \
+        "七台河市推进养老服务发展工作方案 二、(三)"
+
+
+def test_qitaihe_care_homes_of_the_city_and_boli_county_are_public_ones():
+    """二、(三) "确保市本级和勃利县均建有…特困人员供养服务设施(敬老院)": one public care home in the city's
+    districts (新兴区, 桃山区, 茄子河区) and one in 勃利县; a private care home in 勃利县 does not count."""
+    fac = facilities([
+        ("K1", "市福利院", "care_home", 3, 800, {"ownership": "公办"}),  # 新兴区
+        ("K2", "康乐养老院", "care_home", 5, 500, {"ownership": "民办"}),  # 勃利县, private
+    ])
+    none = {(("day_care",), 15.0, "elderly"): {}}
+    table = evaluate(load_profile("qitaihe-2020"), FakeFacts(communities(), fac, none), lang="en")
+    assert row(table, "city_care_home") == ("pass", "1", "")
+    assert row(table, "boli_care_home") == ("fail", "0", "needs 1 more Care institution (beds)")
+    # a 公建民营 敬老院 in 勃利县 is a public one
+    fac["ownership"] = ["公办", "公建民营"]
+    table = evaluate(load_profile("qitaihe-2020"), FakeFacts(communities(), fac, none), lang="en")
+    assert row(table, "boli_care_home") == ("pass", "1", "")
+    # a public care home in 勃利县 only: the city proper still lacks one (not "every district")
+    fac = facilities([("K3", "勃利县敬老院", "care_home", 6, 500, {"ownership": "公办"})])
+    table = evaluate(load_profile("qitaihe-2020"), FakeFacts(communities(), fac, none), lang="en")
+    assert (row(table, "city_care_home")[0], row(table, "boli_care_home")[0]) == ("fail", "pass")
 
 
 def test_qiqihar_2025():
@@ -218,8 +248,8 @@ def test_qiqihar_2025():
     # any elder-care within 15 min, target 100%: 1,150 of 1,200 = 95.8% → 50 more (all in C5).
     assert row(table, "home_community_coverage") == ("fail", "95.8%", "50 elderly more within 15 min")
     assert statuses(table, "home_community_coverage", "district") == {"勃利县": "fail", "新兴区": "pass"}
-    assert statuses(table, "home_community_coverage", "subdistrict") == {
-        "东街道": "pass", "红旗镇": "fail", "西街道": "pass"}
+    assert statuses(table, "home_community_coverage", "subdistrict") == {"东街道": "pass", "西街道": "pass"}
+    assert statuses(table, "home_community_coverage", "township") == {"红旗镇": "fail"}  # its villages: 乡镇
 
     # beds per 1,000 elderly ≥ 41 count institutional beds only (the plan's 2020 figure 39 ≈ 38.7 is care-home
     # beds): care homes 30 + 10 = 40 for 1,200 elderly = 33.3 (the centres' 2 and day care's 5 beds do not count);
@@ -237,11 +267,11 @@ def test_qiqihar_2025():
 
     # 30 m² per 100 households in new areas only: C1 400 hh → 120 m², F1 300 → pass; C4 1,200 hh → 360 m²,
     # F4 200 → needs 160; C2, C3 existing: no standard in this plan, not listed; C5, C6 not classified.
-    assert statuses(table, "service_space_new", "community") == {
-        "东风社区": "pass", "北岭社区": "fail", "红旗村": "unevaluable", "新华村": "unevaluable"}
+    assert statuses(table, "service_space_new", "community") == {"东风社区": "pass", "北岭社区": "fail"}
+    assert statuses(table, "service_space_new", "village") == {"红旗村": "unevaluable", "新华村": "unevaluable"}
     assert row(table, "service_space_new", "community", "北岭社区")[2] == "needs 160 m² more"
     assert row(table, "service_space_new")[0::2] == (
-        "fail", "1 of 4 communities below standard; needs 160 m² more in total; 2 cannot be checked")
+        "fail", "1 of 4 communities and villages below standard; needs 160 m² more in total; 2 cannot be checked")
 
     # childcare places ≥ 4.5 per 1,000 residents: 40 + 20 = 60 places for 11,500 residents = 5.2 (needs 51.75).
     assert row(table, "childcare_places") == ("pass", "5.2 per 1,000", "")
@@ -256,8 +286,18 @@ def test_qiqihar_2025():
 
     # mutual-aid facilities in ≥ 80% of villages: 1 of 2 = 50%; 80% of 2 = 1.6 → 1 more village.
     assert row(table, "rural_mutual_aid") == (
-        "fail", "1 of 2 communities (50.0%)",
-        "1 more communities need Rural elder-care station (1 of 2 have one)")
+        "fail", "1 of 2 villages (50.0%)", "1 more villages need Rural elder-care station (1 of 2 have one)")
+
+    # ≥ 50 childcare institutions (三、(七) 登记备案的托育机构数 50个; 四、(八)2): F9, F10 → 48 more
+    assert row(table, "childcare_facilities") == ("fail", "2", "needs 48 more Childcare")
+    # public ones need the facilities' ownership (机构性质) → without it, unevaluable
+    assert row(table, "public_childcare")[0] == "unevaluable"
+    assert row(table, "public_nursing_beds")[0] == "unevaluable"
+    # 老年大学 tiers (四、(十一)1): no facility type for elder education → listed, never checked
+    for target in ("elder_university_county", "elder_school_subdistrict", "elder_learning_point"):
+        part = table[table["target_id"] == target]
+        assert set(part["status"]) == {"unevaluable"}, target
+        assert "no elder-education code" in part["shortfall"].iloc[0]
 
 
 def test_qiqihar_without_children_or_households():
@@ -297,13 +337,20 @@ def test_jingzhou_2025():
     # a complex in every subdistrict: 东 F1, 西 F2, 红旗镇 F5 → 3 of 3
     assert row(table, "subdistrict_complex")[:2] == ("pass", "3 of 3 subdistricts (100.0%)")
 
-    # township target needs area_type to pick townships → unevaluable, saying so
+    # without area_type every community is urban: no township, so the township target cannot be checked
     town = table[table["target_id"] == "township_facility"]
     assert list(town["status"]) == ["unevaluable", "unevaluable"]
-    assert town["shortfall"].iloc[0].startswith("communities have no area_type column")
+    assert town["shortfall"].iloc[0].startswith("no townships (area_type rural) among the communities")
 
-    # a county-level care home in each district: 新兴区 F6, 勃利县 none
+    # a county-level 特困人员供养服务机构 (二、(四)14) is public: no ownership column → unevaluable
+    assert row(table, "county_care_home")[0::2] == (
+        "unevaluable", "facilities have no ownership column (needed to select 公办, 公建民营, 公办民营, public)")
+    # F6 public in 新兴区, 勃利县 none → 1 of 2 districts lack one
+    fac["ownership"] = ["", "", "", "", "", "公办"]
+    table = evaluate(load_profile("jingzhou-2025"), FakeFacts(communities(area_type=None), fac, covered), lang="en")
     assert row(table, "county_care_home")[0::2] == ("fail", "1 of 2 districts lack Care institution (beds)")
+    # the county guidance centre (二、(四)17) is an agency, not a facility: listed, never checked
+    assert row(table, "county_guidance_centre")[0] == "unevaluable"
 
     # elder-care facilities with a health centre within 100 m: F1 (60 m) yes; F2 (150 m) no; F5 no → 1 of 3
     assert row(table, "health_adjacent") == (
@@ -315,11 +362,16 @@ def test_jingzhou_2025():
 
 
 def test_jingzhou_townships_with_area_type():
-    """With area_type, townships are the subdistricts of village communities: 红旗镇 has a complex → 1 of 1."""
+    """With area_type, townships are the subdistricts of village communities: 红旗镇 has a complex → 1 of 1
+    townships (80% needed); the 街道 are judged by their own 100% rule: 东, 西 have none → 0 of 2."""
     fac = facilities([("F5", "红旗镇综合体", "comprehensive_centre", 5, 500, {})])
     covered = {(None, 15.0, "elderly"): {}}
     table = evaluate(load_profile("jingzhou-2025"), FakeFacts(communities(), fac, covered), lang="en")
-    assert row(table, "township_facility")[:2] == ("pass", "1 of 1 subdistricts (100.0%)")
+    assert row(table, "township_facility")[:2] == ("pass", "1 of 1 townships (100.0%)")
+    assert row(table, "subdistrict_complex") == (
+        "fail", "0 of 2 subdistricts (0.0%)",
+        "2 of 2 subdistricts lack Subdistrict comprehensive elder-care centre")
+    assert set(table.loc[table["target_id"] == "subdistrict_complex", "unit"]) == {"all", "新兴区", "东街道", "西街道"}
     # nobody within 15 min: 0 of 1,200 → 1,200 more
     assert row(table, "quarter_hour_circle") == ("fail", "0.0%", "1,200 elderly more within 15 min")
 
@@ -351,11 +403,11 @@ def test_shenyang_2021():
     assert (status, value) == ("unevaluable", "") and "three-year catch-up plan" in short
     assert list(table.loc[table["target_id"] == "service_space_existing", "level"]) == ["overall"]
 
-    # a station in every community, a comprehensive centre counting as one (as qitaihe-2020 reads it):
-    # C1 F1 centre, C2 F3 station, C3 F2 centre, C4 F4 station; C5, C6 have neither → 2 of 6 lack one
-    assert row(table, "community_station")[0] == "fail"
-    assert row(table, "community_station")[2].startswith("2 of 6 communities lack ")
-    assert statuses(table, "community_station", "subdistrict") == {"东街道": "pass", "红旗镇": "fail", "西街道": "pass"}
+    # a station in every urban community (二、(一)4 "社区养老服务站在城市社区全覆盖"), a comprehensive centre
+    # counting as one (as qitaihe-2020 reads it): C1 F1 centre, C2 F3 station, C3 F2 centre, C4 F4 station → 4 of 4;
+    # the villages C5, C6 are not held to it
+    assert row(table, "community_station") == ("pass", "4 of 4 communities (100.0%)", "")
+    assert statuses(table, "community_station", "subdistrict") == {"东街道": "pass", "西街道": "pass"}
     assert row(table, "community_station", "community", "东风社区")[:2] == ("pass", "1")
 
     # childcare ≥ 200 m² applies to new/rebuilt/extended childcare only (二、(一)1 "新建、改建、扩建的托育机构"):
@@ -380,22 +432,29 @@ def test_chishui_2020():
     fac = facilities([
         ("F1", "东风中心", "comprehensive_centre", 1, 500, {}),
         ("H1", "东风卫生服务中心", "health_centre", 1, 560, {}),  # 60 m
+        ("N1", "东风护理站", "nursing_station", 1, 450, {}),  # 50 m
         ("F3", "西山站", "home_care_station", 2, 500, {}),
-        ("H3", "西山护理站", "health_centre", 2, 590, {}),  # 90 m
+        ("N3", "西山护理站", "nursing_station", 2, 590, {}),  # 90 m, but no health centre near F3
         ("F4", "北岭站", "home_care_station", 4, 500, {}),  # nothing near
+        ("F5", "红旗村站", "home_care_station", 5, 500, {}),  # a village: 三站合一 is for urban communities
         ("D1", "日照一", "day_care", 1, 100, {}), ("D2", "日照二", "day_care", 3, 100, {}),
         ("D3", "日照三", "day_care", 5, 100, {}),
         ("K1", "大同镇敬老院", "care_home", 5, 800, {}), ("K2", "市老年养护楼", "care_home", 3, 800, {}),
     ])
     table = evaluate(load_profile("chishui-2020"), FakeFacts(communities(), fac), lang="en")
 
-    # three stations in one needs centre/station, health centre and nursing station (护理站); the facility types
-    # have no nursing-station code, so F1 + H1 (a health centre, no 护理站) must not pass: unevaluable, one row
-    # per level, whatever the distances
-    three = table[table["target_id"] == "three_stations"]
-    assert list(zip(three["level"], three["status"], three["value"], strict=True)) == [
-        ("overall", "unevaluable", ""), ("subdistrict", "unevaluable", "")]
-    assert "no nursing-station (护理站) code" in three["shortfall"].iloc[0]
+    # three stations in one (二、(七)) needs the centre/station with a health centre AND a nursing station (护理站)
+    # within 100 m: F1 has both (60 m, 50 m); F3 only a nursing station; F4 neither → 1 of 3 urban ones
+    assert row(table, "three_stations") == (
+        "fail", "1 of 3 (33.3%)",
+        "2 of 3 Subdistrict comprehensive elder-care centre / Community home-care station do not have all of "
+        "Community health centre and Nursing station within 100 m")
+    assert statuses(table, "three_stations", "subdistrict") == {"东街道": "fail", "西街道": "fail"}
+    assert row(table, "three_stations", "subdistrict", "东街道")[1] == "1 of 2 (50.0%)"
+    # a health centre alone is not enough: without N1, F1 fails too
+    table_no_nursing = evaluate(load_profile("chishui-2020"),
+                                FakeFacts(communities(), fac[fac["facility_id"] != "N1"]), lang="en")
+    assert row(table_no_nursing, "three_stations")[:2] == ("fail", "0 of 3 (0.0%)")
 
     # "在街道打造嵌入式社区养老服务机构试点" asks for pilots: no per-subdistrict target
     assert "embedded_facility" not in set(table["target_id"])
@@ -406,12 +465,13 @@ def test_chishui_2020():
 
 
 def test_chishui_without_communities():
-    """Demand points only: overall rows are still computed, subdistrict rows say what is missing."""
+    """Demand points only: every facility is urban; overall rows are still computed, subdistrict rows say what
+    is missing."""
     fac = facilities([
         ("F1", "东风中心", "comprehensive_centre", 1, 500, {}), ("H1", "卫生服务中心", "health_centre", 1, 560, {}),
     ])
     table = evaluate(load_profile("chishui-2020"), FakeFacts(None, fac), lang="en")
-    assert row(table, "three_stations")[0] == "unevaluable"
+    assert row(table, "three_stations")[:2] == ("fail", "0 of 1 (0.0%)")  # no nursing station
     assert row(table, "three_stations", "subdistrict", "—")[0] == "unevaluable"
     assert row(table, "daycare_centres") == ("fail", "0", "needs 3 more Day-care centre")
 
@@ -492,18 +552,23 @@ def test_chinese_texts():
     fac = facilities([("F1", "东风中心", "comprehensive_centre", 1, 500, {})])
     covered = {(("day_care",), 15.0, "elderly"): {"C1": 100}}
     table = evaluate(load_profile("qitaihe-2020"), FakeFacts(communities(), fac, covered))  # the profile's zh
-    assert row(table, "daycare_coverage", unit="全部") == ("fail", "8.3%", "还需 980名老年人进入15分钟范围")
-    assert row(table, "subdistrict_centre", unit="全部")[2] == "3个街道中 2 个缺少街道综合养老服务中心"
+    # urban communities only: 100 of 1,000 = 10.0%; 900 needed → 800 more
+    assert row(table, "daycare_coverage", unit="全部") == ("fail", "10.0%", "还需 800名老年人进入15分钟范围")
+    assert row(table, "subdistrict_centre", unit="全部")[2] == "2个街道中 1 个缺少街道综合养老服务中心"
+    assert row(table, "township_centre", unit="全部")[1:] == (
+        "1个乡镇中 0 个（0.0%）", "1个乡镇中 1 个缺少街道综合养老服务中心")
+    assert row(table, "rural_stations", unit="全部")[1] == "2个村中 0 个（0.0%）"
+    assert row(table, "township_centre", "township", "红旗镇")[2] == "还需 1 个街道综合养老服务中心"
     assert row(table, "nursing_beds", unit="全部")[0::2] == ("unevaluable", "本单元无养老机构")
 
 
 def test_levels_overall_and_per_subdistrict_can_disagree():
     """A city-wide pass hides a subdistrict that fails: both rows are reported."""
-    covered = {(("day_care",), 15.0, "elderly"): {"C1": 100, "C2": 200, "C3": 300, "C4": 400, "C5": 100}}
+    covered = {(("day_care",), 15.0, "elderly"): {"C2": 200, "C3": 300, "C4": 400}}
     table = evaluate(load_profile("qitaihe-2020"), FakeFacts(communities(), facilities([]), covered), lang="en")
-    # 1,100 of 1,200 = 91.7% ≥ 90% overall; 红旗镇 100 / 200 = 50% → 80 more
-    assert row(table, "daycare_coverage")[:2] == ("pass", "91.7%")
-    assert row(table, "daycare_coverage", "subdistrict", "红旗镇") == ("fail", "50.0%", "80 elderly more within 15 min")
+    # urban communities: 900 of 1,000 = 90.0% ≥ 90% overall; 东街道 200 / 300 = 66.7%, 270 needed → 70 more
+    assert row(table, "daycare_coverage")[:2] == ("pass", "90.0%")
+    assert row(table, "daycare_coverage", "subdistrict", "东街道") == ("fail", "66.7%", "70 elderly more within 15 min")
 
 
 def test_facility_on_no_community_counts_overall_only():
@@ -547,7 +612,8 @@ targets:
     table = evaluate(load_profile(path), FakeFacts(communities(), fac, covered))
     # villages only: (60 + 30) / 200 = 45% < 50% → 10 more
     assert row(table, "village_coverage") == ("fail", "45.0%", "10 elderly more within 10 min")
-    assert set(table.loc[table["level"] == "community", "unit"]) == {"红旗村", "新华村"}
+    assert set(table.loc[table["level"] == "village", "unit"]) == {"红旗村", "新华村"}
+    assert "community" not in set(table["level"])
     # 50 known places for 11,500 residents need 115; T2's places unknown → cannot say it fails
     assert row(table, "places") == (
         "unevaluable", "", "capacity not given for 1 Childcare (known so far: 4.3 per 1,000)")
@@ -585,11 +651,11 @@ targets:
     coms = communities(residential=["new", "new", "new", "new", "existing", "existing"],
                        households=[400.0, 800, 1000, 1200, 250, 250])
     table = evaluate(profile, FakeFacts(coms, facilities([])), lang="en")
-    assert row(table, "space", "community", "红旗村")[2] == "needs 63 m² more"
-    assert row(table, "space", "community", "新华村")[2] == "needs 63 m² more"
-    assert row(table, "space")[2] == "2 of 2 communities below standard; needs 126 m² more in total"
-    assert row(table, "space", "subdistrict", "红旗镇")[2] == \
-        "2 of 2 communities below standard; needs 126 m² more in total"
+    assert row(table, "space", "village", "红旗村")[2] == "needs 63 m² more"
+    assert row(table, "space", "village", "新华村")[2] == "needs 63 m² more"
+    assert row(table, "space")[2] == "2 of 2 villages below standard; needs 126 m² more in total"
+    assert row(table, "space", "township", "红旗镇")[2] == \
+        "2 of 2 villages below standard; needs 126 m² more in total"
 
 
 def test_target_marked_unevaluable_by_the_profile_never_passes():

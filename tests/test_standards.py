@@ -80,7 +80,9 @@ def test_seed_figures():
     assert t["shenyang-2021"]["childcare_size"].min_m2 == 200
     assert set(t["shenyang-2021"]["childcare_size"].facility_where.values) >= {"新建", "改建", "扩建"}
     assert t["shenyang-2021"]["nursing_beds"].min_share == 0.4
-    assert "护理站" in t["chishui-2020"]["three_stations"].unevaluable  # no nursing-station code to check it
+    three = t["chishui-2020"]["three_stations"]  # 三站合一: a health centre and a 护理站 both near (二、(七))
+    assert (three.near_types, three.near_all, three.area_type, three.unevaluable) == (
+        ("health_centre", "nursing_station"), True, "urban", None)
     assert "embedded_facility" not in t["chishui-2020"]  # the plan speaks of pilots (试点)
     assert t["qiqihar-2025"]["beds_per_1000"].types == ("care_home",)  # institutional beds only
     assert "care_home_15min" not in t["gb50180-2018"]  # no care-home radius in the standard

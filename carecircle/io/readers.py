@@ -44,6 +44,7 @@ def read_facilities(
     area_col: str = "floor_area_m2",
     beds_col: str = "beds",
     nursing_beds_col: str = "nursing_beds",
+    ownership_col: str = "ownership",
     lon_col: str | None = None,
     lat_col: str | None = None,
     crs: str = "EPSG:4326",
@@ -75,6 +76,8 @@ def read_facilities(
         (``编号``/``id`` → facility_id, ``名称``, ``类型``, ``床位数``, ``护理型床位``, ``建筑面积`` ...,
         :data:`carecircle.io.tables.ALIASES`); an Amap/Tencent ``location``/``经纬度`` column ``"lon,lat"`` is
         split into lon/lat.
+    ownership_col : public or private (公办 / 民办, 公建民营 …), kept as written under the name ``ownership``
+        (found under 机构性质, 性质, 举办性质 …); standards profiles select public facilities with it.
 
     Returns
     -------
@@ -94,6 +97,9 @@ def read_facilities(
     area_col = resolve_column(cols, "floor_area_m2", area_col, file=name, option="--area-col")
     beds_col = resolve_column(cols, "beds", beds_col, file=name, option="--beds-col")
     nursing_beds_col = resolve_column(cols, "nursing_beds", nursing_beds_col, file=name, option="--nursing-beds-col")
+    ownership_col = resolve_column(cols, "ownership", ownership_col, file=name, option="a column named ownership")
+    if ownership_col in gdf and ownership_col != "ownership" and "ownership" not in gdf:
+        gdf = gdf.rename(columns={ownership_col: "ownership"})
     out = _standard_id(gdf, id_col, "facility_id", prefix="F", file=name)
     out["name"] = gdf[name_col].astype("string") if name_col in gdf else out["facility_id"]
     if type_col is None:  # candidate sites: their type (e.g. 闲置办公楼) is kept as written, not checked
@@ -128,6 +134,7 @@ def read_communities(
     district_col: str = "district",
     residential_col: str = "residential",
     children_col: str = "pop_0_3",
+    area_type_col: str = "area_type",
     require_elderly: bool = True,
 ) -> gpd.GeoDataFrame:
     """Read community (社区) polygons with their population from a GeoJSON, GeoPackage or Shapefile.
@@ -143,12 +150,15 @@ def read_communities(
     subdistrict_col, district_col : parent units (街道, 区/县) for roll-ups, optional.
     residential_col : ``new`` or ``existing`` residential area (新建 / 既有, 老旧), for floor-area standards.
     children_col : children aged 0–3, the demand of the childcare circle (一老一小), optional.
+    area_type_col : urban community (社区) or rural village (村), written as in :data:`AREA_TYPES` (urban/rural,
+        城镇/社区/街道, 农村/村/乡镇 …; found under 城乡类型, 城乡属性, 社区类型, urban_rural); absent or empty:
+        urban. A subdistrict whose communities are rural is a township (乡镇); standards may apply to one kind.
 
     Returns
     -------
     GeoDataFrame in EPSG:4326 with ``community_id``, ``name``, ``subdistrict``, ``district``, ``pop_total``,
-    ``pop_60plus``, ``households``, ``residential``, ``pop_0_3``, the other source columns, and (Multi)Polygon
-    geometry.
+    ``pop_60plus``, ``households``, ``residential``, ``pop_0_3``, ``area_type`` (``urban`` or ``rural``), the
+    other source columns, and (Multi)Polygon geometry.
 
     Communities that overlap by more than :data:`MAX_OVERLAP_SHARE` of the smaller one (duplicates included)
     are refused: each person must be counted in one community. A community may have 0 elderly (its coverage
@@ -165,6 +175,7 @@ def read_communities(
     subdistrict_col = resolve_column(cols, "subdistrict", subdistrict_col, file=name, option="--subdistrict-col")
     district_col = resolve_column(cols, "district", district_col, file=name, option="--district-col")
     children_col = resolve_column(cols, "pop_0_3", children_col, file=name, option="--children-col")
+    area_type_col = resolve_column(cols, "area_type", area_type_col, file=name, option="a column named area_type")
     types = gdf.geom_type.to_numpy()
     bad = np.flatnonzero(~np.isin(types, ["Polygon", "MultiPolygon"]))
     if len(bad):
@@ -201,6 +212,8 @@ def read_communities(
         out[dst] = gdf[src].astype("string").str.strip().replace("", pd.NA) if src in gdf else pd.NA
     out["residential"] = _residential(gdf[residential_col], file=name, column=residential_col) \
         if residential_col in gdf else pd.NA
+    out["area_type"] = (normalise_area_types(gdf[area_type_col], file=name, column=area_type_col).to_numpy()
+                        if area_type_col in gdf else "urban")
     over = np.flatnonzero((out["pop_60plus"] > out["pop_total"]).to_numpy())
     if len(over):
         raise InputError(
@@ -213,7 +226,7 @@ def read_communities(
             f"{len(out)} rows); check the {elderly_col!r} column or name the right one with --elderly-col."
         )
     used = {id_col, name_col, elderly_col, pop_col, households_col, subdistrict_col, district_col,
-            residential_col, children_col, "geometry"}
+            residential_col, children_col, area_type_col, "geometry"}
     extra = [c for c in gdf.columns if c not in used and c not in out]
     _finite_extras(gdf, extra, file=name)
     _check_overlaps(gdf.geometry.values, out["community_id"].to_numpy(), file=name)
@@ -287,6 +300,43 @@ def check_community_ids(demand: pd.DataFrame, communities: pd.DataFrame) -> None
         f"({_values(pd.unique(ids[bad]))}; rows {_rows(bad)}); use the communities' ids ({example}) or leave out "
         "the communities."
     )
+
+
+#: Spellings of a community's ``area_type``: an urban community (社区, in a 街道) or a rural village (村, in a
+#: 乡镇). Keys are casefolded and stripped; shared by the community reader and the compliance checker.
+AREA_TYPES: dict[str, str] = {
+    **dict.fromkeys(("urban", "city", "城镇", "城市", "城区", "社区", "街道", "居委会", "城市社区", "城镇社区"),
+                    "urban"),
+    **dict.fromkeys(("rural", "village", "township", "农村", "乡村", "村", "乡镇", "镇", "乡", "行政村", "村委会",
+                     "农村社区"), "rural"),
+}
+
+
+def normalise_area_types(values, *, file: str = "communities", column: str = "area_type") -> pd.Series:
+    """``urban`` or ``rural`` for each of ``values`` (:data:`AREA_TYPES`); empty or missing is ``urban``.
+
+    Raises
+    ------
+    InputError naming every unknown value with its row count, and the accepted spellings.
+
+    >>> normalise_area_types(["村", "社区", None, "Rural"]).tolist()
+    ['rural', 'urban', 'urban', 'rural']
+    """
+    series = pd.Series(list(values), dtype="object")
+    text = series.astype("string").str.strip().str.casefold()
+    mapped = text.map(AREA_TYPES, na_action="ignore")
+    blank = text.isna() | (text == "")
+    bad = mapped.isna() & ~blank
+    if bad.any():
+        counts = series[bad.to_numpy()].astype(str).str.strip().value_counts(sort=False)
+        shown = ", ".join(f"{v!r} ({n} row{'s' if n != 1 else ''})" for v, n in counts.items())
+        urban = "/".join(k for k, v in AREA_TYPES.items() if v == "urban")
+        rural = "/".join(k for k, v in AREA_TYPES.items() if v == "rural")
+        raise InputError(f"{file}: unknown {column} values {shown}; write urban ({urban}) or rural ({rural}), "
+                         "or leave the cell empty for urban.")
+    if blank.any() and not blank.all():
+        log.warning("%s: %d communities without %s read as urban", file, int(blank.sum()), column)
+    return mapped.fillna("urban").astype(object)
 
 
 # ----------------------------------------------------------------------------------------------- helpers

@@ -22,7 +22,8 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)?$")  # als
 HEADERS_ZH = {
     "community_id": "社区编号", "name": "名称", "name_en": "英文名称", "subdistrict": "街道", "district": "区县",
     "subdistrict_en": "街道（英文）", "pop_total": "常住人口", "pop_60plus": "60岁及以上人口", "households": "户数",
-    "residential": "新建/既有小区", "pop_0_3": "0-3岁婴幼儿", "residential_floor_area_m2": "住宅建筑面积(m²)",
+    "residential": "新建/既有小区", "area_type": "城乡类型", "pop_0_3": "0-3岁婴幼儿",
+    "residential_floor_area_m2": "住宅建筑面积(m²)",
     "elderly": "老年人口(已布点)", "children": "婴幼儿(已布点)", "below_target": "未达目标",
     "n_communities": "社区数",
     "facility_id": "设施编号", "type": "类型", "capacity": "容量(床位/人)", "beds": "床位",
@@ -46,6 +47,7 @@ HEADERS_ZH = {
     "access_below_after": "低于水平老人(新增后)", "site": "站点", "access_mean": "平均可达供给(每千名老人)",
     "access_share_below_level": "低于水平老人占比", "access_below": "低于水平老人", "site_supply": "站点供给",
     "site_supply_estimated": "站点供给为估计值",
+    "speed_mps": "步行速度(米/秒)", "metres": "阈值(米)",
 }
 _PER_THRESHOLD_ZH = {
     "covered": "{m}分钟内覆盖人口", "share": "{m}分钟覆盖率", "uncovered": "{m}分钟未覆盖人口",
@@ -56,7 +58,10 @@ _STATUS_ZH = {"pass": "达标", "fail": "未达标", "unevaluable": "无法评�
 MISMATCH_ZH = {"high_need_low_access": "高需求-低供给", "high_need_high_access": "高需求-高供给",
                "low_need_low_access": "低需求-低供给", "low_need_high_access": "低需求-高供给",
                "no_elderly": "无老年人口"}
-_LEVEL_ZH = {"overall": "全域", "subdistrict": "街道", "district": "区县", "community": "社区"}
+_LEVEL_ZH = {"overall": "全域", "subdistrict": "街道", "district": "区县", "community": "社区", "township": "乡镇",
+             "village": "村"}
+#: Values of the communities' ``area_type`` (urban community or rural village), in Chinese.
+_AREA_TYPE_ZH = {"urban": "城镇", "rural": "农村"}
 _THRESHOLD_COLUMN = re.compile(r"^(covered|share|uncovered|served)_([0-9.]+)(_before)?$")
 
 #: Sheet names of the workbook, per table key.
@@ -65,7 +70,7 @@ SHEETS = {
     "subdistricts": ("街道汇总", "Subdistricts"), "districts": ("区县汇总", "Districts"),
     "facilities": ("设施", "Facilities"), "compliance": ("达标评估", "Compliance"),
     "childcare": ("托育圈", "Childcare"), "sites": ("建议站点", "Suggested sites"), "curve": ("覆盖曲线", "Curve"),
-    "lorenz": ("可达性洛伦兹曲线", "Accessibility Lorenz"),
+    "lorenz": ("可达性洛伦兹曲线", "Accessibility Lorenz"), "sensitivity": ("速度敏感性", "Speed sensitivity"),
 }
 
 
@@ -80,6 +85,8 @@ def localise(df: pd.DataFrame, lang: str) -> pd.DataFrame:
         out["status"] = out["status"].map(lambda v: _STATUS_ZH.get(v, v))
     if "level" in out:
         out["level"] = out["level"].map(lambda v: _LEVEL_ZH.get(v, v))
+    if "area_type" in out:
+        out["area_type"] = out["area_type"].map(lambda v: _AREA_TYPE_ZH.get(v, v))
     if "access_mismatch" in out:
         out["access_mismatch"] = out["access_mismatch"].map(lambda v: MISMATCH_ZH.get(v, v))
     return out.rename(columns=_header_zh)

@@ -6,6 +6,11 @@ types) and returns the compliance table. A target is checked at each of its leve
 study area), ``district`` and ``subdistrict`` (communities grouped by their ``district`` / ``subdistrict``
 column) and ``community``. A facility belongs to the community whose polygon contains it.
 
+Rural units are named as such: a subdistrict whose communities are (at least half) villages (``area_type``
+rural, 村) is a township, and its rows have ``level`` ``township`` (乡镇); a village's rows have ``village``
+(村). A target with ``area_type`` judges only the urban or only the rural units
+(:mod:`carecircle.plan._compliance_inputs`).
+
 Every row says ``pass``, ``fail`` or ``unevaluable``. A target the inputs cannot check (no communities, no
 ``subdistrict`` column, no ``households``, no beds data, floor areas missing where they would decide, ...) is
 ``unevaluable`` with the missing input named in ``shortfall``, and never passes: when unknown values could
@@ -22,14 +27,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from carecircle.errors import InputError
-from carecircle.io.facility_types import ELDER_CARE, RESIDENTIAL, type_label
+from carecircle.io.facility_types import RESIDENTIAL
+from carecircle.plan._compliance_inputs import COLUMN_HINTS, Context
 from carecircle.plan.standards import (
     BedsTarget,
     CoLocationTarget,
@@ -40,7 +45,6 @@ from carecircle.plan.standards import (
     NursingShareTarget,
     PlacesTarget,
     Profile,
-    Where,
 )
 
 log = logging.getLogger(__name__)
@@ -50,15 +54,7 @@ COLUMNS = ("target_id", "level", "unit", "description_zh", "description_en", "ta
            "shortfall", "source", "value_num", "target_num")
 PASS, FAIL, UNEVALUABLE = "pass", "fail", "unevaluable"
 _EPS = 1e-9
-_UNIT_NAMES = {  # unit names per level: (singular, plural, Chinese with its measure word)
-    "district": ("district", "districts", "个区县"), "subdistrict": ("subdistrict", "subdistricts", "个街道"),
-    "community": ("community", "communities", "个社区"), "overall": ("area", "areas", "个区域"),
-}
-_COLUMN_HINTS = {
-    "subdistrict": "subdistrict (街道)", "district": "district (区/县)", "households": "households (户数)",
-    "residential": "residential (new/existing, 新建/既有)", "pop_total": "pop_total (常住人口)",
-    "pop_60plus": "pop_60plus (60岁及以上人口)",
-}
+
 
 def evaluate(profile: Profile, facts, *, lang: str | None = None) -> pd.DataFrame:
     """Check every target of ``profile`` against a study's coverage ``facts``.
@@ -78,13 +74,16 @@ def evaluate(profile: Profile, facts, *, lang: str | None = None) -> pd.DataFram
     the compared numbers (shares as 0..1, areas in m² per 100 households, beds or places per 1,000), NaN
     where there is none.
     """
-    ctx = _Context(facts, lang or profile.lang)
+    ctx = Context(facts, lang or profile.lang)
     parts = []
     for target in profile.targets:
-        rows = _KINDS[target.kind](target, ctx)
-        if target.unevaluable:  # the profile says why this target cannot be checked: one row per level
-            rows = _unevaluable(ctx, target.levels, target.unevaluable, rows["target"].iloc[0],
-                                rows["target_num"].iloc[0])
+        whole = target.kind == "facility_count" and target.per == "subdistrict"
+        scope, why = ctx.scope(target.area_type, whole_subdistricts=whole)
+        reason = target.unevaluable or why  # the profile's reason first: it says why the target is not checked
+        rows = _KINDS[target.kind](target, scope)
+        if reason:  # one row per level
+            rows = _unevaluable(ctx, target.levels, reason, rows["target"].iloc[0], rows["target_num"].iloc[0])
+        rows["level"] = ctx.level_names(rows, target.area_type)
         rows.insert(0, "target_id", target.id)
         rows["description_zh"] = target.description_zh
         rows["description_en"] = target.description_en
@@ -103,124 +102,6 @@ def evaluate(profile: Profile, facts, *, lang: str | None = None) -> pd.DataFram
     log.info("checked %d targets of %s: %s", len(profile.targets), profile.id,
              ", ".join(f"{n} {s}" for s, n in table["status"].value_counts().items()))
     return table
-
-
-# ----------------------------------------------------------------------------------------------- the inputs
-
-class _Context:
-    """The facts as the targets read them: communities with unit labels, facilities with their community."""
-
-    def __init__(self, facts, lang: str):
-        if lang not in ("zh", "en"):
-            raise InputError(f"language {lang!r} is not supported; use zh or en.")
-        self.facts = facts
-        self.zh = lang == "zh"
-        self.all = "全部" if self.zh else "all"
-
-    def say(self, en, zh):
-        return zh if self.zh else en
-
-    @cached_property
-    def com(self) -> pd.DataFrame | None:
-        """Communities indexed by ``community_id`` (str), with a unique ``label``; None without communities."""
-        gdf = self.facts.communities
-        if gdf is None or len(gdf) == 0:
-            return None
-        com = pd.DataFrame(gdf.drop(columns="geometry")).copy()
-        com.index = pd.Index(com["community_id"].astype(str), name="community_id")
-        ids = com.index.to_series()
-        name = com["name"].astype("string").str.strip() if "name" in com else pd.Series(pd.NA, index=com.index)
-        name = name.where(name.notna() & (name != ""), ids)
-        dup = name.duplicated(keep=False)
-        com["label"] = name.where(~dup, name + " (" + ids + ")").astype(object)
-        return com
-
-    def missing_level(self, level: str) -> str | None:
-        """Why rows at ``level`` cannot be computed, or None."""
-        if level == "overall":
-            return None
-        if self.com is None:
-            return self.say("no communities given (demand points only)", "未提供社区边界（仅有需求点）")
-        if level in ("subdistrict", "district") and (level not in self.com or self.com[level].isna().all()):
-            return self.say(f"communities have no {_COLUMN_HINTS[level]} column",
-                            f"社区数据缺少 {_COLUMN_HINTS[level]} 列")
-        return None
-
-    def unit_of(self, level: str) -> pd.Series:
-        """Unit label at ``level`` per community (NA: no parent unit)."""
-        if level == "overall":
-            return pd.Series(self.all, index=self.com.index, dtype=object)
-        if level == "community":
-            return self.com["label"]
-        values = self.com[level].astype("string").str.strip()
-        return values.where(values.notna() & (values != "")).astype(object)
-
-    def in_order(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """``rows`` of one level with units in the order they first appear in the communities."""
-        if len(rows) < 2 or rows["level"].iloc[0] == "overall" or self.com is None:
-            return rows
-        first = pd.Index(self.unit_of(rows["level"].iloc[0]).dropna().drop_duplicates())
-        position = first.get_indexer(rows["unit"])
-        position[position < 0] = len(first)
-        return rows.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
-
-    @cached_property
-    def fac(self) -> pd.DataFrame:
-        """Facilities (index 0..n-1) with ``community_id`` of the community containing them (NA: none)."""
-        gdf = self.facts.facilities.reset_index(drop=True)
-        fac = pd.DataFrame(gdf.drop(columns="geometry"))
-        if "type" not in fac:
-            fac["type"] = pd.Series(dtype=object)
-        fac["community_id"] = pd.Series(pd.NA, index=fac.index, dtype=object)
-        if self.com is not None and len(gdf):
-            polys = self.facts.communities[["geometry"]].copy()
-            polys["_cid"] = self.com.index.to_numpy()
-            pts = gdf[["geometry"]].to_crs(polys.crs) if gdf.crs is not None and polys.crs is not None else \
-                gdf[["geometry"]]
-            hit = gpd.sjoin(pts, polys, predicate="intersects", how="inner")
-            hit = hit[~hit.index.duplicated(keep="first")]
-            fac.loc[hit.index, "community_id"] = hit["_cid"].to_numpy()
-        name = fac["name"].astype("string") if "name" in fac else pd.Series(pd.NA, index=fac.index, dtype="string")
-        fid = fac["facility_id"].astype(str) if "facility_id" in fac else fac.index.to_series().astype(str)
-        fac["label"] = name.where(name.notna() & (name.str.strip() != ""), fid).astype(object)
-        return fac
-
-    def fac_unit(self, level: str, index: pd.Index) -> pd.Series:
-        """Unit label at ``level`` of the facilities ``index`` (NA: outside every community / no parent)."""
-        if level == "overall":
-            return pd.Series(self.all, index=index, dtype=object)
-        return self.fac.loc[index, "community_id"].map(self.unit_of(level))
-
-    def facilities_of(self, types) -> pd.DataFrame:
-        return self.fac[self.fac["type"].isin(ELDER_CARE if types is None else types)]
-
-    def number(self, column: str, frame: pd.DataFrame) -> pd.Series:
-        """A numeric column of ``frame`` (NaN where absent)."""
-        if column not in frame:
-            return pd.Series(np.nan, index=frame.index)
-        return pd.to_numeric(frame[column], errors="coerce").astype(float)
-
-    def where_ids(self, where: Where | None) -> tuple[pd.Index | None, str | None]:
-        """Community ids passing ``where`` (None: no filter) and the reason when it cannot be applied."""
-        if where is None:
-            return None, None
-        if self.com is None:
-            return None, self.missing_level("community")
-        if where.column not in self.com:
-            return None, self.say(f"communities have no {where.column} column (needed to select "
-                                  f"{', '.join(where.values)})",
-                                  f"社区数据缺少 {where.column} 列（用于筛选 {'、'.join(where.values)}）")
-        wanted = {str(v).strip().casefold() for v in where.values}
-        keep = self.com[where.column].astype("string").str.strip().str.casefold().isin(wanted).fillna(False)
-        if not keep.any():
-            return None, self.say(f"no community has {where.column} in {', '.join(where.values)}",
-                                  f"没有 {where.column} 为 {'、'.join(where.values)} 的社区")
-        return self.com.index[keep.to_numpy()], None
-
-    def types_text(self, types) -> str:
-        if types is None:
-            return self.say("any elder-care facility", "任一养老服务设施")
-        return " / ".join(type_label(code, "zh" if self.zh else "en") for code in types)
 
 
 # ---------------------------------------------------------------------------------------------- formatting
@@ -256,7 +137,7 @@ def _frame(level: str, units, *, target, value, status, shortfall, value_num=np.
                          "value_num": numbers(value_num), "target_num": numbers(target_num)}, index=range(n))
 
 
-def _unevaluable(ctx: _Context, levels, reason: str, target: str, target_num=np.nan) -> pd.DataFrame:
+def _unevaluable(ctx: Context, levels, reason: str, target: str, target_num=np.nan) -> pd.DataFrame:
     """One unevaluable row per level (unit ``all`` at the overall level, ``—`` at the others)."""
     return pd.concat([_frame(level, [ctx.all if level == "overall" else "—"], target=target, value="",
                              status=[UNEVALUABLE], shortfall=reason, target_num=target_num) for level in levels],
@@ -275,7 +156,7 @@ def _texts(status: np.ndarray, fail_text: pd.Series, unevaluable_text) -> list[s
     return list(np.where(status == FAIL, fail_text, np.where(status == UNEVALUABLE, unev, "")))
 
 
-def _per_level(ctx: _Context, target, target_text: str, compute: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
+def _per_level(ctx: Context, target, target_text: str, compute: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
     """Rows of each level of ``target``: ``compute(level)`` or one unevaluable row naming the missing input."""
     parts = []
     for level in target.levels:
@@ -286,7 +167,7 @@ def _per_level(ctx: _Context, target, target_text: str, compute: Callable[[str],
 
 # ------------------------------------------------------------------------------------------- target kinds
 
-def _coverage(t: CoverageTarget, ctx: _Context) -> pd.DataFrame:
+def _coverage(t: CoverageTarget, ctx: Context) -> pd.DataFrame:
     speed = float(ctx.facts.walk_speed_mps)
     minutes = t.minutes if t.minutes is not None else t.distance_m / speed / 60.0
     reach = f"{minutes:g} min" if t.distance_m is None else f"{t.distance_m:,.0f} m"
@@ -305,8 +186,9 @@ def _coverage(t: CoverageTarget, ctx: _Context) -> pd.DataFrame:
     ids, reason = ctx.where_ids(getattr(t, "where", None))
     if reason:
         return _unevaluable(ctx, t.levels, reason, target_text, t.min_share)
-    if ids is not None:
-        cov = cov.loc[cov.index.intersection(ids)]
+    for keep in (ids, ctx.ids):
+        if keep is not None:
+            cov = cov.loc[cov.index.intersection(keep)]
 
     def compute(level: str) -> pd.DataFrame:
         if level == "overall":
@@ -327,20 +209,19 @@ def _coverage(t: CoverageTarget, ctx: _Context) -> pd.DataFrame:
     return _per_level(ctx, t, target_text, compute)
 
 
-def _facility_count(t: FacilityCountTarget, ctx: _Context) -> pd.DataFrame:
+def _facility_count(t: FacilityCountTarget, ctx: Context) -> pd.DataFrame:
     what = ctx.types_text(t.types)
-    per_one, per_en, per_zh = _UNIT_NAMES[t.per]
+    one, many, zh = (x.iloc[0] for x in ctx.nouns(t.per, *ctx.mix(t.per, t.area_type)))
     unit_text = ctx.say(f"≥ {t.min_count}", f"≥ {t.min_count} 个")
     if t.min_share >= 1:
-        agg_text = ctx.say(f"≥ {t.min_count} in every {per_one}",
-                           f"每{per_zh[1:]} ≥ {t.min_count} 个")
+        agg_text = ctx.say(f"≥ {t.min_count} in every {one}", f"每{zh} ≥ {t.min_count} 个")
     else:
-        agg_text = ctx.say(f"≥ {t.min_count} in ≥ {_share(t.min_share)} of {per_en}",
-                           f"≥ {_share(t.min_share)} 的{per_zh[1:]} ≥ {t.min_count} 个")
+        agg_text = ctx.say(f"≥ {t.min_count} in ≥ {_share(t.min_share)} of {many}",
+                           f"≥ {_share(t.min_share)} 的{zh} ≥ {t.min_count} 个")
     ids, reason = ctx.where_ids(t.where)
-    if reason:
-        return _unevaluable(ctx, t.levels, reason, agg_text if t.per != "overall" else unit_text)
-    fac = ctx.facilities_of(t.types)
+    fac, why = ctx.select(ctx.facilities_of(t.types), t.facility_where)
+    if reason or why:
+        return _unevaluable(ctx, t.levels, reason or why, agg_text if t.per != "overall" else unit_text)
     if ids is not None:
         fac = fac[fac["community_id"].isin(ids)]
 
@@ -359,6 +240,7 @@ def _facility_count(t: FacilityCountTarget, ctx: _Context) -> pd.DataFrame:
     units = pd.Index(per_unit.dropna().unique()).sort_values()
     counts = fac["community_id"].map(per_unit).value_counts().reindex(units, fill_value=0)
     ok = counts >= t.min_count
+    rural = ctx.rural_units(t.per).reindex(units).eq(True)
 
     def compute(level: str) -> pd.DataFrame:
         if level == t.per:
@@ -370,30 +252,33 @@ def _facility_count(t: FacilityCountTarget, ctx: _Context) -> pd.DataFrame:
                           target_num=t.min_count)
         parent = pd.DataFrame({"unit": per_unit, "parent": ctx.unit_of(level).reindex(com.index)})
         parent = parent.dropna().groupby("unit")["parent"].first()
-        grouped = ok.groupby(parent.reindex(units).to_numpy()) if level != "overall" else \
-            ok.groupby(np.full(len(ok), ctx.all))
-        n, k = grouped.size(), grouped.sum().astype(int)
+        keys = parent.reindex(units).to_numpy() if level != "overall" else np.full(len(ok), ctx.all)
+        grouped = pd.DataFrame({"ok": ok, "rural": rural}).groupby(keys)
+        n, k = grouped.size(), grouped["ok"].sum().astype(int)
+        _, per_en, per_zh = ctx.nouns(t.per, grouped["rural"].sum(), n, index=n.index)
+        per_zh = "个" + per_zh
         share = k / n
         need = np.clip(np.ceil(t.min_share * n - k - 1e-9), 0, None).astype(int)
         status = _statuses(k >= t.min_share * n - 1e-9, k < t.min_share * n - 1e-9)
-        value = ctx.say(_int(k) + " of " + _int(n) + f" {per_en} (" + _pct(share) + ")",
+        value = ctx.say(_int(k) + " of " + _int(n) + " " + per_en + " (" + _pct(share) + ")",
                         _int(n) + per_zh + "中 " + _int(k) + " 个（" + _pct(share) + "）")
         if t.min_share >= 1:
-            short = ctx.say(_int(n - k) + " of " + _int(n) + f" {per_en} lack {what}",
+            short = ctx.say(_int(n - k) + " of " + _int(n) + " " + per_en + f" lack {what}",
                             _int(n) + per_zh + "中 " + _int(n - k) + f" 个缺少{what}")
         else:
-            short = ctx.say(_int(need) + f" more {per_en} need {what} (" + _int(k) + " of " + _int(n) + " have one)",
-                            "还需 " + _int(need) + f" 个{per_zh[1:]}配置{what}（现有 " + _int(k) + "/" + _int(n) + "）")
+            short = ctx.say(_int(need) + " more " + per_en + f" need {what} (" + _int(k) + " of " + _int(n)
+                            + " have one)",
+                            "还需 " + _int(need) + " " + per_zh + f"配置{what}（现有 " + _int(k) + "/" + _int(n) + "）")
         return _frame(level, n.index, target=agg_text, value=value, status=status,
                       shortfall=_texts(status, short, ""), value_num=share.to_numpy(), target_num=t.min_share)
 
     if len(units) == 0:
-        return _unevaluable(ctx, t.levels, ctx.say(f"no {per_en} in the communities", f"社区数据中没有{per_zh[1:]}"),
+        return _unevaluable(ctx, t.levels, ctx.say(f"no {many} in the communities", f"社区数据中没有{zh}"),
                             agg_text)
     return _per_level(ctx, t, agg_text, compute)
 
 
-def _floor_area(t: FloorAreaTarget, ctx: _Context) -> pd.DataFrame:
+def _floor_area(t: FloorAreaTarget, ctx: Context) -> pd.DataFrame:
     std = {"new": t.new_m2, "existing": t.existing_m2}
     parts_en = [f"≥ {v:g} m²/100 hh ({k})" for k, v in std.items() if v is not None]
     parts_zh = [f"{'新建' if k == 'new' else '既有'}每百户 ≥ {v:g} m²" for k, v in std.items() if v is not None]
@@ -403,8 +288,8 @@ def _floor_area(t: FloorAreaTarget, ctx: _Context) -> pd.DataFrame:
         return _unevaluable(ctx, t.levels, ctx.missing_level("community"), agg_text)
     for column in ("households", "residential"):
         if column not in com or com[column].isna().all():
-            return _unevaluable(ctx, t.levels, ctx.say(f"communities have no {_COLUMN_HINTS[column]} column",
-                                                       f"社区数据缺少 {_COLUMN_HINTS[column]} 列"), agg_text)
+            return _unevaluable(ctx, t.levels, ctx.say(f"communities have no {COLUMN_HINTS[column]} column",
+                                                       f"社区数据缺少 {COLUMN_HINTS[column]} 列"), agg_text)
     residential = com["residential"].astype("string").str.strip().str.casefold().map(RESIDENTIAL).astype(object)
     standard = residential.map({k: np.nan if v is None else v for k, v in std.items()}).astype(float)
     applies = residential.isna() | standard.notna()  # no category: unevaluable; no standard: not checked
@@ -447,26 +332,29 @@ def _floor_area(t: FloorAreaTarget, ctx: _Context) -> pd.DataFrame:
                           target_num=standard.to_numpy())
         unit = ctx.unit_of(level).reindex(com.index)
         g = pd.DataFrame({"n": 1, "pass": status == PASS, "fail": status == FAIL, "unev": status == UNEVALUABLE,
-                          "gap": gap}).groupby(unit.to_numpy()).sum()
+                          "gap": gap, "rural": ctx.rural.reindex(com.index).eq(True)}
+                         ).groupby(unit.to_numpy()).sum()
+        _, coms, coms_zh = ctx.nouns("community", g["rural"], g["n"], index=g.index)
         st = _statuses((g["fail"] == 0) & (g["unev"] == 0), g["fail"] > 0)
-        value = ctx.say(_int(g["pass"]) + " of " + _int(g["n"]) + " communities meet",
-                        _int(g["n"]) + " 个社区中 " + _int(g["pass"]) + " 个达标")
-        fail = ctx.say(_int(g["fail"]) + " of " + _int(g["n"]) + " communities below standard; needs "
+        value = ctx.say(_int(g["pass"]) + " of " + _int(g["n"]) + " " + coms + " meet",
+                        _int(g["n"]) + " 个" + coms_zh + "中 " + _int(g["pass"]) + " 个达标")
+        fail = ctx.say(_int(g["fail"]) + " of " + _int(g["n"]) + " " + coms + " below standard; needs "
                        + _int(g["gap"]) + " m² more in total",
-                       _int(g["n"]) + " 个社区中 " + _int(g["fail"]) + " 个未达标，合计还需 "
+                       _int(g["n"]) + " 个" + coms_zh + "中 " + _int(g["fail"]) + " 个未达标，合计还需 "
                        + _int(g["gap"]) + " m²")
         fail = fail + np.where(g["unev"] > 0, ctx.say("; " + _int(g["unev"]) + " cannot be checked",
                                                        "；" + _int(g["unev"]) + " 个无法评估"), "")
-        unev = ctx.say(_int(g["unev"]) + " of " + _int(g["n"]) + " communities cannot be checked "
+        unev = ctx.say(_int(g["unev"]) + " of " + _int(g["n"]) + " " + coms + " cannot be checked "
                        "(residential, households or floor area missing)",
-                       _int(g["n"]) + " 个社区中 " + _int(g["unev"]) + " 个无法评估（缺少新建/既有、户数或建筑面积）")
+                       _int(g["n"]) + " 个" + coms_zh + "中 " + _int(g["unev"])
+                       + " 个无法评估（缺少新建/既有、户数或建筑面积）")
         return _frame(level, g.index, target=agg_text, value=value, status=st, shortfall=_texts(st, fail, unev),
                       value_num=(g["pass"] / g["n"]).to_numpy())
 
     return _per_level(ctx, t, agg_text, compute)
 
 
-def _per_1000(t, ctx: _Context, *, supply: str, pop_column: str, minimum: float,
+def _per_1000(t, ctx: Context, *, supply: str, pop_column: str, minimum: float,
               noun: tuple[str, str], people: tuple[str, str]) -> pd.DataFrame:
     """Supply (``supply`` column of facilities of ``t.types``) per 1,000 of ``pop_column`` ≥ ``minimum``."""
     target_text = ctx.say(f"≥ {minimum:g} per 1,000 {people[0]}", f"每千{people[1]} ≥ {minimum:g}")
@@ -478,8 +366,8 @@ def _per_1000(t, ctx: _Context, *, supply: str, pop_column: str, minimum: float,
     elif ctx.com is None and pop_column == "pop_60plus":
         pop = ctx.facts.covered(None, 0.0)["population"].astype(float)
     else:
-        return _unevaluable(ctx, t.levels, ctx.say(f"communities have no {_COLUMN_HINTS[pop_column]} column",
-                                                   f"社区数据缺少 {_COLUMN_HINTS[pop_column]} 列"), target_text,
+        return _unevaluable(ctx, t.levels, ctx.say(f"communities have no {COLUMN_HINTS[pop_column]} column",
+                                                   f"社区数据缺少 {COLUMN_HINTS[pop_column]} 列"), target_text,
                             minimum)
 
     def compute(level: str) -> pd.DataFrame:
@@ -487,8 +375,11 @@ def _per_1000(t, ctx: _Context, *, supply: str, pop_column: str, minimum: float,
         supplied = pd.DataFrame({"known": amount.fillna(0.0), "unknown": amount.isna()}).groupby(
             fac_unit.to_numpy()).sum()
         pop_unit = np.full(len(pop), ctx.all) if level == "overall" else ctx.unit_of(level).reindex(pop.index)
-        people_sum = pd.DataFrame({"pop": pop.fillna(0.0), "pop_unknown": pop.isna()}).groupby(pop_unit).sum()
+        rural = ctx.rural.reindex(pop.index).eq(True).to_numpy() & pop.isna().to_numpy()
+        people_sum = pd.DataFrame({"pop": pop.fillna(0.0), "pop_unknown": pop.isna(), "rural_unknown": rural}
+                                  ).groupby(pop_unit).sum()
         g = people_sum.join(supplied, how="left").fillna({"known": 0.0, "unknown": 0})
+        _, coms, coms_zh = ctx.nouns("community", g["rural_unknown"], g["pop_unknown"], index=g.index)
         required = g["pop"] / 1000 * minimum
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = (g["known"] / g["pop"] * 1000).where(g["pop"] > 0)
@@ -498,8 +389,8 @@ def _per_1000(t, ctx: _Context, *, supply: str, pop_column: str, minimum: float,
         fail = ctx.say("needs " + _int(np.ceil(required - g["known"] - 1e-6)) + f" {noun[0]} more",
                        "还需 " + _int(np.ceil(required - g["known"] - 1e-6)) + f" {noun[1]}")
         why = np.where(g["pop_unknown"] > 0,
-                       ctx.say(f"{pop_column} not given for " + _int(g["pop_unknown"]) + " communities",
-                               _int(g["pop_unknown"]) + f" 个社区缺少 {pop_column}"),
+                       ctx.say(f"{pop_column} not given for " + _int(g["pop_unknown"]) + " " + coms,
+                               _int(g["pop_unknown"]) + " 个" + coms_zh + f"缺少 {pop_column}"),
                        np.where(g["pop"] <= 0, ctx.say(f"no {people[0]} in this unit", f"本单元无{people[1]}"),
                                 ctx.say(f"{supply} not given for " + _int(g["unknown"]) + f" {what}",
                                         _int(g["unknown"]) + f" 个{what}缺少 {supply}")))
@@ -510,20 +401,22 @@ def _per_1000(t, ctx: _Context, *, supply: str, pop_column: str, minimum: float,
     return _per_level(ctx, t, target_text, compute)
 
 
-def _beds(t: BedsTarget, ctx: _Context) -> pd.DataFrame:
+def _beds(t: BedsTarget, ctx: Context) -> pd.DataFrame:
     return _per_1000(t, ctx, supply="beds", pop_column="pop_60plus", minimum=t.min_beds,
                      noun=("beds", "张床位"), people=("elderly", "名老年人"))
 
 
-def _places(t: PlacesTarget, ctx: _Context) -> pd.DataFrame:
+def _places(t: PlacesTarget, ctx: Context) -> pd.DataFrame:
     return _per_1000(t, ctx, supply="capacity", pop_column="pop_total", minimum=t.min_places,
                      noun=("places", "个托位"), people=("residents", "常住人口"))
 
 
-def _nursing(t: NursingShareTarget, ctx: _Context) -> pd.DataFrame:
+def _nursing(t: NursingShareTarget, ctx: Context) -> pd.DataFrame:
     target_text = ctx.say(f"≥ {_share(t.min_share)} of beds", f"≥ 床位的 {_share(t.min_share)}")
     what = ctx.types_text(t.types)
-    fac = ctx.facilities_of(t.types)
+    fac, why = ctx.select(ctx.facilities_of(t.types), t.facility_where)
+    if why:
+        return _unevaluable(ctx, t.levels, why, target_text, t.min_share)
     beds, nursing = ctx.number("beds", fac), ctx.number("nursing_beds", fac)
     frame = pd.DataFrame({"n": 1, "beds": beds.fillna(0.0), "nursing": nursing.where(beds.notna()).fillna(0.0),
                           "beds_unknown": beds.isna(), "nursing_unknown": beds.notna() & nursing.isna()})
@@ -556,8 +449,10 @@ def _nursing(t: NursingShareTarget, ctx: _Context) -> pd.DataFrame:
     return _per_level(ctx, t, target_text, compute)
 
 
-def _co_location(t: CoLocationTarget, ctx: _Context) -> pd.DataFrame:
-    what, near = ctx.types_text(t.types), ctx.types_text(t.near_types)
+def _co_location(t: CoLocationTarget, ctx: Context) -> pd.DataFrame:
+    what = ctx.types_text(t.types)
+    near = ctx.types_text(t.near_types) if not t.near_all else ctx.say(" and ", "和").join(
+        ctx.types_text([code]) for code in t.near_types)
     target_text = ctx.say(f"≥ {_share(t.min_share)} within {t.max_distance_m:g} m of {near}",
                           f"≥ {_share(t.min_share)} 在{near} {t.max_distance_m:g} 米内")
     fac = ctx.facilities_of(t.types)
@@ -566,10 +461,14 @@ def _co_location(t: CoLocationTarget, ctx: _Context) -> pd.DataFrame:
                             target_text, t.min_share)
     gdf = ctx.facts.facilities.reset_index(drop=True)[["geometry"]].to_crs(ctx.facts.network_crs)
     a = gdf.loc[fac.index]
-    b = gdf.loc[ctx.facilities_of(t.near_types).index]
-    pairs = gpd.sjoin(a, b, predicate="dwithin", distance=t.max_distance_m, how="inner")
-    pairs = pairs[pairs.index != pairs["index_right"]]  # a facility is not its own neighbour
-    near_ok = pd.Series(fac.index.isin(pairs.index), index=fac.index)
+    near_ok = pd.Series(True, index=fac.index)
+    for group in ([[code] for code in t.near_types] if t.near_all else [t.near_types]):
+        b = gdf.loc[ctx.base.facilities_of(group).index]  # a neighbour may stand in any community
+        pairs = gpd.sjoin(a, b, predicate="dwithin", distance=t.max_distance_m, how="inner")
+        pairs = pairs[pairs.index != pairs["index_right"]]  # a facility is not its own neighbour
+        near_ok &= fac.index.isin(pairs.index)
+    lacks = ctx.say(f"have no {near}", f"没有{near}") if not t.near_all else \
+        ctx.say(f"do not have all of {near}", f"未同时具备{near}")
 
     def compute(level: str) -> pd.DataFrame:
         g = near_ok.groupby(ctx.fac_unit(level, fac.index).to_numpy()).agg(["size", "sum"])
@@ -577,8 +476,8 @@ def _co_location(t: CoLocationTarget, ctx: _Context) -> pd.DataFrame:
         share = k / n
         status = _statuses(k >= t.min_share * n - 1e-9, k < t.min_share * n - 1e-9)
         need = np.clip(np.ceil(t.min_share * n - k - 1e-9), 0, None)
-        fail = ctx.say(_int(n - k) + " of " + _int(n) + f" {what} have no {near} within {t.max_distance_m:g} m",
-                       _int(n) + f" 个{what}中 " + _int(n - k) + f" 个在 {t.max_distance_m:g} 米内没有{near}")
+        fail = ctx.say(_int(n - k) + " of " + _int(n) + f" {what} {lacks} within {t.max_distance_m:g} m",
+                       _int(n) + f" 个{what}中 " + _int(n - k) + f" 个在 {t.max_distance_m:g} 米内{lacks}")
         if t.min_share < 1:
             fail = fail + ctx.say("; needs " + _int(need) + " more", "；还需 " + _int(need) + " 个")
         value = ctx.say(_int(k) + " of " + _int(n) + " (" + _pct(share) + ")",
@@ -589,7 +488,7 @@ def _co_location(t: CoLocationTarget, ctx: _Context) -> pd.DataFrame:
     return _per_level(ctx, t, target_text, compute)
 
 
-def _min_floor_area(t: FloorAreaMinTarget, ctx: _Context) -> pd.DataFrame:
+def _min_floor_area(t: FloorAreaMinTarget, ctx: Context) -> pd.DataFrame:
     what = ctx.types_text(t.types)
     if t.min_m2 is not None:
         limit = ctx.say(f"{t.min_m2:g} m²", f"{t.min_m2:g} 平方米")
@@ -597,15 +496,9 @@ def _min_floor_area(t: FloorAreaMinTarget, ctx: _Context) -> pd.DataFrame:
         limit = ctx.say(f"{t.min_m2_per_bed:g} m² per bed", f"每床 {t.min_m2_per_bed:g} 平方米")
     target_text = ctx.say(f"≥ {limit}", f"≥ {limit}") + (
         "" if t.min_share >= 1 else ctx.say(f" for ≥ {_share(t.min_share)}", f"（≥ {_share(t.min_share)} 的设施）"))
-    fac = ctx.facilities_of(t.types)
-    w = t.facility_where
-    if w is not None:
-        if w.column not in fac:
-            return _unevaluable(ctx, t.levels, ctx.say(
-                f"facilities have no {w.column} column (needed to select {', '.join(w.values)})",
-                f"设施数据缺少 {w.column} 列（用于筛选 {'、'.join(w.values)}）"), target_text, t.min_share)
-        wanted = {v.strip().casefold() for v in w.values}
-        fac = fac[fac[w.column].astype("string").str.strip().str.casefold().isin(wanted).fillna(False).to_numpy()]
+    fac, why = ctx.select(ctx.facilities_of(t.types), t.facility_where)
+    if why:
+        return _unevaluable(ctx, t.levels, why, target_text, t.min_share)
     if len(fac) == 0:
         return _unevaluable(ctx, t.levels, ctx.say(f"no {what} among the facilities", f"设施中没有{what}"),
                             target_text, t.min_share)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from carecircle.errors import InputError
 from carecircle.io.facility_types import accepted_values, check_codes
+from carecircle.io.readers import AREA_TYPES
 
 #: Levels a target can be reported at, coarsest first.
 LEVELS = ("overall", "district", "subdistrict", "community")
@@ -91,6 +92,21 @@ class _Target(_Model):
     #: Why the target is reported ``unevaluable`` without being checked (e.g. the facility vocabulary cannot
     #: tell the kinds it needs apart, or the figure is a plan to be made, not a target of the year).
     unevaluable: str | None = Field(None, min_length=1)
+    #: Only urban units or only rural ones (communities' ``area_type``; a subdistrict is a township, 乡镇, when at
+    #: least half of its communities are villages, 村); None: both. The target judges only communities and
+    #: subdistricts of that type, and counts the people, households, beds and facilities of the communities of
+    #: that type; a ``facility_count`` per subdistrict counts facilities anywhere in a subdistrict of that type.
+    area_type: Literal["urban", "rural"] | None = None
+
+    @field_validator("area_type", mode="before")
+    @classmethod
+    def _area_type(cls, v):
+        if v is None:
+            return None
+        code = AREA_TYPES.get(str(v).strip().casefold())
+        if code is None:
+            raise ValueError(f"area_type {v!r} is neither urban (城镇, 街道, 社区) nor rural (农村, 乡镇, 村)")
+        return code
 
     @field_validator("levels", mode="before")
     @classmethod
@@ -135,11 +151,12 @@ class FacilityCountTarget(_Target):
     such units ≥ ``min_share``. A facility belongs to the community whose polygon contains it."""
 
     kind: Literal["facility_count"]
-    types: tuple[str, ...]
+    types: tuple[str, ...] | None = None  # None: any elder-care facility
     per: Level
     min_count: int = Field(1, ge=1)
     min_share: _Share = 1.0
     where: Where | None = None
+    facility_where: Where | None = None  # only facilities whose column holds one of the values (e.g. 公办)
 
     canonical_types = field_validator("types", mode="before")(lambda v: _codes(v, field="types"))
 
@@ -190,6 +207,7 @@ class NursingShareTarget(_Target):
     kind: Literal["nursing_bed_share"]
     types: tuple[str, ...] | None = ("care_home",)
     min_share: _Share
+    facility_where: Where | None = None  # only facilities whose column holds one of the values (e.g. 公办)
 
     canonical_types = field_validator("types", mode="before")(lambda v: _codes(v, field="types"))
 
@@ -205,12 +223,13 @@ class PlacesTarget(_Target):
 
 
 class CoLocationTarget(_Target):
-    """Share of facilities of ``types`` with a facility of ``near_types`` within ``max_distance_m`` (straight
-    line) ≥ ``min_share`` (三站合一, 毗邻建设)."""
+    """Share of facilities of ``types`` with a facility of ``near_types`` (with ``near_all``: one of each of
+    them) within ``max_distance_m`` (straight line) ≥ ``min_share`` (三站合一, 毗邻建设)."""
 
     kind: Literal["co_location"]
     types: tuple[str, ...]
     near_types: tuple[str, ...]
+    near_all: bool = False  # every one of near_types nearby (三站合一), not just one of them
     max_distance_m: float = Field(ge=0)
     min_share: _Share = 1.0
 
