@@ -677,3 +677,27 @@ targets:
     fac = facilities([("K1", "敬老院", "care_home", 1, 500, {})])
     table = evaluate(profile, FakeFacts(communities(), fac), lang="en")
     assert row(table, "n") == ("unevaluable", "", "not a target of this year")
+
+
+def test_qiqihar_public_care_homes_and_childcare():
+    """四、(八)1: 公办养老机构（特困供养）护理型床位占比60%, 公办托育机构10家以上; 三、(七)/四、(八)2: 托育机构50个."""
+    fac = facilities([
+        ("K1", "市福利院", "care_home", 3, 800, {"beds": 50.0, "nursing_beds": 25.0, "ownership": "公办"}),
+        ("K2", "红旗敬老院", "care_home", 5, 500, {"beds": 20.0, "nursing_beds": 14.0, "ownership": "公建民营"}),
+        ("K3", "康乐养老院", "care_home", 4, 500, {"beds": 100.0, "nursing_beds": 90.0, "ownership": "民办"}),
+        ("T1", "市托育中心", "childcare", 1, 300, {"capacity": 40.0, "ownership": "公办"}),
+        ("T2", "幸福托育", "childcare", 2, 300, {"capacity": 20.0, "ownership": "民办"}),
+    ])
+    covered = {(None, 15.0, "elderly"): {}, (("childcare",), 15.0, "children"): {}}
+    table = evaluate(load_profile("qiqihar-2025"), FakeFacts(communities(), fac, covered), lang="en")
+    # public homes only: (25 + 14) / (50 + 20) = 55.7% < 60%; 60% of 70 = 42 → 3 more (the private K3's 90% of
+    # its beds does not help)
+    assert row(table, "public_nursing_beds") == ("fail", "55.7%", "3 more of the 70 beds must be nursing-type")
+    # 新兴区 K1 25 / 50 = 50%, 30 needed → 5 more; 勃利县 K2 14 / 20 = 70% → pass
+    assert row(table, "public_nursing_beds", "district", "新兴区")[2] == "5 more of the 50 beds must be nursing-type"
+    assert row(table, "public_nursing_beds", "district", "勃利县")[:2] == ("pass", "70.0%")
+    # every care home: (25 + 14 + 90) / 170 = 75.9% ≥ 55%
+    assert row(table, "nursing_beds")[:2] == ("pass", "75.9%")
+    # 10 public childcare institutions: T1 → 9 more; 50 in all: T1, T2 → 48 more
+    assert row(table, "public_childcare") == ("fail", "1", "needs 9 more Childcare")
+    assert row(table, "childcare_facilities") == ("fail", "2", "needs 48 more Childcare")

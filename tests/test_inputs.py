@@ -425,3 +425,48 @@ def test_full_width_digits_are_read_as_digits(tmp_path):
     assert gdf.geometry.x.tolist() == [123.43, 123.44, -71.5]
     assert gdf.geometry.y.tolist() == [41.80, 41.81, -33.4]
     assert gdf["capacity"].iloc[0] == 20
+
+
+# --------------------------------------------------------------------------------- urban and rural, ownership
+
+@pytest.mark.parametrize("header", ["area_type", "城乡类型", "城乡属性", "社区类型", "urban_rural"])
+def test_community_area_type_under_its_aliases(tmp_path, header):
+    path = write_geojson(tmp_path / "c.geojson", [
+        community("C1", "square", **{header: "社区"}), community("C2", "east", **{header: "行政村"}),
+        community("C3", "square2", **{header: " Rural "}),
+    ])
+    assert read_communities(path)["area_type"].tolist() == ["urban", "rural", "rural"]
+
+
+@pytest.mark.parametrize(("written", "meaning"), [
+    ("城镇", "urban"), ("城市", "urban"), ("社区", "urban"), ("街道", "urban"), ("urban", "urban"),
+    ("农村", "rural"), ("乡村", "rural"), ("村", "rural"), ("乡镇", "rural"), ("镇", "rural"), ("乡", "rural"),
+    ("village", "rural"), ("", "urban"),
+])
+def test_community_area_type_spellings(tmp_path, written, meaning):
+    path = write_geojson(tmp_path / "c.geojson", [community("C1", area_type=written)])
+    assert read_communities(path)["area_type"].tolist() == [meaning]
+
+
+def test_community_area_type_unknown_values_are_listed_with_counts(tmp_path):
+    path = write_geojson(tmp_path / "c.geojson", [
+        community("C1", "square", 城乡类型="城中村"), community("C2", "east", 城乡类型="城中村"),
+        community("C3", "square2", 城乡类型="社区"),
+    ])
+    with pytest.raises(InputError) as err:
+        read_communities(path)
+    assert _one_line(err).startswith("c.geojson: unknown 城乡类型 values '城中村' (2 rows); write urban (urban/")
+    assert "or rural (rural/" in str(err.value) and "leave the cell empty for urban" in str(err.value)
+
+
+def test_communities_without_area_type_are_urban(tmp_path):
+    path = write_geojson(tmp_path / "c.geojson", [community("C1"), community("C2", "east")])
+    assert read_communities(path)["area_type"].tolist() == ["urban", "urban"]
+
+
+def test_facility_ownership_under_its_chinese_header(tmp_path):
+    path = tmp_path / "facilities.csv"
+    path.write_text("编号,名称,类型,机构性质,经度,纬度\nK1,市福利院,敬老院,公办,24.94,60.17\n"
+                    "K2,康乐院,养老院,民办,24.95,60.17\n", encoding="utf-8")
+    gdf = read_facilities(path)
+    assert gdf["ownership"].tolist() == ["公办", "民办"] and "机构性质" not in gdf

@@ -196,3 +196,70 @@ def test_readme_example_is_a_valid_profile():
     example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
     profile = parse_profile(example)
     assert {t.kind for t in profile.targets} == set(TARGET_KINDS)
+
+
+# ------------------------------------------------------------------------------------- townships and villages
+
+@pytest.mark.parametrize(("written", "code"), [("urban", "urban"), ("rural", "rural"), ("乡镇", "rural"),
+                                               ("村", "rural"), ("城镇", "urban"), ("街道", "urban")])
+def test_area_type_in_any_spelling(written, code):
+    assert parse_profile(_edit(area_type=written)).targets[0].area_type == code
+
+
+def test_area_type_absent_means_both():
+    assert parse_profile(MINIMAL).targets[0].area_type is None
+
+
+def test_unknown_area_type_names_the_key_and_line():
+    with pytest.raises(InputError, match=r"targets\[0\] \(stations\)\.area_type \(line \d+\): area_type 'suburb' is "
+                                         r"neither urban \(城镇, 街道, 社区\) nor rural \(农村, 乡镇, 村\)"):
+        parse_profile(_edit(area_type="suburb"))
+
+
+def test_facility_count_without_types_is_any_elder_care_and_takes_facility_where():
+    target = parse_profile(_edit(types=None, facility_where={"column": "ownership", "values": ["公办"]})).targets[0]
+    assert target.types is None and target.facility_where.values == ("公办",)
+
+
+def test_co_location_near_all():
+    kw = {"kind": "co_location", "per": None, "types": ["养老服务站"], "near_types": ["卫生服务中心", "护理站"],
+          "max_distance_m": 100}
+    target = parse_profile(_edit(**kw, near_all=True)).targets[0]
+    assert (target.near_types, target.near_all) == (("health_centre", "nursing_station"), True)
+    assert parse_profile(_edit(**kw)).targets[0].near_all is False
+
+
+def test_profile_mends_cite_the_plans_clauses():
+    """The targets issue 11 item 3 and 4 added or mended, each with the clause of its seed."""
+    t = {p: {x.id: x for x in load_profile(p).targets} for p in BUNDLED}
+    qitaihe = t["qitaihe-2020"]
+    # 二、(三) "确保市本级和勃利县均建有…特困人员供养服务设施(敬老院)": two places, public homes only
+    for tid, place in (("city_care_home", "新兴区"), ("boli_care_home", "勃利县")):
+        target = qitaihe[tid]
+        assert (target.per, target.source.clause, target.types) == ("overall", "二、(三)", ("care_home",))
+        assert place in target.where.values and "公办" in target.facility_where.values
+    assert "county_care_home" not in qitaihe  # not "every district"
+    # 三、(一)2 "17个乡镇居家和社区养老服务中心"; "城市社区…居家养老服务站"; "农村养老服务站…村委会数量的10%"
+    assert (qitaihe["township_centre"].area_type, qitaihe["township_centre"].per) == ("rural", "subdistrict")
+    assert qitaihe["township_centre"].source.clause == "三、(一)2"
+    assert qitaihe["community_station"].area_type == "urban" and qitaihe["subdistrict_centre"].area_type == "urban"
+    assert qitaihe["rural_stations"].area_type == "rural" and qitaihe["rural_stations"].where is None
+    # jingzhou 二、(四)17: 100% of 街道, 80% of 乡镇; the guidance centre listed, not checked; 二、(四)14 public homes
+    jingzhou = t["jingzhou-2025"]
+    assert (jingzhou["subdistrict_complex"].area_type, jingzhou["township_facility"].area_type) == ("urban", "rural")
+    assert jingzhou["county_guidance_centre"].source.clause == "二、(四)17"
+    assert "agency" in jingzhou["county_guidance_centre"].unevaluable
+    assert "公办" in jingzhou["county_care_home"].facility_where.values
+    # qiqihar: 四、(八)1 public nursing beds 60% and ≥ 10 public childcare, ≥ 50 childcare (三、(七); 四、(八)2),
+    # 老年大学 tiers of 四、(十一)1 listed as unevaluable
+    qiqihar = t["qiqihar-2025"]
+    public_nursing = qiqihar["public_nursing_beds"]
+    assert (public_nursing.min_share, public_nursing.source.clause) == (0.6, "四、(八)1")
+    assert (qiqihar["public_childcare"].min_count, qiqihar["childcare_facilities"].min_count) == (10, 50)
+    for tid, per in (("elder_university_county", "district"), ("elder_school_subdistrict", "subdistrict"),
+                     ("elder_learning_point", "community")):
+        assert (qiqihar[tid].per, qiqihar[tid].source.clause) == (per, "四、(十一)1")
+        assert "no elder-education code" in qiqihar[tid].unevaluable
+    assert qiqihar["rural_mutual_aid"].area_type == "rural"
+    # shenyang 二、(一)4 "社区养老服务站在城市社区全覆盖"
+    assert t["shenyang-2021"]["community_station"].area_type == "urban"

@@ -97,7 +97,10 @@ def read_facilities(
     area_col = resolve_column(cols, "floor_area_m2", area_col, file=name, option="--area-col")
     beds_col = resolve_column(cols, "beds", beds_col, file=name, option="--beds-col")
     nursing_beds_col = resolve_column(cols, "nursing_beds", nursing_beds_col, file=name, option="--nursing-beds-col")
-    ownership_col = resolve_column(cols, "ownership", ownership_col, file=name, option="a column named ownership")
+    try:  # only some standards read it: two candidate columns leave both as they are
+        ownership_col = resolve_column(cols, "ownership", ownership_col, file=name, option="a column named ownership")
+    except InputError:
+        log.info("%s: several columns could say public or private; name one 'ownership' to use it", name)
     if ownership_col in gdf and ownership_col != "ownership" and "ownership" not in gdf:
         gdf = gdf.rename(columns={ownership_col: "ownership"})
     out = _standard_id(gdf, id_col, "facility_id", prefix="F", file=name)
