@@ -281,11 +281,17 @@ def _add_study_args(parser: argparse.ArgumentParser):
     calc.add_argument("--standard", metavar="NAME|FILE",
                       help="standards profile to check, e.g. qitaihe-2020, gb50180-2018, or a YAML file "
                       "(list them with `carecircle standards`)")
-    calc.add_argument("--minutes", type=_minutes, default=None, metavar="M,M,M",
-                      help="walking-time thresholds in minutes (default: the profile's, else 5,10,15)")
-    calc.add_argument("--speed", type=_speed, metavar="M/S",
+    limits = calc.add_mutually_exclusive_group()
+    limits.add_argument("--minutes", type=_minutes, default=None, metavar="M,M,M",
+                        help="walking-time thresholds in minutes (default: the profile's, else 5,10,15)")
+    limits.add_argument("--distance", type=_metres, default=None, metavar="M,M,M",
+                        help="walking-distance thresholds in metres instead, as GB 50180 writes the life circles, "
+                        "e.g. 300,500,1000 (minutes = metres / 60 / speed; every label says metres)")
+    calc.add_argument("--speed", type=_speed_list, metavar="M/S[,M/S]",
                       help="walking speed in m/s or a preset: " + ", ".join(
-                          f"{k}={v}" for k, v in SPEED_PRESETS_MPS.items()) + " (default: typical)")
+                          f"{k}={v}" for k, v in SPEED_PRESETS_MPS.items()) + " (default: typical). Several "
+                      "(0.8,1.0,1.2 or slow,typical,brisk; `run` only) also write the coverage at each speed "
+                      "(sensitivity.csv, a chart in the report); the maps and tables use the first speed")
     calc.add_argument("--target", type=_share, default=None, metavar="SHARE",
                       help="coverage share each community should reach at the largest threshold "
                       "(default: the profile's, else 0.9)")
@@ -381,6 +387,25 @@ def _speed(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"{text!r} is neither m/s nor a preset ({', '.join(SPEED_PRESETS_MPS)})") from exc
     return _checked(check_walk_speed, value, text)
+
+
+def _speed_list(text: str) -> tuple[float, ...]:
+    values = tuple(_speed(part) for part in text.replace(" ", "").split(",") if part)
+    if not values:
+        raise argparse.ArgumentTypeError("give a speed, e.g. 1.0 or typical, or several, e.g. 0.8,1.0,1.2")
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"speeds repeat: {text}")
+    return values
+
+
+def _metres(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(t) for t in text.replace(" ", "").split(",") if t)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of metres such as 300,500,1000") from exc
+    if not values or any(not v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: give distances above 0 metres, e.g. 300,500,1000")
+    return values
 
 
 def _count(text: str) -> int:

@@ -227,9 +227,12 @@ def _report(study, written: dict[str, Path], *, quiet: bool) -> None:
         return
     print(f"Study '{study.name}': {s['elderly_population']:,.0f} elderly people, {s['n_facilities']} facilities, "
           f"walking {s['walk_speed_mps']:g} m/s")
-    for lab, share in s["share"].items():
+    metres = study.distances_m
+    for i, (lab, share) in enumerate(s["share"].items()):
         pct = "n/a" if share is None else f"{share:6.1%}"
-        print(f"  within {lab:>4} min: {pct}  ({s['covered'][lab]:,.0f} covered, {s['uncovered'][lab]:,.0f} not)")
+        within = f"{metres[i]:>5g} m" if metres else f"{lab:>4} min"
+        print(f"  within {within}: {pct}  ({s['covered'][lab]:,.0f} covered, {s['uncovered'][lab]:,.0f} not)")
+    _report_sensitivity(study)
     below = s["communities_below_target"]
     if below:
         what = "community" if len(below) == 1 else "communities"
@@ -243,6 +246,17 @@ def _report(study, written: dict[str, Path], *, quiet: bool) -> None:
         print(f"  Note: {study.note}")
     print(f"Results in {folder}/: " + ", ".join(written))
     print(f"Open the report: {folder / 'report.html'}  (map alone: {folder / 'map.html'})")
+
+
+def _report_sensitivity(study) -> None:
+    table = study.sensitivity
+    if table is None or not len(table):
+        return
+    top = table.groupby("speed_mps", sort=False).tail(1)
+    within = f"{top['metres'].iloc[0]:g} m" if study.distances_m else f"{top['minutes'].max():g} min"
+    figures = ", ".join(f"{r.share:.1%} at {r.speed_mps:.{1 if round(r.speed_mps, 1) == r.speed_mps else 2}f} m/s"
+                        for r in top.itertuples())
+    print(f"  coverage within {within} (largest threshold; at each speed): {figures}")
 
 
 def _report_accessibility(study) -> None:
@@ -281,6 +295,7 @@ CLI_NAMES = {
     "area.bbox": "--bbox", "area.polygon": "--polygon", "walking.speed_mps": "--speed",
     "walking.max_snap_m": "--max-snap-m",
     "walking.model": "--walk-model", "walking.dem": "--dem", "thresholds_min": "--minutes", "target_share": "--target",
+    "distances_m": "--distance", "walking.sensitivity_speeds": "--speed",
     "standard": "--standard", "outputs.lang": "--lang", "facilities.crs": "--crs",
     **{f"inputs.{k}": "--" + k.replace("_", "-") for k in InputsSpec.model_fields},
     **{f"columns.{k}": "--" + k.replace("_", "-") for k in COLUMN_KEYS},
@@ -295,14 +310,20 @@ CLI_NAMES = {
 def _config(args: argparse.Namespace, *, suggest: bool = False) -> StudyConfig:
     """The study configuration of ``run``/``suggest`` flags; an option left out takes the configuration's default."""
     area = {"network": args.network, "place": args.place, "bbox": _bbox(args.bbox), "polygon": args.polygon}
+    speeds = tuple(args.speed or ())
+    if suggest and len(speeds) > 1:
+        raise InputError(f"--speed {','.join(f'{v:g}' for v in speeds)}: `suggest` chooses sites at one walking "
+                         "speed; give one (several speeds are for `run`).")
     data = {
         "area": area if any(v is not None for v in area.values()) else None,
         "inputs": {k: getattr(args, k) for k in InputsSpec.model_fields},
         "columns": {k: getattr(args, k) for k in COLUMN_KEYS},
         "facilities": {"crs": args.crs},
-        "walking": {"speed_mps": args.speed, "max_snap_m": args.max_snap_m, "model": args.walk_model,
-                    "avoid_steps": args.avoid_steps, "dem": args.dem},
+        "walking": {"speed_mps": speeds[0] if speeds else None, "max_snap_m": args.max_snap_m,
+                    "model": args.walk_model, "avoid_steps": args.avoid_steps, "dem": args.dem,
+                    "sensitivity_speeds": list(speeds) if len(speeds) > 1 else None},
         "thresholds_min": list(args.minutes) if args.minutes else None,
+        "distances_m": list(args.distance) if args.distance else None,
         "target_share": args.target,
         "standard": args.standard,
         "outputs": {"lang": args.lang, "title": args.title, "isochrones": not args.no_isochrones,

@@ -67,6 +67,33 @@ from carecircle.io.coords import normalise_crs
 from carecircle.io.facility_types import normalise_types
 from carecircle.plan.standards import Profile, load_profile
 
+MAX_THRESHOLD_M = 5_000.0  #: the largest distance threshold, metres (a 15-minute circle is about 1,000 m)
+
+def check_metres(values: Sequence[float]) -> list[float]:
+    """Distance thresholds, metres: one or more, above 0, at most :data:`MAX_THRESHOLD_M`, none repeated; sorted."""
+    values = [float(v) for v in values]
+    if not values or any(not 0 < v <= MAX_THRESHOLD_M for v in values) or len(set(values)) != len(values):
+        raise ValueError(f"give distances above 0 and at most {MAX_THRESHOLD_M:,.0f} m, none repeated, e.g. 300, "
+                         f"500, 1000 (got {', '.join(f'{v:g}' for v in values) or 'none'})")
+    return sorted(values)
+
+
+def check_speeds(values: Sequence[float | str]) -> list[float]:
+    """Walking speeds to compare (m/s or presets): one or more, none repeated, in the order given."""
+    values = [check_walk_speed(SPEED_PRESETS_MPS[v] if v in SPEED_PRESETS_MPS else _speed(v)) for v in values]
+    if not values or len(set(values)) != len(values):
+        raise ValueError(f"give one or more walking speeds, none repeated, e.g. 0.8, 1.0, 1.2 (got "
+                         f"{', '.join(f'{v:g}' for v in values) or 'none'})")
+    return values
+
+
+def _speed(value: float | str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is neither m/s nor a preset ({', '.join(SPEED_PRESETS_MPS)})") from None
+
+
 # ------------------------------------------------------------------------------------------- the area
 
 
@@ -326,6 +353,7 @@ class WalkingSpec(_Spec):
     wait_signals_s: NonNegative | None = None
     wait_marked_s: NonNegative | None = None
     wait_unmarked_s: NonNegative | None = None
+    sensitivity_speeds: Annotated[list[float | str], AfterValidator(check_speeds)] | None = None
 
     @property
     def walk_model(self) -> WalkModel:
@@ -343,6 +371,11 @@ class WalkingSpec(_Spec):
         if self.speed_mps is not None:
             return float(self.speed_mps)
         return SPEED_PRESETS_MPS[self.preset or "typical"]  # "typical" is DEFAULT_WALK_SPEED_MPS
+
+    @property
+    def speeds_mps(self) -> tuple[float, ...]:
+        """The speeds the sensitivity table compares (``sensitivity_speeds``), else only the main speed."""
+        return tuple(self.sensitivity_speeds) if self.sensitivity_speeds else (self.walk_speed_mps,)
 
 
 class SuggestSpec(_Spec):
@@ -421,6 +454,7 @@ class StudyConfig(_Spec):
     facilities: FacilitiesSpec = Field(default_factory=FacilitiesSpec)
     walking: WalkingSpec = Field(default_factory=WalkingSpec)
     thresholds_min: Annotated[list[float], AfterValidator(check_minutes)] | None = None
+    distances_m: Annotated[list[float], AfterValidator(check_metres)] | None = None
     target_share: Share | None = None
     standard: str | None = None
     suggest: SuggestSpec | None = None
@@ -452,7 +486,9 @@ class StudyConfig(_Spec):
 
     @model_validator(mode="after")
     def _inputs_for_area(self):
-        return _raise_first(self, _scenario_problems({"area": self.area, "inputs": self.inputs.__dict__}))
+        return _raise_first(self, _scenario_problems({"area": self.area, "inputs": self.inputs.__dict__,
+                                                      "thresholds_min": self.thresholds_min,
+                                                      "distances_m": self.distances_m}))
 
     @property
     def path(self) -> Path | None:
@@ -467,7 +503,13 @@ class StudyConfig(_Spec):
 
     @property
     def thresholds(self) -> tuple[float, ...]:
-        """Walking-time thresholds, minutes: ``thresholds_min``, else the profile's, else 5, 10, 15."""
+        """Thresholds, minutes: ``thresholds_min``, ``distances_m`` / 60 / speed, the profile's, else 5, 10, 15."""
+        return self.thresholds_at(self.walking.walk_speed_mps)
+
+    def thresholds_at(self, walk_speed_mps: float) -> tuple[float, ...]:
+        """:attr:`thresholds` at a walking speed (only distance thresholds depend on it)."""
+        if self.distances_m is not None:
+            return tuple(m / 60.0 / walk_speed_mps for m in self.distances_m)
         if self.thresholds_min is not None:
             return tuple(self.thresholds_min)
         return tuple(self.profile.thresholds_min) if self.profile is not None else DEFAULT_THRESHOLDS_MIN
@@ -591,6 +633,8 @@ def _area_problems(d: dict) -> list[tuple[tuple, str]]:
 
 
 def _scenario_problems(d: dict) -> list[tuple[tuple, str]]:
+    if _given(d, "thresholds_min") and _given(d, "distances_m"):
+        return [(("distances_m",), "give thresholds_min (minutes) or distances_m (metres), not both")]
     if d.get("area") is None:
         return []
     inputs = d.get("inputs") if isinstance(d.get("inputs"), dict) else {}

@@ -18,14 +18,23 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from carecircle.config import Area, StudyConfig
 from carecircle.core.access import measure_accessibility, with_accessibility
-from carecircle.core.coverage import CoverageFacts, coverage_by_type, measure_coverage, rollup
+from carecircle.core.coverage import (
+    CoverageFacts,
+    CoverageResult,
+    coverage_by_type,
+    measure_coverage,
+    rollup,
+    threshold_label,
+)
 from carecircle.core.demand import children_demand, osm_buildings, place_demand
 from carecircle.core.isochrones import isochrones
 from carecircle.core.network import Progress, WalkNetwork, download_network, load_network, network_from_lines
+from carecircle.core.osm_tags import EDGE_STEPS
 from carecircle.core.raster_demand import raster_demand
 from carecircle.core.travel import snap_points
 from carecircle.core.walk_model import apply_walk_model
@@ -45,11 +54,12 @@ from carecircle.io.readers import (
 )
 from carecircle.plan.access_sites import accessibility_with_sites
 from carecircle.plan.compliance import evaluate
-from carecircle.plan.results import StudyInputs, StudyResult, Suggestion
+from carecircle.plan.results import SENSITIVITY_COLUMNS, StudyInputs, StudyResult, Suggestion
 from carecircle.plan.siting import suggest_sites
 
 __all__ = ["Area", "SuggestionInputs", "children_demand", "clip_to_region", "join_subdistricts", "load_area", "prepare",
-           "prepare_study", "read_suggestion_inputs", "run", "run_study", "study_config", "suggest"]
+           "prepare_study", "read_suggestion_inputs", "run", "run_study", "speed_sensitivity", "study_config",
+           "suggest", "walking_features"]
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +155,7 @@ def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
         step("Cutting the region out of the network")
         network, fac, com, dem, region_note = clip_to_region(config, network, fac, com, dem)
         elder = fac[fac["type"].isin(ELDER_CARE).to_numpy()]
+    unmodelled = network
     model = config.walking.walk_model
     if not model.is_plain:
         step(f"Applying the {model.name} walking model")
@@ -164,7 +175,7 @@ def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
         described["region"] = region_note
     return StudyInputs(name=config.label, network=network, facilities=elder, communities=com, demand=dem,
                        inputs=described, note=DEFAULT_NOTE if demo else None,
-                       all_facilities=fac, children=children_demand(dem, com))
+                       all_facilities=fac, children=children_demand(dem, com), unmodelled_network=unmodelled)
 
 
 def run(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
@@ -220,12 +231,72 @@ def run(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
             per_facility = False
         iso = isochrones(study.network, study.facilities, thresholds_min=thresholds, walk_speed_mps=speed,
                          max_snap_m=snap, per_facility=per_facility, progress=progress)
+    features = walking_features(study.network, speed) if not config.walking.walk_model.is_plain else None
+    sensitivity = None
+    if config.walking.sensitivity_speeds:
+        step(f"Coverage at {', '.join(f'{v:g}' for v in config.walking.speeds_mps)} m/s")
+        sensitivity = speed_sensitivity(config, study, cov)
     inputs = {**study.inputs, **({"standard": profile.id} if profile is not None else {}),
               **({"scenario": str(config.path)} if config.path is not None else {})}
     return StudyResult(name=study.name, network=study.network, coverage=cov, isochrones=iso, inputs=inputs,
                        note=localised_note(study.note, lang), by_type=by_type, rollups=rollups, childcare=childcare,
                        profile=profile, compliance=compliance, lang=lang, facilities=study.all_facilities,
-                       accessibility=access)
+                       accessibility=access, sensitivity=sensitivity, walking_features=features,
+                       distances_m=tuple(config.distances_m) if config.distances_m is not None else None)
+
+
+def walking_features(network: WalkNetwork, walk_speed_mps: float) -> gpd.GeoDataFrame:
+    """What the walking model slows, for the map (EPSG:4326): stair segments (``kind`` ``"steps"``) and the
+    penalised crossings (``"crossing"``: nodes at a segment end that costs a wait, with ``wait_s`` the full wait
+    of crossing there)."""
+    parts = []
+    if network.edge_kind is not None:
+        steps = network.edge_kind == EDGE_STEPS
+        parts.append(gpd.GeoDataFrame({"kind": "steps", "wait_s": np.nan}, index=range(int(steps.sum())),
+                                      geometry=network.segments[steps], crs=network.crs))
+    if network.edge_pen_u is not None:
+        nodes = np.concatenate([network.edge_u[network.edge_pen_u > 0], network.edge_v[network.edge_pen_v > 0]])
+        pens = np.concatenate([network.edge_pen_u[network.edge_pen_u > 0], network.edge_pen_v[network.edge_pen_v > 0]])
+        wait = pd.Series(pens).groupby(nodes).max() * 2.0 / walk_speed_mps
+        xy = network.node_xy[wait.index.to_numpy()]
+        parts.append(gpd.GeoDataFrame({"kind": "crossing", "wait_s": wait.round(1).to_numpy()},
+                                      geometry=shapely.points(xy), crs=network.crs))
+    if not parts:
+        return gpd.GeoDataFrame({"kind": [], "wait_s": []}, geometry=[], crs="EPSG:4326")
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=network.crs).to_crs("EPSG:4326")
+
+
+def speed_sensitivity(config: StudyConfig, study: StudyInputs, main: CoverageResult | None = None) -> pd.DataFrame:
+    """Coverage of ``study`` at each of ``config.walking.speeds_mps``: one row per speed and threshold
+    (:data:`~carecircle.plan.results.SENSITIVITY_COLUMNS`).
+
+    The walking model is applied again at each speed (its waits and stairs are times, so they cost more metres
+    at a faster pace); with the plain model the network and its snapped points are shared. Distance thresholds
+    become minutes at each speed (so with the plain model their coverage is the same at every speed). ``main``
+    is the main study's coverage, reused at its own speed.
+    """
+    model, snap = config.walking.walk_model, config.walking.max_snap_m
+    base = study.unmodelled_network if study.unmodelled_network is not None else study.network
+    metres = config.distances_m
+    rows = []
+    for speed in config.walking.speeds_mps:
+        thresholds = config.thresholds_at(speed)
+        if main is not None and speed == main.walk_speed_mps:
+            cov = main
+        else:
+            network = study.network if model.is_plain else apply_walk_model(base, model, speed)
+            cov = measure_coverage(network, study.facilities, study.demand, None, thresholds_min=thresholds,
+                                   walk_speed_mps=speed, max_snap_m=snap, target_share=config.target)
+        for i, t in enumerate(cov.thresholds_min):
+            lab = threshold_label(t)
+            rows.append({"speed_mps": speed, "minutes": float(t),
+                         "metres": float(metres[i]) if metres is not None else np.nan,
+                         "population": cov.summary["elderly_population"], "covered": cov.summary["covered"][lab],
+                         "share": cov.summary["share"][lab]})
+    table = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+    log.info("speed sensitivity: %s", "; ".join(
+        f"{r.speed_mps:g} m/s {r.share:.1%}" for r in table.groupby("speed_mps", sort=False).tail(1).itertuples()))
+    return table
 
 
 def clip_to_region(config: StudyConfig, network: WalkNetwork, facilities: gpd.GeoDataFrame,

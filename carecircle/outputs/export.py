@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Files every run writes, in the order a reader wants them. Also written when the study has them:
 #: ``by_type.csv``, ``subdistricts.csv``, ``districts.csv``, ``childcare.csv``, ``compliance.csv``, ``lorenz.csv``
-#: (the Lorenz curve of accessibility, with ``--accessibility``).
+#: (the Lorenz curve of accessibility, with ``--accessibility``), ``sensitivity.csv`` (coverage per walking speed,
+#: with several speeds).
 OUTPUT_FILES = ("report.html", "map.html", "map.png", "summary.json", "tables.xlsx", "communities.csv",
                 "facilities.csv", "demand.csv", "layers.gpkg")
 
@@ -44,6 +45,7 @@ def study_tables(study: StudyResult) -> dict[str, pd.DataFrame | None]:
     cov = study.coverage
     summary = pd.DataFrame({
         "minutes": cov.thresholds_min,
+        **({"metres": list(study.distances_m)} if study.distances_m is not None else {}),
         "population": cov.summary["elderly_population"],
         "covered": [cov.summary["covered"][threshold_label(t)] for t in cov.thresholds_min],
         "share": [cov.summary["share"][threshold_label(t)] for t in cov.thresholds_min],
@@ -59,7 +61,34 @@ def study_tables(study: StudyResult) -> dict[str, pd.DataFrame | None]:
         "subdistricts": study.rollups.get("subdistrict"), "districts": study.rollups.get("district"),
         "facilities": facilities, "compliance": study.compliance, "childcare": childcare,
         "lorenz": access.lorenz if access is not None else None,
+        "sensitivity": _sensitivity_table(study),
     }
+
+
+def _sensitivity_table(study: StudyResult) -> pd.DataFrame | None:
+    """The coverage per walking speed, without the metres column when the thresholds are minutes."""
+    table = study.sensitivity
+    if table is None:
+        return None
+    return table if study.distances_m is not None else table.drop(columns="metres")
+
+
+def sensitivity_summary(study: StudyResult) -> dict | None:
+    """``summary.json``'s ``sensitivity`` block: per speed, the covered persons and share per threshold, keyed
+    by the threshold as the study gave it (minutes, or metres with ``unit`` ``"m"``)."""
+    table = study.sensitivity
+    if table is None:
+        return None
+    metres = study.distances_m is not None
+    speeds = []
+    for speed, rows in table.groupby("speed_mps", sort=False):
+        keys = [f"{v:g}" for v in (rows["metres"] if metres else rows["minutes"])]
+        minutes = dict(zip(keys, rows["minutes"].round(4).tolist(), strict=True))
+        speeds.append({"speed_mps": float(speed), **({"minutes": minutes} if metres else {}),
+                       "covered": dict(zip(keys, rows["covered"].tolist(), strict=True)),
+                       "share": dict(zip(keys, rows["share"].tolist(), strict=True))})
+    return {"main_speed_mps": study.coverage.walk_speed_mps, "unit": "m" if metres else "min",
+            "population": float(table["population"].iloc[0]), "speeds": speeds}
 
 
 def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str | None = None,
@@ -81,6 +110,12 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
     kwargs = {"lang": lang, "note": study.note, **({"title": title} if title else {})}
     summary = {"study": study.name, "carecircle_version": __version__, "inputs": study.inputs,
                "note": study.note, **cov.summary}
+    if study.inputs.get("walking_model") is not None:
+        summary["walking_model"] = study.inputs["walking_model"]
+    if study.distances_m is not None:
+        summary["distances_m"] = list(study.distances_m)
+    if study.sensitivity is not None:
+        summary["sensitivity"] = sensitivity_summary(study)
     if study.by_type is not None:
         summary["by_type"] = study.by_type.to_dict("records")
     if study.childcare is not None:
@@ -95,8 +130,9 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
                                  **{k: int(counts.get(k, 0)) for k in ("pass", "fail", "unevaluable")}}
     tables = study_tables(study)
     # The map and the static map are drawn once, for their own files and for the report, whichever comes first.
-    the_map = functools.cache(lambda: map_document(coverage_map(cov, study.isochrones,
-                                                                accessibility=study.accessibility, **kwargs)))
+    the_map = functools.cache(lambda: map_document(coverage_map(
+        cov, study.isochrones, accessibility=study.accessibility, walking_model=study.inputs.get("walking_model"),
+        walking_features=study.walking_features, **kwargs)))
     the_png = functools.cache(lambda: static_map_bytes(study, lang=lang))
     writers = {
         "map.html": lambda path: path.write_text(the_map(), encoding="utf-8"),
@@ -111,7 +147,7 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
         "layers.gpkg": lambda path: write_layers(path, communities=cov.communities, facilities=cov.facilities,
                                           demand=cov.demand, isochrones=study.isochrones),
     }
-    for key in ("by_type", "subdistricts", "districts", "childcare", "compliance", "lorenz"):
+    for key in ("by_type", "subdistricts", "districts", "childcare", "compliance", "lorenz", "sensitivity"):
         if tables[key] is not None:
             writers[f"{key}.csv"] = lambda path, df=tables[key]: write_csv(df, path, lang=lang)
     return write_all(out_dir, writers)

@@ -77,6 +77,18 @@ MAP_LABELS: dict[str, dict[str, str]] = {
         "suggested_layer": "Suggested new sites",
         "suggested_iso_layer": "New sites' {m}-minute walk",
         "legend_suggested": "Suggested new site (number: rank)",
+        "walking_layer": "Stairs and crossings",
+        "legend_model": "Walking model:",
+        "model_plain": "plain (every street at the walking speed, no extra time for stairs or crossings)",
+        "model_older": "older pedestrians: stairs {step_s:g} s per step; waits crossing major roads {signals:g} s "
+                       "at signals, {marked:g} s marked, {unmarked:g} s unmarked; closed gates and roads without "
+                       "sidewalk not walked",
+        "model_avoid": "stairs impassable",
+        "model_dem": "slopes from {dem}",
+        "legend_stairs": "Stairs",
+        "legend_crossing": "Crossing of a major road (wait)",
+        "crossing_wait": "Wait",
+        "crossing_tip": "Crossing a major road: wait {s:g} s",
         "rank": "Rank",
         "site_id": "Site ID",
         "gain": "Elderly newly covered",
@@ -140,6 +152,17 @@ MAP_LABELS: dict[str, dict[str, str]] = {
         "suggested_layer": "建议新增站点",
         "suggested_iso_layer": "新增站点{m}分钟步行范围",
         "legend_suggested": "建议新增站点（数字为序号）",
+        "walking_layer": "台阶与过街",
+        "legend_model": "步行模型：",
+        "model_plain": "普通（所有道路按步行速度计时，不计台阶、过街的额外时间）",
+        "model_older": "老年人步行：台阶每级{step_s:g}秒；穿越主要道路等候：信号灯{signals:g}秒、有标线{marked:g}秒、"
+                       "无标线{unmarked:g}秒；关闭的大门和无人行道的道路不可通行",
+        "model_avoid": "台阶不可通行",
+        "model_dem": "坡度取自{dem}",
+        "legend_stairs": "台阶",
+        "legend_crossing": "主要道路过街点（需等候）",
+        "crossing_wait": "等候",
+        "crossing_tip": "穿越主要道路：等候{s:g}秒",
         "rank": "序号",
         "site_id": "站点编号",
         "gain": "新增覆盖老年人",
@@ -374,6 +397,43 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
         "m_speed": "Walking speed",
         "m_speed_text": "{v:g} m/s ({mpm:.0f} m per minute: {dist:,.0f} m in {m} minutes). Walking time is "
                         "network length ÷ speed, without extra cost for steps or crossings.",
+        "m_speed_model": "{v:g} m/s ({mpm:.0f} m per minute: {dist:,.0f} m in {m} minutes) on the flat; the "
+                         "walking model below adds the time of stairs, crossings and slopes.",
+        "m_distances_text": "Walking distances {metres} m (as GB 50180 writes the life circles), walked at the "
+                            "speed above ({minutes} minutes); a community is below target when fewer than {target} "
+                            "of its elderly are within {m} m of a facility.",
+        "m_model": "Walking model",
+        "m_model_plain": "plain: every street walked at the walking speed, both ways; no extra time for stairs, "
+                         "crossings or slopes.",
+        "m_model_older": "older pedestrians (--walk-model older):",
+        "m_rule_stairs": "stairs: {step_s:g} s per step (the tagged step count, else the length ÷ {tread_m:g} m "
+                         "treads)",
+        "m_rule_avoid": "stairs impassable (--avoid-steps: wheelchair and walker users)",
+        "m_rule_crossings": "crossing a major road (trunk, primary, secondary): a wait of {signals:g} s at traffic "
+                            "signals, {marked:g} s at marked or zebra crossings, {unmarked:g} s unmarked or unmapped; "
+                            "crossing=no is closed",
+        "m_rule_barriers": "closed gates and fences (access=private|no) and major roads with sidewalk=no are not "
+                           "walked",
+        "m_rule_dem": "slopes from the elevation model {dem}: Tobler's hiking function relative to flat ground "
+                      "(uphill slower, gently downhill faster), grades clipped to ±{grade:.0%}",
+        "m_model_plain_dem": "plain with slopes:",
+        "m_sensitivity": "Speed sensitivity",
+        "m_sensitivity_text": "Coverage recomputed at {speeds} m/s (sensitivity.csv); the maps and tables use "
+                              "{v} m/s.",
+        "sec_sensitivity": "Walking speed sensitivity",
+        "sens_pair": "{share} at {v} m/s",
+        "sens_sentence": "{what} coverage {pairs}.",
+        "sens_what_min": "{m}-minute",
+        "sens_what_m": "{m} m",
+        "sens_note": "The maps, tables and figures above use {v} m/s (the first speed given). Older people walk "
+                     "about 0.8–1.2 m/s; with the older walking model its waits and stairs are timed again at each "
+                     "speed.",
+        "sens_note_m": " Distance thresholds are timed at each speed, so with the plain model their coverage "
+                       "does not change with speed.",
+        "sens_chart": "Share of the elderly within each threshold, by walking speed",
+        "sens_speed_axis": "walking speed, m/s",
+        "within_m": "Within {m} m walk",
+        "below_detail_m": "of {total}; target: {target} within {m} m",
         "m_thresholds": "Thresholds and target",
         "m_thresholds_text": "Walking times {minutes} minutes; a community is below target when fewer than {target} "
                              "of its elderly are within {m} minutes of a facility.",
@@ -531,6 +591,35 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
         "m_speed": "步行速度",
         "m_speed_text": "{v:g}米/秒（每分钟{mpm:.0f}米，{m}分钟{dist:,.0f}米）。步行时间＝路网长度÷速度，"
                         "未计台阶、过街等额外时间。",
+        "m_speed_model": "平地{v:g}米/秒（每分钟{mpm:.0f}米，{m}分钟{dist:,.0f}米）；"
+                         "台阶、过街和坡度的时间由下述步行模型计入。",
+        "m_distances_text": "步行距离{metres}米（按GB 50180生活圈的写法），以上述速度步行（{minutes}分钟）；"
+                            "社区{m}米内可达设施的老年人比例低于{target}即为未达标。",
+        "m_model": "步行模型",
+        "m_model_plain": "普通（plain）：所有道路按步行速度双向通行，不计台阶、过街和坡度的额外时间。",
+        "m_model_older": "老年人步行模型（--walk-model older）：",
+        "m_rule_stairs": "台阶：每级{step_s:g}秒（按标注的台阶数，否则按长度÷{tread_m:g}米踏步宽）",
+        "m_rule_avoid": "台阶不可通行（--avoid-steps：轮椅和助行器使用者）",
+        "m_rule_crossings": "穿越主要道路（干线、主干路、次干路）：信号灯处等候{signals:g}秒，"
+                            "斑马线或标线人行横道{marked:g}秒，"
+                            "无标线或未标注{unmarked:g}秒；crossing=no处不可穿越",
+        "m_rule_barriers": "关闭的大门和围栏（access=private|no）及标注sidewalk=no的主要道路不可步行",
+        "m_rule_dem": "坡度取自高程模型{dem}：按Tobler步行函数相对平地计时（上坡慢、缓下坡快），坡度限于±{grade:.0%}",
+        "m_model_plain_dem": "普通模型加坡度：",
+        "m_sensitivity": "速度敏感性",
+        "m_sensitivity_text": "按{speeds}米/秒分别重算覆盖率（sensitivity.csv）；地图和表格采用{v}米/秒。",
+        "sec_sensitivity": "步行速度敏感性",
+        "sens_pair": "{v}米/秒时{share}",
+        "sens_sentence": "{what}覆盖率：{pairs}。",
+        "sens_what_min": "{m}分钟",
+        "sens_what_m": "{m}米内",
+        "sens_note": "上文的地图、表格和数字采用{v}米/秒（所给的第一个速度）。老年人步速约0.8–1.2米/秒；"
+                     "采用老年人步行模型时，各速度下的等候和台阶时间分别重新计算。",
+        "sens_note_m": "距离阈值在各速度下换算为时间，因此普通模型下其覆盖率不随速度变化。",
+        "sens_chart": "各步行速度下各阈值内老年人比例",
+        "sens_speed_axis": "步行速度（米/秒）",
+        "within_m": "{m}米内步行可达",
+        "below_detail_m": "共{total}个社区；目标：{m}米内覆盖率{target}",
         "m_thresholds": "时间阈值与目标",
         "m_thresholds_text": "步行时间{minutes}分钟；社区{m}分钟内可达设施的老年人比例低于{target}即为未达标。",
         "m_demand": "老年人居住位置（估算）",

@@ -130,6 +130,8 @@ def render_report(
     sections: list[tuple[str, str, str]] = [("headline", labels["sec_headline"], _headline_section(study, labels))]
     if compliance is not None and len(compliance):
         sections.append(("compliance", labels["sec_compliance"], _compliance_section(compliance, lang, labels)))
+    if getattr(study, "sensitivity", None) is not None and len(study.sensitivity):
+        sections.append(("sensitivity", labels["sec_sensitivity"], _sensitivity_section(study, lang, labels)))
     if by_type is not None and len(by_type):
         sections.append(("by-type", labels["sec_by_type"], _by_type_section(by_type, lang, labels)))
     sections.append(("map", labels["sec_map"], _map_section(map_html, map_png, title, labels)))
@@ -247,22 +249,130 @@ def _headline_section(study: StudyResult, labels: Mapping[str, str]) -> str:
     thresholds = [float(t) for t in cov.thresholds_min]
     top = threshold_label(max(thresholds))
     target = fmt_share(cov.target_share, labels)
+    within = _within_texts(study, labels)
     cards = [_card(labels["elderly"], fmt_persons(summary.get("elderly_population"), labels), "", "elderly")]
     for t in thresholds:
         lab = threshold_label(t)
-        cards.append(_card(labels["within"].format(m=lab), fmt_share(summary.get("share", {}).get(lab), labels),
+        cards.append(_card(within[lab], fmt_share(summary.get("share", {}).get(lab), labels),
                            labels["persons"].format(n=fmt_persons(summary.get("covered", {}).get(lab), labels)),
                            f"share-{lab}"))
     n_communities = len(cov.communities) if cov.communities is not None else 0
     if n_communities:
         below = len(summary.get("communities_below_target", []))
-        cards.append(_card(labels["below_target"], f"{below:,d}",
-                           labels["below_detail"].format(total=f"{n_communities:,d}", target=target, m=top),
+        metres = getattr(study, "distances_m", None)
+        detail = labels["below_detail_m"].format(total=f"{n_communities:,d}", target=target, m=f"{max(metres):g}") \
+            if metres else labels["below_detail"].format(total=f"{n_communities:,d}", target=target, m=top)
+        cards.append(_card(labels["below_target"], f"{below:,d}", detail,
                            "below-target", alert=below > 0))
     n_fac = summary.get("n_facilities", len(cov.facilities))
     cards.append(_card(labels["facilities"], f"{int(n_fac):,d}", labels["facilities_detail"], "facilities"))
-    chart = _share_chart(summary, thresholds, cov.target_share, labels)
+    chart = _share_chart(summary, thresholds, cov.target_share, labels, within)
     return f'<div class="cards">{"".join(cards)}</div>{chart}'
+
+
+def _within_texts(study: StudyResult, labels: Mapping[str, str]) -> dict[str, str]:
+    """"Within 15 min walk" (or "Within 300 m walk" for distance thresholds) per threshold label."""
+    minutes = [float(t) for t in study.coverage.thresholds_min]
+    metres = getattr(study, "distances_m", None)
+    if metres:
+        return {threshold_label(t): labels["within_m"].format(m=f"{d:g}") for t, d in zip(minutes, metres, strict=True)}
+    return {threshold_label(t): labels["within"].format(m=threshold_label(t)) for t in minutes}
+
+
+def _speed_text(value: float) -> str:
+    """A walking speed as planners write it: ``1.0``, ``0.8``, ``1.25``."""
+    return f"{value:.1f}" if round(value, 1) == value else f"{value:g}"
+
+
+def _sensitivity_section(study: StudyResult, lang: str, labels: Mapping[str, str]) -> str:
+    """The coverage at each walking speed: one sentence at the largest threshold, a chart, what the rest uses."""
+    table = study.sensitivity
+    metres = getattr(study, "distances_m", None)
+    top = table.groupby("speed_mps", sort=False).tail(1)
+    what = labels["sens_what_m"].format(m=f"{max(metres):g}") if metres else \
+        labels["sens_what_min"].format(m=threshold_label(top["minutes"].iloc[0]))
+    pairs = ("，" if lang == "zh" else ", ").join(
+        labels["sens_pair"].format(share=fmt_share(r.share, labels), v=_speed_text(r.speed_mps))
+        for r in top.itertuples())
+    sentence = labels["sens_sentence"].format(what=what, pairs=pairs)
+    note = labels["sens_note"].format(v=_speed_text(study.coverage.walk_speed_mps))
+    note += labels["sens_note_m"] if metres else ""
+    return (f'<p class="lead sensitivity-sentence">{_esc(sentence)}</p>{_sensitivity_chart(study, labels)}'
+            f"<p class=meta>{_esc(note)}</p>")
+
+
+def _sensitivity_chart(study: StudyResult, labels: Mapping[str, str]) -> str:
+    """Share within each threshold (one line each) against the walking speed (plain SVG)."""
+    table = study.sensitivity
+    speeds = list(dict.fromkeys(float(v) for v in table["speed_mps"]))
+    metres = getattr(study, "distances_m", None)
+    width, height, left, right, top_pad, bottom = 640, 250, 150, 40, 26, 44
+    pw, ph = width - left - right, height - top_pad - bottom
+
+    def x_of(i: int) -> float:
+        return left + (pw * i / (len(speeds) - 1) if len(speeds) > 1 else pw / 2)
+
+    def y_of(share: float) -> float:
+        return top_pad + (1 - max(0.0, min(1.0, share))) * ph
+
+    parts = []
+    for f in (0.0, 0.25, 0.5, 0.75, 1.0):
+        parts.append(f'<line x1="{left}" y1="{y_of(f):.1f}" x2="{width - right}" y2="{y_of(f):.1f}" '
+                     f'stroke="#e3e3e3"/><text x="{left - 6}" y="{y_of(f) + 4:.1f}" text-anchor="end" '
+                     f'font-size="11" fill="#555">{100 * f:.0f}%</text>')
+    for i, v in enumerate(speeds):
+        parts.append(f'<text x="{x_of(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="12" '
+                     f'fill="#222">{_speed_text(v)}</text>')
+    parts.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="11" '
+                 f'fill="#555">{_esc(labels["sens_speed_axis"])}</text>')
+    order = sorted(table["minutes" if not metres else "metres"].unique())
+    key = "metres" if metres else "minutes"
+    shades = ["#9ecae1", "#4292c6", "#08519c", "#08306b"]
+    for j, t in enumerate(order):
+        rows = table[table[key] == t]
+        pts = [(x_of(speeds.index(float(r.speed_mps))), y_of(float(r.share)), r.share) for r in rows.itertuples()
+               if not is_missing(r.share)]
+        color = shades[min(len(shades) - 1, j + max(0, len(shades) - len(order)))]
+        parts.append(f'<polyline class="sens-line" fill="none" stroke="{color}" stroke-width="2" '
+                     f'points="{" ".join(f"{x:.1f},{y:.1f}" for x, y, _ in pts)}"/>')
+        for x, y, share in pts:
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}"><title>'
+                         f"{_esc(fmt_share(share, labels))}</title></circle>"
+                         f'<text x="{x:.1f}" y="{y - 7 if j == len(order) - 1 else y + 15:.1f}" '
+                         f'text-anchor="middle" font-size="11" fill="{color}">'
+                         f"{_esc(fmt_share(share, labels))}</text>")
+        if pts:
+            name = labels["within_m"].format(m=f"{t:g}") if metres else labels["within"].format(m=threshold_label(t))
+            parts.append(f'<text x="{left - 44}" y="{pts[0][1] + 4:.1f}" text-anchor="end" font-size="11" '
+                         f'fill="{color}">{_esc(name)}</text>')
+    caption = _esc(labels["sens_chart"])
+    return (f'<figure class="chart"><svg class="sensitivity-chart" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="{caption}">{"".join(parts)}</svg>'
+            f"<figcaption class=meta>{caption}</figcaption></figure>")
+
+
+def _walking_model_text(model: Mapping[str, Any] | None, labels: Mapping[str, str]) -> str | None:
+    """The walking model and each of its rules with its value, in words (``None``: not recorded)."""
+    if not model:
+        return None
+    older = model.get("name") == "older"
+    rules = []
+    if older:
+        rules.append(labels["m_rule_avoid"] if model.get("avoid_steps") else labels["m_rule_stairs"].format(
+            step_s=float(model["step_s"]), tread_m=float(model["tread_m"])))
+        rules.append(labels["m_rule_crossings"].format(signals=float(model["wait_signals_s"]),
+                                                       marked=float(model["wait_marked_s"]),
+                                                       unmarked=float(model["wait_unmarked_s"])))
+        rules.append(labels["m_rule_barriers"])
+    elif model.get("avoid_steps"):
+        rules.append(labels["m_rule_avoid"])
+    if model.get("dem"):
+        rules.append(labels["m_rule_dem"].format(dem=Path(str(model["dem"])).name,
+                                                 grade=float(model.get("max_grade", 0.3))))
+    if not rules:
+        return labels["m_model_plain"]
+    head = labels["m_model_older"] if older else labels["m_model_plain_dem"]
+    return f"{head} " + "; ".join(rules) + "."
 
 
 def _card(label: str, figure: str, detail: str, key: str, *, alert: bool = False) -> str:
@@ -272,7 +382,7 @@ def _card(label: str, figure: str, detail: str, key: str, *, alert: bool = False
 
 
 def _share_chart(summary: Mapping[str, Any], thresholds: Sequence[float], target_share: float,
-                 labels: Mapping[str, str]) -> str:
+                 labels: Mapping[str, str], within: Mapping[str, str] | None = None) -> str:
     """Horizontal bars: share of elderly within each threshold, with the target as a dashed line (plain SVG)."""
     bar_h, gap, left, right, top_pad = 24, 10, 150, 70, 24
     width = 640
@@ -290,7 +400,7 @@ def _share_chart(summary: Mapping[str, Any], thresholds: Sequence[float], target
         y = top_pad + i * (bar_h + gap)
         w = 0.0 if is_missing(share) else max(0.0, min(1.0, float(share))) * pw
         parts.append(f'<text x="{left - 8}" y="{y + bar_h / 2 + 4:.1f}" text-anchor="end" font-size="12" '
-                     f'fill="#222">{_esc(labels["within"].format(m=lab))}</text>')
+                     f'fill="#222">{_esc((within or {}).get(lab) or labels["within"].format(m=lab))}</text>')
         parts.append(f'<rect class="share-bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" '
                      f'fill="{_BAR_COLOR}"><title>{_esc(fmt_share(share, labels))}</title></rect>')
         parts.append(f'<text x="{left + w + 6:.1f}" y="{y + bar_h / 2 + 4:.1f}" font-size="12" font-weight="600" '
@@ -510,11 +620,27 @@ def _method_section(study: StudyResult, profile: Any, lang: str, labels: Mapping
         crs=fmt_text(network.get("crs", getattr(net, "crs", ""))) or labels["na"])))
 
     speed = float(summary.get("walk_speed_mps", cov.walk_speed_mps))
-    items.append((labels["m_speed"], labels["m_speed_text"].format(v=speed, mpm=60 * speed, dist=60 * speed * top,
-                                                                    m=threshold_label(top))))
-    items.append((labels["m_thresholds"], labels["m_thresholds_text"].format(
-        minutes=" / ".join(threshold_label(t) for t in thresholds), m=threshold_label(top),
-        target=fmt_share(cov.target_share, labels))))
+    model = inputs.pop("walking_model", None)
+    plain = not model or (model.get("name") == "plain" and not model.get("dem") and not model.get("avoid_steps"))
+    items.append((labels["m_speed"], labels["m_speed_text" if plain else "m_speed_model"].format(
+        v=speed, mpm=60 * speed, dist=60 * speed * top, m=threshold_label(top))))
+    model_text = _walking_model_text(model, labels)
+    if model_text:
+        items.append((labels["m_model"], model_text))
+    sensitivity = getattr(study, "sensitivity", None)
+    if sensitivity is not None:
+        speeds = " / ".join(_speed_text(v) for v in dict.fromkeys(sensitivity["speed_mps"]))
+        items.append((labels["m_sensitivity"], labels["m_sensitivity_text"].format(speeds=speeds,
+                                                                                   v=_speed_text(speed))))
+    metres = getattr(study, "distances_m", None)
+    if metres:
+        items.append((labels["m_thresholds"], labels["m_distances_text"].format(
+            metres=" / ".join(f"{d:g}" for d in metres), minutes=" / ".join(f"{t:.3g}" for t in thresholds),
+            m=f"{max(metres):g}", target=fmt_share(cov.target_share, labels))))
+    else:
+        items.append((labels["m_thresholds"], labels["m_thresholds_text"].format(
+            minutes=" / ".join(threshold_label(t) for t in thresholds), m=threshold_label(top),
+            target=fmt_share(cov.target_share, labels))))
 
     demand_text = labels["m_demand_text"].format(demand=fmt_text(inputs.get("demand")) or labels["na"])
     methods = _demand_methods(cov.demand)
@@ -582,7 +708,9 @@ def _map_document(study: StudyResult, suggestion: Suggestion | None, *, lang: st
     access = getattr(study, "accessibility", None)
     if suggestion is None:
         return map_document(coverage_map(study.coverage, study.isochrones, lang=lang, note=note,
-                                         accessibility=access))
+                                         accessibility=access,
+                                         walking_model=(getattr(study, "inputs", None) or {}).get("walking_model"),
+                                         walking_features=getattr(study, "walking_features", None)))
     return map_document(coverage_map(suggestion.after, None, lang=lang, note=note, suggested=suggestion.sites,
                                      suggested_isochrones=suggestion.isochrones, curve=suggestion.curve))
 

@@ -13,6 +13,10 @@ from carecircle.core.network import WalkNetwork
 from carecircle.plan.optimize import SitingSolution
 from carecircle.plan.standards import Profile
 
+#: Columns of :attr:`StudyResult.sensitivity`: the speed (m/s), the threshold in minutes at that speed and in
+#: metres (``NaN`` for time thresholds), the elderly population, those covered within it and their share.
+SENSITIVITY_COLUMNS = ("speed_mps", "minutes", "metres", "population", "covered", "share")
+
 
 @dataclass(frozen=True)
 class StudyInputs:
@@ -20,7 +24,8 @@ class StudyInputs:
 
     ``all_facilities`` holds every facility read; ``facilities`` the elder-care ones that make the elder-care
     circle (childcare and health centres excluded). ``children`` is the childcare demand (children 0–3 placed
-    like the elderly), when the communities give ``pop_0_3``.
+    like the elderly), when the communities give ``pop_0_3``. ``unmodelled_network`` is the network before the
+    walking model was applied (the same object with the plain model), to apply it again at other speeds.
     """
 
     name: str
@@ -32,6 +37,7 @@ class StudyInputs:
     note: str | None
     all_facilities: gpd.GeoDataFrame | None = None
     children: gpd.GeoDataFrame | None = None
+    unmodelled_network: WalkNetwork | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,10 @@ class StudyResult:
     at each type's threshold; ``rollups`` the community figures summed per ``subdistrict`` / ``district`` (when
     the communities name them); ``childcare`` the childcare circle of "一老一小" (children 0–3 and childcare
     facilities, when both are given); ``compliance`` the standards profile's checks (when a profile is chosen);
-    ``accessibility`` the capacity-aware 2SFCA scores (when asked for).
+    ``accessibility`` the capacity-aware 2SFCA scores (when asked for); ``sensitivity`` the coverage at each of
+    several walking speeds (when asked for; :data:`SENSITIVITY_COLUMNS`, one row per speed and threshold, the
+    main study at ``coverage.walk_speed_mps``). ``distances_m`` are the distance thresholds, metres, when the
+    study was asked in metres (``coverage.thresholds_min`` are then those distances in minutes at the speed).
     """
 
     name: str
@@ -59,6 +68,9 @@ class StudyResult:
     lang: str = "en"
     facilities: gpd.GeoDataFrame | None = None  # every facility read, childcare and health centres included
     accessibility: AccessibilityResult | None = None  # capacity-aware accessibility, when asked for
+    sensitivity: pd.DataFrame | None = None  # coverage per walking speed, when several were asked for
+    distances_m: tuple[float, ...] | None = None  # distance thresholds, metres, when given in metres
+    walking_features: gpd.GeoDataFrame | None = None  # stairs and penalised crossings (not the plain model)
 
 
 @dataclass(frozen=True)

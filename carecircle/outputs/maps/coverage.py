@@ -50,6 +50,7 @@ from carecircle.outputs.maps.common import (
     title_box,
     to_wgs84,
 )
+from carecircle.outputs.maps.walking import add_walking_layer, walking_legend
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ def coverage_map(
     suggested_isochrones: gpd.GeoDataFrame | None = None,
     curve: pd.DataFrame | None = None,
     accessibility: AccessibilityResult | None = None,
+    walking_model: Mapping[str, Any] | None = None,
+    walking_features: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Interactive map of a coverage result, self-contained and usable offline.
 
@@ -123,6 +126,11 @@ def coverage_map(
         tables joined with :func:`carecircle.core.access.with_accessibility`): a choropleth of reachable supply
         per 1,000 elderly, off at first; switching it on switches the coverage communities off (and back), and
         shows its part of the legend. Facility popups gain the catchment and supply ratio.
+    walking_model : dict, optional
+        The walking model's description (``WalkModel.describe()``), named with its parameters in the legend.
+    walking_features : geopandas.GeoDataFrame, optional
+        Stairs and penalised crossings (:func:`carecircle.pipeline.walking_features`), drawn on a layer "Stairs
+        and crossings", hidden at first.
 
     Returns
     -------
@@ -180,6 +188,7 @@ def coverage_map(
         add_facilities(m, drawn_facilities, thresholds, type_colors, labels, supply=access["supply"])
     if suggested is not None:
         _add_suggested(m, suggested, labels)
+    walking = walking_legend(walking_model, labels, layer=add_walking_layer(m, walking_features, labels))
     folium.LayerControl(collapsed=False).add_to(m)
 
     root = m.get_root()
@@ -194,7 +203,7 @@ def coverage_map(
     root.html.add_child(
         html_element(_legend_box(share_cmap, top, result.target_share, iso_colors, type_colors, labels,
                                    suggested=suggested is not None, new_iso_layers=new_iso_layers,
-                                   access_legend=access["legend"] if access else None)),
+                                   access_legend=(access["legend"] if access else "") + walking)),
         name="carecircle_legend",
     )
     if access is not None:
