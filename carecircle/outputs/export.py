@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -56,13 +57,32 @@ def study_tables(study: StudyResult) -> dict[str, pd.DataFrame | None]:
         facilities = pd.concat([facilities, others], ignore_index=True)
     childcare = study.childcare.communities if study.childcare is not None else None
     access = study.accessibility
+    named = functools.partial(in_metres_columns, study=study)
     return {
-        "summary": summary, "by_type": study.by_type, "communities": cov.communities,
-        "subdistricts": study.rollups.get("subdistrict"), "districts": study.rollups.get("district"),
-        "facilities": facilities, "compliance": study.compliance, "childcare": childcare,
+        "summary": summary, "by_type": study.by_type, "communities": named(cov.communities),
+        "subdistricts": named(study.rollups.get("subdistrict")), "districts": named(study.rollups.get("district")),
+        "facilities": named(facilities), "compliance": study.compliance, "childcare": named(childcare),
         "lorenz": access.lorenz if access is not None else None,
         "sensitivity": _sensitivity_table(study),
     }
+
+
+def in_metres_columns(df: pd.DataFrame | None, study: StudyResult) -> pd.DataFrame | None:
+    """``df`` with its per-threshold columns named by distance (``share_300m`` for ``share_5``) when the study's
+    thresholds were given in metres; unchanged otherwise."""
+    if df is None or study.distances_m is None:
+        return df
+    names = {threshold_label(t): f"{d:g}m" for t, d in zip(study.coverage.thresholds_min, study.distances_m,
+                                                           strict=True)}
+    pattern = re.compile(r"^(covered|share|uncovered|served)_([0-9.e+-]+)(_before)?$")
+
+    def rename(column):
+        match = pattern.match(str(column))
+        if match is None or match.group(2) not in names:
+            return column
+        return f"{match.group(1)}_{names[match.group(2)]}{match.group(3) or ''}"
+
+    return df.rename(columns=rename)
 
 
 def _sensitivity_table(study: StudyResult) -> pd.DataFrame | None:
@@ -132,7 +152,7 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
     # The map and the static map are drawn once, for their own files and for the report, whichever comes first.
     the_map = functools.cache(lambda: map_document(coverage_map(
         cov, study.isochrones, accessibility=study.accessibility, walking_model=study.inputs.get("walking_model"),
-        walking_features=study.walking_features, **kwargs)))
+        walking_features=study.walking_features, distances_m=study.distances_m, **kwargs)))
     the_png = functools.cache(lambda: static_map_bytes(study, lang=lang))
     writers = {
         "map.html": lambda path: path.write_text(the_map(), encoding="utf-8"),
@@ -141,9 +161,10 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
                                                  map_png=the_png()),
         "summary.json": lambda path: write_json(summary, path),
         "tables.xlsx": lambda path: write_workbook(tables, path, lang=lang),
-        "communities.csv": lambda path: write_csv(cov.communities, path, lang=lang),
+        "communities.csv": lambda path: write_csv(tables["communities"], path, lang=lang),
         "facilities.csv": lambda path: write_csv(tables["facilities"], path, with_lonlat=True, lang=lang),
-        "demand.csv": lambda path: write_csv(cov.demand, path, with_lonlat=True, lang=lang),
+        "demand.csv": lambda path: write_csv(in_metres_columns(cov.demand, study), path, with_lonlat=True,
+                                             lang=lang),
         "layers.gpkg": lambda path: write_layers(path, communities=cov.communities, facilities=cov.facilities,
                                           demand=cov.demand, isochrones=study.isochrones),
     }

@@ -7,6 +7,7 @@ Label tables map a key to a text; ``{m}`` in a text is a threshold in minutes, `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +36,47 @@ def in_language(table: Mapping[str, dict[str, str]], lang: str) -> dict[str, str
         accepted = ", ".join(repr(k) for k in table)
         raise InputError(f"lang={lang!r} is not supported; use one of {accepted}.")
     return table[lang]
+
+
+class _DistanceText(str):
+    """A per-threshold text rewritten in metres (see :func:`in_metres`): ``format(m=...)`` shows the distance of
+    the threshold whose minute label is given."""
+
+    metres: Mapping[str, str] = {}
+
+    def format(self, *args: Any, **kwargs: Any) -> str:
+        if "m" in kwargs:
+            kwargs["m"] = self.metres.get(str(kwargs["m"]), kwargs["m"])
+        return str.format(self, *args, **kwargs)
+
+
+#: Minute wordings of a threshold ``{m}`` and their distance wordings, tried in order.
+_IN_METRES = ((re.compile(r"\{m\}-minute"), "{m} m"), (re.compile(r"\{m\} minutes?\b"), "{m} m"),
+              (re.compile(r"\{m\} min\b"), "{m} m"), (re.compile(r"\{m\}分钟(?=[内外])"), "{m}米"),
+              (re.compile(r"\{m\}分钟"), "{m}米内"))
+#: Texts whose ``{m}`` is a walking time, not a threshold, or that say metres already.
+_NOT_THRESHOLDS = ("minutes_unit", "m_", "sens_", "within_m", "below_detail_m")
+
+
+def in_metres(labels: Mapping[str, str], metres: Mapping[str, str]) -> dict[str, str]:
+    """``labels`` for a study whose thresholds were given as distances: every text naming a threshold in minutes
+    ("Within {m} min walk", "{m}分钟覆盖率") names it in metres ("Within 300 m walk", "300米内覆盖率").
+    ``metres`` maps each threshold's minute label (``threshold_label``) to its distance (``"300"``).
+
+    >>> in_metres(MAP_LABELS["en"], {"5": "300"})["legend_share"].format(m="5")
+    'Elderly within 300 m walk'
+    """
+    out = dict(labels)
+    for key, text in labels.items():
+        if not isinstance(text, str) or "{m}" not in text or key.startswith(_NOT_THRESHOLDS):
+            continue
+        new = text
+        for pattern, repl in _IN_METRES:
+            new = pattern.sub(repl, new)
+        if new != text:
+            out[key] = _DistanceText(new)
+            out[key].metres = dict(metres)
+    return out
 
 
 #: The interactive coverage map (:mod:`carecircle.outputs.maps`): layers, legend, popups and boxes.

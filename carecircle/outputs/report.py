@@ -36,7 +36,7 @@ from carecircle.core.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError
 from carecircle.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, fmt_text, is_missing
 from carecircle.outputs.files import write_atomically
-from carecircle.outputs.i18n import REPORT_LABELS, in_language
+from carecircle.outputs.i18n import REPORT_LABELS, in_language, in_metres
 from carecircle.outputs.maps import coverage_map, curve_svg, map_document, map_fragment, srcdoc_iframe
 from carecircle.outputs.report_access import access_section
 from carecircle.version import __version__
@@ -111,6 +111,10 @@ def render_report(
     """
     lang = lang or getattr(study, "lang", None) or "en"
     labels = in_language(REPORT_LABELS, lang)
+    distances = getattr(study, "distances_m", None)
+    if distances:
+        labels = in_metres(labels, {threshold_label(t): f"{d:g}" for t, d in zip(study.coverage.thresholds_min,
+                                                                                  distances, strict=True)})
     cov: CoverageResult = study.coverage
     title = title or labels["title"]
     if compliance is None:
@@ -710,7 +714,8 @@ def _map_document(study: StudyResult, suggestion: Suggestion | None, *, lang: st
         return map_document(coverage_map(study.coverage, study.isochrones, lang=lang, note=note,
                                          accessibility=access,
                                          walking_model=(getattr(study, "inputs", None) or {}).get("walking_model"),
-                                         walking_features=getattr(study, "walking_features", None)))
+                                         walking_features=getattr(study, "walking_features", None),
+                                         distances_m=getattr(study, "distances_m", None)))
     return map_document(coverage_map(suggestion.after, None, lang=lang, note=note, suggested=suggestion.sites,
                                      suggested_isochrones=suggestion.isochrones, curve=suggestion.curve))
 

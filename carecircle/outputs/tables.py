@@ -62,7 +62,7 @@ _LEVEL_ZH = {"overall": "全域", "subdistrict": "街道", "district": "区县",
              "village": "村"}
 #: Values of the communities' ``area_type`` (urban community or rural village), in Chinese.
 _AREA_TYPE_ZH = {"urban": "城镇", "rural": "农村"}
-_THRESHOLD_COLUMN = re.compile(r"^(covered|share|uncovered|served)_([0-9.]+)(_before)?$")
+_THRESHOLD_COLUMN = re.compile(r"^(covered|share|uncovered|served)_([0-9.]+)(m?)(_before)?$")
 
 #: Sheet names of the workbook, per table key.
 SHEETS = {
@@ -130,8 +130,11 @@ def _inert(value):
 def _header_zh(column: str) -> str:
     match = _THRESHOLD_COLUMN.match(str(column))
     if match:
-        kind, minutes, before = match.groups()
-        return _PER_THRESHOLD_ZH[kind].format(m=minutes) + ("(新增前)" if before else "")
+        kind, value, metres, before = match.groups()
+        text = _PER_THRESHOLD_ZH[kind]
+        if metres:  # a distance threshold: share_300m → 300米内覆盖率
+            text = text.replace("分钟内", "米内").replace("分钟", "米内")
+        return text.format(m=value) + ("(新增前)" if before else "")
     return HEADERS_ZH.get(column, column)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import branca.colormap
@@ -24,7 +24,7 @@ from carecircle.core.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError
 from carecircle.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, is_missing
 from carecircle.io.facility_types import type_label
-from carecircle.outputs.i18n import ACCESS_TERMS, DEFAULT_MAP_TITLE, MAP_LABELS, access_term, in_language
+from carecircle.outputs.i18n import ACCESS_TERMS, DEFAULT_MAP_TITLE, MAP_LABELS, access_term, in_language, in_metres
 from carecircle.outputs.maps.common import (
     BELOW_TARGET_COLOR,
     BOX_CSS,
@@ -83,6 +83,7 @@ def coverage_map(
     accessibility: AccessibilityResult | None = None,
     walking_model: Mapping[str, Any] | None = None,
     walking_features: gpd.GeoDataFrame | None = None,
+    distances_m: Sequence[float] | None = None,
 ) -> folium.Map:
     """Interactive map of a coverage result, self-contained and usable offline.
 
@@ -131,6 +132,9 @@ def coverage_map(
     walking_features : geopandas.GeoDataFrame, optional
         Stairs and penalised crossings (:func:`carecircle.pipeline.walking_features`), drawn on a layer "Stairs
         and crossings", hidden at first.
+    distances_m : sequence of float, optional
+        The thresholds as the distances they were given in (metres, one per ``result.thresholds_min``): every
+        label then says "within 300 m" instead of minutes.
 
     Returns
     -------
@@ -151,6 +155,9 @@ def coverage_map(
     >>> m = coverage_map(s.after, suggested=s.sites, curve=s.curve)  # doctest: +SKIP
     """
     labels = in_language(MAP_LABELS, lang)
+    if distances_m:
+        labels = in_metres(labels, {threshold_label(t): f"{d:g}" for t, d in zip(result.thresholds_min, distances_m,
+                                                                                  strict=True)})
     if title == DEFAULT_MAP_TITLE:
         title = labels["title"]
     isochrones = check_isochrones(isochrones)
