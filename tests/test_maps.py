@@ -905,3 +905,52 @@ def test_accessibility_layer_switches_in_headless_chromium(result, isochrones, t
         assert_map_rendered(driver, overlays=len(LAYERS_EN) + 2)
     finally:
         driver.quit()
+
+
+# ------------------------------------------------------------------- issue 12: walking model on the map
+
+
+def _walking_features() -> gpd.GeoDataFrame:
+    from shapely.geometry import LineString
+
+    return gpd.GeoDataFrame({"kind": ["steps", "crossing", "crossing"], "wait_s": [np.nan, 30.0, 25.0]},
+                            geometry=[LineString([(24.94, 60.17), (24.941, 60.171)]), Point(24.942, 60.17),
+                                      Point(24.943, 60.171)], crs=4326)
+
+
+OLDER = {"name": "older", "step_s": 1.0, "tread_m": 0.3, "avoid_steps": False, "wait_signals_s": 30.0,
+         "wait_marked_s": 15.0, "wait_unmarked_s": 25.0, "dem": None, "max_grade": 0.3}
+
+
+@pytest.mark.parametrize(("lang", "layer", "legend"), [
+    ("en", "Stairs and crossings", "older pedestrians: stairs 1 s per step; waits crossing major roads 30 s"),
+    ("zh", "台阶与过街", "老年人步行：台阶每级1秒"),
+])
+def test_walking_model_in_the_legend_and_stairs_layer_hidden_at_first(result, lang, layer, legend):
+    m = coverage_map(result, lang=lang, walking_model=OLDER, walking_features=_walking_features())
+    page = _html(m)
+    assert legend in page and "carecircle-walking-model" in page
+    group = _feature_groups(m)[layer]
+    assert f"{group.get_name()}.addTo(" not in page  # hidden at first
+    assert '"color": "#d7301f"' in page or "#d7301f" in page  # the stairs line
+    wait = "Crossing a major road: wait 30 s" if lang == "en" else "穿越主要道路：等候30秒"
+    assert wait in page or json.dumps(wait)[1:-1] in page
+
+
+def test_plain_model_named_without_overlay(result):
+    plain = {"name": "plain", "avoid_steps": False, "dem": None, "max_grade": 0.3}
+    page = coverage_map(result, walking_model=plain, walking_features=None).get_root().render()
+    assert "Walking model:" in page and "plain (every street at the walking speed" in page
+    assert "Stairs and crossings" not in page
+
+
+def test_no_model_given_no_walking_legend(result):
+    assert "carecircle-walking-model" not in coverage_map(result).get_root().render()
+
+
+def test_distance_thresholds_on_the_map(result):
+    metres = tuple(60.0 * t for t in result.thresholds_min)  # at 1.0 m/s
+    page = coverage_map(result, distances_m=metres).get_root().render()
+    top = f"{max(metres):g}"
+    assert f"Elderly within {top} m walk" in page and f"Elderly beyond {top} m" in page
+    assert " min walk" not in page

@@ -673,3 +673,74 @@ def test_accessibility_report_in_headless_chromium(access_reports, lang, tmp_pat
         assert severe_console_errors(driver) == []
     finally:
         driver.quit()
+
+
+# ------------------------------------------------------------------- issue 12: walking model, speeds, distances
+
+
+@pytest.fixture(scope="session")
+def older_study():
+    from carecircle.config import StudyConfig
+    from carecircle.pipeline import run
+
+    return run(StudyConfig.build({"walking": {"model": "older", "speed_mps": 0.8,
+                                              "sensitivity_speeds": [0.8, 1.0, 1.2]},
+                                  "outputs": {"isochrones": False}}))
+
+
+def _method(page: str) -> str:
+    return _outside_srcdoc(page).split('<section id="method">', 1)[1].split("</section>", 1)[0]
+
+
+def test_method_states_the_plain_model_in_one_line(reports):
+    assert "Walking model</dt><dd>plain: every street walked at the walking speed" in _method(reports["en"])
+    assert "步行模型</dt><dd>普通（plain）" in _method(reports["zh"])
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", ["older pedestrians (--walk-model older):", "stairs: 1 s per step", "0.3 m treads",
+            "a wait of 30 s at traffic signals, 15 s at marked or zebra crossings, 25 s unmarked",
+            "sidewalk=no are not walked", "on the flat; the walking model below adds"]),
+    ("zh", ["老年人步行模型（--walk-model older）：", "台阶：每级1秒", "信号灯处等候30秒", "斑马线或标线人行横道15秒",
+            "无标线或未标注25秒", "平地0.8米/秒"]),
+])
+def test_method_states_each_rule_of_the_older_model(older_study, lang, expected):
+    method = html.unescape(_method(render_report(older_study, lang=lang)))
+    for text in expected:
+        assert text in method, text
+    assert "without extra cost for steps" not in method and "未计台阶" not in method
+
+
+def test_method_names_the_dem_and_avoided_steps(older_study):
+    inputs = {**older_study.inputs, "walking_model": {**older_study.inputs["walking_model"], "avoid_steps": True,
+                                                       "dem": "/data/srtm_30m.tif"}}
+    method = html.unescape(_method(render_report(dataclasses.replace(older_study, inputs=inputs), lang="en")))
+    assert "stairs impassable (--avoid-steps" in method and "stairs: 1 s per step" not in method
+    assert "slopes from the elevation model srtm_30m.tif: Tobler's hiking function" in method
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_sensitivity_section_sentence_and_chart(older_study, lang):
+    page = _outside_srcdoc(render_report(older_study, lang=lang))
+    rows = older_study.sensitivity[older_study.sensitivity["minutes"] == 15]
+    shares = [f"{s:.1%}" for s in rows["share"]]
+    sentence = (f"15-minute coverage {shares[0]} at 0.8 m/s, {shares[1]} at 1.0 m/s, {shares[2]} at 1.2 m/s."
+                if lang == "en" else
+                f"15分钟覆盖率：0.8米/秒时{shares[0]}，1.0米/秒时{shares[1]}，1.2米/秒时{shares[2]}。")
+    assert sentence in page
+    assert _h2(page).index("Walking speed sensitivity" if lang == "en" else "步行速度敏感性") == 1
+    chart = page.split('class="sensitivity-chart"', 1)[1].split("</svg>", 1)[0]
+    assert chart.count("<polyline") == 3 and chart.count("<circle") == 9
+    assert ("the first speed given" if lang == "en" else "所给的第一个速度") in page
+
+
+def test_no_sensitivity_section_with_one_speed(reports):
+    assert "sensitivity-chart" not in reports["en"] and "Walking speed sensitivity" not in reports["en"]
+
+
+def test_distance_thresholds_read_in_metres(study):
+    distances = dataclasses.replace(study, distances_m=(300.0, 600.0, 900.0))  # 5/10/15 min at 1.0 m/s
+    for lang, within, gone in (("en", "Within 300 m walk", "Within 5 min"), ("zh", "300米内步行可达", "5分钟步行可达")):
+        page = _outside_srcdoc(render_report(distances, lang=lang))
+        assert within in page and gone not in page
+        assert ("GB 50180" in page) and ("900 m" in page if lang == "en" else "900米内" in page)
