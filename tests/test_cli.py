@@ -368,3 +368,24 @@ def test_max_snap_must_be_positive_metres(value, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--max-snap-m", value])
     assert exit_.value.code == 2 and "metres" in capsys.readouterr().err
+
+
+def test_help_says_which_speed_the_maps_use(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--speed M/S[,M/S]" in text and "the maps and tables use the first speed" in text
+    assert "--distance M,M,M" in text and "GB 50180" in text
+
+
+def test_scenario_with_sensitivity_speeds_and_distances(tmp_path, capsys):
+    scenario = _write(tmp_path / "plan.yaml", "name: speeds\nwalking:\n  preset: typical\n  sensitivity_speeds: "
+                      "[slow, 1.0, brisk]\ndistances_m: [400, 800]\noutputs:\n  isochrones: false\n")
+    assert main(["run", str(scenario), "--output", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "within   400 m:" in printed and "at 0.8 m/s" in printed and "at 1.2 m/s" in printed
+    table = pd.read_csv(tmp_path / "out" / "sensitivity.csv", encoding="utf-8-sig")
+    assert table["speed_mps"].tolist() == [0.8, 0.8, 1.0, 1.0, 1.2, 1.2]
+    assert table["metres"].tolist() == [400, 800] * 3
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["walk_speed_mps"] == 1.0 and summary["sensitivity"]["main_speed_mps"] == 1.0
