@@ -24,23 +24,55 @@ def snap_candidates(network, xy: np.ndarray, *, chunk: int = 256):
     """Nearest segments of each point by brute force.
 
     Returns flat arrays ``(point, edge, along_m, offset_m)``: one row per point and nearest segment (several
-    rows when segments tie within :data:`TIE_M`).
+    rows when segments tie within :data:`TIE_M`). When the network has barriers (railways, rivers …), a
+    segment counts only if the straight walk to it (its last centimetre excepted) touches none of them: each
+    point's segments are tried nearest first against the union of every barrier piece; a point with no such
+    segment gets no row.
     """
+    import shapely
+
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     a = network.node_xy[network.edge_u]
     b = network.node_xy[network.edge_v]
     d = b - a
     length = np.sqrt((d**2).sum(axis=1))
+    barriers = getattr(network, "barrier_xy", None)
+    wall = shapely.union_all(shapely.linestrings(barriers)) if barriers is not None and len(barriers) else None
+    if wall is not None:
+        shapely.prepare(wall)
     out = []
     for start in range(0, len(xy), chunk):
         p = xy[start:start + chunk][:, None, :]
         t = np.clip(((p - a) * d).sum(axis=-1) / length**2, 0.0, 1.0)
         foot = a + t[..., None] * d
         dist = np.sqrt(((p - foot) ** 2).sum(axis=-1))
+        if wall is not None:
+            dist = _clear_only(p[:, 0, :], foot, dist, wall)
         best = dist.min(axis=1, keepdims=True)
-        pi, ei = np.nonzero(dist <= best + TIE_M)
+        pi, ei = np.nonzero((dist <= best + TIE_M) & np.isfinite(dist))
         out.append((pi + start, ei, t[pi, ei] * length[ei], dist[pi, ei]))
     return tuple(np.concatenate(c) for c in zip(*out, strict=True))
+
+
+def _clear_only(p: np.ndarray, foot: np.ndarray, dist: np.ndarray, wall) -> np.ndarray:
+    """``dist`` with every segment whose walk from the point crosses ``wall`` set to inf, for the segments up to
+    the nearest clear one (and those tied with it) of each point; farther ones become inf too."""
+    import shapely
+
+    out = np.full_like(dist, np.inf)
+    for i in range(len(p)):
+        order = np.argsort(dist[i], kind="stable")
+        for j in order:
+            gap = dist[i, j]
+            end = foot[i, j] + (p[i] - foot[i, j]) * min(0.01 / max(gap, 1e-12), 1.0)
+            if gap <= 0.01 or not wall.intersects(shapely.LineString([p[i], end])):
+                near = order[dist[i, order] <= gap + TIE_M]
+                for k in near:  # ties: each must be clear itself
+                    e2 = foot[i, k] + (p[i] - foot[i, k]) * min(0.01 / max(dist[i, k], 1e-12), 1.0)
+                    if dist[i, k] <= 0.01 or not wall.intersects(shapely.LineString([p[i], e2])):
+                        out[i, k] = dist[i, k]
+                break
+    return out
 
 
 def reference_distances(network, facility_xy, demand_xy, *, max_snap_m: float = 300.0) -> np.ndarray:

@@ -298,3 +298,41 @@ def test_travel_times_reuse_given_snaps(grid):
     assert np.array_equal(given.minutes, fresh.minutes) and np.array_equal(given.nearest, fresh.nearest)
     with pytest.raises(InputError, match=r"facility_snap holds 1 points but 2 facilities were given"):
         travel_times(grid, fac, dem, facility_snap=snap_points(grid, fac[:1]))
+
+
+# ----------------------------------------------------------------------- snapping does not cross barriers (issue 12)
+
+
+def test_a_point_snaps_to_the_street_on_its_side_of_a_river(grid):
+    """A river runs east–west at y = 530 across the grid (streets every 100 m). A home at (250, 535) is 35 m from
+    the street at y = 500 — across the river — and 50 m from the streets at x = 200 and 300 on its own side."""
+    import dataclasses
+
+    from carecircle.core.travel import segment_index
+
+    river = np.array([[at(-100, 530), at(1100, 530)]])
+    net = dataclasses.replace(grid, barrier_xy=river)
+    home = np.array([at(250, 535)])
+    assert snap_points(grid, home).offset_m[0] == pytest.approx(35.0)
+    across = snap_points(net, home)
+    assert across.offset_m[0] == pytest.approx(50.0)
+    a, b = net.node_xy[net.edge_u[across.edge[0]]], net.node_xy[net.edge_v[across.edge[0]]]
+    assert a[0] == b[0] == pytest.approx(at(200, 0)[0])  # the street at x = 200 (lowest index of the tie)
+    # A home inside a walled-in square (a pond's island) reaches no street: not snapped.
+    ring = [at(230, 515), at(270, 515), at(270, 555), at(230, 555), at(230, 515)]
+    walled = dataclasses.replace(grid, barrier_xy=np.array([[ring[k], ring[k + 1]] for k in range(4)]))
+    assert not snap_points(walled, home).ok[0]
+    assert segment_index(walled).barriers is not None
+
+
+def test_the_osm_readers_keep_railways_and_rivers(tmp_path):
+    from test_network import NODES, WAYS, write_osm
+
+    nodes = {**NODES, 20: (24.9395, 60.1705), 21: (24.9425, 60.1705), 22: (24.9395, 60.1695),
+             23: (24.9425, 60.1695)}
+    ways = [*WAYS, (201, [20, 21], {"railway": "rail"}), (202, [22, 23], {"waterway": "river", "bridge": "yes"}),
+            (203, [22, 23], {"waterway": "stream"})]
+    from carecircle.core.network import load_network
+
+    net = load_network(write_osm(tmp_path / "barriers.osm", ways=ways, nodes=nodes))
+    assert net.barrier_xy.shape == (1, 2, 2)  # the railway; the river on a bridge and the stream do not bar

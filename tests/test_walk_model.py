@@ -193,8 +193,11 @@ def directed_reference_minutes(net, fac_xy, dem_xy, speed):
     point_node, on_edge = [], {}
     for k, xy in enumerate(np.vstack([fac_xy, dem_xy])):
         _, edges, alongs, offs = snap_candidates(net, xy[None])
-        e, a, off = edges[0], alongs[0], offs[0]
         node = n + k
+        point_node.append(node)
+        if len(edges) == 0 or offs[0] > 300.0:  # beyond the snapping limit (or no street on its side): unreachable
+            continue
+        e, a, off = edges[0], alongs[0], offs[0]
         share = a / length[e]
         add(node, net.edge_u[e], off + share * bwd[e] + pu[e])
         add(net.edge_u[e], node, off + share * fwd[e] + pu[e])
@@ -205,7 +208,6 @@ def directed_reference_minutes(net, fac_xy, dem_xy, speed):
             add(node, other, off + step * (fwd[e] if b >= a else bwd[e]) + off_b)
             add(other, node, off_b + step * (fwd[e] if a >= b else bwd[e]) + off)
         on_edge.setdefault(e, []).append((node, a, off))
-        point_node.append(node)
     size = n + len(point_node)
     graph = sp.csr_array((np.array(vals), (np.array(rows), np.array(cols))), shape=(size, size))
     f = np.array(point_node[:len(fac_xy)])

@@ -19,7 +19,7 @@ import warnings
 import xml.etree.ElementTree as ET
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -33,8 +33,12 @@ from pyproj.database import query_utm_crs_info
 from scipy.sparse.csgraph import connected_components
 
 from carecircle.core.osm_tags import (
+    OsmTags,
+    barrier_lines,
     crossing_code,
     edge_tags,
+    is_barrier_way,
+    line_pieces,
     node_blocks,
     node_tags,
     step_count,
@@ -50,8 +54,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[..., None]
 
 #: Bumped whenever the cached form, a reader or the walking filter changes, so old caches are rebuilt.
-#: 2: OSM XML streamed by our own reader instead of osmnx. 3: tags of the walking model kept.
-CACHE_VERSION = 3
+#: 2: OSM XML streamed by our own reader instead of osmnx. 3: tags of the walking model kept. 4: barriers.
+CACHE_VERSION = 4
 
 
 
@@ -77,6 +81,9 @@ class WalkNetwork:
         (:func:`carecircle.core.walk_model.apply_walk_model`); ``None``: the plain model, cost = length.
     edge_pen_u, edge_pen_v : (m,) a cost paid at the ``u`` / ``v`` end of a segment whichever way it is walked
         (half the wait of a road crossing at that node), metres at the walking speed; set with the costs.
+    barrier_xy : (k, 2, 2) straight pieces of the lines nobody walks across to reach a street (railways, rivers,
+        water areas, coastline; :func:`carecircle.core.osm_tags.is_barrier_way`), projected; snapping does not
+        cross them. ``None`` when the source tells nothing (GraphML, online).
     """
 
     node_xy: np.ndarray
@@ -92,6 +99,7 @@ class WalkNetwork:
     edge_cost_bwd: np.ndarray | None = None
     edge_pen_u: np.ndarray | None = None
     edge_pen_v: np.ndarray | None = None
+    barrier_xy: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -176,7 +184,7 @@ def directed_csr(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int, *, back: n
 def network_from_lines(
     lines: np.ndarray, *, crs: str | None = None, source: str = "lines", keep_largest: bool = True,
     line_kind: np.ndarray | None = None, line_steps: np.ndarray | None = None,
-    tagged_nodes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    tagged_nodes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, barriers: np.ndarray | None = None,
 ) -> WalkNetwork:
     """Build a :class:`WalkNetwork` from walkable line geometries.
 
@@ -188,7 +196,8 @@ def network_from_lines(
     keep_largest : keep only the largest connected component.
     line_kind, line_steps : per line, its ``EDGE_*`` code and tagged ``step_count`` (OSM sources; see
         :class:`WalkNetwork`); ``tagged_nodes``: WGS-84 positions of crossing and barrier nodes with their
-        ``CROSSING_*`` codes and barrier flags.
+        ``CROSSING_*`` codes and barrier flags; ``barriers``: lines nobody walks across (railways, rivers …) in
+        ``crs``, kept as :attr:`WalkNetwork.barrier_xy`.
 
     Examples
     --------
@@ -213,12 +222,14 @@ def network_from_lines(
         nodes = tagged_nodes or (None, None, None)
         tags = OsmTags(kind=np.asarray(line_kind)[of_line][seg_line], steps=steps[of_line][seg_line], way=seg_line,
                        node_lonlat=nodes[0], node_crossing=nodes[1], node_blocked=nodes[2])
-    return _from_vertices(coords, same_line, crs=crs, source=source, keep_largest=keep_largest, tags=tags)
+    pieces = line_pieces(barriers) if barriers is not None else None
+    return _from_vertices(coords, same_line, crs=crs, source=source, keep_largest=keep_largest, tags=tags,
+                          barriers=pieces)
 
 
 def _from_vertices(
     coords: np.ndarray, same_line: np.ndarray, *, crs, source: str, keep_largest: bool,
-    zone_coords: np.ndarray | None = None, tags: OsmTags | None = None,
+    zone_coords: np.ndarray | None = None, tags: OsmTags | None = None, barriers: np.ndarray | None = None,
 ) -> WalkNetwork:
     """The network of the segments between consecutive vertices of the same line.
 
@@ -247,45 +258,14 @@ def _from_vertices(
     else:
         node_xy = uniq.astype(np.float64)
     attrs = tags.per_node_and_segment(node_of, len(uniq), node_xy, u, v, uniq_c) if tags is not None else None
-    return _finish(node_xy, u, v, target, source, keep_largest=keep_largest, attrs=attrs)
-
-
-@dataclass(frozen=True)
-class OsmTags:
-    """What the walking model reads from OSM, as a reader found it: per segment (aligned with the segments of
-    :func:`_from_vertices`, i.e. ``same_line``'s true positions) the ``kind`` (``EDGE_*``), the ``steps`` of the
-    segment's way (``step_count``, NaN when untagged) and the ``way`` it belongs to (to share the steps out by
-    length); per vertex (aligned with ``coords``) the crossing code and barrier flag, or per coordinate: the
-    tagged nodes' WGS-84 positions with their codes (``node_lonlat``), matched to the network's nodes at OSM's
-    1e-7 degree precision."""
-
-    kind: np.ndarray
-    steps: np.ndarray
-    way: np.ndarray
-    vertex_crossing: np.ndarray | None = None
-    vertex_blocked: np.ndarray | None = None
-    node_lonlat: np.ndarray | None = None
-    node_crossing: np.ndarray | None = None
-    node_blocked: np.ndarray | None = None
-
-    def per_node_and_segment(self, node_of, n_nodes, node_xy, u, v, uniq_c) -> dict[str, np.ndarray]:
-        crossing = np.zeros(n_nodes, dtype=np.int8)
-        blocked = np.zeros(n_nodes, dtype=bool)
-        if self.vertex_crossing is not None:
-            np.maximum.at(crossing, node_of, self.vertex_crossing.astype(np.int8))
-            np.logical_or.at(blocked, node_of, self.vertex_blocked.astype(bool))
-        if self.node_lonlat is not None and len(self.node_lonlat):
-            key = np.ascontiguousarray(np.round(self.node_lonlat, 7), dtype=np.float64).view(np.complex128).ravel()
-            pos = np.minimum(np.searchsorted(uniq_c, key), n_nodes - 1)
-            hit = uniq_c[pos] == key
-            np.maximum.at(crossing, pos[hit], self.node_crossing[hit].astype(np.int8))
-            np.logical_or.at(blocked, pos[hit], self.node_blocked[hit].astype(bool))
-        length = np.hypot(*(node_xy[v] - node_xy[u]).T)
-        way_length = np.bincount(self.way, weights=length, minlength=int(self.way.max()) + 1 if len(self.way) else 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            steps = self.steps * length / way_length[self.way]
-        return {"edge_kind": self.kind.astype(np.int8), "edge_steps": steps, "node_crossing": crossing,
-                "node_blocked": blocked}
+    barrier_xy = None
+    if barriers is not None:  # (k, 2, 2) pieces in ``crs``, projected like the nodes
+        flat = np.asarray(barriers, dtype=np.float64).reshape(-1, 2)
+        if fwd is not None and len(flat):
+            flat = np.column_stack(fwd.transform(flat[:, 0], flat[:, 1]))
+        barrier_xy = flat.reshape(-1, 2, 2)
+    net = _finish(node_xy, u, v, target, source, keep_largest=keep_largest, attrs=attrs)
+    return replace(net, barrier_xy=barrier_xy) if barrier_xy is not None else net
 
 
 def _finish(node_xy, u, v, crs, source, *, keep_largest: bool, attrs: dict | None = None) -> WalkNetwork:
@@ -342,8 +322,9 @@ def without_edges(network: WalkNetwork, drop: np.ndarray, *, source: str | None 
     keep = ~np.asarray(drop, dtype=bool)
     attrs = {k: getattr(network, k)[keep] for k in ("edge_kind", "edge_steps") if getattr(network, k) is not None}
     attrs |= {k: getattr(network, k) for k in ("node_crossing", "node_blocked") if getattr(network, k) is not None}
-    return _finish(network.node_xy, network.edge_u[keep], network.edge_v[keep], network.crs,
-                   source or network.source, keep_largest=True, attrs=attrs)
+    out = _finish(network.node_xy, network.edge_u[keep], network.edge_v[keep], network.crs,
+                  source or network.source, keep_largest=True, attrs=attrs)
+    return replace(out, barrier_xy=network.barrier_xy)
 
 
 def _unique_sorted(values: np.ndarray) -> np.ndarray:
@@ -510,6 +491,9 @@ def _from_pbf(path: Path) -> WalkNetwork:
         squares = osm.get_data_by_custom_criteria(  # pyrosm's networks leave areas out; walkable() keeps squares
             custom_filter={"highway": ["pedestrian"]}, filter_type="keep", keep_nodes=False, keep_ways=True,
             keep_relations=False)
+        barrier_ways = osm.get_data_by_custom_criteria(
+            custom_filter={"railway": True, "waterway": True, "natural": ["water", "coastline"]}, filter_type="keep",
+            keep_nodes=False, keep_ways=True, keep_relations=False)
     lines = edges.geometry.values
     if squares is not None and len(squares) and "area" in squares:
         squares = squares[(squares["area"] == "yes").to_numpy() & walkable(squares)]
@@ -518,7 +502,8 @@ def _from_pbf(path: Path) -> WalkNetwork:
             np.isin(shapely.get_type_id(squares.geometry.values), [3, 6]), outline, squares.geometry.values)])
         kind, steps = np.r_[kind, np.zeros(len(squares), dtype=np.int8)], np.r_[steps, np.full(len(squares), np.nan)]
     return network_from_lines(lines, crs="EPSG:4326", source=f"OpenStreetMap file {path.name}",
-                              line_kind=kind, line_steps=steps, tagged_nodes=node_tags(nodes))
+                              line_kind=kind, line_steps=steps, tagged_nodes=node_tags(nodes),
+                              barriers=barrier_lines(barrier_ways))
 
 
 def _walkable_by_combination(tags: pd.DataFrame) -> np.ndarray:
@@ -559,6 +544,7 @@ def _from_xml(path: Path, progress: Progress | None = None) -> WalkNetwork:
     node_cross, node_block = array("b"), array("b")
     way_id, way_len, way_refs = array("q"), array("q"), array("q")
     way_kind_codes, way_steps = array("b"), array("d")
+    barrier_len, barrier_refs = array("q"), array("q")
     verdict: dict[tuple, bool] = {}
     pending: list[tuple[tuple, int, list[int], dict]] = []
     n_ways = 0
@@ -619,6 +605,11 @@ def _from_xml(path: Path, progress: Progress | None = None) -> WalkNetwork:
                             flush()
                     elif ok:
                         keep(int(el.get("id")), refs, tags)
+                elif is_barrier_way(tags.get("railway"), tags.get("waterway"), tags.get("natural"), tags.get("bridge"),
+                                    tags.get("tunnel")):
+                    refs = [int(nd.get("ref")) for nd in el.iterfind("nd")]
+                    barrier_len.append(len(refs))
+                    barrier_refs.extend(refs)
             elif tag != "relation":
                 continue
             root.clear()  # drop what was read: memory stays flat however long the file
@@ -638,11 +629,12 @@ def _from_xml(path: Path, progress: Progress | None = None) -> WalkNetwork:
         np.frombuffer(way_refs, dtype=np.int64), name=name, source=source,
         node_tags=(np.frombuffer(node_cross, dtype=np.int8), np.frombuffer(node_block, dtype=np.int8)),
         way_tags=(np.frombuffer(way_kind_codes, dtype=np.int8), np.frombuffer(way_steps)),
+        barrier_ways=(np.frombuffer(barrier_len, dtype=np.int64), np.frombuffer(barrier_refs, dtype=np.int64)),
     )
 
 
 def _network_from_ways(node_id, lon, lat, way_id, way_len, refs, *, name: str, source: str,
-                       node_tags=None, way_tags=None) -> WalkNetwork:
+                       node_tags=None, way_tags=None, barrier_ways=None) -> WalkNetwork:
     """Look up the ways' node ids among the file's nodes (a later duplicate id wins) and build the network."""
     order = np.argsort(node_id, kind="stable")
     ids = node_id[order]
@@ -667,8 +659,17 @@ def _network_from_ways(node_id, lon, lat, way_id, way_len, refs, *, name: str, s
         seg_way = line[:-1][same_line]
         tags = OsmTags(kind=way_tags[0][seg_way], steps=way_tags[1][seg_way], way=seg_way,
                        vertex_crossing=node_tags[0][at], vertex_blocked=node_tags[1][at])
+    barriers = None
+    if barrier_ways is not None:  # railways and rivers: their pieces whose both nodes are in the file
+        b_len, b_refs = barrier_ways
+        b_pos = np.minimum(np.searchsorted(ids, b_refs), max(len(ids) - 1, 0))
+        b_found = ids[b_pos] == b_refs if len(ids) else np.zeros(len(b_refs), dtype=bool)
+        b_line = np.repeat(np.arange(len(b_len)), b_len)
+        pair = (b_line[1:] == b_line[:-1]) & b_found[1:] & b_found[:-1]
+        b_xy = np.column_stack([lon[order[b_pos]], lat[order[b_pos]]])
+        barriers = np.stack([b_xy[:-1][pair], b_xy[1:][pair]], axis=1) if len(b_refs) else np.zeros((0, 2, 2))
     return _from_vertices(coords, same_line, crs="EPSG:4326", source=source, keep_largest=True,
-                          zone_coords=np.round(ends, 7) if len(ends) else None, tags=tags)
+                          zone_coords=np.round(ends, 7) if len(ends) else None, tags=tags, barriers=barriers)
 
 
 def _from_graphml(path: Path) -> WalkNetwork:
@@ -755,7 +756,7 @@ def _cached(key: dict, build: Callable[[], WalkNetwork], cache_dir) -> WalkNetwo
 
 
 #: The optional attributes of a network kept in its cache file.
-_CACHED_ATTRS = ("edge_kind", "edge_steps", "node_crossing", "node_blocked")
+_CACHED_ATTRS = ("edge_kind", "edge_steps", "node_crossing", "node_blocked", "barrier_xy")
 
 
 def _write_npz(net: WalkNetwork, file: Path) -> None:
@@ -774,7 +775,7 @@ def _read_npz(file: Path) -> WalkNetwork:
             or (len(edge_u) and (min(edge_u.min(), edge_v.min()) < 0 or max(edge_u.max(), edge_v.max()) >= n))):
         raise ValueError("arrays of inconsistent shape or edges pointing at missing nodes")
     sizes = {"edge": len(edge_u), "node": n}
-    if any(len(x) != sizes[k.split("_")[0]] for k, x in extra.items()):
+    if any(k.split("_")[0] in sizes and len(x) != sizes[k.split("_")[0]] for k, x in extra.items()):
         raise ValueError("attribute arrays of the wrong length")
     return WalkNetwork(node_xy=node_xy, edge_u=edge_u, edge_v=edge_v, crs=crs, source=source, **extra)
 

@@ -8,6 +8,7 @@ pyrosm, GraphML); the walking model (:mod:`carecircle.core.walk_model`) turns th
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -97,6 +98,32 @@ def node_blocks(barrier=None, access=None, foot=None) -> bool:
             and foot not in ("yes", "designated", "permissive"))
 
 
+#: Ways a walk to the street cannot cross straight: railways, rivers and canals, water areas and the coastline
+#: (unless on a bridge or in a tunnel). Streams and ditches are stepped over; trams run in the street.
+BARRIER_RAILWAYS = frozenset({"rail", "light_rail", "narrow_gauge", "monorail", "funicular", "subway"})
+BARRIER_WATERWAYS = frozenset({"river", "canal", "riverbank", "dock"})
+BARRIER_NATURAL = frozenset({"water", "coastline"})
+
+
+def is_barrier_way(railway=None, waterway=None, natural=None, bridge=None, tunnel=None) -> bool:
+    """Whether a way is a line nobody walks across (see :data:`BARRIER_RAILWAYS` …): snapping must not cross it."""
+    if bridge not in (None, "no") or tunnel not in (None, "no"):
+        return False
+    return railway in BARRIER_RAILWAYS or waterway in BARRIER_WATERWAYS or natural in BARRIER_NATURAL
+
+
+def barrier_lines(ways: pd.DataFrame | None) -> np.ndarray:
+    """The lines of the barrier ways among ``ways`` (a GeoDataFrame with tag columns), polygons as their
+    outline; an empty array when there are none."""
+    if ways is None or len(ways) == 0:
+        return np.zeros(0, dtype=object)
+    cols = [tag_column(ways, k) for k in ("railway", "waterway", "natural", "bridge", "tunnel")]
+    keep = np.array([is_barrier_way(*t) for t in zip(*cols, strict=True)], dtype=bool)
+    geoms = ways.geometry.values[keep]
+    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])
+    return np.where(polygonal, shapely.boundary(geoms), geoms)
+
+
 def step_count(value) -> float:
     try:
         count = float(str(value).strip())
@@ -142,3 +169,51 @@ def node_tags(nodes: pd.DataFrame | None):
     lonlat = shapely.get_coordinates(nodes.geometry.values) if "geometry" in nodes else \
         nodes[["lon", "lat"]].to_numpy(dtype=float)
     return lonlat, crossing, blocked
+
+
+@dataclass(frozen=True)
+class OsmTags:
+    """What the walking model reads from OSM, as a reader found it: per segment (aligned with the segments the
+    network is built from: consecutive vertices of one line) the ``kind`` (``EDGE_*``), the ``steps`` of the
+    segment's way (``step_count``, NaN when untagged) and the ``way`` it belongs to (to share the steps out by
+    length); per vertex (aligned with ``coords``) the crossing code and barrier flag, or per coordinate: the
+    tagged nodes' WGS-84 positions with their codes (``node_lonlat``), matched to the network's nodes at OSM's
+    1e-7 degree precision."""
+
+    kind: np.ndarray
+    steps: np.ndarray
+    way: np.ndarray
+    vertex_crossing: np.ndarray | None = None
+    vertex_blocked: np.ndarray | None = None
+    node_lonlat: np.ndarray | None = None
+    node_crossing: np.ndarray | None = None
+    node_blocked: np.ndarray | None = None
+
+    def per_node_and_segment(self, node_of, n_nodes, node_xy, u, v, uniq_c) -> dict[str, np.ndarray]:
+        crossing = np.zeros(n_nodes, dtype=np.int8)
+        blocked = np.zeros(n_nodes, dtype=bool)
+        if self.vertex_crossing is not None:
+            np.maximum.at(crossing, node_of, self.vertex_crossing.astype(np.int8))
+            np.logical_or.at(blocked, node_of, self.vertex_blocked.astype(bool))
+        if self.node_lonlat is not None and len(self.node_lonlat):
+            key = np.ascontiguousarray(np.round(self.node_lonlat, 7), dtype=np.float64).view(np.complex128).ravel()
+            pos = np.minimum(np.searchsorted(uniq_c, key), n_nodes - 1)
+            hit = uniq_c[pos] == key
+            np.maximum.at(crossing, pos[hit], self.node_crossing[hit].astype(np.int8))
+            np.logical_or.at(blocked, pos[hit], self.node_blocked[hit].astype(bool))
+        length = np.hypot(*(node_xy[v] - node_xy[u]).T)
+        way_length = np.bincount(self.way, weights=length, minlength=int(self.way.max()) + 1 if len(self.way) else 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            steps = self.steps * length / way_length[self.way]
+        return {"edge_kind": self.kind.astype(np.int8), "edge_steps": steps, "node_crossing": crossing,
+                "node_blocked": blocked}
+
+
+def line_pieces(lines: np.ndarray) -> np.ndarray:
+    """The straight pieces of (Multi)LineStrings as a (k, 2, 2) coordinate array."""
+    lines = shapely.get_parts(np.asarray(lines, dtype=object))
+    if len(lines) == 0:
+        return np.zeros((0, 2, 2))
+    coords, idx = shapely.get_coordinates(lines, return_index=True)
+    same = idx[1:] == idx[:-1]
+    return np.stack([coords[:-1][same], coords[1:][same]], axis=1)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+import shapely
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
@@ -133,6 +134,9 @@ class SegmentIndex:
         self.reach_m = float((length / (2.0 * pieces)).max())
         self.tree = cKDTree(samples, balanced_tree=False, compact_nodes=False)
         self.snaps: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        barriers = network.barrier_xy
+        self.barriers = shapely.STRtree(shapely.linestrings(barriers)) if barriers is not None and len(barriers) \
+            else None
 
     def nearest(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Nearest segment of each point (lowest index among equidistant ones) and its distance, metres."""
@@ -141,6 +145,8 @@ class SegmentIndex:
         hit = self.snaps.get(key)
         if hit is None:
             hit = self._search(xy)
+            if self.barriers is not None:
+                hit = self._on_this_side(xy, *hit)
             while len(self.snaps) >= self.KEEP:
                 try:  # studies in threads may share a network: another may have dropped it first
                     self.snaps.pop(next(iter(self.snaps)), None)
@@ -175,6 +181,60 @@ class SegmentIndex:
                 still.append(idx[~done])
             todo = np.concatenate(still)
             want = min(4 * want, n)
+        return edge, dist
+
+
+    #: Candidates first examined per point whose nearest street lies across a barrier (more when none is clear).
+    ACROSS_CANDIDATES = 64
+    #: A point with no clear street within this many metres is not snapped (beyond any sensible snapping limit).
+    FAR_ACROSS_M = 5_000.0
+
+    def _crosses(self, xy: np.ndarray, edge: np.ndarray) -> np.ndarray:
+        """Whether the straight walk from each point to its snap position on ``edge`` crosses a barrier (the last
+        centimetre, on the street itself, excluded)."""
+        a, b = self._a[edge], self._b[edge]
+        d = b - a
+        len2 = np.maximum((d * d).sum(axis=1), 1e-24)
+        foot = a + d * np.clip(((xy - a) * d).sum(axis=1) / len2, 0.0, 1.0)[:, None]
+        gap = np.hypot(*(foot - xy).T)
+        end = foot + (xy - foot) * np.minimum(0.01 / np.maximum(gap, 1e-12), 1.0)[:, None]
+        walks = shapely.linestrings(np.stack([xy, end], axis=1))
+        hit = np.zeros(len(xy), dtype=bool)
+        long = gap > 0.01
+        if long.any():
+            found, _ = self.barriers.query(walks[long], predicate="intersects")
+            hit[np.flatnonzero(long)[found]] = True
+        return hit
+
+    def _on_this_side(self, xy: np.ndarray, edge: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest segments reachable without crossing a railway, river, water area or coastline: a point whose
+        nearest street lies across one takes the nearest segment whose straight walk does not cross (ties: lowest
+        index), searched in growing rings of candidates; with none within :attr:`FAR_ACROSS_M`, its distance
+        becomes infinite (it is then not snapped, reported as off the network)."""
+        across = np.flatnonzero(self._crosses(xy, edge))
+        if len(across) == 0:
+            return edge, dist
+        edge, dist = edge.copy(), dist.copy()
+        n = len(self.sample_edge)
+        for i in across:  # few points; each tries its candidates nearest first, more until one is clear
+            want, found = min(self.ACROSS_CANDIDATES, n), False
+            while not found:
+                sd, si = self.tree.query(xy[i], k=want)
+                cands = np.unique(self.sample_edge[np.minimum(np.atleast_1d(si), n - 1)])
+                d = _segment_distance(xy[i][None, :], self._a[cands], self._b[cands])
+                order = np.lexsort((cands, d))
+                # Only segments nearer than the farthest sample asked for are sure to be all the candidates.
+                sure = d[order] <= float(np.max(sd)) - self.reach_m if want < n else np.ones(len(order), dtype=bool)
+                order = order[sure]
+                ok = ~self._crosses(np.repeat(xy[i][None, :], len(order), axis=0), cands[order])
+                if ok.any():
+                    edge[i], dist[i], found = cands[order][ok][0], d[order][ok][0], True
+                elif want >= n or float(np.min(sd)) > self.FAR_ACROSS_M:
+                    dist[i], found = np.inf, True
+                else:
+                    want = min(want * 4, n)
+        log.info("snapping: %d of %d points took a street on their side of a railway, river or water",
+                 int(np.isfinite(dist[across]).sum()), len(xy))
         return edge, dist
 
 

@@ -143,7 +143,8 @@ def apply_walk_model(network: WalkNetwork, model: WalkModel, walk_speed_mps: flo
     out = WalkNetwork(node_xy=network.node_xy, edge_u=network.edge_u, edge_v=network.edge_v, crs=network.crs,
                       source=network.source, edge_kind=network.edge_kind, edge_steps=network.edge_steps,
                       node_crossing=network.node_crossing, node_blocked=network.node_blocked,
-                      edge_cost_fwd=fwd, edge_cost_bwd=bwd, edge_pen_u=pen_u, edge_pen_v=pen_v)
+                      edge_cost_fwd=fwd, edge_cost_bwd=bwd, edge_pen_u=pen_u, edge_pen_v=pen_v,
+                      barrier_xy=network.barrier_xy)
     log.info("walking model %s: %d crossings of major roads, %d stair segments, slopes %s", model.name,
              int((pen_u > 0).sum() + (pen_v > 0).sum()) // 2, int((kind == EDGE_STEPS).sum()),
              "from " + Path(model.dem).name if model.dem is not None else "not modelled")
