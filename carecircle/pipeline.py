@@ -429,7 +429,9 @@ def study_config(
     subdistricts: str | os.PathLike | gpd.GeoDataFrame | None = None,
     standard: str | os.PathLike | None = None,
     thresholds_min: Sequence[float] | None = None,
+    distances_m: Sequence[float] | None = None,
     walk_speed_mps: float | None = None,
+    sensitivity_speeds: Sequence[float | str] | None = None,
     max_snap_m: float | None = None,
     target_share: float | None = None,
     with_isochrones: bool | None = None,
@@ -454,8 +456,10 @@ def study_config(
                    "subdistricts": subdistricts, "demand_method": demand_method},
         "columns": columns,
         "facilities": {"crs": crs},
-        "walking": {"speed_mps": walk_speed_mps, "max_snap_m": max_snap_m},
+        "walking": {"speed_mps": walk_speed_mps, "max_snap_m": max_snap_m,
+                    "sensitivity_speeds": list(sensitivity_speeds) if sensitivity_speeds is not None else None},
         "thresholds_min": list(thresholds_min) if thresholds_min is not None else None,
+        "distances_m": list(distances_m) if distances_m is not None else None,
         "target_share": target_share,
         "standard": str(standard) if standard is not None else None,
         "outputs": {"lang": lang, "isochrones": with_isochrones, "per_facility_isochrones": per_facility_isochrones},
@@ -465,7 +469,8 @@ def study_config(
 
 
 #: Key paths of the configuration as :func:`run_study`'s keywords, for messages.
-API_NAMES = {"walking.speed_mps": "walk_speed_mps", "walking.max_snap_m": "max_snap_m", "outputs.lang": "lang",
+API_NAMES = {"walking.speed_mps": "walk_speed_mps", "walking.sensitivity_speeds": "sensitivity_speeds",
+             "walking.max_snap_m": "max_snap_m", "outputs.lang": "lang",
              "facilities.crs": "columns['crs']", "outputs.isochrones": "with_isochrones",
              **{f"inputs.{k}": k for k in ("facilities", "communities", "demand", "buildings", "subdistricts",
                                             "demand_method")}}
@@ -488,6 +493,9 @@ def run_study(area: Area | None = None, *, cache_dir: str | os.PathLike | None =
         checked; it also supplies the thresholds, target share and language unless they are given here.
     thresholds_min, walk_speed_mps, max_snap_m, target_share : see :func:`carecircle.measure_coverage`
         (defaults without a profile: 5/10/15 minutes, 1.0 m/s, 300 m and 0.9).
+    distances_m : thresholds as walking distances, metres, instead of ``thresholds_min`` (timed at the speed;
+        labelled in metres).
+    sensitivity_speeds : also measure coverage at each of these speeds (m/s or presets): ``StudyResult.sensitivity``.
     with_isochrones, per_facility_isochrones : draw isochrone polygons (display only; default on).
     lang : ``zh`` or ``en`` for labels (default: the profile's, else ``en``).
     columns : column-name options passed to the readers, e.g. ``{"elderly_col": "60岁以上人口"}``, and ``crs``

@@ -447,7 +447,9 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
         "m_model": "Walking model",
         "m_model_plain": "plain: every street walked at the walking speed, both ways; no extra time for stairs, "
                          "crossings or slopes.",
-        "m_model_older": "older pedestrians (--walk-model older):",
+        "m_model_older": "older pedestrians (--walk-model older): ",
+        "m_rule_sep": "; ",
+        "m_rule_end": ".",
         "m_rule_stairs": "stairs: {step_s:g} s per step (the tagged step count, else the length ÷ {tread_m:g} m "
                          "treads)",
         "m_rule_avoid": "stairs impassable (--avoid-steps: wheelchair and walker users)",
@@ -458,7 +460,7 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
                            "walked",
         "m_rule_dem": "slopes from the elevation model {dem}: Tobler's hiking function relative to flat ground "
                       "(uphill slower, gently downhill faster), grades clipped to ±{grade:.0%}",
-        "m_model_plain_dem": "plain with slopes:",
+        "m_model_plain_dem": "plain with slopes: ",
         "m_sensitivity": "Speed sensitivity",
         "m_sensitivity_text": "Coverage recomputed at {speeds} m/s (sensitivity.csv); the maps and tables use "
                               "{v} m/s.",
@@ -648,6 +650,8 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
         "m_rule_barriers": "关闭的大门和围栏（access=private|no）及标注sidewalk=no的主要道路不可步行",
         "m_rule_dem": "坡度取自高程模型{dem}：按Tobler步行函数相对平地计时（上坡慢、缓下坡快），坡度限于±{grade:.0%}",
         "m_model_plain_dem": "普通模型加坡度：",
+        "m_rule_sep": "；",
+        "m_rule_end": "。",
         "m_sensitivity": "速度敏感性",
         "m_sensitivity_text": "按{speeds}米/秒分别重算覆盖率（sensitivity.csv）；地图和表格采用{v}米/秒。",
         "sec_sensitivity": "步行速度敏感性",

@@ -313,8 +313,8 @@ def _sensitivity_chart(study: StudyResult, labels: Mapping[str, str]) -> str:
     width, height, left, right, top_pad, bottom = 640, 250, 150, 40, 26, 44
     pw, ph = width - left - right, height - top_pad - bottom
 
-    def x_of(i: int) -> float:
-        return left + (pw * i / (len(speeds) - 1) if len(speeds) > 1 else pw / 2)
+    def x_of(i: int) -> float:  # 36 px in from the axes, so that the end points' labels clear them
+        return left + 36 + ((pw - 72) * i / (len(speeds) - 1) if len(speeds) > 1 else (pw - 72) / 2)
 
     def y_of(share: float) -> float:
         return top_pad + (1 - max(0.0, min(1.0, share))) * ph
@@ -376,7 +376,7 @@ def _walking_model_text(model: Mapping[str, Any] | None, labels: Mapping[str, st
     if not rules:
         return labels["m_model_plain"]
     head = labels["m_model_older"] if older else labels["m_model_plain_dem"]
-    return f"{head} " + "; ".join(rules) + "."
+    return head + labels["m_rule_sep"].join(rules) + labels["m_rule_end"]
 
 
 def _card(label: str, figure: str, detail: str, key: str, *, alert: bool = False) -> str:
