@@ -231,7 +231,7 @@ def run(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
             per_facility = False
         iso = isochrones(study.network, study.facilities, thresholds_min=thresholds, walk_speed_mps=speed,
                          max_snap_m=snap, per_facility=per_facility, progress=progress)
-    features = walking_features(study.network, speed) if not config.walking.walk_model.is_plain else None
+    features = walking_features(study.network, speed) if config.walking.walk_model.name == "older" else None
     sensitivity = None
     if config.walking.sensitivity_speeds:
         step(f"Coverage at {', '.join(f'{v:g}' for v in config.walking.speeds_mps)} m/s")

@@ -165,8 +165,10 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
         "facilities.csv": lambda path: write_csv(tables["facilities"], path, with_lonlat=True, lang=lang),
         "demand.csv": lambda path: write_csv(in_metres_columns(cov.demand, study), path, with_lonlat=True,
                                              lang=lang),
-        "layers.gpkg": lambda path: write_layers(path, communities=cov.communities, facilities=cov.facilities,
-                                          demand=cov.demand, isochrones=study.isochrones),
+        "layers.gpkg": lambda path: write_layers(path, communities=tables["communities"],
+                                                 facilities=in_metres_columns(cov.facilities, study),
+                                                 demand=in_metres_columns(cov.demand, study),
+                                                 isochrones=study.isochrones),
     }
     for key in ("by_type", "subdistricts", "districts", "childcare", "compliance", "lorenz", "sensitivity"):
         if tables[key] is not None:
