@@ -157,6 +157,9 @@ def test_site_capacity_column_caps_what_the_sites_serve(tmp_path, cache, candida
     assert sorted(sites["candidate_id"]) == ["K5", "K6"]
     assert summary["solver"]["objective"] == pytest.approx(110)
     assert from_file[0]["solver"]["objective"] > 1000  # without capacities
+    # sites.csv says what each site serves within its capacity, beside the walking coverage it adds.
+    assert sorted(sites["served"]) == pytest.approx([50, 60]) and (sites["gain"] > sites["served"]).all()
+    assert sites["share_served_after"].iloc[-1] < sites["share_after"].iloc[-1]
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,9 @@ class Suggestion:
     minutes : the coverage threshold the sites were chosen for.
     sites : chosen candidates in choice order (EPSG:4326) with ``rank``, ``gain`` (elderly newly covered by
         this site within ``minutes``, given the earlier ones), ``share_after`` (cumulative coverage share) and,
-        for p-median, ``minutes_saved`` (person-minutes of walking each site saves).
+        for p-median, ``minutes_saved`` (person-minutes of walking each site saves); with site capacities also
+        ``served`` (elderly the site serves within its capacity, as the solver assigned them) and
+        ``share_served_after`` (the cumulative share served).
     curve : coverage after 0, 1, 2, ... new sites (greedy sequence): ``sites``, ``covered``, ``share``.
     before, after : coverage without and with the chosen sites, each computed from scratch.
     solution : the solver's result (objective, bound, gap, method, status).

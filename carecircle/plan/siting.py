@@ -170,6 +170,10 @@ def suggest_sites(
         sites["minutes_saved"] = np.asarray(sol.gains, dtype=float)  # person-minutes each site saves
     total = float(w.sum())
     sites["share_after"] = (float(w[covered0].sum()) + np.cumsum(sites["gain"].to_numpy())) / total if total else np.nan
+    if capacity is not None:  # a site serves at most its capacity: what the solver counted, beside the walk's gain
+        sites["served"] = np.asarray(sol.gains, dtype=float)
+        sites["share_served_after"] = ((float(w[covered0].sum()) + np.cumsum(sites["served"].to_numpy())) / total
+                                       if total else np.nan)
 
     new_fac = gpd.GeoDataFrame(
         {"facility_id": sites[_id_col(sites)].astype(str).to_numpy(), "name": sites["name"].astype(str).to_numpy()
