@@ -356,7 +356,7 @@ def _title(fig):
 def test_static_png_written_with_the_right_size(study, tmp_path, dpi, size):
     from PIL import Image
 
-    path = staticmap.static_map_png(study, tmp_path / "map.png", dpi=dpi)
+    path = staticmap.static_map_png(study, tmp_path / "map.png", dpi=dpi, size_in=(10.0, 8.0))  # else fitted
     assert path.read_bytes()[:8] == PNG_MAGIC
     with Image.open(path) as img:
         assert img.size == size

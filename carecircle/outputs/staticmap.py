@@ -1,17 +1,17 @@
 """Static PNG map of a study, for documents that cannot hold HTML (Word, PDF, slides).
 
-Drawn with matplotlib's Agg renderer, offline: no background tiles. Communities are coloured by the share of
-their elderly within the largest walking time (the map's red-to-green scale), communities below target get a
-dashed outline, the merged isochrone of the largest threshold is outlined, facilities are coloured by type (the
-colours of the interactive map, :data:`carecircle.outputs.maps.TYPE_COLORS`) and suggested new sites are numbered
-squares, all over the walking network drawn faintly. A legend (beside the map, or below it when that leaves the
-map larger; never cut at the image edge), a scale bar, an optional north arrow and the OpenStreetMap attribution
-complete it.
+Drawn with matplotlib's Agg renderer, offline (no background tiles), over the walking network drawn faintly:
+communities coloured by the share of their elderly within the largest walking time (red to green), named in the
+map's language, dashed when below target; the walking-time bands of every threshold shaded darker towards the
+facilities, the largest outlined; the elderly beyond it as red dots sized by their number; facilities coloured by
+type (:data:`carecircle.outputs.maps.TYPE_COLORS`); suggested sites as numbered squares with their walking range,
+the elderly they bring within it ringed. The figure takes the area's shape (at most 10 × 9 in) with the legend
+beside or below the map, whichever leaves it larger, a scale bar, a north arrow, the study's note and the
+OpenStreetMap attribution.
 
-Chinese labels (``lang="zh"``) need a font with CJK glyphs; :func:`cjk_font` looks for one among the installed
-fonts (WenQuanYi Zen Hei from Debian's ``fonts-wqy-zenhei``, Noto Sans CJK, Source Han Sans, SimHei, Microsoft
-YaHei, PingFang, ...). Without one the map is drawn with English labels and a warning is logged once, never with
-empty boxes in place of characters.
+Chinese labels need a CJK font; :func:`cjk_font` looks in matplotlib's font list and, when that (a cache) has
+none, once in the system's fonts (``fc-list :lang=zh``, the usual font folders), so a font installed after the
+cache was built is used. Without one the map has English labels and a warning is logged once.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ import io
 import logging
 import math
 import os
+import re
+import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +35,7 @@ import shapely
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
+from carecircle.io.default_data import DEFAULT_NOTE, DEFAULT_NOTE_ZH
 from carecircle.io.facility_types import type_label
 from carecircle.outputs.files import write_atomically
 from carecircle.outputs.i18n import STATIC_MAP_LABELS, in_language
@@ -52,19 +56,47 @@ CJK_FONTS = (
     "Source Han Sans SC", "Source Han Sans CN", "Source Han Sans", "SimHei", "Microsoft YaHei", "PingFang SC",
     "Hiragino Sans GB", "STHeiti", "Heiti SC", "Droid Sans Fallback", "AR PL UMing CN", "Arial Unicode MS",
 )
+#: Font folders searched (besides ``fc-list :lang=zh``) when matplotlib's font list has no CJK font.
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts", "/Library/Fonts",
+             "/System/Library/Fonts", "~/Library/Fonts", os.path.join(os.environ.get("WINDIR", "C:/Windows"), "Fonts"))
+#: File names of CJK fonts in those folders.
+_CJK_FILE = re.compile(r"wqy|wenquanyi|cjk|sourcehan|source-han|simhei|simsun|msyh|msjh|yahei|pingfang|hiragino|"
+                       r"droidsansfallback|uming|ukai|heiti|notosanssc|notoserifsc|arphic|unicode", re.IGNORECASE)
 _LATIN_FONT = "DejaVu Sans"
 
 _NO_DATA_COLOR = "#bdbdbd"
 _BELOW_TARGET_COLOR = "#67001f"
 _ISO_COLOR = "#08519c"
+_BAND_ALPHA = (0.2, 0.09)  # the nearest band's shade, the others': each over the next, the nearest darkest
+_UNCOVERED_COLOR, _UNCOVERED_EDGE = "#e31a1c", "#67000d"
 _SUGGESTED_FILL = "#1a1a1a"
 _SUGGESTED_RING = "#ffb000"
+_SITE_ISO_COLOR = "#e66101"
 _NETWORK_COLOR = "#4d4d4d"
 #: Legend labels wrap at this many characters (Chinese: fewer, each glyph being about twice as wide).
 _WRAP_CHARS = {"en": 32, "zh": 15}
+#: At most this many community names, the largest on the map first, each only where it fits.
+_MAX_LABELS = 300
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+#: Labels of this map not in :data:`carecircle.outputs.i18n.STATIC_MAP_LABELS`.
+LABELS: dict[str, dict[str, str]] = {
+    "en": {"band_in": "Within {b} min walk", "band": "{a}–{b} min walk", "band_top": "{a}–{b} min walk (outline)",
+           "uncovered": "Elderly beyond {m} min walk (dot: persons)", "uncovered_after": "Elderly still beyond {m} "
+           "min walk (dot: persons)",
+           "newly": "Elderly newly within {m} min (new sites)",
+           "site_iso": "{m}-minute walk from the new sites",
+           "subtitle": "With {n} suggested new sites: {before} → {after} of the elderly within {m} min walk"},
+    "zh": {"band_in": "{b}分钟内步行可达", "band": "{a}–{b}分钟步行可达", "band_top": "{a}–{b}分钟步行可达（外框）",
+           "uncovered": "{m}分钟步行范围外的老年人（点大小示人数）",
+           "uncovered_after": "仍在{m}分钟范围外的老年人（点大小示人数）",
+           "newly": "新增站点新覆盖的老年人", "site_iso": "新增站点{m}分钟步行范围",
+           "subtitle": "新增{n}处建议站点：{m}分钟步行可达老年人比例 {before} → {after}"},
+}
 
 _warned_no_cjk = False
+_rescanned = False
+#: CJK fonts added to matplotlib's font list by the rescan: ``(family name, font file)``.
+_added_cjk: list[tuple[str, str]] = []
 
 
 def cjk_font() -> str | None:
@@ -74,13 +106,58 @@ def cjk_font() -> str | None:
 
 
 def _find_cjk_font() -> tuple[str, str] | None:
-    """``(family name, font file)`` of the first installed font of :data:`CJK_FONTS`, or ``None``."""
+    """``(family name, font file)`` of the first CJK font in matplotlib's font list, or ``None``; when the list
+    (matplotlib's cache) has none, the system's CJK fonts are added to it first, once per process."""
+    global _rescanned
+    found = _cjk_in_font_list()
+    if found is None and not _rescanned:
+        _rescanned = True
+        _add_system_cjk_fonts()
+        found = _cjk_in_font_list()
+    return found
+
+
+def _cjk_in_font_list() -> tuple[str, str] | None:
     from matplotlib import font_manager  # lazy: matplotlib is heavy and only the PNG needs it
 
-    files: dict[str, str] = {}
-    for f in font_manager.fontManager.ttflist:
-        files.setdefault(f.name, f.fname)
-    return next(((name, files[name]) for name in CJK_FONTS if name in files), None)
+    files = {f.name: f.fname for f in reversed(font_manager.fontManager.ttflist)}  # the first file of each name
+    known = next(((name, files[name]) for name in CJK_FONTS if name in files), None)
+    return known or next(((n, f) for n, f in _added_cjk if files.get(n) == f), None)
+
+
+def _system_cjk_files() -> list[str]:
+    """Font files with Chinese glyphs: those ``fc-list :lang=zh file`` lists, then CJK fonts (by file name) in
+    :data:`FONT_DIRS`."""
+    files: list[str] = []
+    fc_list = shutil.which("fc-list")
+    try:
+        out = subprocess.run([fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=20,
+                             check=False).stdout if fc_list else ""
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    files += [line.strip().rstrip(":").strip() for line in out.splitlines() if line.strip()]
+    for root in (Path(folder).expanduser() for folder in FONT_DIRS):
+        files += sorted(str(p) for p in (root.rglob("*") if root.is_dir() else ())
+                        if p.suffix.lower() in (".ttf", ".ttc", ".otf") and _CJK_FILE.search(p.name))
+    return list(dict.fromkeys(files))
+
+
+def _add_system_cjk_fonts() -> None:
+    """Add the system's CJK fonts (:func:`_system_cjk_files`) to matplotlib's font list, for this process."""
+    from matplotlib import font_manager  # lazy: matplotlib is heavy and only the PNG needs it
+
+    manager = font_manager.fontManager
+    listed = {f.fname for f in manager.ttflist}
+    for path in _system_cjk_files():
+        try:
+            if path not in listed and os.path.isfile(path):
+                manager.addfont(path)
+        except (OSError, RuntimeError, ValueError) as exc:
+            logger.debug("static map: cannot read the font %s: %s", path, exc)
+        _added_cjk.extend((f.name, path) for f in manager.ttflist[::-1] if f.fname == path)
+    if _added_cjk:
+        logger.info("static map: fonts with Chinese characters found outside matplotlib's font cache: %s",
+                    ", ".join(sorted({n for n, _f in _added_cjk})))
 
 
 def static_map_figure(
@@ -89,15 +166,12 @@ def static_map_figure(
     lang: str = "en",
     suggestion: Suggestion | None = None,
     title: str | None = None,
-    size_in: tuple[float, float] = (10.0, 8.0),
+    size_in: tuple[float, float] | None = None,
     north_arrow: bool = True,
 ) -> Figure:
-    """The static map as a matplotlib :class:`~matplotlib.figure.Figure` (not attached to pyplot).
-
-    Parameters are those of :func:`static_map_png`, plus ``size_in`` (width, height in inches). The figure's
-    texts use a CJK font with ``lang="zh"`` (see :func:`cjk_font`), else DejaVu Sans (with a CJK font as
-    fallback for Chinese names, when one is installed).
-    """
+    """The static map as a matplotlib :class:`~matplotlib.figure.Figure` (not attached to pyplot); parameters
+    as for :func:`static_map_png`. Texts use a CJK font with ``lang="zh"`` (see :func:`cjk_font`), else DejaVu
+    Sans (with a CJK font as fallback for Chinese names, when one is installed)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # lazy: matplotlib is heavy and only the PNG needs it
     from matplotlib.colors import LinearSegmentedColormap, Normalize, to_rgba
     from matplotlib.figure import Figure  # lazy: matplotlib is heavy and only the PNG needs it
@@ -110,41 +184,47 @@ def static_map_figure(
     if lang == "zh" and cjk is None:
         _warn_no_cjk()
         lang = "en"
-    labels = in_language(STATIC_MAP_LABELS, lang)
+    labels = {**in_language(STATIC_MAP_LABELS, lang), **LABELS[lang]}
+
+    cov = suggestion.after if suggestion is not None else study.coverage
+    crs = _metric_crs(study, cov)
+    thresholds = sorted({float(t) for t in cov.thresholds_min})
+    top = threshold_label(max(thresholds))
+    minutes = float(suggestion.minutes) if suggestion is not None else max(thresholds)
+    communities = _project(cov.communities, crs)
+    names = _community_names(communities, lang, cjk is not None)
+    heading = title or f"{labels['title']} — {_display_name(getattr(study, 'name', ''))}".rstrip(" —")
+    note = _note(getattr(study, "note", None), lang)
     if lang == "zh":
         # The font file itself: the CJK fonts also hold Latin glyphs, and naming the file spares matplotlib's
         # weight matching (WenQuanYi has only a medium weight, and findfont warns about every other).
         font = FontProperties(fname=cjk[1])
-    elif cjk is not None and not (title or str(getattr(study, "name", ""))).isascii():
+    elif cjk is not None and _has_cjk("".join([heading, note or "", *names])):
         font = FontProperties(family=[_LATIN_FONT, cjk[0]])  # Chinese in a name or title: CJK as fallback
     else:
         font = FontProperties(family=_LATIN_FONT)
 
-    cov = suggestion.after if suggestion is not None else study.coverage
-    crs = _metric_crs(study, cov)
-    thresholds = [float(t) for t in cov.thresholds_min]
-    top = threshold_label(max(thresholds))
-    communities = _project(cov.communities, crs)
     facilities = _project(cov.facilities, crs)
     if len(facilities) and "type" in facilities:
         facilities = facilities[facilities["type"].astype(str) != "suggested"]
     sites = _project(suggestion.sites, crs) if suggestion is not None else None
-    iso = _top_isochrone(getattr(study, "isochrones", None), max(thresholds), crs)
+    isochrones = getattr(study, "isochrones", None)
+    bands = [(m, shape) for m in thresholds if (shape := _merged_isochrone(isochrones, m, crs)) is not None]
+    site_iso = _merged_isochrone(suggestion.isochrones, minutes, crs) if suggestion is not None else None
+    uncovered, newly = _uncovered(cov, suggestion, minutes, crs)
     if not len(communities) and not len(facilities):
         raise InputError("nothing to draw: the study has no communities and no facilities.")
 
-    fig = Figure(figsize=size_in, layout=None)
+    # At the PNG's usual dpi: text widths measured for the layout vary with the dpi (hinting).
+    fig = Figure(figsize=size_in or _MAX_FIT_IN, dpi=150, layout=None)
     FigureCanvasAgg(fig)  # a renderer, to measure the legend
-    ax = fig.add_axes((0.02, 0.05, 0.70, 0.85))
-    ax.set_aspect("equal")
+    ax = fig.add_axes((0.02, 0.05, 0.70, 0.85), aspect="equal")
     ax.set_axis_off()
     cmap = LinearSegmentedColormap.from_list("share", list(SHARE_COLORS))
     norm = Normalize(0.0, 1.0)
-    x0, y0, x1, y1 = _view_bounds([communities, facilities, sites, iso])
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    network = getattr(study, "network", None)
-    if network is not None:
+    x0, y0, x1, y1 = _view_bounds([communities, facilities, sites, *(s for _m, s in bands[-1:])])
+    ax.set(xlim=(x0, x1), ylim=(y0, y1))
+    if (network := getattr(study, "network", None)) is not None:
         _draw_network(ax, network, crs)
 
     handles: list[Any] = []
@@ -155,7 +235,7 @@ def static_map_figure(
         colors = cmap(norm(np.nan_to_num(values)))
         colors[np.isnan(values)] = to_rgba(_NO_DATA_COLOR)
         ax.add_collection(_polygons(communities.geometry.values, facecolors=colors, edgecolors="white",
-                                    linewidths=0.8, alpha=0.72, zorder=1), autolim=False)
+                                    linewidths=0.8, alpha=0.62, zorder=1, gid="communities"), autolim=False)
         below = communities[communities.get("below_target", pd.Series(False, index=communities.index))
                             .fillna(False).astype(bool).to_numpy()]
         if len(below):
@@ -165,10 +245,14 @@ def static_map_figure(
                                   label=labels["below"].format(target=f"{100 * cov.target_share:.0f}%")))
         if share.isna().any():
             handles.append(Patch(facecolor=_NO_DATA_COLOR, edgecolor="white", label=labels["no_data"]))
-    if iso is not None:
-        ax.add_collection(_lines(iso.boundary.values, one_path=True, facecolors="none", edgecolors=_ISO_COLOR,
-                                 linewidths=1.4, zorder=2), autolim=False)
-        handles.append(Line2D([], [], color=_ISO_COLOR, linewidth=1.4, label=labels["iso"].format(m=top)))
+    handles += _draw_bands(ax, bands, labels)
+    if site_iso is not None:
+        ax.add_collection(_lines(site_iso.boundary.values, one_path=True, facecolors="none",
+                                 edgecolors=_SITE_ISO_COLOR, linewidths=1.4, linestyles="--", zorder=2.6,
+                                 gid="site-isochrone"), autolim=False)
+        handles.append(Line2D([], [], color=_SITE_ISO_COLOR, linewidth=1.4, linestyle="--",
+                              label=labels["site_iso"].format(m=threshold_label(minutes))))
+    handles += _draw_elderly(ax, uncovered, newly, cov, labels, threshold_label(minutes), suggestion is not None)
     if len(facilities):
         types = facilities["type"].astype(str) if "type" in facilities else pd.Series("unspecified",
                                                                                     index=facilities.index)
@@ -182,9 +266,9 @@ def static_map_figure(
         ranks = pd.to_numeric(sites["rank"], errors="coerce") if "rank" in sites else pd.Series(
             np.arange(1, len(sites) + 1), index=sites.index)
         pts = sites.geometry.representative_point()
+        ax.scatter(pts.x, pts.y, s=170, marker="s", color=_SUGGESTED_FILL, edgecolors=_SUGGESTED_RING,
+                   linewidths=1.8, zorder=6)
         for p, r in zip(pts, ranks, strict=True):
-            ax.scatter([p.x], [p.y], s=170, marker="s", color=_SUGGESTED_FILL, edgecolors=_SUGGESTED_RING,
-                       linewidths=1.8, zorder=6)
             ax.text(p.x, p.y, "?" if pd.isna(r) else f"{r:g}", color="white", fontsize=7.5, fontweight="bold",
                     ha="center", va="center", zorder=7, fontproperties=font)
         handles.append(Line2D([], [], marker="s", linestyle="", markersize=9, markerfacecolor=_SUGGESTED_FILL,
@@ -192,14 +276,19 @@ def static_map_figure(
     for h in handles:
         h.set_label(_wrap(h.get_label(), _WRAP_CHARS[lang]))
 
-    fig.text(0.5, 0.955, title or f"{labels['title']} — {getattr(study, 'name', '')}".rstrip(" —"),
-             ha="center", va="center", fontsize=15, fontweight="bold", fontproperties=font, gid="title")
+    subtitle = None
+    if suggestion is not None:
+        lab = threshold_label(minutes)
+        before, after = (s.summary.get("share", {}).get(lab) for s in (suggestion.before, suggestion.after))
+        if before is not None and after is not None:
+            before, after = _percents(before, after)
+            subtitle = labels["subtitle"].format(n=len(suggestion.sites), m=lab, before=before, after=after)
+    texts = _frame_texts(fig, heading, subtitle, note, font)
+    _place_key(fig, ax, handles, cmap, norm, labels["share"].format(m=top), font, texts, fit=size_in is None)
     _scale_bar(ax, font)
     if north_arrow:
         _north_arrow(ax, font)
-    fig.text(0.99, 0.012, ATTRIBUTION, ha="right", va="bottom", fontsize=7.5, color="#444", fontproperties=font,
-             gid="attribution")
-    _place_key(fig, ax, handles, cmap, norm, labels["share"].format(m=top), font)
+    _label_communities(fig, ax, communities, names, font)
     return fig
 
 
@@ -211,45 +300,22 @@ def static_map_png(
     suggestion: Suggestion | None = None,
     dpi: int = 150,
     title: str | None = None,
-    size_in: tuple[float, float] = (10.0, 8.0),
+    size_in: tuple[float, float] | None = None,
     north_arrow: bool = True,
 ) -> Path:
-    """Write a static PNG map of a study (``size_in`` × ``dpi`` pixels, 1500 × 1200 by default), atomically.
+    """Write a static PNG map of a study (``size_in`` × ``dpi`` pixels), atomically.
 
-    Parameters
-    ----------
-    study : StudyResult
-        Output of :func:`carecircle.run_study`.
-    path : str or os.PathLike
-        Target ``.png``; its directory must exist.
-    lang : {"en", "zh"}
-        Language of the labels. Chinese needs an installed CJK font; without one the labels fall back to
-        English and a warning is logged once.
-    suggestion : Suggestion, optional
-        Draw the coverage with the suggested sites (numbered by rank) instead of the study's own coverage.
-    dpi : int
-        Resolution in dots per inch.
-    title : str, optional
-        Title text; default "15-minute elder-care circle — <study name>" in ``lang``.
-    size_in : (float, float)
-        Width and height in inches.
-    north_arrow : bool
-        Draw a north arrow (grid north of the study's UTM zone).
+    ``study`` is the output of :func:`carecircle.run_study`; ``path`` the target ``.png`` (its directory must
+    exist); ``lang`` ``"en"`` or ``"zh"`` (Chinese needs a CJK font, else English labels and a warning, once).
+    ``suggestion`` draws the coverage with the suggested sites (numbered by rank, their walking range outlined):
+    the elderly still beyond reach and those the sites bring within it. ``title`` defaults to "15-minute
+    elder-care circle — <Study name>" in ``lang``; ``size_in`` (width, height, inches) to the shape of the area
+    with its legend, at most 10 × 9 in (1500 × 1350 pixels at the default ``dpi``); ``north_arrow`` points to
+    grid north of the study's UTM zone.
 
-    Returns
-    -------
-    pathlib.Path
-        The path written.
+    Returns the path written; raises :class:`InputError` (unknown ``lang``, nothing to draw) or
+    :class:`OutputError` (the directory does not exist or cannot be written).
 
-    Raises
-    ------
-    InputError
-        Unknown ``lang``; nothing to draw.
-    OutputError
-        The directory does not exist or cannot be written.
-
-    Examples
-    --------
     >>> static_map_png(carecircle.run_study(), "map.png", lang="zh")  # doctest: +SKIP
     """
     data = static_map_bytes(study, lang=lang, suggestion=suggestion, dpi=dpi, title=title, size_in=size_in,
@@ -264,7 +330,7 @@ def static_map_bytes(
     suggestion: Suggestion | None = None,
     dpi: int = 150,
     title: str | None = None,
-    size_in: tuple[float, float] = (10.0, 8.0),
+    size_in: tuple[float, float] | None = None,
     north_arrow: bool = True,
 ) -> bytes:
     """The static map as PNG bytes (parameters as for :func:`static_map_png`), e.g. to embed in the report."""
@@ -284,8 +350,9 @@ def static_map_bytes(
 def _warn_no_cjk() -> None:
     global _warned_no_cjk
     if not _warned_no_cjk:
-        logger.warning("static map: no font with Chinese characters is installed (e.g. apt-get install "
-                       "fonts-wqy-zenhei, or Noto Sans CJK); drawing the PNG map with English labels.")
+        logger.warning("static map: no font with Chinese characters is installed (looked in matplotlib's font "
+                       "list and the system's fonts; e.g. apt-get install fonts-wqy-zenhei, or Noto Sans CJK); "
+                       "drawing the PNG map with English labels.")
         _warned_no_cjk = True
 
 
@@ -314,18 +381,153 @@ def _project(gdf: gpd.GeoDataFrame | None, crs: Any) -> gpd.GeoDataFrame:
     return out[~(out.geometry.isna() | out.geometry.is_empty)]
 
 
-def _top_isochrone(iso: gpd.GeoDataFrame | None, minutes: float, crs: Any) -> gpd.GeoSeries | None:
+def _merged_isochrone(iso: gpd.GeoDataFrame | None, minutes: float, crs: Any) -> gpd.GeoSeries | None:
     """The merged isochrone of ``minutes`` (or the union of the per-facility ones), projected."""
     if iso is None or len(iso) == 0 or "minutes" not in iso.columns:
         return None
     rows = iso[np.isclose(pd.to_numeric(iso["minutes"], errors="coerce"), minutes)]
     if "facility_id" in rows.columns and rows["facility_id"].isna().any():
         rows = rows[rows["facility_id"].isna().to_numpy()]
+    rows = rows[~(rows.geometry.isna() | rows.geometry.is_empty).to_numpy()]
     if rows.empty:
         return None
     shapes = rows.to_crs(crs).geometry
     # One merged polygon is drawn as it is: uniting it with nothing would only re-node it (1 s at 100k nodes).
     return gpd.GeoSeries([shapes.iloc[0] if len(shapes) == 1 else shapes.union_all()], crs=crs)
+
+
+def _display_name(name: Any) -> str:
+    """A study id as a title: ``helsinki`` → ``Helsinki``, ``shenyang_heping`` → ``Shenyang Heping``; names in
+    mixed case or Chinese stay as they are."""
+    text = str(name or "").strip()
+    return text.replace("_", " ").title() if text.islower() else text
+
+
+def _note(note: str | None, lang: str) -> str | None:
+    """The study's note in ``lang`` (the demo's note has both languages; other notes are the user's)."""
+    return ({DEFAULT_NOTE: DEFAULT_NOTE_ZH} if lang == "zh" else {DEFAULT_NOTE_ZH: DEFAULT_NOTE}).get(note, note) \
+        or None
+
+
+def _has_cjk(text: str) -> bool:
+    return any(ord(c) >= 0x2E80 for c in text)
+
+
+def _percents(*shares: float) -> list[str]:
+    """Shares in percent, with the fewest decimals (1 to 3) that show none as 100% or 0% when it is not."""
+    for digits in (1, 2, 3):
+        out = [f"{100 * s:.{digits}f}" for s in shares]
+        if all(s in (0, 1) or 0 < float(o) < 100 for s, o in zip(shares, out, strict=True)):
+            break
+    return [f"{o}%" for o in out]
+
+
+def _community_names(communities: gpd.GeoDataFrame, lang: str, has_cjk: bool) -> list[str]:
+    """Each community's name in ``lang``: ``name`` (zh), ``name_en`` when given else ``name`` (en); the id
+    where the name is missing, or is Chinese and no CJK font is installed."""
+    n = len(communities)
+    columns = [communities[c] if c in communities else pd.Series([None] * n)
+               for c in (["name_en", "name"] if lang == "en" else ["name"])]
+    ids = communities["community_id"] if "community_id" in communities else pd.Series([""] * n)
+    out = []
+    for values in zip(*columns, ids, strict=True):
+        name = next((v.strip() for v in values[:-1] if isinstance(v, str) and v.strip()), None)
+        out.append(str(values[-1]) if name is None or (not has_cjk and _has_cjk(name)) else name)
+    return out
+
+
+def _uncovered(cov: Any, suggestion: Any, minutes: float, crs: Any) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Projected demand points with elderly beyond ``minutes`` (after the suggested sites, with a suggestion)
+    and, with a suggestion, those the sites bring within ``minutes``."""
+    def beyond(demand: gpd.GeoDataFrame | None) -> np.ndarray:
+        if demand is None or not len(demand) or ("time_min" not in demand and f"covered_{lab}" not in demand):
+            return np.zeros(0 if demand is None else len(demand), dtype=bool)
+        out = ~(demand[f"covered_{lab}"].fillna(False).astype(bool).to_numpy() if f"covered_{lab}" in demand
+                else pd.to_numeric(demand["time_min"], errors="coerce").to_numpy() <= minutes + 1e-9)
+        pop = pd.to_numeric(demand.get("population", pd.Series(1.0, index=demand.index)), errors="coerce")
+        return out & (pop.fillna(0).to_numpy() > 0)
+
+    lab = threshold_label(minutes)
+    now = beyond(cov.demand)
+    then = beyond(suggestion.before.demand) if suggestion is not None else np.zeros(0, dtype=bool)
+    newly = cov.demand[then & ~now] if len(then) == len(now) and then.any() else None
+    return _project(cov.demand[now] if now.any() else None, crs), _project(newly, crs)
+
+
+def _draw_bands(ax: Any, bands: list[tuple[float, gpd.GeoSeries]], labels: dict[str, str]) -> list[Any]:
+    """The walking-time bands, each threshold's area shaded over the next larger one (the nearest darkest), the
+    largest outlined; legend handles nearest first."""
+    from matplotlib.colors import to_rgba  # lazy: matplotlib is heavy and only the PNG needs it
+    from matplotlib.patches import Patch  # lazy: matplotlib is heavy and only the PNG needs it
+
+    handles = []
+    alphas = [_BAND_ALPHA[0 if i == 0 else 1] for i in range(len(bands))]
+    for i, (minutes, shape) in enumerate(bands):
+        b, last = threshold_label(minutes), i == len(bands) - 1
+        ax.add_collection(_polygons(shape.values, facecolors=to_rgba(_ISO_COLOR, alphas[i]), edgecolors="none",
+                                    linewidths=0, zorder=2, gid=f"band-{b}"), autolim=False)
+        fill = to_rgba(_ISO_COLOR, 1 - float(np.prod([1 - a for a in alphas[i:]])))  # the shades over the band
+        text = labels["band_in" if i == 0 else "band_top" if last else "band"].format(
+            a=threshold_label(bands[i - 1][0]) if i else "", b=b)
+        handles.append(Patch(facecolor=fill, edgecolor=_ISO_COLOR if last else "none", linewidth=1.2, label=text))
+    if bands:
+        ax.add_collection(_lines(bands[-1][1].boundary.values, one_path=True, facecolors="none",
+                                 edgecolors=_ISO_COLOR, linewidths=1.2, zorder=2.5, gid="isochrone"), autolim=False)
+    return handles
+
+
+def _draw_elderly(ax: Any, uncovered: gpd.GeoDataFrame, newly: gpd.GeoDataFrame, cov: Any, labels: dict[str, str],
+                  lab: str, after_sites: bool) -> list[Any]:
+    """Red dots for the elderly beyond reach and rings for those the new sites bring within it, their areas
+    proportional to the persons (the largest demand point: 80 pt², at least 10 pt²); legend handles."""
+    from matplotlib.lines import Line2D  # lazy: matplotlib is heavy and only the PNG needs it
+
+    def persons(points: gpd.GeoDataFrame | None) -> np.ndarray:
+        if points is None or "population" not in points:
+            return np.ones(0 if points is None else len(points))
+        return pd.to_numeric(points["population"], errors="coerce").fillna(0).to_numpy()
+
+    biggest = max(float(np.max(persons(cov.demand), initial=0.0)), 1e-9)
+    handles = []
+    for points, kind in ((newly, "newly"), (uncovered, "uncovered_after" if after_sites else "uncovered")):
+        if not len(points):
+            continue
+        ring = kind == "newly"
+        size = np.clip(80 * persons(points) / biggest, 10, 80) + 12 * ring
+        ax.scatter(points.geometry.x, points.geometry.y, s=size,
+                   facecolors="white" if ring else _UNCOVERED_COLOR, alpha=None if ring else 0.9,
+                   edgecolors=_SITE_ISO_COLOR if ring else _UNCOVERED_EDGE, linewidths=1.5 if ring else 0.4,
+                   zorder=4 if ring else 4.5, gid="newly-covered" if ring else "uncovered")
+        handles.append(Line2D([], [], marker="o", linestyle="", markersize=6 if ring else 5,
+                              markerfacecolor="white" if ring else _UNCOVERED_COLOR,
+                              markeredgecolor=_SITE_ISO_COLOR if ring else _UNCOVERED_EDGE,
+                              markeredgewidth=1.5 if ring else 1.0, label=labels[kind].format(m=lab)))
+    return handles
+
+
+def _label_communities(fig: Any, ax: Any, communities: gpd.GeoDataFrame, names: list[str], font: Any) -> None:
+    """Community names at a point inside each, the largest on the map first, only where the name fits inside
+    the community's box on the map and clear of the names already placed."""
+    import matplotlib.patheffects as pe  # lazy: matplotlib is heavy and only the PNG needs it
+
+    box, (w_in, h_in) = ax.get_position(), fig.get_size_inches()
+    per_m = min(box.width * w_in / np.diff(ax.get_xlim())[0], box.height * h_in / np.diff(ax.get_ylim())[0])
+    bounds = communities.geometry.bounds.to_numpy() * per_m  # inches on the map (equal aspect)
+    size_w, size_h = bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]
+    pts, fontsize = communities.geometry.representative_point(), 7.5
+    placed: list[tuple[float, float, float, float]] = []
+    for i in np.argsort(-(size_w * size_h))[:_MAX_LABELS]:
+        text = names[i]
+        width = sum(1.0 if _has_cjk(c) else 0.6 for c in text) * fontsize / 72  # inches, estimated
+        x, y = pts.iloc[i].x, pts.iloc[i].y
+        rect = (x - width / 2 / per_m, y - fontsize / 90 / per_m, x + width / 2 / per_m, y + fontsize / 90 / per_m)
+        if width > 0.95 * size_w[i] or 1.6 * fontsize / 72 > size_h[i] or any(
+                r[0] < rect[2] and rect[0] < r[2] and r[1] < rect[3] and rect[1] < r[3] for r in placed):
+            continue
+        placed.append(rect)
+        ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, color="#1a1a1a", zorder=4.8,
+                fontproperties=font, gid="community-label", clip_on=True,
+                path_effects=[pe.withStroke(linewidth=2.4, foreground="white", alpha=0.85)])
 
 
 def _view_bounds(layers: list[Any]) -> tuple[float, float, float, float]:
@@ -413,6 +615,20 @@ def _wrap(text: str, width: int) -> str:
     return textwrap.fill(text, width)
 
 
+def _wrap_units(text: str, units: int) -> str:
+    """``text`` in lines of at most ``units`` (a CJK character: 2, another: 1), broken at spaces and beside CJK
+    characters, never inside a Latin word."""
+    lines, line, width = [], "", 0
+    for token in re.findall(r"[\u2e80-\uffff]|[^\s\u2e80-\uffff]+|\s+", text):
+        size = 2 * len(token) if _has_cjk(token) else len(token)
+        if line and width + size > units and not token.isspace():
+            lines.append(line.rstrip())
+            line, width = "", 0
+        if line or not token.isspace():
+            line, width = line + token, width + size
+    return "\n".join([*lines, line.rstrip()])
+
+
 def _colorbar(fig: Any, cax: Any, cmap: Any, norm: Any, label: str, font: Any) -> None:
     from matplotlib.cm import ScalarMappable  # lazy: matplotlib is heavy and only the PNG needs it
 
@@ -422,94 +638,137 @@ def _colorbar(fig: Any, cax: Any, cmap: Any, norm: Any, label: str, font: Any) -
     cax.set_title(label, fontproperties=font, fontsize=9.5, loc="left")
 
 
-# Figure fractions: the map band between the title and the attribution line, and the padding at the edges.
-_TOP, _BOTTOM, _PAD, _GAP = 0.90, 0.045, 0.015, 0.025
+# Inches: the largest fitted figure, the padding at the image edges and the gaps between map, key and texts.
+_MAX_FIT_IN = (10.0, 9.0)
+_PAD, _GAP = 0.15, 0.25
 
 
-def _place_key(fig: Any, ax: Any, handles: list[Any], cmap: Any, norm: Any, label: str, font: Any) -> None:
-    """Place the share colour bar and the legend beside the map or below it, whichever leaves the map larger.
+def _frame_texts(fig: Any, heading: str, subtitle: str | None, note: str | None, font: Any) -> dict[str, Any]:
+    """The title (and subtitle), the note and the attribution, placed later by :func:`_place_key`."""
+    texts = {"title": fig.text(0.5, 1, heading, ha="center", va="center", fontsize=15, fontweight="bold",
+                               fontproperties=font, gid="title"),
+             "attribution": fig.text(1, 0, ATTRIBUTION, ha="right", va="bottom", fontsize=7.5, color="#444",
+                                     fontproperties=font, gid="attribution")}
+    if subtitle:
+        texts["subtitle"] = fig.text(0.5, 1, subtitle, ha="center", va="center", fontsize=10, color="#333",
+                                     fontproperties=font, gid="subtitle")
+    if note:
+        texts["note"] = fig.text(0, 0, note, ha="left", va="bottom", fontsize=7.5, color="#444", style="italic",
+                                 fontproperties=font, gid="note", linespacing=1.3)
+    return texts
 
-    Sizes are measured with the figure's renderer, so long labels (wrapped by :func:`_wrap`) make room for
-    themselves: the map shrinks, nothing is cut at the image edge. Fractions of the figure do not depend on
-    the dpi of the saved image.
-    """
-    renderer = fig.canvas.get_renderer()
-    fw, fh = fig.bbox.width, fig.bbox.height
-    w_in, h_in = fig.get_size_inches()
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    dx, dy = x1 - x0, y1 - y0
+
+def _place_key(fig: Any, ax: Any, handles: list[Any], cmap: Any, norm: Any, label: str, font: Any,
+               texts: dict[str, Any], *, fit: bool) -> None:
+    """Place the share colour bar and the legend beside the map or below it, whichever leaves the map larger,
+    and the title, note and attribution; with ``fit``, size the figure to the map and its key (at most
+    :data:`_MAX_FIT_IN`), leaving no empty band. Sizes are measured with the figure's renderer, so long labels
+    make room for themselves: the map shrinks, nothing is cut at the image edge."""
+    renderer, dpi, (w_in, h_in) = fig.canvas.get_renderer(), fig.dpi, fig.get_size_inches()
+    dx, dy = (float(np.diff(lim)[0]) for lim in (ax.get_xlim(), ax.get_ylim()))
+
+    def inches(artist: Any) -> tuple[float, float]:
+        box = artist.get_window_extent(renderer)
+        return box.width / dpi, box.height / dpi
+
+    top = 0.62 + (0.3 if "subtitle" in texts else 0.0)
+    title_w = max(inches(texts[k])[0] for k in ("title", "subtitle") if k in texts)
+    attribution_h = inches(texts["attribution"])[1]
+    note = texts.get("note")
+    full = note.get_text() if note is not None else ""
+
+    def bottom(width: float) -> float:
+        """Height of the band under the map (note and attribution) in a figure ``width`` inches wide."""
+        if note is None:
+            return 0.12 + attribution_h + 0.1
+        chars = sum(2 if _has_cjk(c) else 1 for c in full)
+        while True:
+            note.set_text(_wrap_units(full, chars))
+            w, h = inches(note)
+            if w <= 0.97 * (width - 2 * _PAD) or chars <= 20:
+                return 0.12 + attribution_h + 0.06 + h + 0.12
+            chars = max(int(chars * min(0.95, (width - 2 * _PAD) / w)), 20)
 
     cax = fig.add_axes((0.0, 0.0, 2.2 / w_in, 0.2 / h_in))
     _colorbar(fig, cax, cmap, norm, label, font)
     pos, tight = cax.get_window_extent(renderer), cax.get_tightbbox(renderer)
-    cb_w, cb_h = tight.width / fw, tight.height / fh
-    cb_left, cb_top = (pos.x0 - tight.x0) / fw, (tight.y1 - pos.y1) / fh  # title and tick labels stick out
+    cb_w, cb_h = tight.width / dpi, tight.height / dpi
+    cb_left, cb_top = (pos.x0 - tight.x0) / dpi, (tight.y1 - pos.y1) / dpi  # title and tick labels stick out
+    bar_w, bar_h = pos.width / dpi, pos.height / dpi
+    band = bottom(w_in)
 
-    def put_colorbar(left: float, top: float) -> None:
-        cax.set_position((left + cb_left, top - cb_top - pos.height / fh, pos.width / fw, pos.height / fh))
-
-    size = 9.0
-    while True:
+    layouts = []  # (map scale in inches per metre, kind, ncols, key width or height, legend font, legend sizes)
+    for size in (9.0, 8.0, 7.0, 6.0):
         legend_font = font.copy()
         legend_font.set_size(size)
-        sizes = {}
-        for ncols in sorted({1, 2, 3, 4, len(handles)} if handles else {1}):
-            if handles and ncols <= len(handles):
-                leg = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 1), frameon=False,
-                                 prop=legend_font, ncols=ncols, borderaxespad=0)
-                box = leg.get_window_extent(renderer)
-                leg.remove()
-                sizes[ncols] = (box.width / fw, box.height / fh)
-            elif not handles:
-                sizes[ncols] = (0.0, 0.0)
-        layouts = []  # (map scale, kind, ncols, map box)
+        sizes = {} if handles else {1: (0.0, 0.0)}
+        for ncols in sorted({min(n, len(handles)) for n in (1, 2, 3, 4, len(handles))} - {0}):
+            leg = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 1), frameon=False,
+                             prop=legend_font, ncols=ncols, borderaxespad=0)
+            sizes[ncols] = inches(leg)
+            leg.remove()
+        avail_h = h_in - top - band
         for ncols, (lw, lh) in sizes.items():
-            key_w = max(cb_w, lw)
+            key_w, key_h = max(cb_w, lw), cb_h + _GAP + lh
             # beside: colour bar on top of the legend in a column at the right
-            if ncols <= 2 and _TOP - 0.04 - cb_h - _GAP - lh >= _BOTTOM:
-                box = (_PAD, _BOTTOM, 1 - 3 * _PAD - key_w, _TOP - _BOTTOM)
-                layouts.append((_scale(box, w_in, h_in, dx, dy), "right", ncols, box, key_w))
-            # below: colour bar at the left, the legend to its right, in a band above the attribution
-            if _PAD + cb_w + 2 * _GAP + lw <= 1 - _PAD:
-                key_h = max(cb_h, lh)
-                bottom = _BOTTOM + key_h + _GAP
-                box = (_PAD, bottom, 1 - 2 * _PAD, _TOP - bottom)
-                layouts.append((_scale(box, w_in, h_in, dx, dy), "below", ncols, box, key_h))
-        if layouts or size <= 6:
+            if ncols <= 2 and key_h <= avail_h - 0.05 and w_in - 3 * _PAD - key_w > 0:
+                scale = min((w_in - 3 * _PAD - key_w) / dx, avail_h / dy)
+                layouts.append((scale, "right", ncols, key_w, legend_font, sizes))
+            # below: colour bar at the left, the legend to its right, in a band above the note
+            key_h = max(cb_h, lh)
+            if _PAD + cb_w + _GAP + lw <= w_in - _PAD and avail_h - key_h - _GAP > 0:
+                scale = min((w_in - 2 * _PAD) / dx, (avail_h - key_h - _GAP) / dy)
+                layouts.append((scale, "below", ncols, key_h, legend_font, sizes))
+        # Smaller type only while the map would take less than half the image's width and height.
+        if layouts and max(lay[0] for lay in layouts) * max(dx / w_in, dy / h_in) >= 0.5:
             break
-        size -= 1.0
     if not layouts:  # labels too long even in 6-point type: beside the map, the map as small as it must be
-        lw, lh = sizes[1]
-        key_w = max(cb_w, lw)
-        layouts = [(0.0, "right", 1, (_PAD, _BOTTOM, max(1 - 3 * _PAD - key_w, 0.1), _TOP - _BOTTOM), key_w)]
+        key_w = max(cb_w, sizes[1][0])
+        layouts = [(max(min((w_in - 3 * _PAD - key_w) / dx, avail_h / dy), 0.1 / dx), "right", 1, key_w,
+                    legend_font, sizes)]
     # The largest map; between near ties (within 3%) the earlier layout: fewer legend columns, beside first.
-    best = max(s for s, *_ in layouts)
-    scale, kind, ncols, box, extent = next(lay for lay in layouts if lay[0] >= 0.97 * best)
+    best = max(lay[0] for lay in layouts)
+    scale, kind, ncols, extent, legend_font, sizes = next(lay for lay in layouts if lay[0] >= 0.97 * best)
+    map_w, map_h = scale * dx, scale * dy
+    lw, lh = sizes[ncols]
+    if fit:
+        need_w = max(title_w + 2 * _PAD, 4.0)
+        if kind == "right":
+            w_in = max(map_w + 3 * _PAD + extent, need_w)
+            band = bottom(w_in)
+            h_in = top + max(map_h, cb_h + _GAP + lh) + band
+        else:
+            w_in = max(map_w + 2 * _PAD, _PAD + cb_w + _GAP + lw + _PAD, need_w)
+            band = bottom(w_in)
+            h_in = top + map_h + _GAP + extent + band
+        fig.set_size_inches(w_in, h_in)
+    box_h = h_in - top - band
+
+    def frac(x: float, y: float, w: float, h: float) -> tuple[float, float, float, float]:  # inches to fractions
+        return x / w_in, y / h_in, w / w_in, h / h_in
+
     if kind == "right":
         # The map as wide as it is drawn and the key beside it, the pair centred in the figure.
-        map_w = min(scale * dx / w_in, box[2])
-        start = max((1 - (map_w + 2 * _PAD + extent)) / 2, _PAD)
-        ax.set_position((start, box[1], map_w, box[3]))
-        left = start + map_w + 2 * _PAD
-        put_colorbar(left, _TOP - 0.04)
-        anchor = (left, _TOP - 0.04 - cb_h - _GAP)
+        map_w = min(map_w, w_in - 3 * _PAD - extent)
+        start = max((w_in - (map_w + _PAD + extent)) / 2, _PAD)
+        ax.set_position(frac(start, band, map_w, box_h))
+        left, key_top = start + map_w + _PAD, h_in - top
+        cax.set_position(frac(left + cb_left, key_top - cb_top - bar_h, bar_w, bar_h))
+        anchor = (left, key_top - cb_h - _GAP)
     else:
-        ax.set_position(box)
-        top = _BOTTOM + extent
-        put_colorbar(_PAD, top)
-        anchor = (_PAD + cb_w + 2 * _GAP, top)
+        ax.set_position(frac(_PAD, band + extent + _GAP, w_in - 2 * _PAD, box_h - extent - _GAP))
+        key_top = band + extent
+        cax.set_position(frac(_PAD + cb_left, key_top - cb_top - bar_h, bar_w, bar_h))
+        anchor = (_PAD + cb_w + _GAP, key_top)
     if handles:
-        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=anchor, frameon=False, prop=legend_font,
-                   ncols=ncols, borderaxespad=0)
-    logger.debug("static map: legend %s the map (%d columns, %g pt), map scale %.3g in/km", kind, ncols,
-                 legend_font.get_size(), scale * 1000)
-
-
-def _scale(box: tuple[float, float, float, float], w_in: float, h_in: float, dx: float, dy: float) -> float:
-    """Inches per map unit when the view ``dx`` × ``dy`` fills the figure-fraction ``box`` at equal aspect."""
-    if box[2] <= 0 or box[3] <= 0:
-        return 0.0
-    return min(box[2] * w_in / dx, box[3] * h_in / dy)
+        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(anchor[0] / w_in, anchor[1] / h_in),
+                   frameon=False, prop=legend_font, ncols=ncols, borderaxespad=0)
+    at = {"title": (w_in / 2, h_in - 0.33), "subtitle": (w_in / 2, h_in - 0.66), "attribution": (w_in - _PAD, 0.08),
+          "note": (_PAD, 0.12 + attribution_h + 0.06)}
+    for key, text in texts.items():
+        text.set_position((at[key][0] / w_in, at[key][1] / h_in))
+    logger.debug("static map: legend %s the map (%d columns, %g pt), %.3g × %.3g in, map scale %.3g in/km",
+                 kind, ncols, legend_font.get_size(), w_in, h_in, scale * 1000)
 
 
 def _nice_length(span_m: float) -> float:
