@@ -56,43 +56,19 @@ from carecircle.defaults import (
     LANGS,
     SPEED_PRESETS_MPS,
     SUGGEST_METHODS,
+    check_band_weights,
     check_max_snap_m,
+    check_metres,
     check_minutes,
     check_non_negative,
     check_share,
+    check_speeds,
     check_walk_speed,
 )
 from carecircle.errors import InputError
 from carecircle.io.coords import normalise_crs
 from carecircle.io.facility_types import normalise_types
 from carecircle.plan.standards import Profile, load_profile
-
-MAX_THRESHOLD_M = 5_000.0  #: the largest distance threshold, metres (a 15-minute circle is about 1,000 m)
-
-def check_metres(values: Sequence[float]) -> list[float]:
-    """Distance thresholds, metres: one or more, above 0, at most :data:`MAX_THRESHOLD_M`, none repeated; sorted."""
-    values = [float(v) for v in values]
-    if not values or any(not 0 < v <= MAX_THRESHOLD_M for v in values) or len(set(values)) != len(values):
-        raise ValueError(f"give distances above 0 and at most {MAX_THRESHOLD_M:,.0f} m, none repeated, e.g. 300, "
-                         f"500, 1000 (got {', '.join(f'{v:g}' for v in values) or 'none'})")
-    return sorted(values)
-
-
-def check_speeds(values: Sequence[float | str]) -> list[float]:
-    """Walking speeds to compare (m/s or presets): one or more, none repeated, in the order given."""
-    values = [check_walk_speed(SPEED_PRESETS_MPS[v] if v in SPEED_PRESETS_MPS else _speed(v)) for v in values]
-    if not values or len(set(values)) != len(values):
-        raise ValueError(f"give one or more walking speeds, none repeated, e.g. 0.8, 1.0, 1.2 (got "
-                         f"{', '.join(f'{v:g}' for v in values) or 'none'})")
-    return values
-
-
-def _speed(value: float | str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is neither m/s nor a preset ({', '.join(SPEED_PRESETS_MPS)})") from None
-
 
 # ------------------------------------------------------------------------------------------- the area
 
@@ -346,7 +322,7 @@ class WalkingSpec(_Spec):
     speed_mps: Annotated[float, AfterValidator(check_walk_speed)] | None = None
     preset: Literal[tuple(SPEED_PRESETS_MPS)] | None = None
     max_snap_m: Annotated[float, AfterValidator(check_max_snap_m)] = DEFAULT_MAX_SNAP_M
-    model: Literal[WALK_MODELS] = WALK_MODELS[0]
+    model: Literal[WALK_MODELS] | None = None
     avoid_steps: bool = False
     dem: ExistingFile | None = None
     step_s: NonNegative | None = None
@@ -355,12 +331,12 @@ class WalkingSpec(_Spec):
     wait_unmarked_s: NonNegative | None = None
     sensitivity_speeds: Annotated[list[float | str], AfterValidator(check_speeds)] | None = None
 
-    @property
-    def walk_model(self) -> WalkModel:
-        """The walking model with its parameters (those not given keep :class:`WalkModel`'s defaults)."""
+    def walk_model(self, default: str = WALK_MODELS[0]) -> WalkModel:
+        """The walking model (``model``, else ``default``: a standards profile's) with its parameters (those not
+        given keep :class:`WalkModel`'s defaults)."""
         given = {k: getattr(self, k) for k in ("step_s", "wait_signals_s", "wait_marked_s", "wait_unmarked_s")
                  if getattr(self, k) is not None}
-        return WalkModel(name=self.model, avoid_steps=self.avoid_steps, dem=self.dem, **given)
+        return WalkModel(name=self.model or default, avoid_steps=self.avoid_steps, dem=self.dem, **given)
 
     @model_validator(mode="after")
     def _one_speed(self):
@@ -398,14 +374,6 @@ class SuggestSpec(_Spec):
         return _raise_first(self, _suggest_problems(self.__dict__))
 
 
-def _band_weights(values: list[float]) -> list[float]:
-    bad = [v for v in values if not 0 < v <= 1]
-    if bad or not values:
-        raise ValueError(f"band weights must each lie in (0, 1], got {', '.join(f'{v:g}' for v in values) or 'none'} "
-                         "(e.g. 1, 0.68, 0.22)")
-    return values
-
-
 class AccessibilitySpec(_Spec):
     """Capacity-aware accessibility (:func:`carecircle.core.access.measure_accessibility`): the 2SFCA variant, the
     facility column counted as supply, catchment and band weights, and the level scores are judged against."""
@@ -413,7 +381,7 @@ class AccessibilitySpec(_Spec):
     method: Literal[ACCESS_METHODS] = ACCESS_METHODS[0]
     supply_col: str = DEFAULT_SUPPLY_COL
     catchment_min: Annotated[float, Field(gt=0)] | None = None
-    band_weights: Annotated[list[float], AfterValidator(_band_weights)] | None = None
+    band_weights: Annotated[list[float], AfterValidator(check_band_weights)] | None = None
     level: NonNegative | None = None
 
 
@@ -527,6 +495,12 @@ class StudyConfig(_Spec):
         if self.outputs.lang is not None:
             return self.outputs.lang
         return self.profile.lang if self.profile is not None else DEFAULT_LANG
+
+    @property
+    def walk_model(self) -> WalkModel:
+        """The walking model: ``walking.model``, else the profile's ``walk_model``, else ``plain``."""
+        default = self.profile.walk_model if self.profile is not None and self.profile.walk_model else WALK_MODELS[0]
+        return self.walking.walk_model(default)
 
     @property
     def suggest_minutes(self) -> float:

@@ -109,3 +109,40 @@ def check_share(value: float) -> float:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{value:g} is not a share (give a number from 0 to 1, e.g. 0.9 for 90%)")
     return float(value)
+
+
+MAX_THRESHOLD_M = 5_000.0  #: the largest distance threshold, metres (a 15-minute circle is about 1,000 m)
+
+def check_metres(values: Sequence[float]) -> list[float]:
+    """Distance thresholds, metres: one or more, above 0, at most :data:`MAX_THRESHOLD_M`, none repeated; sorted."""
+    values = [float(v) for v in values]
+    if not values or any(not 0 < v <= MAX_THRESHOLD_M for v in values) or len(set(values)) != len(values):
+        raise ValueError(f"give distances above 0 and at most {MAX_THRESHOLD_M:,.0f} m, none repeated, e.g. 300, "
+                         f"500, 1000 (got {', '.join(f'{v:g}' for v in values) or 'none'})")
+    return sorted(values)
+
+
+def check_speeds(values: Sequence[float | str]) -> list[float]:
+    """Walking speeds to compare (m/s or presets): one or more, none repeated, in the order given."""
+    values = [check_walk_speed(SPEED_PRESETS_MPS[v] if v in SPEED_PRESETS_MPS else speed_value(v)) for v in values]
+    if not values or len(set(values)) != len(values):
+        raise ValueError(f"give one or more walking speeds, none repeated, e.g. 0.8, 1.0, 1.2 (got "
+                         f"{', '.join(f'{v:g}' for v in values) or 'none'})")
+    return values
+
+
+def speed_value(value: float | str) -> float:
+    """A speed written as a number or numeric text, m/s (presets are looked up by the caller)."""
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is neither m/s nor a preset ({', '.join(SPEED_PRESETS_MPS)})") from None
+
+
+def check_band_weights(values: list[float]) -> list[float]:
+    """Enhanced 2SFCA band weights: each in (0, 1]."""
+    bad = [v for v in values if not 0 < v <= 1]
+    if bad or not values:
+        raise ValueError(f"band weights must each lie in (0, 1], got {', '.join(f'{v:g}' for v in values) or 'none'} "
+                         "(e.g. 1, 0.68, 0.22)")
+    return values

@@ -156,7 +156,7 @@ def prepare(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
         network, fac, com, dem, region_note = clip_to_region(config, network, fac, com, dem)
         elder = fac[fac["type"].isin(ELDER_CARE).to_numpy()]
     unmodelled = network
-    model = config.walking.walk_model
+    model = config.walk_model
     if not model.is_plain:
         step(f"Applying the {model.name} walking model")
         network = apply_walk_model(network, model, config.walking.walk_speed_mps)
@@ -231,7 +231,7 @@ def run(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
             per_facility = False
         iso = isochrones(study.network, study.facilities, thresholds_min=thresholds, walk_speed_mps=speed,
                          max_snap_m=snap, per_facility=per_facility, progress=progress)
-    features = walking_features(study.network, speed) if config.walking.walk_model.name == "older" else None
+    features = walking_features(study.network, speed) if config.walk_model.name == "older" else None
     sensitivity = None
     if config.walking.sensitivity_speeds:
         step(f"Coverage at {', '.join(f'{v:g}' for v in config.walking.speeds_mps)} m/s")
@@ -275,7 +275,7 @@ def speed_sensitivity(config: StudyConfig, study: StudyInputs, main: CoverageRes
     become minutes at each speed (so with the plain model their coverage is the same at every speed). ``main``
     is the main study's coverage, reused at its own speed.
     """
-    model, snap = config.walking.walk_model, config.walking.max_snap_m
+    model, snap = config.walk_model, config.walking.max_snap_m
     base = study.unmodelled_network if study.unmodelled_network is not None else study.network
     metres = config.distances_m
     rows = []
@@ -432,6 +432,7 @@ def study_config(
     distances_m: Sequence[float] | None = None,
     walk_speed_mps: float | None = None,
     sensitivity_speeds: Sequence[float | str] | None = None,
+    walk_model: str | dict | None = None,
     max_snap_m: float | None = None,
     target_share: float | None = None,
     with_isochrones: bool | None = None,
@@ -457,7 +458,8 @@ def study_config(
         "columns": columns,
         "facilities": {"crs": crs},
         "walking": {"speed_mps": walk_speed_mps, "max_snap_m": max_snap_m,
-                    "sensitivity_speeds": list(sensitivity_speeds) if sensitivity_speeds is not None else None},
+                    "sensitivity_speeds": list(sensitivity_speeds) if sensitivity_speeds is not None else None,
+                    **({"model": walk_model} if isinstance(walk_model, str) else dict(walk_model or {}))},
         "thresholds_min": list(thresholds_min) if thresholds_min is not None else None,
         "distances_m": list(distances_m) if distances_m is not None else None,
         "target_share": target_share,
@@ -504,6 +506,9 @@ def run_study(area: Area | None = None, *, cache_dir: str | os.PathLike | None =
         file's ``accessibility`` mapping (``method``, ``supply_col``, ``catchment_min``, ``band_weights``,
         ``level``); see :func:`carecircle.core.access.measure_accessibility`.
     supply_col : the facility column counted as supply (default ``capacity``); implies ``accessibility``.
+    walk_model : ``"plain"`` or ``"older"`` (:mod:`carecircle.core.walk_model`), or the scenario file's walking
+        model keys (``{"model": "older", "avoid_steps": True, "dem": "srtm.tif", "wait_signals_s": 40}``); default:
+        the profile's ``walk_model``, else plain.
     cache_dir : network cache folder (``None``: no cache).
     progress : optional callback receiving a description of each step.
 
@@ -541,7 +546,7 @@ def _describe_inputs(config: StudyConfig, network: WalkNetwork, communities) -> 
         out["subdistricts"] = _describe(inputs.subdistricts)
     if inputs.type_map is not None:
         out["type_map"] = str(inputs.type_map)
-    out["walking_model"] = config.walking.walk_model.describe()
+    out["walking_model"] = config.walk_model.describe()
     spec = config.facilities
     if spec.has_changes:
         source = inputs.facilities or "the demo facilities"

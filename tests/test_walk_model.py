@@ -244,3 +244,22 @@ def test_isochrones_follow_the_model():
     south = lambda poly: -(poly.to_crs(GRID_CRS).total_bounds[1] - ORIGIN[1])  # noqa: E731  metres south of y=0
     assert south(plain) == pytest.approx(51.0, abs=0.5)       # the whole footway, plus the 1 m band
     assert south(older) == pytest.approx(41.0, abs=0.5)       # 40 m, plus the band
+
+
+def test_the_model_from_the_api_a_profile_or_the_cli(tmp_path):
+    import yaml
+
+    from carecircle.pipeline import study_config
+    from carecircle.plan.standards import load_profile
+
+    assert study_config().walk_model.name == "plain"
+    assert study_config(walk_model="older").walk_model.name == "older"
+    custom = study_config(walk_model={"model": "older", "avoid_steps": True, "wait_signals_s": 40}).walk_model
+    assert custom.avoid_steps and custom.wait_signals_s == 40
+    # A profile may say which walking its times assume; the study's own choice wins.
+    data = load_profile("qitaihe-2020").model_dump(mode="json")
+    data.update(id="older-city", walk_model="older")
+    profile = tmp_path / "older-city.yaml"
+    profile.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert study_config(standard=str(profile)).walk_model.name == "older"
+    assert study_config(standard=str(profile), walk_model="plain").walk_model.name == "plain"

@@ -282,6 +282,7 @@ class Profile(_Model):
     thresholds_min : walking-time thresholds of the study, minutes, ascending.
     target_share : main coverage target (share of elderly at the largest threshold), 0..1.
     type_minutes : per facility type (code, or ``any``) the walking minutes of its coverage row.
+    walk_model : the walking model the plan's times assume (``plain`` or ``older``), unless the study names one.
     targets : the targets checked by :func:`carecircle.plan.compliance.evaluate`.
     notes : free text, e.g. the plan's targets left out and why.
     """
@@ -294,6 +295,7 @@ class Profile(_Model):
     thresholds_min: tuple[_Positive, ...] = (5.0, 10.0, 15.0)
     target_share: _Share = 0.9
     type_minutes: dict[str, _Positive] | None = None
+    walk_model: Literal["plain", "older"] | None = None
     targets: tuple[Target, ...]
     notes: tuple[str, ...] = ()
 
