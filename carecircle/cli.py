@@ -315,6 +315,9 @@ def _add_access_args(parser: argparse.ArgumentParser) -> None:
     acc.add_argument("--accessibility", choices=ACCESS_METHODS, metavar="METHOD",
                      help=f"{', '.join(ACCESS_METHODS)}: enhanced (stepwise weights per threshold band), Gaussian or "
                      "classic 2SFCA (off unless given or --supply-col is given)")
+    acc.add_argument("--access-population", choices=("elderly", "children"), default=None,
+                     help="whose accessibility: the elderly to elder-care facilities (default) or children 0–3 to "
+                     "childcare (一老一小; needs the communities' 0–3 population)")
     acc.add_argument("--supply-col", metavar="COL",
                      help=f"facility column counted as supply: capacity, beds, nursing_beds, floor_area_m2 … "
                      f"(default: {DEFAULT_SUPPLY_COL})")

@@ -264,20 +264,21 @@ def _report_accessibility(study) -> None:
     if access is None:
         return
     a = access.summary
+    who = "children aged 0–3" if a.get("population") == "children" else "elderly"
     level = {"target": "the standard's target", "given": "the given level",
              "mean": "the study-wide average"}[a["level_source"]]
-    print(f"  Accessibility ({a['method']}, supply: {a['supply_col']}): {a['mean']:,.1f} per {a['per']:,} elderly on "
+    print(f"  Accessibility ({a['method']}, supply: {a['supply_col']}): {a['mean']:,.1f} per {a['per']:,} {who} on "
           f"average, median {a['median']:,.1f}; Gini {a['gini']:.2f}")
-    print(f"    {a['share_below_level']:.1%} of the elderly ({a['elderly_below_level']:,.0f}) reach less than "
+    print(f"    {a['share_below_level']:.1%} of the {who} ({a['elderly_below_level']:,.0f}) reach less than "
           f"{a['level']:,.1f} per {a['per']:,} ({level}); {a['elderly_no_access']:,.0f} reach none")
     com = access.communities
     if len(com):
         short = com[com["mismatch"] == "high_need_low_access"].sort_values("access")
         if len(short):
-            print(f"    many elderly, little supply: {', '.join(short['community_id'].astype(str).head(10))}"
+            print(f"    many {who}, little supply: {', '.join(short['community_id'].astype(str).head(10))}"
                   + (" …" if len(short) > 10 else ""))
     if a["facilities_unreached"]:
-        print(f"    no elderly within the catchment of: {', '.join(a['facilities_unreached'][:10])}")
+        print(f"    no {who} within the catchment of: {', '.join(a['facilities_unreached'][:10])}")
 
 
 def _bbox(text: str | None):
@@ -330,7 +331,8 @@ def _config(args: argparse.Namespace, *, suggest: bool = False) -> StudyConfig:
                     "per_facility_isochrones": not args.merged_isochrones_only},
     }
     access = {key: getattr(args, flag, None) for key, flag in (
-        ("method", "accessibility"), ("supply_col", "supply_col"), ("catchment_min", "catchment_min"),
+        ("method", "accessibility"), ("population", "access_population"), ("supply_col", "supply_col"),
+        ("catchment_min", "catchment_min"),
         ("band_weights", "band_weights"), ("level", "access_level"))}
     if any(v is not None for v in access.values()):
         data["accessibility"] = access

@@ -379,6 +379,7 @@ class AccessibilitySpec(_Spec):
     facility column counted as supply, catchment and band weights, and the level scores are judged against."""
 
     method: Literal[ACCESS_METHODS] = ACCESS_METHODS[0]
+    population: Literal["elderly", "children"] = "elderly"
     supply_col: str = DEFAULT_SUPPLY_COL
     catchment_min: Annotated[float, Field(gt=0)] | None = None
     band_weights: Annotated[list[float], AfterValidator(check_band_weights)] | None = None
@@ -518,7 +519,8 @@ class StudyConfig(_Spec):
     def access_target(self) -> float | None:
         """The profile's target for the accessibility supply, per 1,000 elderly: its beds-per-1,000 target when
         the supply is ``beds`` (``None`` otherwise, or without a profile)."""
-        if self.accessibility is None or self.profile is None or self.accessibility.supply_col != "beds":
+        spec = self.accessibility
+        if spec is None or self.profile is None or spec.supply_col != "beds" or spec.population != "elderly":
             return None
         found = [t.min_beds for t in self.profile.targets if t.kind == "beds_per_1000_elderly"]
         return float(max(found)) if found else None

@@ -210,12 +210,25 @@ def run(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
     if config.accessibility is not None:
         spec = config.accessibility
         step(f"Measuring accessibility ({spec.method}, supply: {spec.supply_col})")
+        children = spec.population == "children"
+        if children and childcare is None:
+            raise InputError("accessibility for children needs the communities' 0–3 population (pop_0_3 / "
+                             "0-3岁人口) and childcare facilities (type childcare / 托育); give both, or drop "
+                             "--access-population children.")
+        circle = childcare if children else cov
+        fac = study.all_facilities[(study.all_facilities["type"] == "childcare").to_numpy()] if children \
+            else study.facilities
         access = measure_accessibility(
-            study.network, study.facilities, study.demand, cov.communities if study.communities is not None else None,
+            study.network, fac, study.children if children else study.demand,
+            circle.communities if study.communities is not None else None,
             method=spec.method, supply_col=spec.supply_col, thresholds_min=thresholds, band_weights=spec.band_weights,
             catchment_min=spec.catchment_min, type_minutes=profile.type_minutes if profile is not None else None,
-            level=spec.level, target=config.access_target, walk_speed_mps=speed, max_snap_m=snap)
-        cov, rollups = with_accessibility(cov, rollups, access)
+            level=spec.level, target=config.access_target, walk_speed_mps=speed, max_snap_m=snap,
+            population=spec.population)
+        if children:
+            childcare, _ = with_accessibility(childcare, {}, access)
+        else:
+            cov, rollups = with_accessibility(cov, rollups, access)
     compliance = None
     if profile is not None:
         step(f"Checking the standards of {profile.id}")

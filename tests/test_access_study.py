@@ -186,3 +186,32 @@ def test_suggest_reports_accessibility_per_site(tmp_path, capsys):
     assert list(table["sites"]) == list(range(len(sites) + 1))
     np.testing.assert_allclose(sites["access_gini_after"], table["access_gini"].iloc[1:], rtol=1e-4)
     assert "accessibility before new sites" in out and "estimated" in out
+
+
+# ------------------------------------------------------------------------ the childcare circle (一老一小)
+
+
+def test_childrens_accessibility_to_childcare(tmp_path, capsys):
+    out = tmp_path / "kids"
+    assert main(["run", "--accessibility", "2sfca", "--access-population", "children", "--lang", "zh",
+                 "--no-isochrones", "--no-cache", "--output", str(out)]) == 0
+    console = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))["accessibility"]
+    assert summary["population"] == "children"
+    kids = pd.read_csv(out / "childcare.csv", encoding="utf-8-sig")
+    assert "可达供给(每千名老人)" not in pd.read_csv(out / "communities.csv", encoding="utf-8-sig").columns
+    assert "可达供给(每千名老人)" in kids.columns  # the childcare table carries the children's scores
+    # The demo's one childcare centre (F07, 40 places) is all the supply, shared over every child of the district.
+    children = kids["婴幼儿(已布点)"].sum()
+    assert summary["supply_total"] == summary["supply_reached"] == 40.0
+    assert summary["mean"] == pytest.approx(40.0 / children * 1000, rel=1e-6)
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "每千名婴幼儿" in report and "children aged 0–3" in console
+
+
+def test_childrens_accessibility_needs_children():
+    with pytest.raises(InputError, match="needs the communities' 0–3 population"):
+        run_study(facilities=str(Path(__file__).resolve().parents[1] / "data" / "helsinki" / "facilities.csv"),
+                  communities=None, demand=None, with_isochrones=False,
+                  accessibility={"method": "2sfca", "population": "children"},
+                  columns={"children_col": "no_such_column"})

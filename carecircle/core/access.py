@@ -90,6 +90,7 @@ class AccessibilityResult:
     rollups: dict[str, pd.DataFrame]
     lorenz: pd.DataFrame
     summary: dict = field(repr=False)
+    population: str = "elderly"
 
 
 def band_weight_fn(method: str, catchment_min: float, thresholds_min: Sequence[float] = DEFAULT_THRESHOLDS_MIN,
@@ -153,6 +154,7 @@ def measure_accessibility(
     target: float | None = None,
     walk_speed_mps: float = DEFAULT_WALK_SPEED_MPS,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    population: str = "elderly",
 ) -> AccessibilityResult:
     """Accessibility of every demand point, community and subdistrict to facility supply (2SFCA family).
 
@@ -176,6 +178,9 @@ def measure_accessibility(
         study-wide supply per 1,000 elderly.
     target : the standards profile's target for this supply (e.g. 39 beds per 1,000 elderly), when one exists.
     walk_speed_mps, max_snap_m : as in :func:`~carecircle.core.coverage.measure_coverage`.
+    population : whom ``demand`` counts: ``"elderly"`` (60+, with elder-care facilities) or ``"children"`` (0–3,
+        with childcare facilities: the childcare circle of 一老一小); it names the result, the arithmetic is the
+        same. The summary's ``elderly_*`` keys then count children.
     """
     if method not in ACCESS_METHODS:
         raise InputError(f"accessibility method {method!r} is not known; use one of {', '.join(ACCESS_METHODS)}.")
@@ -185,8 +190,8 @@ def measure_accessibility(
     supply = supply_values(facilities, supply_col)
     pop = demand["population"].to_numpy(dtype=float)
     if not pop.sum() > 0:
-        raise InputError(f"the demand holds no elderly ({len(demand)} points, population 0 in all); accessibility "
-                         "needs people: check the population column of the communities or demand file.")
+        raise InputError(f"the demand holds no {population} ({len(demand)} points, population 0 in all); "
+                         "accessibility needs people: check the population column of the communities or demand file.")
     catchment = facility_catchments(facilities, thresholds, catchment_min=catchment_min, type_minutes=type_minutes)
     shortest_m = float(catchment.min()) * 60.0 * walk_speed_mps
     if shortest_m < max_snap_m:
@@ -230,6 +235,7 @@ def measure_accessibility(
     curve = pd.DataFrame({"population_share": curve_p, "access_share": curve_a})
     summary = {
         "method": method,
+        "population": population,
         "supply_col": supply_col,
         "per": ACCESS_PER,
         "band_weights": list(_bands(thresholds, band_weights)[1]) if method == "e2sfca" else None,
@@ -250,7 +256,7 @@ def measure_accessibility(
              method, supply_col, mean, ACCESS_PER, summary["gini"], 100 * summary["share_below_level"], level_value)
     return AccessibilityResult(method=method, supply_col=supply_col, level=level_value, level_source=source,
                                demand=dem, communities=com, facilities=fac, rollups=rollups, lorenz=curve,
-                               summary=summary)
+                               summary=summary, population=population)
 
 
 def supply_values(facilities: pd.DataFrame, supply_col: str) -> np.ndarray:

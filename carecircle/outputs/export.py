@@ -151,7 +151,8 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
     tables = study_tables(study)
     # The map and the static map are drawn once, for their own files and for the report, whichever comes first.
     the_map = functools.cache(lambda: map_document(coverage_map(
-        cov, study.isochrones, accessibility=study.accessibility, walking_model=study.inputs.get("walking_model"),
+        cov, study.isochrones, accessibility=_elderly_access(study),
+        walking_model=study.inputs.get("walking_model"),
         walking_features=study.walking_features, distances_m=study.distances_m, **kwargs)))
     the_png = functools.cache(lambda: static_map_bytes(study, lang=lang))
     writers = {
@@ -335,3 +336,9 @@ def _jsonable(value):
     if value is pd.NA or value is pd.NaT:
         return None
     return value
+
+
+def _elderly_access(study: StudyResult):
+    """The accessibility the map draws: the elderly's (children's is in the report and the childcare tables)."""
+    access = study.accessibility
+    return access if access is not None and getattr(access, "population", "elderly") == "elderly" else None

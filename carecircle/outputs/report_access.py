@@ -21,7 +21,7 @@ from carecircle.formats import fmt_persons, fmt_share, fmt_text, is_missing
 from carecircle.io.facility_types import type_label
 from carecircle.outputs.i18n import ACCESS_TERMS, access_term, in_language
 
-__all__ = ["access_section", "fmt_access", "lorenz_svg"]
+__all__ = ["access_section", "fmt_access", "for_population", "lorenz_svg"]
 
 _CURVE_COLOR = "#08519c"
 _EQUAL_COLOR = "#8c8c8c"
@@ -51,7 +51,8 @@ def access_section(access: AccessibilityResult, *, communities: pd.DataFrame | N
     labels : mapping
         ``REPORT_LABELS[lang]``.
     """
-    terms = in_language(ACCESS_TERMS, lang)
+    labels = for_population(labels, getattr(access, "population", "elderly"), lang)
+    terms = for_population(in_language(ACCESS_TERMS, lang), getattr(access, "population", "elderly"), lang)
     summary = access.summary
     supply = access_term(terms, "supply", summary.get("supply_col", access.supply_col))
     level = fmt_access(summary.get("level", access.level), labels)
@@ -86,6 +87,31 @@ def access_section(access: AccessibilityResult, *, communities: pd.DataFrame | N
             parts.append(f"<h3>{_esc(labels[f'access_ranking_{unit}'])}</h3>")
             parts.append(_ranking_table(_local_units(table, unit, communities, lang), unit, labels))
     return "".join(parts)
+
+
+#: How the labels written for the elderly name children 0–3 instead (longest phrases first).
+_CHILDREN = {"en": (("the elderly", "children aged 0–3"), ("elderly", "children aged 0–3")),
+             "zh": (("老年人口", "婴幼儿"), ("老年人", "婴幼儿"), ("老人", "婴幼儿"))}
+
+
+def for_population(labels: Mapping[str, str], population: str, lang: str) -> Mapping[str, str]:
+    """``labels`` as they read for ``population``: unchanged for the elderly; for ``"children"`` (the childcare
+    circle's accessibility) every mention of the elderly names children aged 0–3 instead.
+
+    >>> for_population({"x": "{supply} per 1,000 elderly"}, "children", "en")["x"]
+    '{supply} per 1,000 children aged 0–3'
+    >>> for_population({"x": "每千名老人可达{supply}"}, "children", "zh")["x"]
+    '每千名婴幼儿可达{supply}'
+    """
+    if population != "children":
+        return labels
+    out = {}
+    for key, text in labels.items():
+        if isinstance(text, str):
+            for old, new in _CHILDREN.get(lang, _CHILDREN["en"]):
+                text = text.replace(old, new)
+        out[key] = text
+    return out
 
 
 # --- parts ------------------------------------------------------------------------------------------------------
