@@ -122,7 +122,8 @@ def _cjk_in_font_list() -> tuple[str, str] | None:
 
     files = {f.name: f.fname for f in reversed(font_manager.fontManager.ttflist)}  # the first file of each name
     known = next(((name, files[name]) for name in CJK_FONTS if name in files), None)
-    return known or next(((n, f) for n, f in _added_cjk if files.get(n) == f), None)
+    listed = {(f.name, f.fname) for f in font_manager.fontManager.ttflist}
+    return known or next((added for added in _added_cjk if added in listed), None)
 
 
 def _system_cjk_files() -> list[str]:
@@ -415,11 +416,8 @@ def _has_cjk(text: str) -> bool:
 
 def _percents(*shares: float) -> list[str]:
     """Shares in percent, with the fewest decimals (1 to 3) that show none as 100% or 0% when it is not."""
-    for digits in (1, 2, 3):
-        out = [f"{100 * s:.{digits}f}" for s in shares]
-        if all(s in (0, 1) or 0 < float(o) < 100 for s, o in zip(shares, out, strict=True)):
-            break
-    return [f"{o}%" for o in out]
+    return [next((f"{100 * s:.{d}f}%" for d in (1, 2) if s in (0, 1) or 0 < round(100 * s, d) < 100),
+                 f"{100 * s:.3f}%") for s in shares]
 
 
 def _community_names(communities: gpd.GeoDataFrame, lang: str, has_cjk: bool) -> list[str]:
