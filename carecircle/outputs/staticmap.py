@@ -290,6 +290,12 @@ def static_map_figure(
     if north_arrow:
         _north_arrow(ax, font)
     _label_communities(fig, ax, communities, names, font)
+    # Dots shrink together until they cover at most a tenth of the map (pt²): a city's thousands must not hide it.
+    area = 0.1 * float(np.prod(ax.get_position().size * fig.get_size_inches())) * 72**2
+    dots = [c for c in ax.collections if c.get_gid() in ("uncovered", "newly-covered")]
+    if (total := sum(float(np.sum(c.get_sizes())) for c in dots)) > area:
+        for c in dots:
+            c.set_sizes(np.maximum(c.get_sizes() * area / total, 1.0))
     return fig
 
 
@@ -335,11 +341,8 @@ def static_map_bytes(
     north_arrow: bool = True,
 ) -> bytes:
     """The static map as PNG bytes (parameters as for :func:`static_map_png`), e.g. to embed in the report."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # matplotlib is heavy: loaded when drawing
-
     fig = static_map_figure(study, lang=lang, suggestion=suggestion, title=title, size_in=size_in,
-                            north_arrow=north_arrow)
-    FigureCanvasAgg(fig)
+                            north_arrow=north_arrow)  # on an Agg canvas
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
     return buffer.getvalue()
@@ -642,7 +645,7 @@ _PAD, _GAP = 0.15, 0.25
 
 
 def _frame_texts(fig: Any, heading: str, subtitle: str | None, note: str | None, font: Any) -> dict[str, Any]:
-    """The title (and subtitle), the note and the attribution, placed later by :func:`_place_key`."""
+    """The title, subtitle, note and attribution, placed by :func:`_place_key`."""
     texts = {"title": fig.text(0.5, 1, heading, ha="center", va="center", fontsize=15, fontweight="bold",
                                fontproperties=font, gid="title"),
              "attribution": fig.text(1, 0, ATTRIBUTION, ha="right", va="bottom", fontsize=7.5, color="#444",
@@ -659,9 +662,8 @@ def _frame_texts(fig: Any, heading: str, subtitle: str | None, note: str | None,
 def _place_key(fig: Any, ax: Any, handles: list[Any], cmap: Any, norm: Any, label: str, font: Any,
                texts: dict[str, Any], *, fit: bool) -> None:
     """Place the share colour bar and the legend beside the map or below it, whichever leaves the map larger,
-    and the title, note and attribution; with ``fit``, size the figure to the map and its key (at most
-    :data:`_MAX_FIT_IN`), leaving no empty band. Sizes are measured with the figure's renderer, so long labels
-    make room for themselves: the map shrinks, nothing is cut at the image edge."""
+    and the texts; with ``fit``, size the figure to the map and its key (at most :data:`_MAX_FIT_IN`). Sizes are
+    measured with the renderer, so long labels make room for themselves: nothing is cut at the image edge."""
     renderer, dpi, (w_in, h_in) = fig.canvas.get_renderer(), fig.dpi, fig.get_size_inches()
     dx, dy = (float(np.diff(lim)[0]) for lim in (ax.get_xlim(), ax.get_ylim()))
 
