@@ -102,8 +102,7 @@ def _parser() -> argparse.ArgumentParser:
         help="measure walking coverage and write the map and tables",
         description="Measure who can walk to elder care within 5, 10 and 15 minutes and write map.html, "
         "summary.json and tables. With no options it analyses the bundled demo area offline.",
-        epilog="Exit codes: " + ", ".join(f"{code} {cls.__name__}" for cls, code in EXIT_CODES.items())
-        + f", 2 usage, {INTERNAL_ERROR} internal error.",
+        epilog=_exit_codes(),
     )
     run.set_defaults(func="run")
     run.add_argument("scenarios", nargs="*", type=Path, metavar="SCENARIO.yaml",
@@ -114,21 +113,24 @@ def _parser() -> argparse.ArgumentParser:
                       help="draw only the merged isochrones, not one per facility")
     _add_access_args(run)
 
-    _add_output_args(run)
+    _add_output_args(run, "maps/<study>[-<standard>][-<lang>]/ (the language only when not the profile's, else en; "
+                     "an existing folder's results are replaced, and the console says so)")
 
     suggest = sub.add_parser(
         "suggest",
         help="suggest where new facilities close the coverage gaps",
         description="Choose new facility sites, existing facilities kept: the best N for coverage (mclp), the "
-        "fewest to reach a target (set-cover) or the N with least walking time (p-median); writes sites.csv, "
-        "curve.csv, communities.csv, summary.json and map.html.",
+        "fewest to reach a target (set-cover) or the N with least walking time (p-median); writes report.html, "
+        "map.html, map.png, sites.csv, curve.csv, communities.csv and summary.json.",
+        epilog=_exit_codes(),
     )
     suggest.set_defaults(func="suggest_sites", no_isochrones=True, merged_isochrones_only=True)
     calc = _add_study_args(suggest)
     calc.add_argument("--method", choices=SUGGEST_METHODS,
                       help=f"what to optimise (default: {SUGGEST_METHODS[0]})")
     calc.add_argument("--new-sites", type=int, metavar="N",
-                      help=f"sites to add (mclp, p-median; default: {DEFAULT_NEW_SITES})")
+                      help=f"sites to add (mclp, p-median; default: {DEFAULT_NEW_SITES}); fewer come back, with "
+                      "the reason, when no further candidate adds coverage")
     calc.add_argument("--candidates", type=Path, metavar="FILE",
                       help="candidate sites (points); default: a grid of network points inside the communities")
     calc.add_argument("--spacing-m", type=float, metavar="M",
@@ -140,7 +142,8 @@ def _parser() -> argparse.ArgumentParser:
                       help=f"solver time limit, seconds (default: {DEFAULT_TIME_LIMIT_S:g})")
     calc.add_argument("--exclude", type=Path, metavar="FILE", help="polygons where no new site may go")
     _add_access_args(suggest)
-    _add_output_args(suggest)
+    _add_output_args(suggest, "maps/<study>-suggest-<method>[-<standard>][-<lang>]/, e.g. "
+                     "maps/helsinki-suggest-mclp/ (an existing folder's results are replaced, and the console says so)")
 
     init = sub.add_parser("init", help="write a commented example scenario to start from",
                           description="Write a commented example scenario (YAML) that runs on the bundled demo.")
@@ -150,22 +153,30 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--debug", action="store_true", help="show tracebacks")
 
     std = sub.add_parser("standards", help="list the bundled standards profiles, or the targets of one",
-                         description="List the bundled standards profiles (--standard NAME), or one profile's targets.")
+                         description="List the bundled standards profiles (--standard NAME), or one profile's targets; "
+                         "--copy writes a bundled profile to a file of yours to edit (e.g. for your city's plan).",
+                         epilog="Example: carecircle standards --copy qiqihar-2025 my-city.yaml, edit it, then "
+                         "carecircle run --standard my-city.yaml")
     std.set_defaults(func="standards", quiet=False, verbose=False)
     std.add_argument("name", nargs="?", help="a profile id or YAML file to show")
+    std.add_argument("--copy", nargs=2, metavar=("NAME", "FILE"),
+                     help="copy the bundled profile NAME to FILE to edit (an existing FILE is never overwritten)")
     std.add_argument("--lang", choices=LANGS, default="en", help="names in English or Chinese")
     std.add_argument("--debug", action="store_true", help="show tracebacks")
 
     comp = sub.add_parser("compare", help="compare a baseline scenario with a plan",
                           description="Run two scenarios and write side-by-side and difference tables (per "
-                          "community, subdistrict, compliance rows that flip) and a map of what changes.")
+                          "community, subdistrict, compliance rows that flip) and a map of what changes; the "
+                          "console shows coverage per threshold (changes in percentage points) and the targets "
+                          "that flip.", epilog=_exit_codes())
     comp.set_defaults(func="compare_scenarios")
     comp.add_argument("base", type=Path, metavar="BASE.yaml", help="the baseline scenario")
     comp.add_argument("plan", type=Path, metavar="PLAN.yaml", help="the plan scenario")
     comp.add_argument("--cache-dir", type=Path, default=_default_cache_dir(), metavar="DIR",
                       help="where built networks are cached (default: %(default)s)")
     comp.add_argument("--no-cache", action="store_true", help="neither read nor write the network cache")
-    _add_output_args(comp)
+    _add_output_args(comp, "maps/compare-<base>-<plan>[-<lang>]/ (the language only when --lang differs from the "
+                     "plan's; an existing folder's results are replaced, and the console says so)")
 
     batch = sub.add_parser(
         "batch",
@@ -176,8 +187,7 @@ def _parser() -> argparse.ArgumentParser:
         "DIR/summary.csv, summary.xlsx and index.html rank them; DIR/manifest.json records each task's input "
         "hashes, options, status, outputs and timings, so a rerun skips what is done and unchanged.",
         epilog=f"Exit codes: 0 every task done, {EXIT_SOME_FAILED} some tasks failed (the others finished; see "
-        "summary.csv or index.html), " + ", ".join(f"{code} {cls.__name__}" for cls, code in EXIT_CODES.items())
-        + f" (the batch could not start), 2 usage, {INTERNAL_ERROR} internal error.",
+        "summary.csv or index.html); the batch could not start: " + _exit_codes(head=False),
     )
     batch.set_defaults(func="batch")
     batch.add_argument("sources", nargs="+", type=Path, metavar="FILE.yaml",
@@ -332,15 +342,31 @@ def _add_access_args(parser: argparse.ArgumentParser) -> None:
                      "with --supply-col beds, else the study-wide average)")
 
 
-def _add_output_args(parser: argparse.ArgumentParser) -> None:
+def _add_output_args(parser: argparse.ArgumentParser, default_folder: str) -> None:
     out = parser.add_argument_group("output")
-    out.add_argument("--output", type=Path, metavar="DIR", help="results folder (default: maps/<study>/)")
+    out.add_argument("--output", type=Path, metavar="DIR", help=f"results folder (default: {default_folder})")
     out.add_argument("--lang", choices=LANGS, default=None,
-                     help="labels of the map and table headers (default: the profile's, else en)")
+                     help="language of the console summary, map, report and table headers (default: the profile's, "
+                     "else en)")
     out.add_argument("--title", help="map title")
     out.add_argument("--quiet", action="store_true", help="no progress; print only the map path")
-    out.add_argument("--verbose", action="store_true", help="log every step")
+    out.add_argument("--verbose", action="store_true", help="log every step with its time")
     out.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+#: What each exit code means, for the help texts (the codes themselves are :data:`carecircle.errors.EXIT_CODES`).
+_EXIT_MEANINGS = {"SnapError": "snap error (points too far from the walking network)",
+                  "InputError": "input error (a file, column or value to fix)",
+                  "NetworkError": "network error (the walking network could not be read or downloaded)",
+                  "OutputError": "output error (the results could not be written)",
+                  "CarecircleError": "other error"}
+
+
+def _exit_codes(*, head: bool = True) -> str:
+    codes = sorted((code, _EXIT_MEANINGS.get(cls.__name__, cls.__name__)) for cls, code in EXIT_CODES.items())
+    codes += [(2, "usage error (the options)"), (INTERNAL_ERROR, "internal error (a bug; rerun with --debug)")]
+    parts = (["0 done"] if head else []) + [f"{code} {what}" for code, what in sorted(codes)]
+    return ("Exit codes: " if head else "") + "; ".join(parts) + "."
 
 
 def _checked(check, value, text: str):
@@ -467,9 +493,21 @@ def _setup_logging(args: argparse.Namespace) -> None:
     handler._carecircle = True
     handler.setLevel(level)
     root.addHandler(handler)
+    handler.addFilter(_own_info)
     root.setLevel(min(root.level or logging.WARNING, level))
-    for name in ("carecircle", "pyrosm", "osmnx"):
-        logging.getLogger(name).setLevel(level)
+    logging.getLogger("carecircle").setLevel(level)
+    for name in _THIRD_PARTY_LOGGERS:  # their internals are not the planner's business: warnings only
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+#: Libraries whose INFO/DEBUG lines --verbose does not show.
+_THIRD_PARTY_LOGGERS = ("pyrosm", "osmnx", "fiona", "pyogrio", "rasterio", "matplotlib", "PIL", "urllib3",
+                        "requests", "shapely", "numba", "distributed", "dask", "asyncio", "highspy", "pulp", "h5py")
+
+
+def _own_info(record: logging.LogRecord) -> bool:
+    """Show carecircle's own lines at every level, other libraries' from WARNING up."""
+    return record.name == "carecircle" or record.name.startswith("carecircle.") or record.levelno >= logging.WARNING
 
 
 if __name__ == "__main__":

@@ -6,84 +6,150 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import math
 import sys
+import time
+import unicodedata
 from contextlib import nullcontext
+from importlib import resources
 from pathlib import Path
 
 from carecircle.batch import run_batch
 from carecircle.config import COLUMN_KEYS, InputsSpec, StudyConfig, SuggestSpec, safe_name
 from carecircle.core.network import check_bbox
-from carecircle.defaults import EXIT_SOME_FAILED
-from carecircle.errors import InputError
+from carecircle.defaults import ACCESS_PER, DEFAULT_LANG, EXIT_SOME_FAILED
+from carecircle.errors import InputError, OutputError
 from carecircle.outputs.comparison import write_comparison
 from carecircle.outputs.export import write_suggestion
+from carecircle.outputs.i18n import CONSOLE_LABELS, in_language
 from carecircle.pipeline import prepare, read_suggestion_inputs, suggest
 from carecircle.plan.compare import compare
 from carecircle.plan.standards import list_profiles, load_profile
 from carecircle.runner import run_scenario
 from carecircle.scenario import load_scenarios, write_example
 
+log = logging.getLogger("carecircle")
+
 
 def run(args: argparse.Namespace) -> int:
     if args.scenarios:
         return run_scenarios(args)
     config = _config(args)
+    out_dir = args.output or default_folder(config)
+    replacing = _has_results(out_dir)
     with _progress(args) as progress:
-        run = run_scenario(config, out_dir=args.output or Path("maps") / config.area_value.name(),
-                           cache_dir=None if args.no_cache else args.cache_dir, progress=progress)
-    _report(run.study, run.written, quiet=args.quiet)
+        run = run_scenario(config, out_dir=out_dir, cache_dir=None if args.no_cache else args.cache_dir,
+                           progress=progress)
+    _report(run.study, run.written, quiet=args.quiet, replaced=replacing)
     return 0
+
+
+def default_folder(config: StudyConfig, *parts: str) -> Path:
+    """The default results folder: ``maps/<study>[-<parts>][-<standard>][-<lang>]``, the language only when it is
+    not the default one (the profile's, else English), so runs with another method, standard or language keep
+    their own folders."""
+    name = [config.area_value.name(), *parts]
+    profile = config.profile
+    if profile is not None:
+        name.append(profile.id)
+    default_lang = profile.lang if profile is not None else DEFAULT_LANG
+    if config.lang != default_lang:
+        name.append(config.lang)
+    return Path("maps") / safe_name("-".join(name))
+
+
+def _has_results(folder: Path) -> bool:
+    try:
+        return Path(folder).is_dir() and any(Path(folder).iterdir())
+    except OSError:
+        return False
 
 
 def suggest_sites(args: argparse.Namespace) -> int:
     config = _config(args, suggest=True)
     extra = read_suggestion_inputs(config)  # checked before the heavy work
+    out_dir = args.output or default_folder(config, "suggest", config.suggest.method)
+    replacing = _has_results(out_dir)
     with _progress(args) as progress:
         study = prepare(config, cache_dir=None if args.no_cache else args.cache_dir, progress=progress)
         progress("Choosing new sites")
         sug = suggest(config, study, inputs=extra, progress=progress)
         progress("Writing map and tables")
-        written = write_suggestion(sug, study, args.output or Path("maps") / f"{config.area_value.name()}-suggest",
-                                   lang=config.lang, title=args.title)
+        written = write_suggestion(sug, study, out_dir, lang=config.lang, title=args.title)
     folder = next(iter(written.values())).parent
     if args.quiet:
         print(folder / "map.html")
         return 0
+    L = _labels(config.lang)
     lab = f"{sug.minutes:g}"
     sol = sug.solution
-    print(f"Study '{study.name}': {sug.method}, {len(sug.sites)} new sites from {sug.n_candidates} candidates; "
-          f"within {lab} min {sug.before.summary['share'][lab]:.1%} → {sug.after.summary['share'][lab]:.1%}")
+    before, after = sug.before.summary["share"][lab], sug.after.summary["share"][lab]
+    before_t, after_t = _pcts(before, after)
+    print(L["suggest_head"].format(name=study.name, method=L.get(f"method_{sug.method}", sug.method),
+                                   n=len(sug.sites), candidates=f"{sug.n_candidates:,}", m=lab, before=before_t,
+                                   after=after_t))
+    spec = config.suggest
+    if sug.method == "set-cover":
+        if not len(sug.sites) and before >= config.target - 1e-9:
+            print(L["target_met"].format(target=_share_text(config.target), share=before_t, m=lab))
+    elif len(sug.sites) < spec.new_sites:
+        uncovered = sug.after.summary["uncovered"][lab]
+        if uncovered < 0.5:
+            why = L["why_all"].format(m=lab)
+        elif spec.budget is not None:
+            why = L["why_budget"].format(budget=f"{spec.budget:,.0f}")
+        else:
+            why = L["why_none"].format(uncovered=_people_up(uncovered), m=lab)
+        print(L["fewer"].format(n=len(sug.sites), asked=spec.new_sites, why=why))
     access = sug.accessibility
+    per = f"{ACCESS_PER:,}"
     if access is not None:
-        print(f"  accessibility before new sites: average {access['access_mean'].iloc[0]:,.1f} per 1,000 elderly, "
-              f"Gini {access['access_gini'].iloc[0]:.3f}, {access['access_below'].iloc[0]:,.0f} elderly below the "
-              "level")
-    for _, row in sug.sites.iterrows():
-        line = (f"  {int(row['rank']):>3}. {row.get('candidate_id', row.get('facility_id'))}  +{row['gain']:,.0f} "
-                f"elderly  → {row['share_after']:.1%}")
+        print(L["sug_access"].format(mean=f"{access['access_mean'].iloc[0]:,.1f}", per=per,
+                                     gini=f"{access['access_gini'].iloc[0]:.3f}",
+                                     below=f"{access['access_below'].iloc[0]:,.0f}"))
+    shares = _pcts(before, *sug.sites["share_after"]) if len(sug.sites) else []
+    pmedian = "minutes_saved" in sug.sites.columns and sug.method == "p-median"
+    for i, (_, row) in enumerate(sug.sites.iterrows()):
+        ident = row.get("candidate_id", row.get("facility_id"))
+        gain = f"{row['gain']:,.0f}"
+        if pmedian:
+            line = L["site_pmedian"].format(rank=int(row["rank"]), id=ident, saved=f"{row['minutes_saved']:,.0f}",
+                                            gain=gain, m=lab, share=shares[i + 1])
+        else:
+            line = L["site"].format(rank=int(row["rank"]), id=ident, gain=gain, share=shares[i + 1])
         if access is not None:
-            guess = " (a typical facility's, estimated)" if access["site_supply_estimated"].iloc[-1] else ""
-            line += (f";  supply {row['access_supply']:,.0f}{guess}: average {row['access_mean_after']:,.1f}, Gini "
-                     f"{row['access_gini_after']:.3f}, {row['access_below_after']:,.0f} below the level")
+            guess = L["estimated"] if access["site_supply_estimated"].iloc[-1] else ""
+            line += L["sug_access_site"].format(supply=f"{row['access_supply']:,.0f}", guess=guess,
+                                                mean=f"{row['access_mean_after']:,.1f}",
+                                                gini=f"{row['access_gini_after']:.3f}",
+                                                below=f"{row['access_below_after']:,.0f}")
         print(line)
-    print(f"  solver: {sol.method}, {sol.status}, gap {sol.gap:.2%}, {sol.time_s:.1f} s")
-    print(f"Results in {folder}/: " + ", ".join(written))
+    if pmedian and len(sug.sites) and (sug.sites["gain"] < 0.5).any():
+        print(L["pmedian_note"])
+    print(L["solver"].format(method=L.get(f"sol_{sol.method}", sol.method),
+                             status=L.get(f"sol_{sol.status}", sol.status), gap=f"{sol.gap:.2%}",
+                             time=f"{sol.time_s:.1f}"))
+    print(L["results"].format(folder=folder, files=L["list_sep"].join(written)))
+    if replacing:
+        print(L["replaced"].format(folder=folder))
     return 0
 
 
-def _report_compliance(study) -> None:
-    """One line per standards outcome: counts of overall rows, failing targets, and what could not be checked."""
+def _report_compliance(study, L) -> None:
+    """The standards outcome: targets counted study-wide (one overall row each), what failed, what is unknown."""
     table = getattr(study, "compliance", None)
     if table is None or not len(table):
         return
     overall = table[table["level"] == "overall"]
     counts = overall["status"].value_counts()
-    print(f"  Standard {study.profile.id}: targets met {counts.get('pass', 0)}, not met {counts.get('fail', 0)}, "
-          f"not checkable with these inputs {counts.get('unevaluable', 0)} (compliance.csv)")
+    print(L["compliance"].format(id=study.profile.id, total=len(overall), met=counts.get("pass", 0),
+                                 fail=counts.get("fail", 0), unev=counts.get("unevaluable", 0), rows=len(table)))
     for _, row in overall[overall["status"] == "fail"].iterrows():
-        print(f"    not met  {row['target_id']}: {row['value']} vs {row['target']}; {row['shortfall']}")
+        print(L["not_met"].format(id=row["target_id"], value=row["value"], target=row["target"],
+                                  shortfall=row["shortfall"]))
     for _, row in overall[overall["status"] == "unevaluable"].iterrows():
-        print(f"    unknown  {row['target_id']}: {row['shortfall']}")
+        print(L["unknown"].format(id=row["target_id"], shortfall=row["shortfall"]))
 
 
 def run_scenarios(args: argparse.Namespace) -> int:
@@ -103,10 +169,11 @@ def run_scenarios(args: argparse.Namespace) -> int:
         _report(run.study, run.written, quiet=args.quiet)
         if run.suggestion is not None and not args.quiet:
             sug = run.suggestion
+            L = _labels(run.study.lang)
             lab = f"{sug.minutes:g}"
-            print(f"  suggested {len(sug.sites)} new sites ({sug.method}): within {lab} min "
-                  f"{sug.before.summary['share'][lab]:.1%} → {sug.after.summary['share'][lab]:.1%}, "
-                  f"in {run.folder / 'suggest'}/")
+            before, after = _pcts(sug.before.summary["share"][lab], sug.after.summary["share"][lab])
+            print(L["scenario_suggest"].format(n=len(sug.sites), method=sug.method, m=lab, before=before,
+                                               after=after, folder=run.folder / "suggest"))
     return 0
 
 
@@ -119,30 +186,90 @@ def init(args: argparse.Namespace) -> int:
 def compare_scenarios(args: argparse.Namespace) -> int:
     base, plan = load_scenarios([args.base, args.plan])
     cache = None if args.no_cache else args.cache_dir
+    name = f"compare-{base.label}-{plan.label}"
+    if args.lang is not None and args.lang != plan.lang:
+        name += f"-{args.lang}"
+    out_dir = args.output or Path("maps") / safe_name(name)
+    replacing = _has_results(out_dir)
     with _progress(args) as progress:
         runs = [run_scenario(s, cache_dir=cache, progress=progress, quiet=args.quiet, write=False)
                 for s in (base, plan)]
         progress("Comparing")
         cmp = compare(runs[0].study, runs[1].study, base_name=base.label, plan_name=plan.label)
-        out_dir = args.output or Path("maps") / safe_name(f"compare-{base.label}-{plan.label}")
         lang = args.lang or runs[1].study.lang
         written = write_comparison(cmp, out_dir, lang=lang, title=args.title)
     folder = next(iter(written.values())).parent
     if args.quiet:
         print(folder / "map.html")
         return 0
-    print(f"Comparing '{base.label}' (base) with '{plan.label}' (plan):")
-    for _, row in cmp.headline.iterrows():
-        print("  " + "  ".join(f"{k}={_fmt_cell(k, v)}" for k, v in row.items()))
+    L = _labels(lang)
+    print(L["compare_head"].format(base=base.label, plan=plan.label))
+    for line in comparison_lines(cmp, lang=lang, distances_m=runs[1].study.distances_m):
+        print(line)
     if cmp.accessibility is not None:
         a = cmp.accessibility.set_index("measure")
-        per = f"per {runs[0].study.accessibility.summary['per']:,} elderly"
-        print(f"  accessibility ({runs[0].study.accessibility.method}, {runs[0].study.accessibility.supply_col}): "
-              f"average {a.loc['mean', 'base']:,.1f} → {a.loc['mean', 'plan']:,.1f} {per}; Gini "
-              f"{a.loc['gini', 'base']:.3f} → {a.loc['gini', 'plan']:.3f}; below the level "
-              f"{a.loc['share_below_level', 'base']:.1%} → {a.loc['share_below_level', 'plan']:.1%}")
-    print(f"Results in {folder}/: " + ", ".join(written))
+        acc = runs[0].study.accessibility
+        print(L["cmp_access"].format(method=acc.method, supply=acc.supply_col, per=f"{acc.summary['per']:,}",
+                                     mean_b=f"{a.loc['mean', 'base']:,.1f}", mean_p=f"{a.loc['mean', 'plan']:,.1f}",
+                                     gini_b=f"{a.loc['gini', 'base']:.3f}", gini_p=f"{a.loc['gini', 'plan']:.3f}",
+                                     below_b=f"{a.loc['share_below_level', 'base']:.1%}",
+                                     below_p=f"{a.loc['share_below_level', 'plan']:.1%}"))
+    print(L["results"].format(folder=folder, files=L["list_sep"].join(written)))
+    if replacing:
+        print(L["replaced"].format(folder=folder))
     return 0
+
+
+def comparison_lines(cmp, *, lang: str, distances_m=None) -> list[str]:
+    """The comparison as a planner reads it: a table per threshold (shares, change in percentage points, people),
+    the communities that now meet or miss the target, and the standards targets whose status flips."""
+    L = _labels(lang)
+    head = cmp.headline
+    rows = [list(L["cmp_cols"])]
+    for i, (_, r) in enumerate(head.iterrows()):
+        m = f"{r['minutes']:g}"
+        within = (L["within_m"].format(m=f"{distances_m[i]:g}") if distances_m and i < len(distances_m)
+                  else L["within_min"].format(m=m)).strip()
+        base_t, plan_t = _pcts(r["share_base"], r["share_plan"])
+        change = L["pp"].format(v=(r["share_plan"] - r["share_base"]) * 100)
+        rows.append([within, base_t, plan_t, change,
+                     f"{math.floor(r['covered_base'] + 1e-6):,} → {math.floor(r['covered_plan'] + 1e-6):,}",
+                     f"{r['newly_covered']:,.0f}", f"{r['no_longer_covered']:,.0f}"])
+    widths = [max(_width(row[c]) for row in rows) for c in range(len(rows[0]))]
+    lines = ["  " + "  ".join(_pad(cell, widths[c], right=c > 0) for c, cell in enumerate(row)).rstrip()
+             for row in rows]
+    summary = cmp.summary()
+    target = summary.get("threshold_for_targets")
+    for key, label in (("communities_now_meeting_target", "com_now_meet"),
+                       ("communities_now_below_target", "com_now_below")):
+        names = summary.get(key) or []
+        if names:
+            lines.append(L[label].format(target="" if target is None else f"{target}", names=_join(names, L)))
+    table = cmp.compliance
+    if table is not None and len(table):
+        flips = table[table["changed"].astype(bool)]
+        order = {"overall": 0, "district": 1, "subdistrict": 2, "community": 3}
+        flips = flips.assign(_o=flips["level"].map(order).fillna(4)).sort_values(["_o", "target_id"], kind="mergesort")
+        if len(flips):
+            lines.append(L["flips"].format(n=len(flips)))
+            for _, row in flips.head(20).iterrows():
+                lines.append(L["flip"].format(id=row["target_id"], unit=row["unit"],
+                                              base=L.get(f"status_{row['status_base']}", row["status_base"]),
+                                              plan=L.get(f"status_{row['status_plan']}", row["status_plan"])))
+            if len(flips) > 20:
+                lines.append("    " + L["more"].strip() + f" {len(flips) - 20} (compliance.csv)")
+        else:
+            lines.append(L["no_flips"])
+    return lines
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+
+
+def _pad(text: str, width: int, *, right: bool) -> str:
+    fill = " " * max(width - _width(text), 0)
+    return fill + text if right else text + fill
 
 
 def batch(args: argparse.Namespace) -> int:
@@ -199,6 +326,12 @@ def _missing(value) -> bool:
 
 
 def standards(args: argparse.Namespace) -> int:
+    if args.copy:
+        name, target = args.copy
+        path = copy_profile(name, target)
+        print(f"Copied the profile {name} to {path}; edit it (its targets, sources, thresholds), then use it with "
+              f"--standard {path} (or `standard: {path}` in a scenario).")
+        return 0
     if args.name:
         profile = load_profile(args.name)
         print(f"{profile.id}: {profile.name_zh} / {profile.name_en}")
@@ -207,78 +340,135 @@ def standards(args: argparse.Namespace) -> int:
         return 0
     for pid, name_zh, name_en in list_profiles():
         print(f"{pid:<16} {name_zh if args.lang == 'zh' else name_en}")
-    print("Use one with --standard NAME; copy a file from carecircle/profiles/ to write your own.")
+    print("Use one with --standard NAME. To write your own, copy one out and edit it: "
+          "carecircle standards --copy qiqihar-2025 my-city.yaml, then --standard my-city.yaml.")
     return 0
 
 
-def _fmt_cell(key: str, value) -> str:
-    if isinstance(value, float) and "share" in str(key):
-        return f"{value:+.1%}" if "change" in str(key) or "diff" in str(key) else f"{value:.1%}"
-    if isinstance(value, float):
-        return f"{value:,.0f}"
-    return str(value)
+def copy_profile(name: str, target: str | Path) -> Path:
+    """Copy the bundled profile ``name`` to ``target`` to edit; an existing file is never overwritten."""
+    ids = [pid for pid, _, _ in list_profiles()]
+    if name not in ids:
+        raise InputError(f"no bundled profile {name!r}; the bundled ones are {', '.join(ids)}.")
+    text = resources.files("carecircle").joinpath("profiles", f"{name}.yaml").read_text(encoding="utf-8")
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError as exc:
+        raise InputError(f"{target} already exists; choose another file name (it is never overwritten).") from exc
+    except OSError as exc:
+        raise OutputError(f"cannot write {target} ({exc.strerror or exc}); choose another folder.") from exc
+    return target
 
 
-def _report(study, written: dict[str, Path], *, quiet: bool) -> None:
+# ------------------------------------------------------------------------------------------ console text
+
+
+def _labels(lang: str | None) -> dict:
+    return in_language(CONSOLE_LABELS, lang or DEFAULT_LANG)
+
+
+def _join(items, L, most: int = 10) -> str:
+    items = [str(i) for i in items]
+    return L["list_sep"].join(items[:most]) + (L["more"] if len(items) > most else "")
+
+
+def _pcts(*shares) -> list[str]:
+    """Shares as percentages with one decimal, or more (up to four) where one decimal would show a share below
+    100% as 100.0%, one above 0 as 0.0%, or two different shares alike ("99.97%", never "100.0%")."""
+    values = [None if s is None or s != s else float(s) for s in shares]
+    known = [v for v in values if v is not None]
+    for places in range(1, 5):
+        texts = {v: f"{v * 100:.{places}f}%" for v in known}
+        full, zero = f"{100:.{places}f}%", f"{0:.{places}f}%"
+        clash = any((v < 1 and t == full) or (v > 0 and t == zero) for v, t in texts.items())
+        clash = clash or len(set(texts.values())) < len({round(v, 6) for v in known})
+        if not clash:
+            break
+    return ["n/a" if v is None else f"{v * 100:.{places}f}%" for v in values]
+
+
+def _share_text(share: float) -> str:
+    return f"{round(share * 100, 1):g}%"
+
+
+def _people_down(x: float) -> str:
+    """People covered, in whole persons: a person partly covered (placed demand is fractional) is not counted."""
+    return f"{math.floor(x + 1e-6):,}"
+
+
+def _people_up(x: float) -> str:
+    """People not covered, in whole persons, rounded up as the standards' shortfalls are ("still needs 512")."""
+    return f"{max(math.ceil(x - 1e-6), 0):,}"
+
+
+def _report(study, written: dict[str, Path], *, quiet: bool, replaced: bool = False) -> None:
     s = study.coverage.summary
     folder = next(iter(written.values())).parent
     if quiet:
         print(folder / "map.html")
         return
-    print(f"Study '{study.name}': {s['elderly_population']:,.0f} elderly people, {s['n_facilities']} facilities, "
-          f"walking {s['walk_speed_mps']:g} m/s")
+    L = _labels(getattr(study, "lang", None))
+    print(L["study"].format(name=study.name, elderly=f"{s['elderly_population']:,.0f}", n=s["n_facilities"],
+                            speed=f"{s['walk_speed_mps']:g}"))
     metres = study.distances_m
-    for i, (lab, share) in enumerate(s["share"].items()):
-        pct = "n/a" if share is None else f"{share:6.1%}"
-        within = f"{metres[i]:>5g} m" if metres else f"{lab:>4} min"
-        print(f"  within {within}: {pct}  ({s['covered'][lab]:,.0f} covered, {s['uncovered'][lab]:,.0f} not)")
-    _report_sensitivity(study)
+    shares = _pcts(*s["share"].values())
+    for i, lab in enumerate(s["share"]):
+        within = L["within_m"].format(m=f"{metres[i]:g}") if metres else L["within_min"].format(m=lab)
+        print(L["within_line"].format(within=within, pct=shares[i], covered=_people_down(s["covered"][lab]),
+                                      uncovered=_people_up(s["uncovered"][lab])))
+    _report_sensitivity(study, L)
     below = s["communities_below_target"]
     if below:
-        what = "community" if len(below) == 1 else "communities"
-        print(f"  {len(below)} {what} below the {s['target_share']:.0%} target: {', '.join(below[:10])}"
-              + (" …" if len(below) > 10 else ""))
+        print(L["below"].format(n=len(below), what=L["community" if len(below) == 1 else "communities"],
+                                target=_share_text(s["target_share"]), names=_join(below, L)))
     if s.get("off_network_points"):
-        print(f"  {s['off_network_points']} demand points lie too far from the network and count as not covered")
-    _report_accessibility(study)
-    _report_compliance(study)
+        print(L["off_network"].format(n=s["off_network_points"]))
+    _report_accessibility(study, L)
+    _report_compliance(study, L)
     if study.note:
-        print(f"  Note: {study.note}")
-    print(f"Results in {folder}/: " + ", ".join(written))
-    print(f"Open the report: {folder / 'report.html'}  (map alone: {folder / 'map.html'})")
+        print(L["note"].format(note=study.note))
+    print(L["results"].format(folder=folder, files=L["list_sep"].join(written)))
+    if replaced:
+        print(L["replaced"].format(folder=folder))
+    print(L["open_report"].format(report=folder / "report.html", map=folder / "map.html"))
 
 
-def _report_sensitivity(study) -> None:
+def _report_sensitivity(study, L) -> None:
     table = study.sensitivity
     if table is None or not len(table):
         return
     top = table.groupby("speed_mps", sort=False).tail(1)
-    within = f"{top['metres'].iloc[0]:g} m" if study.distances_m else f"{top['minutes'].max():g} min"
-    figures = ", ".join(f"{r.share:.1%} at {r.speed_mps:.{1 if round(r.speed_mps, 1) == r.speed_mps else 2}f} m/s"
-                        for r in top.itertuples())
-    print(f"  coverage within {within} (largest threshold; at each speed): {figures}")
+    within = (L["within_m"].format(m=f"{top['metres'].iloc[0]:g}") if study.distances_m
+              else L["within_min"].format(m=f"{top['minutes'].max():g}")).strip()
+    shares = _pcts(*top["share"])
+    figures = L["list_sep"].join(
+        L["sens_figure"].format(share=shares[i],
+                                speed=f"{r.speed_mps:.{1 if round(r.speed_mps, 1) == r.speed_mps else 2}f}")
+        for i, r in enumerate(top.itertuples()))
+    print(L["sensitivity"].format(within=within, figures=figures))
 
 
-def _report_accessibility(study) -> None:
+def _report_accessibility(study, L) -> None:
     access = study.accessibility
     if access is None:
         return
     a = access.summary
-    who = "children aged 0–3" if a.get("population") == "children" else "elderly"
-    level = {"target": "the standard's target", "given": "the given level",
-             "mean": "the study-wide average"}[a["level_source"]]
-    print(f"  Accessibility ({a['method']}, supply: {a['supply_col']}): {a['mean']:,.1f} per {a['per']:,} {who} on "
-          f"average, median {a['median']:,.1f}; Gini {a['gini']:.2f}")
-    print(f"    {a['share_below_level']:.1%} of the {who} ({a['elderly_below_level']:,.0f}) reach less than "
-          f"{a['level']:,.1f} per {a['per']:,} ({level}); {a['elderly_no_access']:,.0f} reach none")
+    per = f"{a['per']:,}"
+    print(L["access"].format(method=a["method"], supply=a["supply_col"], mean=f"{a['mean']:,.1f}", per=per,
+                             median=f"{a['median']:,.1f}", gini=f"{a['gini']:.2f}"))
+    print(L["access_below"].format(share=f"{a['share_below_level']:.1%}", n=f"{a['elderly_below_level']:,.0f}",
+                                   level=f"{a['level']:,.1f}", per=per, source=L[f"level_{a['level_source']}"],
+                                   none=f"{a['elderly_no_access']:,.0f}"))
     com = access.communities
     if len(com):
         short = com[com["mismatch"] == "high_need_low_access"].sort_values("access")
         if len(short):
-            print(f"    many {who}, little supply: {', '.join(short['community_id'].astype(str).head(10))}"
-                  + (" …" if len(short) > 10 else ""))
+            print(L["access_mismatch"].format(names=_join(short["community_id"].astype(str), L)))
     if a["facilities_unreached"]:
-        print(f"    no {who} within the catchment of: {', '.join(a['facilities_unreached'][:10])}")
+        print(L["access_unreached"].format(names=_join(a["facilities_unreached"], L)))
 
 
 def _bbox(text: str | None):
@@ -348,10 +538,41 @@ def _config(args: argparse.Namespace, *, suggest: bool = False) -> StudyConfig:
 
 def _progress(args: argparse.Namespace):
     """A context yielding a progress callback (see :data:`carecircle.core.network.Progress`): on a terminal, a rich
-    spinner with the current step, and a bar with counts for long steps; silence when piped or ``--quiet``."""
+    spinner with the current step, and a bar with counts for long steps; silence when piped or ``--quiet``. With
+    ``--verbose`` each step's time goes to the log ("Reading inputs … 0.4 s")."""
     if args.quiet or not sys.stderr.isatty():
-        return nullcontext(lambda *_args: None)
-    return _ProgressDisplay()
+        display = nullcontext(lambda *_args: None)
+    else:
+        display = _ProgressDisplay()
+    return _Timed(display) if getattr(args, "verbose", False) else display
+
+
+class _Timed:
+    """Wraps a progress display: logs each step with the seconds it took when the next one starts."""
+
+    def __init__(self, display):
+        self._display = display
+        self._step: str | None = None
+        self._start = 0.0
+
+    def __enter__(self):
+        self._inner = self._display.__enter__()
+        return self.update
+
+    def update(self, step: str, done: int | None = None, total: int | None = None) -> None:
+        if step != self._step:
+            self._finish()
+            self._step, self._start = step, time.perf_counter()
+        self._inner(step, done, total)
+
+    def _finish(self) -> None:
+        if self._step is not None:
+            log.info("%s … %.1f s", self._step, time.perf_counter() - self._start)
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self._finish()
+        return self._display.__exit__(*exc)
 
 
 class _ProgressDisplay:

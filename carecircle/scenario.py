@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -304,16 +305,31 @@ def example_scenario() -> str:
 
 
 def write_example(path: str | os.PathLike) -> Path:
-    """Write :func:`example_scenario` to ``path``; an existing file is never overwritten (InputError)."""
+    """Write :func:`example_scenario` to ``path``; an existing file is never overwritten (InputError). Its header's
+    commands name the file written ("Run it with: carecircle run plan.yaml")."""
     path = Path(path)
+    text = _example_for(path)
     if path.exists():
         raise InputError(f"{path} already exists; choose another file name or delete it first.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8") as f:
-            f.write(example_scenario())
+            f.write(text)
     except FileExistsError as exc:
         raise InputError(f"{path} already exists; choose another file name or delete it first.") from exc
     except OSError as exc:
         raise OutputError(f"cannot write {path} ({exc.strerror or exc}); choose another folder.") from exc
     return path
+
+
+def _example_for(path: Path) -> str:
+    """The example scenario with the commands of its header comment naming ``path``'s file (run from its folder,
+    the folder its relative paths are relative to)."""
+    name = shlex.quote(path.name)
+    lines = example_scenario().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if not line.startswith("#"):
+            break
+        lines[i] = line.replace("carecircle run scenario.yaml", f"carecircle run {name}").replace(
+            "baseline.yaml scenario.yaml", f"baseline.yaml {name}")
+    return "".join(lines)

@@ -82,7 +82,7 @@ def test_local_network_file_with_user_inputs(tmp_path, capsys):
     assert "20分钟" in (out / "map.html").read_text(encoding="utf-8") or "20 分钟" in (
         out / "map.html").read_text(encoding="utf-8")
     printed = capsys.readouterr().out
-    assert "within   20 min" in printed
+    assert "步行  20分钟内" in printed  # --lang zh: the console is Chinese too (issue 15)
 
 
 def test_demand_points_instead_of_communities(tmp_path):
@@ -299,7 +299,7 @@ def test_compare_baseline_with_plan(tmp_path, capsys):
     assert main(["compare", str(SCENARIOS / "baseline.yaml"), str(SCENARIOS / "plan.yaml"), "--output", str(out),
                  "--no-cache"]) == 0
     text = capsys.readouterr().out
-    assert "Comparing" in text and str(out) in text
+    assert "比较“baseline”（现状）与“plan”（规划）" in text and str(out) in text  # the scenarios say lang: zh
     headline = pd.read_csv(out / "headline.csv", encoding="utf-8-sig")
     assert len(headline) == 3
     assert (out / "map.html").is_file() and (out / "compliance.csv").is_file()

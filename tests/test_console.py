@@ -1,0 +1,221 @@
+"""What the console tells a planner (issue 15, "Commands and console"; issue 11 item 6): the README's commands work
+as written, suggest explains itself, folders do not collide, --lang zh speaks Chinese, compare reads as a table,
+the help texts say what is true, --verbose shows steps with their times and no library internals.
+
+Every test runs the CLI in-process as a user would (``main([...])``) and reads what it printed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from carecircle.cli import main
+from carecircle.commands import _pcts, _people_down, _people_up
+from carecircle.outputs.i18n import CONSOLE_LABELS
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "data" / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("console-cache"))
+
+
+def _run(capsys, *argv) -> str:
+    capsys.readouterr()
+    assert main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------- 1. README, init
+
+
+def _readme_commands(section: str) -> list[list[str]]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    part = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    block = part.split("```bash", 1)[1].split("```", 1)[0]
+    return [shlex.split(line.split("#", 1)[0]) for line in block.splitlines() if line.startswith("carecircle ")]
+
+
+def test_readme_scenario_commands_name_files_that_exist_from_the_repository_root():
+    commands = _readme_commands("Scenarios and comparison")
+    assert any(c[1] == "compare" for c in commands)
+    made = {c[2] for c in commands if c[1] == "init"}
+    for command in commands:
+        for arg in command[2:]:
+            if arg.endswith(".yaml") and arg not in made:
+                assert (REPO / arg).is_file(), f"README: `{' '.join(command)}` names {arg}, which does not exist"
+
+
+def test_readme_compare_command_runs_as_written(capsys, cache, tmp_path, monkeypatch):
+    command = next(c for c in _readme_commands("Scenarios and comparison") if c[1] == "compare")
+    monkeypatch.chdir(REPO)
+    out = _run(capsys, *command[1:], "--output", str(tmp_path / "cmp"), "--cache-dir", cache)
+    assert str(tmp_path / "cmp") in out
+
+
+def test_init_writes_a_scenario_that_names_itself(capsys, tmp_path):
+    path = tmp_path / "plan.yaml"
+    out = _run(capsys, "init", str(path))
+    text = path.read_text(encoding="utf-8")
+    assert "Run it with:   carecircle run plan.yaml" in text
+    assert "carecircle run scenario.yaml" not in text
+    assert f"carecircle run {path}" in out
+
+
+# --------------------------------------------------------------------------------------------- 2. suggest
+
+
+def test_set_cover_says_when_the_target_is_already_met(capsys, cache, tmp_path):
+    out = _run(capsys, "suggest", "--method", "set-cover", "--target", "0.95", "--output", str(tmp_path / "a"),
+               "--cache-dir", cache)
+    assert re.search(r"the target 95% is already met: 9\d\.\d+% within 15 min; no new site needed", out), out
+    out = _run(capsys, "suggest", "--method", "set-cover", "--target", "0.95", "--lang", "zh",
+               "--output", str(tmp_path / "b"), "--cache-dir", cache)
+    assert "已达到 95% 的目标" in out and "无需新增站点" in out
+
+
+def test_fewer_sites_than_asked_says_why_and_never_rounds_to_100(capsys, cache, tmp_path):
+    out = _run(capsys, "suggest", "--new-sites", "3", "--output", str(tmp_path / "s"), "--cache-dir", cache)
+    shown = re.search(r"(\d+) new sites from", out)
+    assert shown and int(shown.group(1)) < 3, out  # the demo's candidates cover everyone they can with 2
+    assert f"{shown.group(1)} of the 3 sites asked for: " in out
+    assert "no other candidate adds coverage" in out or "every elderly person is now within" in out
+    assert "100.0%" not in out and "→ 99.9" in out
+
+
+def test_p_median_explains_sites_that_cover_no_one_new(capsys, cache, tmp_path):
+    out = _run(capsys, "suggest", "--method", "p-median", "--new-sites", "3", "--output", str(tmp_path / "p"),
+               "--cache-dir", cache)
+    assert re.search(r"saves [\d,]+ person-minutes of walking; \+0 elderly newly within 15 min", out), out
+    assert "cut total walking time" in out
+
+
+def test_percentages_keep_a_decimal_more_rather_than_show_100():
+    assert _pcts(0.9997) == ["99.97%"]
+    assert _pcts(1.0) == ["100.0%"]
+    assert _pcts(0.9915, 0.9918) == ["99.15%", "99.18%"]
+    assert _pcts(0.5, 0.25) == ["50.0%", "25.0%"]
+    assert _pcts(0.00004) == ["0.004%"]
+
+
+# ---------------------------------------------------------------------------------------- 3. output folders
+
+
+def test_default_folders_keep_method_standard_and_language_apart(capsys, cache, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for method in ("mclp", "p-median"):
+        _run(capsys, "suggest", "--method", method, "--new-sites", "1", "--cache-dir", cache, "--quiet")
+    _run(capsys, "run", "--standard", "qitaihe-2020", "--no-isochrones", "--cache-dir", cache, "--quiet")
+    _run(capsys, "run", "--standard", "qitaihe-2020", "--lang", "en", "--no-isochrones", "--cache-dir", cache,
+         "--quiet")
+    folders = sorted(p.name for p in (tmp_path / "maps").iterdir() if not p.name.startswith("."))
+    assert folders == ["helsinki-qitaihe-2020", "helsinki-qitaihe-2020-en", "helsinki-suggest-mclp",
+                       "helsinki-suggest-p-median"]
+    out = _run(capsys, "suggest", "--method", "mclp", "--new-sites", "1", "--cache-dir", cache)
+    assert "the earlier results in maps/helsinki-suggest-mclp/ were replaced" in out
+
+
+# ------------------------------------------------------------------------------------------- 4. --lang zh
+
+
+def test_chinese_console_is_chinese_and_its_shortfall_agrees_with_the_headline(capsys, cache, tmp_path):
+    out = _run(capsys, "run", "--standard", "qiqihar-2025", "--lang", "zh", "--no-isochrones",
+               "--output", str(tmp_path / "zh"), "--cache-dir", cache)
+    for english in ("within", "not met", "Standard", "Results in", "Open the report", "covered"):
+        assert english not in out, english
+    assert "未达标  home_community_coverage：现状" in out
+    assert re.search(r"标准 qiqihar-2025：\d+ 项指标（全域）中达标 \d+ 项", out)
+    assert "C02、C04" in out  # lists joined with 、
+    not_covered = re.search(r"步行  15分钟内：.*未覆盖 ([\d,]+) 人", out).group(1)
+    needed = re.search(r"home_community_coverage：.*还需 ([\d,]+)名老年人", out).group(1)
+    assert not_covered == needed  # the 100% target: both count whole persons the same way
+
+
+def test_english_console_counts_targets_and_says_what_compliance_csv_holds(capsys, cache, tmp_path):
+    out = _run(capsys, "run", "--standard", "qitaihe-2020", "--lang", "en", "--no-isochrones",
+               "--output", str(tmp_path / "en"), "--cache-dir", cache)
+    assert re.search(r"Standard qitaihe-2020: of \d+ targets \(study-wide\), \d+ met, \d+ not met", out)
+    assert re.search(r"compliance.csv has \d+ rows", out)
+    assert "未达标" not in out and "还需" not in out
+
+
+def test_whole_persons_covered_and_not_add_up():
+    assert (_people_down(10616.6), _people_up(510.4)) == ("10,616", "511")
+    assert _people_up(511.0000001) == "511" and _people_down(3.9999999) == "4"
+
+
+def test_console_labels_exist_in_both_languages():
+    assert set(CONSOLE_LABELS["en"]) == set(CONSOLE_LABELS["zh"]) - {k for k in CONSOLE_LABELS["zh"]
+                                                                       if k.startswith("sol_")}
+    assert CONSOLE_LABELS["zh"]["list_sep"] == "、"
+
+
+# --------------------------------------------------------------------------------------------- 5. compare
+
+
+@pytest.mark.parametrize("lang, unit, head", [("en", " pp", "Targets that flip"),
+                                              ("zh", " 个百分点", "评估结果变化的指标")])
+def test_compare_prints_a_table_in_points_and_lists_the_flips(capsys, cache, tmp_path, lang, unit, head):
+    out = _run(capsys, "compare", str(SCENARIOS / "baseline.yaml"), str(SCENARIOS / "plan.yaml"), "--lang", lang,
+               "--output", str(tmp_path / lang), "--cache-dir", cache)
+    assert "share_change=" not in out and "covered_change=" not in out
+    assert re.search(r"\+\d+\.\d" + unit, out), out
+    assert head in out
+    assert "subdistrict_centre" in out  # the plan adds the South Subdistrict's centre: that target flips
+    assert ("not met → met" if lang == "en" else "未达标 → 达标") in out
+
+
+# ------------------------------------------------------------------------------------------------ 6. help
+
+
+def test_help_texts_say_what_is_true(capsys):
+    for command in ("suggest", "compare", "run"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "Error" not in text.split("Exit codes:")[1]  # meanings, not Python class names
+        assert "3 input error" in text and "4 snap error" in text and "6 output error" in text
+        if command == "suggest":
+            assert "maps/<study>-suggest-<method>" in text and "report.html" in text and "map.png" in text
+            assert re.search(r"--new-sites N sites to add \(mclp, p-median; default: \d+\)", text)
+        if command == "compare":
+            assert "maps/compare-<base>-<plan>" in text
+
+
+def test_standards_copy_writes_a_profile_to_edit_and_never_overwrites(capsys, tmp_path):
+    out = _run(capsys, "standards")
+    assert "carecircle standards --copy" in out and "site-packages" not in out
+    target = tmp_path / "my-city.yaml"
+    out = _run(capsys, "standards", "--copy", "qiqihar-2025", str(target))
+    assert "--standard" in out and "id: qiqihar-2025" in target.read_text(encoding="utf-8")
+    target.write_text("mine", encoding="utf-8")
+    assert main(["standards", "--copy", "qiqihar-2025", str(target)]) == 3
+    assert target.read_text(encoding="utf-8") == "mine"
+    assert "already exists" in capsys.readouterr().err
+    assert main(["standards", "--copy", "no-such-city", str(tmp_path / "x.yaml")]) == 3
+
+
+# --------------------------------------------------------------------------------------------- 7. verbose
+
+
+def test_verbose_logs_steps_with_times_and_no_library_internals(capsys, cache, tmp_path):
+    try:
+        assert main(["run", "--verbose", "--no-isochrones", "--output", str(tmp_path / "v"),
+                     "--cache-dir", cache]) == 0
+        logging.getLogger("pyogrio").info("library internals")
+        logging.getLogger("carecircle.test").info("own line")
+        err = capsys.readouterr().err
+    finally:
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if getattr(h, "_carecircle", False)]:
+            root.removeHandler(handler)
+    assert re.search(r"Reading inputs … \d+\.\d s", err), err
+    assert re.search(r"Computing walking times and coverage … \d+\.\d s", err)
+    assert "library internals" not in err and "own line" in err
