@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from affine import Affine
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -47,6 +48,11 @@ from bench_coverage import (  # noqa: E402
     median_of,
     study_inputs,
 )
+
+
+def north_up(west: float, north: float, dx: float, dy: float):
+    """A north-up raster transform (rasterio's from_origin without its deprecated Affine product)."""
+    return Affine(dx, 0.0, west, 0.0, -dy, north)
 
 
 def tagged(net, seed: int):
@@ -67,7 +73,6 @@ def tagged(net, seed: int):
 
 def write_dem(net, path: Path) -> Path:
     import rasterio
-    from rasterio.transform import from_origin
 
     lo, hi = net.node_xy.min(axis=0) - 100, net.node_xy.max(axis=0) + 100
     cols, rows = int((hi[0] - lo[0]) // 30) + 1, int((hi[1] - lo[1]) // 30) + 1
@@ -78,7 +83,7 @@ def write_dem(net, path: Path) -> Path:
     z = 40 * np.exp(-((gx - c1[0]) ** 2 + (gy - c1[1]) ** 2) / (2 * 2000.0**2)) \
         + 25 * np.exp(-((gx - c2[0]) ** 2 + (gy - c2[1]) ** 2) / (2 * 1500.0**2))
     with rasterio.open(path, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float32", crs=CRS,
-                       transform=from_origin(lo[0], hi[1], 30, 30)) as dst:
+                       transform=north_up(lo[0], hi[1], 30, 30)) as dst:
         dst.write(z.astype("float32")[None])
     return path
 

@@ -104,3 +104,11 @@ def community_of(xy: np.ndarray, communities: gpd.GeoDataFrame) -> np.ndarray:
     for cid, geom in zip(communities["community_id"], communities.geometry.values, strict=True):
         out[shapely.covers(geom, pts)] = cid
     return out
+
+
+def north_up(west: float, north: float, dx: float, dy: float):
+    """A north-up raster transform for the GeoTIFFs tests write (rasterio's ``from_origin`` without the Affine
+    product it deprecates)."""
+    from affine import Affine  # rasterio's own dependency; only raster tests need it
+
+    return Affine(dx, 0.0, west, 0.0, -dy, north)

@@ -9,23 +9,23 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from generate import GRID_CRS, ORIGIN, grid_network
+from generate import GRID_CRS, ORIGIN, grid_network, north_up
 
 from carecircle.cli import main
 from carecircle.core.raster_demand import raster_demand
 from carecircle.errors import InputError
 
 rasterio = pytest.importorskip("rasterio")
-from rasterio.transform import from_origin  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "helsinki"
 X0, Y1 = ORIGIN[0] - 100, ORIGIN[1] + 1100  # the raster's north-west corner: 12 × 12 cells of 100 m
 
 
+
 def write_raster(path: Path, bands: np.ndarray, *, crs=GRID_CRS, transform=None, nodata=-9999.0) -> Path:
     bands = np.atleast_3d(bands.T).T if bands.ndim == 2 else bands
     with rasterio.open(path, "w", driver="GTiff", width=bands.shape[2], height=bands.shape[1], count=bands.shape[0],
-                       dtype="float64", crs=crs, transform=transform or from_origin(X0, Y1, 100, 100),
+                       dtype="float64", crs=crs, transform=transform or north_up(X0, Y1, 100, 100),
                        nodata=nodata) as dst:
         dst.write(bands)
     return path
@@ -115,7 +115,7 @@ def test_nodata_counts_nobody(tmp_path, net, halves):
 
 def test_bad_rasters_get_one_line(tmp_path, net):
     good = write_raster(tmp_path / "good.tif", np.ones((12, 12)))
-    shifted = write_raster(tmp_path / "shifted.tif", np.ones((12, 12)), transform=from_origin(X0 + 50, Y1, 100, 100))
+    shifted = write_raster(tmp_path / "shifted.tif", np.ones((12, 12)), transform=north_up(X0 + 50, Y1, 100, 100))
     with pytest.raises(InputError, match=r"shifted\.tif: its grid .* differs from good\.tif's"):
         raster_demand([good, shifted], net)
     negative = write_raster(tmp_path / "neg.tif", -np.ones((12, 12)), nodata=None)
@@ -125,7 +125,7 @@ def test_bad_rasters_get_one_line(tmp_path, net):
     text.write_text("not a raster", encoding="utf-8")
     with pytest.raises(InputError, match=r"not\.tif: cannot read as a raster"):
         raster_demand([text], net)
-    elsewhere = write_raster(tmp_path / "far.tif", np.ones((12, 12)), transform=from_origin(X0 + 1e6, Y1, 100, 100))
+    elsewhere = write_raster(tmp_path / "far.tif", np.ones((12, 12)), transform=north_up(X0 + 1e6, Y1, 100, 100))
     with pytest.raises(InputError, match="holds nobody within the walking network's area"):
         raster_demand([elsewhere], net)
 
@@ -137,7 +137,7 @@ def test_the_demo_runs_from_a_raster(tmp_path):
     cols, rows = int(np.ceil((east - west) / 0.001)) + 2, int(np.ceil((north - south) / 0.001)) + 2
     tif = tmp_path / "worldpop_60plus.tif"
     with rasterio.open(tif, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float32", crs="EPSG:4326",
-                       transform=from_origin(west - 0.001, north + 0.001, 0.001, 0.001)) as dst:
+                       transform=north_up(west - 0.001, north + 0.001, 0.001, 0.001)) as dst:
         dst.write(np.full((1, rows, cols), 2.0, dtype="float32"))
     base = ["run", "--population-raster", str(tif), "--no-isochrones", "--no-cache", "--quiet"]
     assert main([*base, "--output", str(tmp_path / "scaled")]) == 0

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import shapely
-from generate import GRID_CRS, ORIGIN, at
+from generate import GRID_CRS, ORIGIN, at, north_up
 from scipy.sparse.csgraph import dijkstra
 
 from carecircle.core.coverage import measure_coverage
@@ -28,6 +28,7 @@ from carecircle.core.walk_model import WalkModel, apply_walk_model, tobler_facto
 from carecircle.errors import InputError
 
 OLDER = WalkModel(name="older")
+
 
 
 def close(seconds: float):
@@ -143,12 +144,11 @@ def test_a_slope_walked_both_ways(tmp_path):
     # A 100 m street climbing 10 m eastwards (10%): uphill Tobler's exp(3.5 × 0.15) / exp(3.5 × 0.05) = 1.419 of
     # the flat time, downhill exp(3.5 × 0.05) / exp(3.5 × 0.05) = 1.
     rasterio = pytest.importorskip("rasterio")
-    from rasterio.transform import from_origin
 
     dem = tmp_path / "dem.tif"
     z = np.tile(np.arange(-50.0, 150.0, 10.0) * 0.1, (20, 1))  # 10 m cells, z = 0.1 × x at the cell's west edge
     with rasterio.open(dem, "w", driver="GTiff", width=20, height=20, count=1, dtype="float64", crs=GRID_CRS,
-                       transform=from_origin(ORIGIN[0] - 50, ORIGIN[1] + 100, 10, 10)) as dst:
+                       transform=north_up(ORIGIN[0] - 50, ORIGIN[1] + 100, 10, 10)) as dst:
         dst.write(z[None])
     net = build([[(0, 0), (100, 0)]], [EDGE_PATH])
     sloped = WalkModel(dem=dem)
