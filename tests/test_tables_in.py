@@ -147,3 +147,13 @@ def test_a_sheet_for_a_csv_is_refused(tmp_path):
     path.write_text("lon,lat\n24.94,60.17\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"^f\.csv: a sheet \('设施'\) was given, but the file is not an Excel "):
         read_facilities(path, sheet="设施")
+
+
+def test_build_status_is_found_under_its_chinese_names(tmp_path):
+    """Shenyang's ≥ 200 m² childcare rule reads build_status (新建/改建/扩建); a bureau's table names it 建设状态."""
+    from carecircle.io.readers import read_facilities
+
+    path = tmp_path / "托育.csv"
+    path.write_text("编号,名称,类型,建设状态,经度,纬度\nT1,托育一,托育,新建,123.43,41.80\n", encoding="utf-8")
+    fac = read_facilities(path)
+    assert fac["build_status"].tolist() == ["新建"]

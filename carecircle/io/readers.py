@@ -97,12 +97,15 @@ def read_facilities(
     area_col = resolve_column(cols, "floor_area_m2", area_col, file=name, option="--area-col")
     beds_col = resolve_column(cols, "beds", beds_col, file=name, option="--beds-col")
     nursing_beds_col = resolve_column(cols, "nursing_beds", nursing_beds_col, file=name, option="--nursing-beds-col")
-    try:  # only some standards read it: two candidate columns leave both as they are
-        ownership_col = resolve_column(cols, "ownership", ownership_col, file=name, option="a column named ownership")
-    except InputError:
-        log.info("%s: several columns could say public or private; name one 'ownership' to use it", name)
-    if ownership_col in gdf and ownership_col != "ownership" and "ownership" not in gdf:
-        gdf = gdf.rename(columns={ownership_col: "ownership"})
+    # Columns only some standards read (public or private; new, rebuilt or existing): found under their aliases
+    # and kept under their standard names; two candidate columns leave both as they are.
+    for standard, given in (("ownership", ownership_col), ("build_status", "build_status")):
+        try:
+            given = resolve_column(cols, standard, given, file=name, option=f"a column named {standard}")
+        except InputError:
+            log.info("%s: several columns could be %r; name one %r to use it", name, standard, standard)
+        if given in gdf and given != standard and standard not in gdf:
+            gdf = gdf.rename(columns={given: standard})
     out = _standard_id(gdf, id_col, "facility_id", prefix="F", file=name)
     out["name"] = gdf[name_col].astype("string") if name_col in gdf else out["facility_id"]
     if type_col is None:  # candidate sites: their type (e.g. 闲置办公楼) is kept as written, not checked

@@ -49,6 +49,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "pop_0_3": ("0-3岁人口", "0—3岁人口", "0～3岁人口", "婴幼儿人口"),
     "area_type": ("城乡类型", "城乡属性", "社区类型", "urban_rural"),
     "ownership": ("机构性质", "性质", "举办性质", "所有制", "所有制性质", "公办民办"),
+    "build_status": ("建设状态", "建设性质", "建设类型", "新建改建", "新改扩建", "建设情况"),
     "population": ("人口", "老年人口", "60岁及以上人口", "pop"),
 }
 _LOCATION_ALIASES = ("location", "经纬度", "坐标", "lnglat", "lonlat")
