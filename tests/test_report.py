@@ -225,7 +225,7 @@ def test_print_stylesheet_and_static_png(study, tmp_path):
 def test_utf8_and_cjk_fonts(reports):
     page = reports["zh"]
     assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
-    assert '<html lang="zh-CN">' in page and "<title>15分钟养老服务圈评估报告</title>" in page
+    assert '<html lang="zh-CN">' in page and "<title>新增站点：15分钟养老服务圈评估报告</title>" in page
     assert "Noto Sans CJK SC" in page and "WenQuanYi Zen Hei" in page
 
 
@@ -329,7 +329,7 @@ def test_report_in_headless_chromium(reports, lang, tmp_path):
         driver.switch_to.default_content()
         frame = driver.execute_script("const r = arguments[0].getBoundingClientRect(); return [r.width, r.height];",
                                       iframe)
-        assert frame[0] > 600 and frame[1] == pytest.approx(620, abs=4)  # 620 px tall, the report's width
+        assert frame[0] > 600 and frame[1] == pytest.approx(780, abs=4)  # 780 px tall, the report's width
 
         # On paper the interactive map gives way to a note; the PDF is not empty.
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})

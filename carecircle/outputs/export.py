@@ -206,7 +206,7 @@ def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | 
     # Drawn once, for their own files and for the report, whichever comes first.
     the_map = functools.cache(lambda: map_document(coverage_map(
         after, None, suggested=suggestion.sites, suggested_isochrones=suggestion.isochrones, curve=suggestion.curve,
-        **kwargs)))
+        before=before, **kwargs)))
     the_png = functools.cache(lambda: static_map_bytes(as_study, lang=lang, suggestion=suggestion))
     return write_all(out_dir, {
         "map.html": lambda path: path.write_text(the_map(), encoding="utf-8"),

@@ -24,7 +24,7 @@ import html
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,9 +35,11 @@ import pandas as pd
 from carecircle.core.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError
 from carecircle.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, fmt_text, is_missing
+from carecircle.io.default_data import default_data_dir
 from carecircle.outputs.files import write_atomically
 from carecircle.outputs.i18n import REPORT_LABELS, in_language, in_metres
 from carecircle.outputs.maps import coverage_map, curve_svg, map_document, map_fragment, srcdoc_iframe
+from carecircle.outputs.maps.common import share_chart_svg
 from carecircle.outputs.report_access import access_section
 from carecircle.version import __version__
 
@@ -48,8 +50,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["map_iframe_snippet", "render_report", "write_report"]
 
-_BELOW_COLOR = "#67001f"
-_BAR_COLOR = "#08519c"
 
 
 # --- public API --------------------------------------------------------------------------------------
@@ -116,7 +116,8 @@ def render_report(
         labels = in_metres(labels, {threshold_label(t): f"{d:g}" for t, d in zip(study.coverage.thresholds_min,
                                                                                   distances, strict=True)})
     cov: CoverageResult = study.coverage
-    title = title or labels["title"]
+    title = title or (labels["suggest_title"].format(title=labels["title"]) if suggestion is not None
+                      else labels["title"])
     if compliance is None:
         compliance = getattr(study, "compliance", None)
     if compliance is not None and "status" not in compliance.columns:
@@ -131,7 +132,8 @@ def render_report(
     date = generated if generated is not None else _dt.date.today()
     date_text = date.isoformat() if isinstance(date, _dt.date) else str(date)
 
-    sections: list[tuple[str, str, str]] = [("headline", labels["sec_headline"], _headline_section(study, labels))]
+    sections: list[tuple[str, str, str]] = [("headline", labels["sec_headline"],
+                                             _headline_section(study, labels, suggestion))]
     if compliance is not None and len(compliance):
         sections.append(("compliance", labels["sec_compliance"], _compliance_section(compliance, lang, labels)))
     if getattr(study, "sensitivity", None) is not None and len(study.sensitivity):
@@ -150,11 +152,12 @@ def render_report(
         table = rollups.get(level)
         if table is not None and len(table):
             sections.append((f"rollup-{level}", labels[f"sec_rollup_{level}"],
-                             _rollup_section(table, level, cov, labels)))
+                             _rollup_section(_local_names(table, lang, cov.communities), level, cov, labels)))
     if cov.communities is not None and len(cov.communities):
         sections.append(("communities", labels["sec_communities"], _communities_section(cov, lang, labels)))
     if childcare is not None:
-        sections.append(("childcare", labels["sec_childcare"], _childcare_section(childcare, lang, labels)))
+        sections.append(("childcare", labels["sec_childcare"],
+                         _childcare_section(childcare, lang, labels, _childcare_target(profile))))
     sections.append(("method", labels["sec_method"], _method_section(study, profile, lang, labels)))
 
     meta = [labels["study_line"].format(name=_esc(getattr(study, "name", "")), date=_esc(date_text),
@@ -163,9 +166,11 @@ def render_report(
         meta.append(labels["standard_line"].format(standard=_esc(_profile_name(study, profile, lang))))
     note = getattr(study, "note", None)
     toc = "".join(f'<a href="#{sid}">{_esc(heading)}</a>' for sid, heading, _ in sections)
-    body = "".join(
-        f'<section id="{sid}"><h2>{_esc(heading)}</h2>{content}</section>' for sid, heading, content in sections
-    )
+    # The map's heading names what each medium shows: the interactive map on screen, the static map on paper
+    # (report.css shows one heading or the other).
+    printed = f'<h2 class="print-heading">{_esc(labels["sec_map_print"])}</h2>'
+    body = "".join(f'<section id="{sid}">{printed if sid == "map" else ""}<h2>{_esc(heading)}</h2>{content}'
+                   "</section>" for sid, heading, content in sections)
     html_lang = "zh-CN" if lang == "zh" else "en"
     page = (
         f'<!DOCTYPE html>\n<html lang="{html_lang}"><head><meta charset="utf-8">'
@@ -247,7 +252,7 @@ def map_iframe_snippet(map_path_or_html: Any, *, height: int | str = 600, inline
 # --- sections ----------------------------------------------------------------------------------------
 
 
-def _headline_section(study: StudyResult, labels: Mapping[str, str]) -> str:
+def _headline_section(study: StudyResult, labels: Mapping[str, str], suggestion: Suggestion | None = None) -> str:
     cov = study.coverage
     summary = cov.summary or {}
     thresholds = [float(t) for t in cov.thresholds_min]
@@ -255,10 +260,14 @@ def _headline_section(study: StudyResult, labels: Mapping[str, str]) -> str:
     target = fmt_share(cov.target_share, labels)
     within = _within_texts(study, labels)
     cards = [_card(labels["elderly"], fmt_persons(summary.get("elderly_population"), labels), "", "elderly")]
+    before = (suggestion.before.summary or {}) if suggestion is not None else None
     for t in thresholds:
         lab = threshold_label(t)
-        cards.append(_card(within[lab], fmt_share(summary.get("share", {}).get(lab), labels),
-                           labels["persons"].format(n=fmt_persons(summary.get("covered", {}).get(lab), labels)),
+        detail = labels["persons"].format(n=fmt_persons(summary.get("covered", {}).get(lab), labels))
+        if before is not None:  # a suggestion: the share before the new sites beside the one after
+            detail = labels["before_after"].format(before=fmt_share(before.get("share", {}).get(lab), labels),
+                                                   detail=detail)
+        cards.append(_card(within[lab], fmt_share(summary.get("share", {}).get(lab), labels), detail,
                            f"share-{lab}"))
     n_communities = len(cov.communities) if cov.communities is not None else 0
     if n_communities:
@@ -270,8 +279,9 @@ def _headline_section(study: StudyResult, labels: Mapping[str, str]) -> str:
                            "below-target", alert=below > 0))
     n_fac = summary.get("n_facilities", len(cov.facilities))
     cards.append(_card(labels["facilities"], f"{int(n_fac):,d}", labels["facilities_detail"], "facilities"))
-    chart = _share_chart(summary, thresholds, cov.target_share, labels, within)
-    return f'<div class="cards">{"".join(cards)}</div>{chart}'
+    chart = share_chart_svg(summary.get("share", {}), thresholds, cov.target_share, labels, within,
+                            before=before.get("share") if before is not None else None)
+    return _cards(cards) + chart
 
 
 def _within_texts(study: StudyResult, labels: Mapping[str, str]) -> dict[str, str]:
@@ -379,47 +389,16 @@ def _walking_model_text(model: Mapping[str, Any] | None, labels: Mapping[str, st
     return head + labels["m_rule_sep"].join(rules) + labels["m_rule_end"]
 
 
+def _cards(cards: list[str]) -> str:
+    """The cards in one grid row of equal columns (two rows when more than six), none stretched alone."""
+    n = len(cards) if len(cards) <= 6 else -(-len(cards) // 2)
+    return f'<div class="cards" style="--cols:{n}">{"".join(cards)}</div>'
+
+
 def _card(label: str, figure: str, detail: str, key: str, *, alert: bool = False) -> str:
     cls = "card alert" if alert else "card"
     return (f'<div class="{cls}" data-key="{_esc(key)}"><div class="label">{_esc(label)}</div>'
             f'<div class="figure">{_esc(figure)}</div><div class="detail">{_esc(detail)}</div></div>')
-
-
-def _share_chart(summary: Mapping[str, Any], thresholds: Sequence[float], target_share: float,
-                 labels: Mapping[str, str], within: Mapping[str, str] | None = None) -> str:
-    """Horizontal bars: share of elderly within each threshold, with the target as a dashed line (plain SVG)."""
-    bar_h, gap, left, right, top_pad = 24, 10, 150, 70, 24
-    width = 640
-    pw = width - left - right
-    height = top_pad + len(thresholds) * (bar_h + gap) + 22
-    parts = []
-    for f in (0.0, 0.25, 0.5, 0.75, 1.0):
-        x = left + f * pw
-        parts.append(f'<line x1="{x:.1f}" y1="{top_pad - 4}" x2="{x:.1f}" y2="{height - 18}" stroke="#e3e3e3"/>')
-        parts.append(f'<text x="{x:.1f}" y="{height - 4}" text-anchor="middle" font-size="11" fill="#555">'
-                     f"{100 * f:.0f}%</text>")
-    for i, t in enumerate(thresholds):
-        lab = threshold_label(t)
-        share = summary.get("share", {}).get(lab)
-        y = top_pad + i * (bar_h + gap)
-        w = 0.0 if is_missing(share) else max(0.0, min(1.0, float(share))) * pw
-        parts.append(f'<text x="{left - 8}" y="{y + bar_h / 2 + 4:.1f}" text-anchor="end" font-size="12" '
-                     f'fill="#222">{_esc((within or {}).get(lab) or labels["within"].format(m=lab))}</text>')
-        parts.append(f'<rect class="share-bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" '
-                     f'fill="{_BAR_COLOR}"><title>{_esc(fmt_share(share, labels))}</title></rect>')
-        parts.append(f'<text x="{left + w + 6:.1f}" y="{y + bar_h / 2 + 4:.1f}" font-size="12" font-weight="600" '
-                     f'fill="#222">{_esc(fmt_share(share, labels))}</text>')
-    if not is_missing(target_share) and 0 <= float(target_share) <= 1:
-        x = left + float(target_share) * pw
-        parts.append(f'<line class="target-line" x1="{x:.1f}" y1="{top_pad - 8}" x2="{x:.1f}" y2="{height - 18}" '
-                     f'stroke="{_BELOW_COLOR}" stroke-width="1.5" stroke-dasharray="5 3"/>')
-        target_text = labels["target_line"].format(target=fmt_share(target_share, labels))
-        parts.append(f'<text x="{x:.1f}" y="{top_pad - 11}" text-anchor="middle" font-size="11" '
-                     f'fill="{_BELOW_COLOR}">{_esc(target_text)}</text>')
-    caption = _esc(labels["share_chart"])
-    return (f'<figure class="chart"><svg class="share-chart" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="{caption}">{"".join(parts)}</svg>'
-            f"<figcaption class=meta>{caption}</figcaption></figure>")
 
 
 def _compliance_section(table: pd.DataFrame, lang: str, labels: Mapping[str, str]) -> str:
@@ -473,7 +452,7 @@ def _map_section(map_html: str, map_png: Any, title: str, labels: Mapping[str, s
     else:
         printed = f'<p class="note">{_esc(labels["map_note"])}</p>'
     return (f'<div class="map-frame"><p class=meta>{_esc(labels["map_hint"])}</p>'
-            f"{srcdoc_iframe(map_html, title=title, height='620px')}</div>"
+            f"{srcdoc_iframe(map_html, title=title, height='780px')}</div>"
             f'<div class="map-print">{printed}</div>')
 
 
@@ -557,7 +536,7 @@ def _communities_section(cov: CoverageResult, lang: str, labels: Mapping[str, st
                             labels, "communities")
 
 
-def _community_table(com: pd.DataFrame, thresholds: list[str], pop_col: str, target_share: float,
+def _community_table(com: pd.DataFrame, thresholds: list[str], pop_col: str, target_share: float | None,
                      labels: Mapping[str, str], css: str) -> str:
     top = thresholds[-1]
     if f"share_{top}" in com:
@@ -571,22 +550,40 @@ def _community_table(com: pd.DataFrame, thresholds: list[str], pop_col: str, tar
     pop_label = labels["children"] if pop_col == "children" else labels["elderly_short"]
     cols += _coverage_columns(com, pop_col, pop_label, thresholds, labels)
     cols = [c for c in cols if c[0] in com.columns]
-    caption = labels["communities_caption"].format(m=top, target=fmt_share(target_share, labels))
+    caption = labels["communities_caption" if target_share is not None else "communities_caption_plain"].format(
+        m=top, target=fmt_share(target_share, labels))
     return _table(com, cols, css, caption=caption, highlight="below_target")
 
 
-def _local_names(com: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """In English, ``name``/``subdistrict`` from ``name_en``/``subdistrict_en`` where the communities give them."""
+def _local_names(com: pd.DataFrame, lang: str, communities: pd.DataFrame | None = None) -> pd.DataFrame:
+    """In English, ``name``/``subdistrict``/``district`` from ``name_en``/``subdistrict_en``/``district_en`` where
+    given; a roll-up (no ``_en`` columns of its own) takes them from the ``communities`` it sums."""
     if lang != "en":
         return com
     out = com.copy()
-    for col in ("name", "subdistrict"):
+    for col in ("name", "subdistrict", "district"):
+        if f"{col}_en" not in out.columns and communities is not None and col != "name" and col in out \
+                and {col, f"{col}_en"} <= set(communities.columns):
+            pairs = communities[[col, f"{col}_en"]].dropna().drop_duplicates(col)
+            out[f"{col}_en"] = out[col].map(dict(zip(pairs[col], pairs[f"{col}_en"], strict=True)))
         if f"{col}_en" in out.columns:
             out[col] = out[f"{col}_en"].where(out[f"{col}_en"].notna(), out[col]) if col in out else out[f"{col}_en"]
     return out
 
 
-def _childcare_section(childcare: CoverageResult, lang: str, labels: Mapping[str, str]) -> str:
+def _childcare_target(profile: Any) -> tuple[float, float | None] | None:
+    """``(min_share, minutes)`` of the profile's coverage target for children (childcare), else ``None``."""
+    for target in getattr(profile, "targets", None) or ():
+        if getattr(target, "kind", None) == "coverage" and (
+                getattr(target, "population", None) == "children" or "childcare" in (target.types or ())):
+            return float(target.min_share), target.minutes
+    return None
+
+
+def _childcare_section(childcare: CoverageResult, lang: str, labels: Mapping[str, str],
+                       target: tuple[float, float | None] | None = None) -> str:
+    """The childcare circle; communities judged against the profile's childcare target, else with no verdict (the
+    elder-care target is not a childcare one)."""
     summary = childcare.summary or {}
     thresholds = [threshold_label(t) for t in childcare.thresholds_min]
     top = thresholds[-1]
@@ -597,12 +594,18 @@ def _childcare_section(childcare: CoverageResult, lang: str, labels: Mapping[str
     cards = [_card(labels["within"].format(m=lab), fmt_share(summary.get("share", {}).get(lab), labels),
                    labels["persons"].format(n=fmt_persons(summary.get("covered", {}).get(lab), labels)),
                    f"childcare-share-{lab}") for lab in thresholds]
-    parts.append(f'<div class="cards">{"".join(cards)}</div>')
+    parts.append(_cards(cards))
     com = childcare.communities
     if com is not None and len(com):
         frame = _local_names(pd.DataFrame(com.drop(columns=com.geometry.name, errors="ignore")), lang)
         pop_col = "children" if "children" in frame else "elderly"
-        parts.append(_community_table(frame, thresholds, pop_col, childcare.target_share, labels, "childcare"))
+        frame = frame.drop(columns="below_target", errors="ignore")
+        share, minutes = target if target is not None else (None, None)
+        if share is not None:
+            lab = threshold_label(minutes) if minutes is not None and f"share_{threshold_label(minutes)}" in frame \
+                else top
+            frame["below_target"] = pd.to_numeric(frame[f"share_{lab}"], errors="coerce") < share - 1e-9
+        parts.append(_community_table(frame, thresholds, pop_col, share, labels, "childcare"))
     return "".join(parts)
 
 
@@ -616,7 +619,7 @@ def _method_section(study: StudyResult, profile: Any, lang: str, labels: Mapping
     top = max(thresholds)
     items: list[tuple[str, str]] = []
 
-    source = network.get("source") or inputs.get("network") or getattr(net, "source", "")
+    source = _source_text(network.get("source") or inputs.get("network") or getattr(net, "source", ""), labels)
     items.append((labels["m_network"], labels["m_network_text"].format(
         source=fmt_text(source) or labels["na"],
         nodes=fmt_persons(network.get("nodes", getattr(net, "n_nodes", None)), labels),
@@ -646,7 +649,7 @@ def _method_section(study: StudyResult, profile: Any, lang: str, labels: Mapping
             minutes=" / ".join(threshold_label(t) for t in thresholds), m=threshold_label(top),
             target=fmt_share(cov.target_share, labels))))
 
-    demand_text = labels["m_demand_text"].format(demand=fmt_text(inputs.get("demand")) or labels["na"])
+    demand_text = labels["m_demand_text"].format(demand=_source_text(inputs.get("demand"), labels) or labels["na"])
     methods = _demand_methods(cov.demand)
     if methods:
         counts = ", ".join(f"{m} {n}" for m, n in methods.items())
@@ -667,7 +670,7 @@ def _method_section(study: StudyResult, profile: Any, lang: str, labels: Mapping
 
     files = [(k, v) for k, v in inputs.items() if k not in ("network",) and not is_missing(v) and v != ""]
     if files:
-        listed = "; ".join(f"{labels.get(f'{k}_input', k)}: {fmt_text(v)}" for k, v in files)
+        listed = "; ".join(f"{labels.get(f'{k}_input', k)}: {_source_text(v, labels)}" for k, v in files)
         items.append((labels["m_inputs"], listed))
     if profile is not None:
         items.append((labels["m_standard"], _profile_name(study, profile, lang)))
@@ -676,6 +679,26 @@ def _method_section(study: StudyResult, profile: Any, lang: str, labels: Mapping
         items.append((labels["m_note"], note))
     items.append(("OpenStreetMap", labels["m_attribution"]))
     return '<dl class="method">' + "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in items) + "</dl>"
+
+
+_SOURCES = (("OpenStreetMap file ", "m_osm_file"), ("placed inside communities (", "m_placed"))
+
+
+def _source_text(value: Any, labels: Mapping[str, str]) -> str:
+    """An input as the reader needs it: a file by its name (the bundled demo's marked so, not a path into
+    site-packages), the pipeline's own phrases ("OpenStreetMap file …") in the report's language."""
+    text = fmt_text(value)
+    for prefix, key in _SOURCES:
+        if text.startswith(prefix):
+            return labels[key].format(name=text[len(prefix):].rstrip(")"))
+    if not text or ("/" not in text and "\\" not in text):
+        return text
+    path = Path(text)
+    try:
+        demo = path.resolve().is_relative_to(default_data_dir().resolve())
+    except (OSError, ValueError):
+        demo = False
+    return labels["m_demo_file"].format(name=path.name) if demo else path.name
 
 
 def _demand_methods(demand: pd.DataFrame | None) -> dict[str, int]:
@@ -717,7 +740,8 @@ def _map_document(study: StudyResult, suggestion: Suggestion | None, *, lang: st
                                          walking_features=getattr(study, "walking_features", None),
                                          distances_m=getattr(study, "distances_m", None)))
     return map_document(coverage_map(suggestion.after, None, lang=lang, note=note, suggested=suggestion.sites,
-                                     suggested_isochrones=suggestion.isochrones, curve=suggestion.curve))
+                                     suggested_isochrones=suggestion.isochrones, curve=suggestion.curve,
+                                     before=suggestion.before))
 
 
 def _doc_title(doc: str) -> str:

@@ -13,7 +13,7 @@ import html
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely import make_valid
+from shapely.ops import unary_union
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
@@ -34,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 #: Coverage share scale, red (none covered) to green (all covered); the static PNG map uses it too.
 SHARE_COLORS = ("#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850")
+#: The interactive map's share scale is diverging at the target: reds to pale yellow below it, greens above.
+_BELOW_SCALE = ("#a50026", "#f46d43", "#fdae61", "#fee08b")
+_ABOVE_SCALE = ("#a6d96a", "#1a9850", "#006837")
 NO_DATA_COLOR = "#bdbdbd"
 BELOW_TARGET_COLOR = "#67001f"
 _CURVE_COLOR = "#08519c"
@@ -60,6 +65,20 @@ PANEL_CSS = (
     "'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;color:#222;padding:6px 10px;"
 )
 BOX_CSS = "position:fixed;z-index:1000;" + PANEL_CSS
+#: Rules every map carries: no focus rectangle round a clicked shape (Leaflet's SVG paths take the browser's focus
+#: outline), community names as plain haloed text, and compact controls in a small frame (a report's iframe).
+MAP_CSS = (
+    ".leaflet-interactive:focus,.leaflet-container path:focus{outline:none}"
+    ".leaflet-tooltip.carecircle-label{background:transparent;border:none;box-shadow:none;padding:0;"
+    "font:600 11px/1.2 'Helvetica Neue',Arial,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;"
+    "color:#1a1a1a;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff;white-space:nowrap}"
+    ".leaflet-tooltip.carecircle-label:before{display:none}"
+    "@media (max-width:1150px){.leaflet-control-layers{font-size:11.5px;line-height:1.25}"
+    ".leaflet-control-layers-expanded{padding:4px 8px 4px 6px}"
+    ".carecircle-legend,.carecircle-headline,.carecircle-note,.carecircle-curve{font-size:11px!important;"
+    "padding:4px 7px!important}.carecircle-title{font-size:14px!important}"
+    ".carecircle-curve svg{width:200px;height:auto}}"
+)
 
 
 # --- writing and embedding --------------------------------------------------------------------------------------------
@@ -145,6 +164,7 @@ def base_map(location: list[float], title: str, tiles: str | None) -> folium.Map
         # One background only: keep it out of the layer control (a lone radio button explains nothing).
         folium.TileLayer(tiles, control=False).add_to(m)
     inline_leaflet(m)
+    m.get_root().header.add_child(html_element(f"<style>{MAP_CSS}</style>"), name="carecircle_css")
     # branca writes the figure's title into <title> as it is: escaped here, so a title cannot close the element.
     m.get_root().title = html.escape(title, quote=True)
     return m
@@ -239,6 +259,122 @@ def map_bounds(communities: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, dema
     west, south = float(b[:, 0].min()), float(b[:, 1].min())
     east, north = float(b[:, 2].max()), float(b[:, 3].max())
     return [[south, west], [north, east]]
+
+
+def share_color(share: float, target: float | None) -> str:
+    """Fill of a community covering ``share`` (0..1) with the coverage ``target``: a diverging scale whose break is
+    the target, so 86 % under a 90 % target (orange-yellow) and 100 % (dark green) never look alike.
+
+    Examples
+    --------
+    >>> share_color(0.86, 0.9) != share_color(1.0, 0.9)
+    True
+    """
+    share = float(np.clip(share, 0.0, 1.0))
+    if target is None or is_missing(target):  # no target: the plain red-to-green scale
+        return _ramp(SHARE_COLORS, share)
+    target = float(np.clip(target, 1e-6, 1.0))
+    if share < target - 1e-9:
+        return _ramp(_BELOW_SCALE, share / target)
+    return _ramp(_ABOVE_SCALE, 1.0 if target >= 1.0 else (share - target) / (1.0 - target))
+
+
+def share_gradient(target: float | None) -> str:
+    """CSS ``linear-gradient`` stops of :func:`share_color` over 0..100 %, with the hard break at the target."""
+    if target is None or is_missing(target):
+        return ", ".join(f"{_ramp(SHARE_COLORS, f)} {100 * f:.0f}%" for f in np.linspace(0, 1, 11))
+    target = float(np.clip(target, 1e-6, 1.0))
+    stops = [f"{_ramp(_BELOW_SCALE, f)} {100 * f * target:.1f}%" for f in np.linspace(0, 1, 6)]
+    if target < 1.0:
+        stops += [f"{_ramp(_ABOVE_SCALE, f)} {100 * (target + f * (1 - target)):.1f}%" for f in np.linspace(0, 1, 4)]
+    return ", ".join(stops)
+
+
+def _ramp(colors: tuple[str, ...], f: float) -> str:
+    """The colour at ``f`` (0..1) along ``colors``, interpolated in RGB."""
+    f = float(np.clip(f, 0.0, 1.0)) * (len(colors) - 1)
+    i = min(int(f), len(colors) - 2)
+    a, b = (np.array([int(c[k:k + 2], 16) for k in (1, 3, 5)], dtype=float) for c in colors[i:i + 2])
+    return "#{:02x}{:02x}{:02x}".format(*np.round(a + (b - a) * (f - i)).astype(int))
+
+
+# --- isochrones -------------------------------------------------------------------------------------------------------
+
+#: Walking bands, nearest first: a sequential blue scale (none of the share scale's reds and greens), the nearest
+#: band darkest; more than three thresholds interpolate along it.
+ISO_BAND_COLORS = ("#1d4f91", "#4a90c8", "#a6cee3", "#deebf7")
+
+
+def iso_band_color(i: int, n: int) -> str:
+    """Colour of the ``i``-th of ``n`` walking bands (ascending minutes): darkest first."""
+    if n <= len(ISO_BAND_COLORS) - 1:
+        return ISO_BAND_COLORS[i]
+    return _ramp(ISO_BAND_COLORS, 0.0 if n <= 1 else i / (n - 1))
+
+
+def add_isochrone_bands(m: folium.Map, isochrones: gpd.GeoDataFrame | None, facilities: gpd.GeoDataFrame,
+                        labels: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """The merged isochrones as non-overlapping bands (0–5, 5–10, 10–15 min), one layer each, and the
+    per-facility isochrones (a hidden layer, outlines in their band's colour).
+
+    Each band is its isochrone minus the next shorter one, so the colours never stack and the nearest band is not
+    hidden under the farther ones. Returns ``{threshold label: (colour, band text)}`` in ascending minutes.
+    """
+    if isochrones is None:
+        return {}
+    minutes = pd.to_numeric(isochrones["minutes"], errors="coerce")
+    per_facility = isochrones["facility_id"].notna()
+    merged = isochrones[~per_facility]
+    if merged.empty:
+        # Only per-facility polygons: merge them per threshold for display.
+        parts = isochrones.assign(_m=minutes).groupby("_m")
+        merged = gpd.GeoDataFrame({"minutes": list(parts.groups)},
+                                  geometry=[unary_union(g.geometry.to_numpy()) for _, g in parts], crs=4326)
+    merged_minutes = pd.to_numeric(merged["minutes"], errors="coerce")
+    levels = sorted(float(v) for v in merged_minutes.dropna().unique())
+    metres = getattr(labels["iso_band"], "metres", {})
+    bands: dict[str, tuple[str, str]] = {}
+    inner = None
+    for i, v in enumerate(levels):
+        lab = threshold_label(v)
+        lo = threshold_label(levels[i - 1]) if i else "0"
+        color = iso_band_color(i, len(levels))
+        bands[lab] = (color, labels["iso_band"].format(lo=metres.get(lo, lo), m=lab))
+        outer = make_valid(unary_union(list(merged[np.isclose(merged_minutes, v)].geometry)))
+        band = outer if inner is None else make_valid(outer.difference(inner))
+        inner = outer if inner is None else make_valid(unary_union([inner, outer]))
+        group = add_layer(m, labels["iso_layer"].format(m=lab))
+        if band.is_empty:
+            continue
+        folium.GeoJson(
+            gpd.GeoDataFrame(geometry=[band], crs=4326),
+            style_function=lambda _f, c=color: {"color": c, "weight": 0.8, "opacity": 0.7, "fillColor": c,
+                                                "fillOpacity": 0.2},
+            interactive=False,
+            control=False,
+        ).add_to(group)
+    if per_facility.any():
+        rows = isochrones[per_facility]
+        names = dict(zip(column_or_missing(facilities, "facility_id"), column_or_missing(facilities, "name"),
+                         strict=False))
+        row_minutes = minutes[per_facility]
+        extra = {"_color": [bands[threshold_label(v)][0] if pd.notna(v) and threshold_label(v) in bands
+                            else NO_DATA_COLOR for v in row_minutes]}
+        fac = rows.assign(_name=[names.get(f, f) for f in rows["facility_id"]], _minutes=row_minutes)
+        slim, keys, aliases = popup_frame(
+            fac, [("_name", labels["facility"], lambda v: popup_text(v, labels)),
+                  ("_minutes", labels["isochrone"],
+                   lambda v: labels["na"] if is_missing(v) else labels["minutes_unit"].format(
+                       m=threshold_label(float(v))))], extra)
+        group = add_layer(m, labels["iso_facility_layer"], show=False)
+        folium.GeoJson(
+            slim,
+            style_function=lambda f: {"color": f["properties"]["_color"], "weight": 1,
+                                      "fillColor": f["properties"]["_color"], "fillOpacity": 0.08},
+            tooltip=folium.GeoJsonTooltip(fields=keys, aliases=aliases, localize=False),
+            control=False,
+        ).add_to(group)
+    return bands
 
 
 # --- popups -----------------------------------------------------------------------------------------------------------
@@ -370,7 +506,7 @@ def title_box(title: str) -> str:
 
 def note_box(note: str) -> str:
     return (
-        f'<div class="carecircle-note" style="{BOX_CSS}bottom:40px;left:10px;max-width:320px;'
+        f'<div class="carecircle-note" style="{BOX_CSS}bottom:58px;left:10px;max-width:320px;'
         f'font-size:12px;font-style:italic;">{html.escape(note)}</div>'
     )
 
@@ -463,6 +599,87 @@ def _nice_step(span: float, max_ticks: int = 8) -> float:
     return step
 
 
+def share_chart_svg(shares: Mapping[str, Any], thresholds: Sequence[float], target_share: float,
+                    labels: Mapping[str, str], within: Mapping[str, str] | None = None, *,
+                    before: Mapping[str, Any] | None = None) -> str:
+    """The report's headline chart (``shares``: share per threshold label; ``labels``: the report's).
+
+    Horizontal bars: share of elderly within each threshold, with the target as a dashed line (plain SVG); with
+    ``before`` (shares before new sites), a light bar under each. A figure that the target line would cross goes
+    inside its bar."""
+    bar_h, gap, left, right, top_pad = 24, 10, 150, 70 if before is None else 130, 24
+    width = 640
+    pw = width - left - right
+    height = top_pad + len(thresholds) * (bar_h + gap) + 22
+    parts = []
+    for f in (0.0, 0.25, 0.5, 0.75, 1.0):
+        x = left + f * pw
+        parts.append(f'<line x1="{x:.1f}" y1="{top_pad - 4}" x2="{x:.1f}" y2="{height - 18}" stroke="#e3e3e3"/>')
+        parts.append(f'<text x="{x:.1f}" y="{height - 4}" text-anchor="middle" font-size="11" fill="#555">'
+                     f"{100 * f:.0f}%</text>")
+    for i, t in enumerate(thresholds):
+        lab = threshold_label(t)
+        share = shares.get(lab)
+        y = top_pad + i * (bar_h + gap)
+        w = 0.0 if is_missing(share) else max(0.0, min(1.0, float(share))) * pw
+        parts.append(f'<text x="{left - 8}" y="{y + bar_h / 2 + 4:.1f}" text-anchor="end" font-size="12" '
+                     f'fill="#222">{html.escape((within or {}).get(lab) or labels["within"].format(m=lab))}</text>')
+        old = None if before is None else before.get(lab)
+        text = fmt_share(share, labels)
+        if not is_missing(old):
+            wb = max(0.0, min(1.0, float(old))) * pw
+            text = f"{fmt_share(old, labels)} → {text}"
+            parts.append(f'<rect class="share-bar-before" x="{left}" y="{y}" width="{wb:.1f}" height="{bar_h}" '
+                         f'fill="#9ecae1"><title>{html.escape(fmt_share(old, labels))}</title></rect>')
+            parts.append(f'<rect class="share-bar" x="{left}" y="{y + bar_h / 4:.1f}" width="{w:.1f}" '
+                         f'height="{bar_h / 2:.1f}" fill="{_CURVE_COLOR}">'
+                         f"<title>{html.escape(fmt_share(share, labels))}</title></rect>")
+        else:
+            parts.append(f'<rect class="share-bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                         f'fill="{_CURVE_COLOR}"><title>{html.escape(text)}</title></rect>')
+        text_w = 7.2 * len(text) + 6  # bold 12 px digits
+        target_x = None if is_missing(target_share) else left + float(target_share) * pw
+        crossed = target_x is not None and left + w - 2 <= target_x <= left + w + 6 + text_w
+        if crossed and w > text_w + 8 and is_missing(old):
+            parts.append(f'<text class="share-label" x="{left + w - 6:.1f}" y="{y + bar_h / 2 + 4:.1f}" '
+                         f'text-anchor="end" font-size="12" font-weight="600" fill="#fff">{html.escape(text)}</text>')
+        else:  # beside the bar, after the target line when it would cross the figure
+            x = max(left + w, target_x if crossed else 0.0) + 6
+            parts.append(f'<text class="share-label" x="{x:.1f}" y="{y + bar_h / 2 + 4:.1f}" font-size="12" '
+                         f'font-weight="600" fill="#222">{html.escape(text)}</text>')
+    if not is_missing(target_share) and 0 <= float(target_share) <= 1:
+        x = left + float(target_share) * pw
+        parts.append(f'<line class="target-line" x1="{x:.1f}" y1="{top_pad - 8}" x2="{x:.1f}" y2="{height - 18}" '
+                     f'stroke="{BELOW_TARGET_COLOR}" stroke-width="1.5" stroke-dasharray="5 3"/>')
+        target_text = labels["target_line"].format(target=fmt_share(target_share, labels))
+        parts.append(f'<text x="{x:.1f}" y="{top_pad - 11}" text-anchor="middle" font-size="11" '
+                     f'fill="{BELOW_TARGET_COLOR}">{html.escape(target_text)}</text>')
+    caption = html.escape(labels["share_chart"])
+    return (f'<figure class="chart"><svg class="share-chart" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="{caption}">{"".join(parts)}</svg>'
+            f"<figcaption class=meta>{caption}</figcaption></figure>")
+
+
+def share_axis(shares: np.ndarray, target_share: float | None = None) -> tuple[float, list[float]]:
+    """The bottom of a share axis and its ticks: 0–100 % when the data spread widely, else starting a little below
+    the lowest share (and the target), so that a 95 → 100 % change is not flattened into the top line.
+
+    Examples
+    --------
+    >>> share_axis(np.array([0.954, 0.99, 1.0]), 0.9)
+    (0.85, [0.85, 0.9, 0.95, 1.0])
+    """
+    low = float(np.nanmin(shares)) if len(shares) else 0.0
+    if target_share is not None and not is_missing(target_share):
+        low = min(low, float(target_share))
+    step = next((s for s in (0.01, 0.02, 0.05, 0.1) if (1.0 - low) / s <= 4), None)
+    if step is None:
+        return 0.0, [0.0, 0.25, 0.5, 0.75, 1.0]
+    y0 = max(0.0, math.floor((low - step / 2) / step + 1e-9) * step)
+    n = round((1.0 - y0) / step)
+    return round(y0, 4), [round(y0 + i * step, 4) for i in range(n + 1)]
+
+
 def _curve_box(points: pd.DataFrame, target_share: float | None, labels: Mapping[str, str]) -> str:
     """A small line chart of the coverage curve in plain inline SVG (no script, no external resource)."""
     width, height = 260, 170
@@ -471,16 +688,17 @@ def _curve_box(points: pd.DataFrame, target_share: float | None, labels: Mapping
     xs = points["sites"].to_numpy(dtype=float)
     ys = np.clip(points["share"].to_numpy(dtype=float), 0.0, 1.0)
     x0, x1 = min(0.0, float(xs.min())), max(1.0, float(xs.max()))
+    y0, ticks = share_axis(ys, target_share)
 
     def sx(v: float) -> float:
         return left + (v - x0) / (x1 - x0) * pw
 
     def sy(v: float) -> float:
-        return top + (1.0 - v) * ph
+        return top + (1.0 - v) / (1.0 - y0) * ph
 
     grid, text = "#d9d9d9", "#444"
     parts = []
-    for f in (0.0, 0.25, 0.5, 0.75, 1.0):
+    for f in ticks:
         y = sy(f)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="{grid}" '
                      'stroke-width="1"/>')
@@ -496,7 +714,7 @@ def _curve_box(points: pd.DataFrame, target_share: float | None, labels: Mapping
         tick += step
     parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="{text}"/>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="{text}"/>')
-    if target_share is not None and not is_missing(target_share) and 0 <= float(target_share) <= 1:
+    if target_share is not None and not is_missing(target_share) and y0 <= float(target_share) <= 1:
         y = sy(float(target_share))
         target_text = html.escape(labels["curve_target"].format(target=fmt_share(target_share, labels)))
         parts.append(f'<line class="carecircle-curve-target" x1="{left}" y1="{y:.1f}" x2="{left + pw}" '

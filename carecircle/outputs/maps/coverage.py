@@ -17,7 +17,6 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely.ops import unary_union
 
 from carecircle.core.access import AccessibilityResult
 from carecircle.core.coverage import CoverageResult, threshold_label
@@ -30,8 +29,8 @@ from carecircle.outputs.maps.common import (
     BOX_CSS,
     NO_DATA_COLOR,
     PANEL_CSS,
-    SHARE_COLORS,
     add_facilities,
+    add_isochrone_bands,
     add_layer,
     base_map,
     check_isochrones,
@@ -46,6 +45,8 @@ from carecircle.outputs.maps.common import (
     note_box,
     popup_frame,
     popup_text,
+    share_color,
+    share_gradient,
     swatch,
     title_box,
     to_wgs84,
@@ -54,10 +55,10 @@ from carecircle.outputs.maps.walking import add_walking_layer, walking_legend
 
 logger = logging.getLogger(__name__)
 
-# Isochrones: the shortest threshold darkest, the longest lightest.
-_ISO_DARK = (8, 69, 148)
-_ISO_LIGHT = (158, 202, 225)
 _UNCOVERED_COLOR = "#7b3294"
+_NEWLY_COVERED_COLOR = "#1a9850"
+# Community names are written on the map up to this many communities (beyond, they would hide one another).
+_MAX_LABELS = 120
 # Suggested sites: a near-black numbered square with an amber ring, a colour no facility type uses.
 _SUGGESTED_FILL = "#1a1a1a"
 _SUGGESTED_RING = "#ffb000"
@@ -84,6 +85,7 @@ def coverage_map(
     walking_model: Mapping[str, Any] | None = None,
     walking_features: gpd.GeoDataFrame | None = None,
     distances_m: Sequence[float] | None = None,
+    before: CoverageResult | None = None,
 ) -> folium.Map:
     """Interactive map of a coverage result, self-contained and usable offline.
 
@@ -135,6 +137,9 @@ def coverage_map(
     distances_m : sequence of float, optional
         The thresholds as the distances they were given in (metres, one per ``result.thresholds_min``): every
         label then says "within 300 m" instead of minutes.
+    before : CoverageResult, optional
+        The coverage before the suggested sites (``Suggestion.before``): the uncovered-elderly layer then shows who
+        was beyond the largest threshold before, those the new sites now reach as green rings (the gap closed).
 
     Returns
     -------
@@ -180,15 +185,15 @@ def coverage_map(
 
     m = base_map(_center(communities, facilities, demand), title, tiles)
 
-    share_cmap = branca.colormap.LinearColormap(SHARE_COLORS, vmin=0.0, vmax=1.0)
     type_colors = facility_type_colors(drawn_facilities)
 
-    coverage_group = _add_communities(m, communities, thresholds, result.target_share, share_cmap, labels)
+    coverage_group = _add_communities(m, communities, thresholds, result.target_share, labels)
     access = (_access_layer(m, communities, demand, accessibility, labels) if "access_per_1000" in communities
               else None)
-    iso_colors = _add_isochrones(m, isochrones, facilities, labels)
+    iso_colors = add_isochrone_bands(m, isochrones, facilities, labels)
     new_iso_layers = _add_suggested_isochrones(m, suggested_isochrones, labels)
-    n_uncovered = _add_uncovered(m, demand, facilities, top, labels)
+    n_uncovered = _add_uncovered(m, demand, facilities, top, labels,
+                                 before=to_wgs84(before.demand, "before") if before is not None else None)
     if access is None:
         add_facilities(m, drawn_facilities, thresholds, type_colors, labels)
     else:
@@ -208,8 +213,9 @@ def coverage_map(
     if note:
         root.html.add_child(html_element(note_box(note)), name="carecircle_note")
     root.html.add_child(
-        html_element(_legend_box(share_cmap, top, result.target_share, iso_colors, type_colors, labels,
+        html_element(_legend_box(top, result.target_share, iso_colors, type_colors, labels,
                                    suggested=suggested is not None, new_iso_layers=new_iso_layers,
+                                   newly_covered=before is not None,
                                    access_legend=(access["legend"] if access else "") + walking)),
         name="carecircle_legend",
     )
@@ -266,13 +272,15 @@ def _add_communities(
     communities: gpd.GeoDataFrame,
     thresholds: tuple[float, ...],
     target_share: float,
-    cmap: branca.colormap.LinearColormap,
     labels: Mapping[str, str],
 ) -> folium.FeatureGroup:
     top = threshold_label(max(thresholds))
     group = add_layer(m, labels["communities_layer"])
     if communities.empty:
         return group
+    if labels["_lang"] == "en" and "name_en" in communities:  # English names where the communities give them
+        communities = communities.assign(name=communities["name_en"].where(communities["name_en"].notna(),
+                                                                            column_or_missing(communities, "name")))
     fields: list[tuple[str, str, Callable[[Any], str]]] = [
         ("name", labels["community"], lambda v: popup_text(v, labels)),
         ("elderly", labels["elderly"], lambda v: fmt_persons(v, labels)),
@@ -285,10 +293,13 @@ def _add_communities(
     shares = pd.to_numeric(column_or_missing(communities, f"share_{top}"), errors="coerce")
     below = column_or_missing(communities, "below_target").fillna(False).astype(bool)
     extra = {
-        "_fill": [NO_DATA_COLOR if pd.isna(s) else cmap.rgb_hex_str(float(np.clip(s, 0, 1)))
-                  for s in shares],
+        "_fill": [NO_DATA_COLOR if pd.isna(s) else share_color(s, target_share) for s in shares],
         "_dash": ["6 4" if b else None for b in below],
     }
+    labelled = len(communities) <= _MAX_LABELS
+    if labelled:
+        extra["_label"] = [popup_text(v, labels) if not is_missing(v) else "" for v in
+                           column_or_missing(communities, "name")]
     slim, keys, aliases = popup_frame(communities, fields, extra)
 
     def style(feature: dict) -> dict:
@@ -298,15 +309,31 @@ def _add_communities(
                     "dashArray": p["_dash"], "fillOpacity": 0.6}
         return {"fillColor": p["_fill"], "color": "#555555", "weight": 1, "fillOpacity": 0.6}
 
-    folium.GeoJson(
+    layer = folium.GeoJson(
         slim,
         style_function=style,
         highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
-        tooltip=folium.GeoJsonTooltip(fields=[keys[0]], labels=False),
+        tooltip=None if labelled else folium.GeoJsonTooltip(fields=[keys[0]], labels=False),
         control=False,
-    ).add_to(group)
+    )
+    layer.add_to(group)
+    if labelled:
+        m.get_root().html.add_child(html_element(_label_script(layer.get_name())), name="carecircle_labels")
     return group
+
+
+def _label_script(layer: str) -> str:
+    """Each community's name written on the map: a permanent tooltip (plain haloed text, ``carecircle-label``)
+    at its centre, bound per community (a tooltip bound to the whole GeoJSON layer would be one label only)."""
+    return (
+        "<script>window.addEventListener('load', function () {"
+        f"{layer}.eachLayer(function (l) {{ var t = l.feature && l.feature.properties._label;"
+        " if (t) { l.bindTooltip(t, {permanent: true, direction: 'center', interactive: false,"
+        " className: 'carecircle-label'}); } });"
+        "});</script>"
+    )
+
 
 def _capital(text: str) -> str:
     """``text`` with its first letter in upper case (a label that starts with a supply noun: "beds ...")."""
@@ -476,95 +503,38 @@ def _access_switch_script(m: folium.Map, groups: list[folium.FeatureGroup], cove
     )
 
 
-def _iso_color(i: int, n: int) -> str:
-    """Colour of the ``i``-th of ``n`` thresholds (ascending): darkest first."""
-    f = 0.0 if n <= 1 else i / (n - 1)
-    rgb = [round(d + (lt - d) * f) for d, lt in zip(_ISO_DARK, _ISO_LIGHT, strict=True)]
-    return "#{:02x}{:02x}{:02x}".format(*rgb)
-
-
-def _add_isochrones(
-    m: folium.Map,
-    isochrones: gpd.GeoDataFrame | None,
-    facilities: gpd.GeoDataFrame,
-    labels: Mapping[str, str],
-) -> dict[str, str]:
-    """Add merged isochrone layers (ascending minutes) and the per-facility layer (hidden).
-
-    Returns ``{layer label: colour}`` for the legend, in ascending minutes.
-    """
-    if isochrones is None:
-        return {}
-    minutes = pd.to_numeric(isochrones["minutes"], errors="coerce")
-    per_facility = isochrones["facility_id"].notna()
-    merged = isochrones[~per_facility]
-    if merged.empty:
-        # Only per-facility polygons: merge them per threshold for display.
-        parts = isochrones.assign(_m=minutes).groupby("_m")
-        merged = gpd.GeoDataFrame(
-            {"minutes": list(parts.groups)},
-            geometry=[unary_union(g.geometry.to_numpy()) for _, g in parts],
-            crs=4326,
-        )
-    merged_minutes = pd.to_numeric(merged["minutes"], errors="coerce")
-    levels = sorted(float(v) for v in merged_minutes.dropna().unique())
-    colors = {threshold_label(v): _iso_color(i, len(levels)) for i, v in enumerate(levels)}
-    for v in levels:
-        lab = threshold_label(v)
-        color = colors[lab]
-        layer_name = labels["iso_layer"].format(m=lab)
-        group = add_layer(m, layer_name)
-        rows = merged[np.isclose(merged_minutes, v)]
-        folium.GeoJson(
-            gpd.GeoDataFrame(geometry=list(rows.geometry), crs=4326),
-            style_function=lambda _f, c=color: {"color": c, "weight": 2, "fillColor": c,
-                                                "fillOpacity": 0.07},
-            interactive=False,
-            control=False,
-        ).add_to(group)
-    if per_facility.any():
-        rows = isochrones[per_facility]
-        names = dict(zip(column_or_missing(facilities, "facility_id"), column_or_missing(facilities, "name"),
-                         strict=False))
-        row_minutes = minutes[per_facility]
-        extra = {"_color": [colors.get(threshold_label(v), NO_DATA_COLOR) if pd.notna(v) else NO_DATA_COLOR
-                            for v in row_minutes]}
-        fac = rows.assign(_name=[names.get(f, f) for f in rows["facility_id"]], _minutes=row_minutes)
-        slim, keys, aliases = popup_frame(
-            fac,
-            [("_name", labels["facility"], lambda v: popup_text(v, labels)),
-             ("_minutes", labels["isochrone"], lambda v: _fmt_threshold(v, labels))],
-            extra,
-        )
-        group = add_layer(m, labels["iso_facility_layer"], show=False)
-        folium.GeoJson(
-            slim,
-            style_function=lambda f: {"color": f["properties"]["_color"], "weight": 1,
-                                      "fillColor": f["properties"]["_color"], "fillOpacity": 0.08},
-            tooltip=folium.GeoJsonTooltip(fields=keys, aliases=aliases, localize=False),
-            control=False,
-        ).add_to(group)
-    return colors
-
-
 def _add_uncovered(
     m: folium.Map,
     demand: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     top: float,
     labels: Mapping[str, str],
+    *,
+    before: gpd.GeoDataFrame | None = None,
 ) -> int:
+    """The elderly beyond ``top`` minutes (purple dots sized by population); with ``before`` (the demand before
+    new sites), those beyond it before, the ones now covered as green rings."""
     lab = threshold_label(top)
     group = add_layer(m, labels["uncovered_layer"])
     covered = column_or_missing(demand, f"covered_{lab}").fillna(False).astype(bool)
     rows = demand[~covered & (demand.geometry.geom_type == "Point")]
+    if before is not None and len(before):
+        was = column_or_missing(before, f"covered_{lab}").fillna(False).astype(bool).to_numpy()
+        now = column_or_missing(demand, f"covered_{lab}").fillna(False).astype(bool).to_numpy() \
+            if len(demand) == len(before) else np.zeros(len(before), dtype=bool)
+        rows = before[~was & (before.geometry.geom_type == "Point").to_numpy()].assign(_now=now[~was & (
+            before.geometry.geom_type == "Point").to_numpy()])
+        rows = rows.assign(nearest_facility=column_or_missing(rows, "nearest_facility"))
     if rows.empty:
         return 0
     names = dict(zip(column_or_missing(facilities, "facility_id"), column_or_missing(facilities, "name"), strict=False))
     rows = rows.assign(_nearest=[names.get(f, f) if not is_missing(f) else None
                                  for f in column_or_missing(rows, "nearest_facility")])
     pop = pd.to_numeric(column_or_missing(rows, "population"), errors="coerce").fillna(0.0)
-    extra = {"_radius": [float(np.clip(2.5 + math.sqrt(max(p, 0.0)) / 2.0, 3.0, 10.0)) for p in pop]}
+    now = rows["_now"].to_numpy() if "_now" in rows else np.zeros(len(rows), dtype=bool)
+    extra = {"_radius": [float(np.clip(2.5 + math.sqrt(max(p, 0.0)) / 2.0, 3.0, 10.0)) for p in pop],
+             "_color": [_NEWLY_COVERED_COLOR if n else _UNCOVERED_COLOR for n in now],
+             "_fillOpacity": [0.15 if n else 0.75 for n in now], "_weight": [2.5 if n else 1 for n in now]}
     slim, keys, aliases = popup_frame(
         rows,
         [("population", labels["population"], lambda v: fmt_persons(v, labels)),
@@ -576,7 +546,9 @@ def _add_uncovered(
         slim,
         marker=folium.CircleMarker(radius=4, color=_UNCOVERED_COLOR, weight=1, fill=True,
                                    fill_color=_UNCOVERED_COLOR, fill_opacity=0.75),
-        style_function=lambda f: {"radius": f["properties"]["_radius"]},
+        style_function=lambda f: {"radius": f["properties"]["_radius"], "color": f["properties"]["_color"],
+                                  "fillColor": f["properties"]["_color"], "weight": f["properties"]["_weight"],
+                                  "fillOpacity": f["properties"]["_fillOpacity"]},
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False),
         control=False,
     ).add_to(group)
@@ -710,42 +682,51 @@ def _headline_box(
 
 
 def _legend_box(
-    cmap: branca.colormap.LinearColormap,
     top: float,
     target_share: float,
-    iso_colors: Mapping[str, str],
+    iso_colors: Mapping[str, tuple[str, str]],
     type_colors: Mapping[str, str],
     labels: Mapping[str, str],
     *,
     suggested: bool = False,
     new_iso_layers: list[str] | None = None,
     access_legend: str | None = None,
+    newly_covered: bool = False,
 ) -> str:
     top_lab = threshold_label(top)
-    stops = ", ".join(f"{cmap.rgb_hex_str(x)} {100 * x:.0f}%" for x in np.linspace(0, 1, 11))
+    has_target = not is_missing(target_share)
+    target = float(np.clip(target_share, 0.0, 1.0)) if has_target else 1.0
+    # The target marked under the scale, where the colours break from yellow to green.
+    mark = "" if not has_target else (
+        '<div class="carecircle-share-target" style="position:relative;width:202px;height:13px;'
+            f'font-size:10.5px;color:{BELOW_TARGET_COLOR}"><span style="position:absolute;left:{200 * target:.0f}px;'
+            f'transform:translateX(-{100 * target:.0f}%);white-space:nowrap">▲ {fmt_share(target_share, labels)}'
+            "</span></div>")
     parts = [
         f'<div class="carecircle-legend-title" style="font-weight:600">'
         f'{html.escape(labels["legend_share"].format(m=top_lab))}</div>',
         f'<div class="carecircle-share-scale" style="width:200px;height:12px;border:1px solid #888;'
-        f'background:linear-gradient(to right, {stops})"></div>',
+        f'background:linear-gradient(to right, {share_gradient(target_share)})"></div>',
         '<div style="display:flex;justify-content:space-between;width:202px;font-size:11px">'
-        + "".join(f"<span>{p}%</span>" for p in (0, 25, 50, 75, 100)) + "</div>",
+        + "".join(f"<span>{p}%</span>" for p in (0, 25, 50, 75, 100)) + "</div>" + mark,
+        f'<div style="font-size:11px;color:#555">{swatch(share_color(target, target))}'
+        f'{html.escape(labels["share_at_target"])} ({fmt_share(target_share, labels)}+)</div>' if has_target else "",
         f'<div style="font-size:11px;color:#555">{swatch(NO_DATA_COLOR)}{html.escape(labels["na"])}'
         f' &nbsp; {swatch("transparent", border=f"2px dashed {BELOW_TARGET_COLOR}")}'
         f'{html.escape(labels["below_target_note"].format(target=fmt_share(target_share, labels)))}</div>',
     ]
     if iso_colors:
         parts.append(f'<div style="font-weight:600;margin-top:6px">{html.escape(labels["legend_iso"])}</div>')
-        parts.extend(
-            f"<div>{swatch(c + '33', border=f'2px solid {c}')}"
-            f"{html.escape(labels['iso_layer'].format(m=lab))}</div>"
-            for lab, c in iso_colors.items()
-        )
+        parts.extend(f"<div class='carecircle-band'>{swatch(c + '99', border=f'1px solid {c}')}"
+                     f"{html.escape(text)}</div>" for c, text in iso_colors.values())
     dot = swatch(_UNCOVERED_COLOR, circle=True, border=f"1px solid {_UNCOVERED_COLOR}")
     parts.append(
         f'<div style="margin-top:6px">{dot}'
         f'{html.escape(labels["legend_uncovered"].format(m=top_lab))}</div>'
     )
+    if newly_covered:
+        ring = swatch(_NEWLY_COVERED_COLOR + "26", circle=True, border=f"2px solid {_NEWLY_COVERED_COLOR}")
+        parts.append(f'<div class="carecircle-newly-covered">{ring}{html.escape(labels["newly_covered"])}</div>')
     if type_colors:
         heading = html.escape(labels["legend_types"])
         parts.append(f'<div style="font-weight:600;margin-top:6px">{heading}</div>')

@@ -1,0 +1,247 @@
+"""Issue 15: what a report author hands in — the interactive map and the report read cleanly.
+
+Each test inspects the rendered result: the map's bands and labels, the report in headless Chromium (screen and
+print) and the PDF printed from it. The study is the bundled demo, run once.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import re
+import shutil
+import subprocess
+import time
+import types
+
+import numpy as np
+import pytest
+from browser import open_browser
+from shapely.geometry import shape
+
+from carecircle.outputs.maps import coverage_map, map_document
+from carecircle.outputs.maps.common import share_axis, share_color, share_gradient
+from carecircle.outputs.report import render_report
+from carecircle.pipeline import run_study
+from carecircle.plan.siting import suggest_sites
+
+SRCDOC = re.compile(r'srcdoc="([^"]*)"')
+
+
+@pytest.fixture(scope="module")
+def study():
+    return run_study()
+
+
+@pytest.fixture(scope="module")
+def suggestion(study):
+    cov = study.coverage
+    return suggest_sites(study.network, cov.facilities, cov.demand, cov.communities, new_sites=2, minutes=15.0,
+                         time_limit_s=20.0)
+
+
+@pytest.fixture(scope="module")
+def reports(study) -> dict[str, str]:
+    return {lang: render_report(study, lang=lang, generated="2025-01-31") for lang in ("en", "zh")}
+
+
+def _outside(page: str) -> str:
+    return SRCDOC.sub('srcdoc=""', page)
+
+
+def _section(page: str, sid: str) -> str:
+    found = re.search(rf'<section id="{sid}">(.*?)</section>', _outside(page), flags=re.DOTALL)
+    assert found, sid
+    return found.group(1)
+
+
+def _rgb(color: str) -> np.ndarray:
+    return np.array([int(color[k:k + 2], 16) for k in (1, 3, 5)], dtype=float)
+
+
+# --- the interactive map ---------------------------------------------------------------------------------------------
+
+
+def _groups(m) -> dict:
+    return {html.unescape(c.layer_name): c for c in m._children.values() if hasattr(c, "layer_name")}
+
+
+def test_isochrones_are_non_overlapping_bands_in_a_sequential_palette(study):
+    m = coverage_map(study.coverage, study.isochrones)
+    groups = _groups(m)
+    bands = []
+    for name in ("5-minute walk", "10-minute walk", "15-minute walk"):
+        (gj,) = list(groups[name]._children.values())
+        geoms = [shape(f["geometry"]) for f in gj.data["features"]]
+        style = gj.style_function(gj.data["features"][0])
+        bands.append((geoms[0], style["fillColor"]))
+    for i in range(3):
+        for j in range(i + 1, 3):
+            assert bands[i][0].intersection(bands[j][0]).area < 1e-4 * bands[j][0].area
+    # sequential: each band lighter than the nearer one
+    lightness = [_rgb(c).sum() for _, c in bands]
+    assert lightness == sorted(lightness) and len(set(lightness)) == 3
+    legend = map_document(m)
+    assert "0–5 min walk" in legend and "5–10 min walk" in legend and "10–15 min walk" in legend
+
+
+def test_share_scale_separates_the_range_around_the_target():
+    # 86 % under a 90 % target and 100 % were near-identical greens on the old 0–100 % scale
+    assert np.linalg.norm(_rgb(share_color(0.86, 0.9)) - _rgb(share_color(1.0, 0.9))) > 150
+    assert share_color(0.89, 0.9) != share_color(0.91, 0.9)
+    below, above = _rgb(share_color(0.89, 0.9)), _rgb(share_color(0.91, 0.9))
+    assert below[0] > below[1] and above[1] > above[0]  # yellow-orange below, green above
+    assert "90.0%" in share_gradient(0.9)  # the break sits at the target
+    assert share_color(1.0, None).startswith("#")  # no target: the plain scale
+
+
+@pytest.mark.browser
+def test_map_labels_scale_bar_and_focus(study, tmp_path):
+    path = tmp_path / "map.html"
+    path.write_text(map_document(coverage_map(study.coverage, study.isochrones, note="Illustrative data, "
+                                              "not statistics; boundaries are made up for the demo.")),
+                    encoding="utf-8")
+    driver = open_browser(tmp_path)
+    try:
+        driver.get(path.as_uri())
+        deadline = time.time() + 15
+        while time.time() < deadline and not driver.find_elements("css selector", ".carecircle-label"):
+            time.sleep(0.2)
+        labels = [e.text for e in driver.find_elements("css selector", ".leaflet-tooltip.carecircle-label")]
+        assert sorted(labels) == sorted(study.coverage.communities["name_en"])  # English names in English
+        rects = driver.execute_script(
+            "return ['.leaflet-control-scale', '.carecircle-note'].map(s => {"
+            "const r = document.querySelector(s).getBoundingClientRect();"
+            "return [r.left, r.top, r.right, r.bottom];});")
+        (sl, st, sr, sb), (nl, nt, nr, nb) = rects
+        assert sb <= nt or st >= nb or sr <= nl or sl >= nr, rects  # the scale bar clears the note
+        outline = driver.execute_script(
+            "const p = document.querySelector('.leaflet-overlay-pane path.leaflet-interactive');"
+            "p.dispatchEvent(new MouseEvent('click', {bubbles: true})); p.focus();"
+            "return getComputedStyle(p).outlineStyle;")
+        assert outline == "none"
+    finally:
+        driver.quit()
+
+
+# --- the report ------------------------------------------------------------------------------------------------------
+
+
+def test_english_names_in_every_table_of_the_english_report(reports, study):
+    rollup = _section(reports["en"], "rollup-subdistrict")
+    assert "North Subdistrict (illustrative)" in rollup and "示例北街道" not in rollup
+    assert "示例北街道" in _section(reports["zh"], "rollup-subdistrict")
+
+
+def test_childcare_judged_against_a_childcare_target_only(study):
+    plain = _section(render_report(study, map_html="<p/>"), "childcare")
+    assert "Below target" not in plain and "below" not in re.findall(r"<tr class=\"(\w+)\"", plain)
+    target = types.SimpleNamespace(kind="coverage", population="children", types=("childcare",), min_share=0.5,
+                                   minutes=15.0)
+    profile = types.SimpleNamespace(name="Test", id="test", targets=(target,))
+    judged = _section(render_report(dataclasses.replace(study, profile=profile), map_html="<p/>"), "childcare")
+    shares = study.childcare.communities["share_15"]
+    assert judged.count('<tr class="below">') == int((shares < 0.5).sum()) > 0
+    assert "50.0%" in judged
+
+
+def test_input_files_by_name_and_no_english_in_the_chinese_report(reports):
+    method = _section(reports["en"], "method")
+    assert "facilities.csv (bundled demo)" in method and "site-packages" not in method and "/data/" not in method
+    zh = _outside(reports["zh"])
+    for english in ("OpenStreetMap file", "placed inside communities", "bundled demo"):
+        assert english not in zh
+    assert "OpenStreetMap文件" in zh and "内置示例数据" in zh
+
+
+def test_suggestion_report_has_its_own_title_before_and_after_and_a_close_axis(study, suggestion):
+    page = render_report(study, suggestion=suggestion, map_html="<p/>")
+    assert "<title>New sites: 15-minute elder-care circle report</title>" in page
+    assert "before: " in _section(page, "headline") and "share-bar-before" in page
+    ticks = re.findall(r'font-size="10" fill="#444">(\d+)%</text>', _section(page, "suggestion"))
+    assert ticks and int(ticks[0]) >= 80  # the axis starts near the data, not at 0 %
+    assert share_axis(np.array([0.954, 1.0]), 0.9)[0] == pytest.approx(0.85)
+
+
+def test_suggestion_map_shows_the_gap_closed(study, suggestion):
+    doc = map_document(coverage_map(suggestion.after, suggested=suggestion.sites, curve=suggestion.curve,
+                                    before=suggestion.before))
+    assert "Newly covered by the new sites" in doc and "#1a9850" in doc
+    uncovered_before = (~suggestion.before.demand["covered_15"].astype(bool)).sum()
+    assert uncovered_before > 0
+    group = _groups(coverage_map(suggestion.after, before=suggestion.before))["Uncovered elderly"]
+    (gj,) = list(group._children.values())
+    assert len(gj.data["features"]) == uncovered_before
+
+
+_LAYOUT_JS = """
+const cards = Array.from(document.querySelectorAll('#headline .card')).map(c => c.getBoundingClientRect());
+const main = document.querySelector('main').getBoundingClientRect();
+const line = document.querySelector('.share-chart .target-line');
+const x = line ? line.getBoundingClientRect().left : null;
+const crossed = Array.from(document.querySelectorAll('.share-chart .share-label')).map(t => t.getBoundingClientRect())
+    .filter(r => x !== null && r.left < x && r.right > x).length;
+// short compliance cells (level, unit, value, status) whose text runs over more than one line
+const cells = Array.from(document.querySelectorAll('table.compliance tbody td')).filter((td, i) =>
+    [1, 2, 4, 5].includes(td.cellIndex)).filter(td => { const r = document.createRange(); r.selectNodeContents(td);
+    const rs = Array.from(r.getClientRects()); if (!rs.length) { return false; }
+    const h = Math.max(...rs.map(x => x.height));
+    return Math.max(...rs.map(x => x.bottom)) - Math.min(...rs.map(x => x.top)) > 1.6 * h;
+}).length;
+const heading = Array.from(document.querySelectorAll('#map h2')).filter(h => h.offsetParent !== null)
+    .map(h => h.textContent);
+const badges = Array.from(document.querySelectorAll('table.compliance .status'))
+    .filter(b => b.getClientRects().length > 1).length;
+const overflow = Array.from(document.querySelectorAll('main *')).filter(e => e.offsetParent !== null
+    && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+    .map(e => e.tagName + '.' + e.className);
+return {tops: cards.map(r => Math.round(r.top)), widths: cards.map(r => r.width),
+        right: Math.max(...cards.map(r => r.right)), main: main.right, crossed: crossed, status_heights: cells,
+        heading: heading, badge_lines: badges, overflow: overflow,
+        frame: (document.querySelector('.map-frame iframe') || {offsetHeight: 0}).offsetHeight};
+"""
+
+
+@pytest.fixture(scope="module")
+def zh_study():
+    return run_study(standard="qitaihe-2020", lang="zh")
+
+
+# A 1-pixel PNG in place of the static map (drawing the real one is slow and another module's business).
+_PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+                        "AAAABJRU5ErkJggg==")
+
+
+@pytest.mark.browser
+def test_report_layout_on_screen_and_in_print(zh_study, tmp_path):
+    assert zh_study.compliance is not None and len(zh_study.compliance)
+    path = tmp_path / "report.html"
+    path.write_text(render_report(zh_study, map_png=_PNG), encoding="utf-8")
+    driver = open_browser(tmp_path)
+    try:
+        driver.set_window_size(1400, 1000)
+        driver.get(path.as_uri())
+        screen = driver.execute_script(_LAYOUT_JS)
+        assert len(set(screen["tops"])) == 1, screen  # six cards in one row, none alone on a second
+        assert max(screen["widths"]) < 1.2 * min(screen["widths"])
+        assert screen["crossed"] == 0  # no figure crossed by the target line
+        assert screen["heading"] == ["交互地图"] and screen["frame"] >= 760
+        # the short columns never wrap (one character per line): each cell and badge on one line
+        assert screen["status_heights"] == 0
+        assert screen["badge_lines"] == 0
+        driver.set_window_size(794, 1123)  # A4 at 96 dpi
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        printed = driver.execute_script(_LAYOUT_JS)
+        assert printed["heading"] == ["地图"]
+        assert printed["right"] <= printed["main"] + 1, printed  # no card cut at the right
+        assert printed["overflow"] == [], printed  # nothing wider than the page
+        pdf = base64.b64decode(driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])
+        assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+        (tmp_path / "report.pdf").write_bytes(pdf)
+        if shutil.which("pdftoppm"):
+            subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(tmp_path / "report.pdf"),
+                            str(tmp_path / "page")], check=True)
+            assert list(tmp_path.glob("page*.png"))
+    finally:
+        driver.quit()
