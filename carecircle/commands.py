@@ -20,7 +20,7 @@ from carecircle.config import COLUMN_KEYS, InputsSpec, StudyConfig, SuggestSpec,
 from carecircle.core.network import check_bbox
 from carecircle.defaults import ACCESS_PER, DEFAULT_LANG, EXIT_SOME_FAILED
 from carecircle.errors import InputError, OutputError
-from carecircle.outputs.comparison import write_comparison
+from carecircle.outputs.comparison import flip_order, share_texts, write_comparison
 from carecircle.outputs.export import write_suggestion
 from carecircle.outputs.i18n import CONSOLE_LABELS, in_language
 from carecircle.pipeline import prepare, read_suggestion_inputs, suggest
@@ -247,13 +247,12 @@ def comparison_lines(cmp, *, lang: str, distances_m=None) -> list[str]:
             lines.append(L[label].format(target="" if target is None else f"{target}", names=_join(names, L)))
     table = cmp.compliance
     if table is not None and len(table):
-        flips = table[table["changed"].astype(bool)]
-        order = {"overall": 0, "district": 1, "subdistrict": 2, "community": 3}
-        flips = flips.assign(_o=flips["level"].map(order).fillna(4)).sort_values(["_o", "target_id"], kind="mergesort")
+        flips = flip_order(table[table["changed"].astype(bool)])
         if len(flips):
             lines.append(L["flips"].format(n=len(flips)))
             for _, row in flips.head(20).iterrows():
-                lines.append(L["flip"].format(id=row["target_id"], unit=row["unit"],
+                unit = L["unit_overall"] if row["level"] == "overall" else row["unit"]
+                lines.append(L["flip"].format(id=row["target_id"], unit=unit,
                                               base=L.get(f"status_{row['status_base']}", row["status_base"]),
                                               plan=L.get(f"status_{row['status_plan']}", row["status_plan"])))
             if len(flips) > 20:
@@ -376,18 +375,7 @@ def _join(items, L, most: int = 10) -> str:
 
 
 def _pcts(*shares) -> list[str]:
-    """Shares as percentages with one decimal, or more (up to four) where one decimal would show a share below
-    100% as 100.0%, one above 0 as 0.0%, or two different shares alike ("99.97%", never "100.0%")."""
-    values = [None if s is None or s != s else float(s) for s in shares]
-    known = [v for v in values if v is not None]
-    for places in range(1, 5):
-        texts = {v: f"{v * 100:.{places}f}%" for v in known}
-        full, zero = f"{100:.{places}f}%", f"{0:.{places}f}%"
-        clash = any((v < 1 and t == full) or (v > 0 and t == zero) for v, t in texts.items())
-        clash = clash or len(set(texts.values())) < len({round(v, 6) for v in known})
-        if not clash:
-            break
-    return ["n/a" if v is None else f"{v * 100:.{places}f}%" for v in values]
+    return share_texts(shares)
 
 
 def _share_text(share: float) -> str:

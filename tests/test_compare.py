@@ -209,3 +209,23 @@ def test_comparison_map_opens_in_headless_chromium(written, tmp_path, lang):
         assert len(names) == 9 and names[1:3] == [f"{study}{sep}{walk}" for study in ("baseline", "plan")]
     finally:
         driver.quit()
+
+
+def test_report_html_lists_coverage_in_points_and_the_targets_that_flip(written, cmp):
+    """Issue 15: compare writes a report a planner reads, in the chosen language: coverage per threshold with the
+    change in percentage points, the targets that flip (study-wide first) and the facility changes."""
+    flips = cmp.compliance_flips
+    assert flips is not None and len(flips)
+    for files, lang in zip(written, ("en", "zh"), strict=True):
+        page = files["report.html"].read_text(encoding="utf-8")
+        assert ("pp</td>" if lang == "en" else "个百分点</td>") in page
+        assert "share_change" not in page
+        for target in flips["target_id"].unique():
+            assert f"<td>{target}</td>" in page
+        assert ("Standards targets that flip" if lang == "en" else "评估结果变化的指标") in page
+        assert ("not met</td><td>met" if lang == "en" else "未达标</td><td>达标") in page
+        for fid in cmp.facilities["facility_id"]:
+            assert f"<td>{fid}</td>" in page
+        assert '<iframe src="map.html"' in page
+        if lang == "zh":
+            assert "Standards targets" not in page and "Walking coverage" not in page

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -12,8 +14,10 @@ from carecircle.errors import InputError
 from carecircle.outputs.export import write_all, write_csv, write_json
 from carecircle.outputs.i18n import (
     COMPARISON_HEADERS_ZH,
+    COMPARISON_REPORT_LABELS,
     COMPARISON_SUFFIX_ZH,
     COMPLIANCE_STATUS_ZH,
+    CONSOLE_LABELS,
     FACILITY_CHANGE_ZH,
     LANGUAGES,
     TARGET_CHANGE_ZH,
@@ -25,15 +29,17 @@ from carecircle.version import __version__
 
 #: Comparison files, in the order a reader wants them (subdistricts.csv, districts.csv and compliance.csv are
 #: written when available).
-COMPARISON_FILES = ("map.html", "summary.json", "headline.csv", "communities.csv", "communities_change.csv",
-                    "facilities_changed.csv", "newly_covered.csv", "no_longer_covered.csv")
+COMPARISON_FILES = ("report.html", "map.html", "summary.json", "headline.csv", "communities.csv",
+                    "communities_change.csv", "facilities_changed.csv", "newly_covered.csv", "no_longer_covered.csv")
 
 
 def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str = "en",
                      title: str | None = None) -> dict[str, Path]:
     """Write a comparison into ``out_dir``, all files or none.
 
-    Files: ``map.html`` (both studies on one map: isochrones of each, newly covered and no longer covered
+    Files: ``report.html`` (the coverage per threshold side by side with the change in percentage points, the
+    standards targets that flip, the communities that now meet or miss the target, the facility changes and the
+    map), ``map.html`` (both studies on one map: isochrones of each, newly covered and no longer covered
     elderly, added / removed / changed facilities, communities coloured by the change in coverage),
     ``summary.json`` (headline per threshold, communities and compliance rows that changed, facility changes),
     ``headline.csv``, ``communities.csv`` (side by side with differences), ``communities_change.csv``
@@ -67,6 +73,8 @@ def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str =
     tables["no_longer_covered.csv"] = (cmp.no_longer_covered, True)
 
     writers = {
+        "report.html": lambda path: path.write_text(comparison_report(cmp, lang=lang, title=title),
+                                                    encoding="utf-8"),
         "map.html": lambda path: save_map(comparison_map(cmp, lang=lang, title=title), path),
         "summary.json": lambda path: write_json(summary, path),
     }
@@ -101,3 +109,97 @@ def _header_zh(column: str, names: Mapping[str, str]) -> str:
     if kind in ("newly", "lost") and minutes.replace(".", "").isdigit():
         return f"{minutes}分钟内{'新增覆盖' if kind == 'newly' else '失去覆盖'}"
     return column
+
+
+def share_texts(shares: Sequence) -> list[str]:
+    """Shares as percentages with one decimal, or more (up to four) where one decimal would show a share below
+    100% as 100.0%, one above 0 as 0.0%, or two different shares alike ("99.97%", never "100.0%")."""
+    values = [None if s is None or s != s else float(s) for s in shares]
+    known = [v for v in values if v is not None]
+    for places in range(1, 5):
+        texts = {v: f"{v * 100:.{places}f}%" for v in known}
+        full, zero = f"{100:.{places}f}%", f"{0:.{places}f}%"
+        clash = any((v < 1 and t == full) or (v > 0 and t == zero) for v, t in texts.items())
+        if not clash and len(set(texts.values())) == len({round(v, 6) for v in known}):
+            break
+    return ["n/a" if v is None else f"{v * 100:.{places}f}%" for v in values]
+
+
+def flip_order(flips: pd.DataFrame) -> pd.DataFrame:
+    """Flipped compliance rows study-wide first, then district, subdistrict, community; by target within each."""
+    order = {"overall": 0, "district": 1, "subdistrict": 2, "community": 3}
+    rank = flips["level"].map(order).fillna(len(order))
+    return flips.iloc[sorted(range(len(flips)), key=lambda i: (rank.iloc[i], str(flips["target_id"].iloc[i])))]
+
+
+def _persons(x: float) -> str:
+    """Whole persons covered: a person partly covered (placed demand is fractional) is not counted, as the console
+    and the standards' shortfalls count them."""
+    return f"{math.floor(x + 1e-6):,}"
+
+
+_CSS = """body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Zen Hei",sans-serif;margin:2rem auto;max-width:
+60rem;padding:0 1rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border-bottom:1px solid
+#ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}td.n,th.n{text-align:right;font-variant-numeric:
+tabular-nums}td.u{white-space:nowrap}.up{color:#1a7f37}.down{color:#b42318}
+iframe{width:100%;height:32rem;border:1px solid #ccc}@media print{iframe{display:none}}"""
+
+
+def comparison_report(cmp: Comparison, *, lang: str = "en", title: str | None = None) -> str:
+    """The comparison as one HTML page a planner reads: coverage per threshold (base, plan, change in percentage
+    points, people), the standards targets that flip, communities now meeting or missing the target, the facility
+    changes, and the comparison map (``map.html`` beside it)."""
+    R, C = COMPARISON_REPORT_LABELS[lang], CONSOLE_LABELS[lang]
+    e = html.escape
+    names = {"base": cmp.base_name, "plan": cmp.plan_name}
+    heading = title or R["title"].format(**names)
+    out = [f"<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{e(heading)}</title>"
+           f"<style>{_CSS}</style></head><body><h1>{e(heading)}</h1>", f"<h2>{e(R['coverage'])}</h2><table><tr>"]
+    cols = C["cmp_cols"]
+    out.append("".join(f"<th{'' if i == 0 else ' class=n'}>{e(c)}</th>" for i, c in enumerate(cols)) + "</tr>")
+    for _, r in cmp.headline.iterrows():
+        base_t, plan_t = share_texts([r["share_base"], r["share_plan"]])
+        change = (r["share_plan"] - r["share_base"]) * 100
+        cls = "up" if change > 0.05 else "down" if change < -0.05 else ""
+        cells = [C["within_min"].format(m=f"{r['minutes']:g}").strip(), base_t, plan_t, C["pp"].format(v=change),
+                 f"{_persons(r['covered_base'])} → {_persons(r['covered_plan'])}", f"{r['newly_covered']:,.0f}",
+                 f"{r['no_longer_covered']:,.0f}"]
+        attrs = [""] + [' class="n"'] * (len(cells) - 1)
+        attrs[3] = f' class="n {cls}"'
+        out.append("<tr>" + "".join(f"<td{a}>{e(c)}</td>" for a, c in zip(attrs, cells, strict=True))
+                   + "</tr>")
+    out.append("</table>")
+    flips = cmp.compliance_flips
+    out.append(f"<h2>{e(R['flips'])}</h2>")
+    if flips is None or not len(flips):
+        out.append(f"<p>{e(R['no_flips'])}</p>")
+    else:
+        desc = "description_zh" if lang == "zh" else "description_en"
+        out.append(f"<table><tr><th>{e(R['target'])}</th><th>{e(R['unit'])}</th><th>{e(cmp.base_name)}</th>"
+                   f"<th>{e(cmp.plan_name)}</th><th>{e(R['description'])}</th></tr>")
+        for _, r in flip_order(flips).iterrows():
+            unit = C["unit_overall"] if r["level"] == "overall" else str(r["unit"])
+            out.append(f"<tr><td>{e(str(r['target_id']))}</td><td class=u>{e(unit)}</td>"
+                       f"<td>{e(C.get('status_' + str(r['status_base']), str(r['status_base'])))}</td>"
+                       f"<td>{e(C.get('status_' + str(r['status_plan']), str(r['status_plan'])))}</td>"
+                       f"<td>{e(str(r[desc]))}</td></tr>")
+        out.append("</table>")
+    summary = cmp.summary()
+    target = f"{summary['threshold_for_targets']:g}"
+    out.append(f"<h2>{e(R['communities'].format(target=C['within_min'].format(m=target).strip()))}</h2><ul>")
+    for key, label in (("communities_now_meeting_target", "now_meet"), ("communities_now_below_target", "now_below")):
+        ids = summary.get(key) or []
+        out.append(f"<li>{e(R[label])}{e(R['colon'])}{e(C['list_sep'].join(map(str, ids)) or R['none'])}</li>")
+    out.append("</ul>")
+    fac = cmp.facilities
+    if len(fac):
+        out.append(f"<h2>{e(R['facilities'])}</h2><table><tr><th>{e(R['facility'])}</th><th>{e(R['name'])}</th>"
+                   f"<th>{e(R['change'])}</th><th>{e(R['details'])}</th></tr>")
+        for _, r in fac.iterrows():
+            details = "" if r.get("details") is None or r.get("details") != r.get("details") else str(r["details"])
+            out.append(f"<tr><td>{e(str(r['facility_id']))}</td><td>{e(str(r.get('name', '')))}</td>"
+                       f"<td>{e(R.get(str(r['change']), str(r['change'])))}</td><td>{e(details)}</td></tr>")
+        out.append("</table>")
+    out.append(f"<h2>{e(R['map'])}</h2><iframe src=\"map.html\" title=\"{e(R['map'])}\"></iframe>"
+               f"<p><a href=\"map.html\">{e(R['open_map'])}</a>. {e(R['files'])}</p></body></html>")
+    return "\n".join(out)

@@ -13,7 +13,8 @@ from typing import Any
 
 from carecircle.errors import InputError
 
-__all__ = ["ACCESS_TERMS", "COMPARISON_HEADERS_ZH", "COMPARISON_MAP_LABELS", "COMPARISON_SUFFIX_ZH",
+__all__ = ["ACCESS_TERMS", "COMPARISON_HEADERS_ZH", "COMPARISON_MAP_LABELS", "COMPARISON_REPORT_LABELS",
+           "COMPARISON_SUFFIX_ZH",
            "COMPLIANCE_STATUS_ZH", "CONSOLE_LABELS",
            "DEFAULT_MAP_TITLE", "FACILITY_CHANGE_ZH", "LANGUAGES", "MAP_LABELS",
            "REPORT_LABELS", "STATIC_MAP_LABELS", "TARGET_CHANGE_ZH", "access_term", "in_language"]
@@ -821,6 +822,7 @@ CONSOLE_LABELS: dict[str, dict[str, Any]] = {
         "cmp_access": "  accessibility ({method}, {supply}): average {mean_b} → {mean_p} per {per} elderly; Gini "
                       "{gini_b} → {gini_p}; below the level {below_b} → {below_p}",
         "status_pass": "met", "status_fail": "not met", "status_unevaluable": "not checkable",
+        "unit_overall": "study-wide",
     },
     "zh": {
         "list_sep": "、", "more": "…",
@@ -875,10 +877,32 @@ CONSOLE_LABELS: dict[str, dict[str, Any]] = {
         "com_now_below": "  新低于 {target} 目标的社区：{names}",
         "cmp_access": "  可达性（{method}，{supply}）：平均每{per}名老年人 {mean_b} → {mean_p}；基尼系数 {gini_b} → "
                       "{gini_p}；低于水平 {below_b} → {below_p}",
-        "status_pass": "达标", "status_fail": "未达标", "status_unevaluable": "无法评估",
+        "status_pass": "达标", "status_fail": "未达标", "status_unevaluable": "无法评估", "unit_overall": "全域",
         "sol_exact": "精确求解", "sol_greedy+swap": "贪心+交换", "sol_greedy": "贪心", "sol_optimal": "最优",
         "sol_feasible": "可行解", "sol_time_limit": "达到时间上限",
     },
+}
+
+#: The comparison's report.html (:mod:`carecircle.outputs.comparison`); the headline table's columns are
+#: CONSOLE_LABELS' ``cmp_cols``, its change unit CONSOLE_LABELS' ``pp``.
+COMPARISON_REPORT_LABELS: dict[str, dict[str, str]] = {
+    "en": {"title": "Comparison: {base} (base) and {plan} (plan)", "coverage": "Walking coverage of the elderly",
+           "flips": "Standards targets that flip", "no_flips": "No standards target changes status.",
+           "target": "Target", "unit": "Unit", "base": "{base}", "plan": "{plan}", "description": "What it asks",
+           "communities": "Communities and the {target} target", "now_meet": "Now meeting it", "colon": ": ",
+           "now_below": "Now below it", "none": "none", "facilities": "Facilities added, removed or changed",
+           "facility": "Facility", "name": "Name", "change": "Change", "details": "Details",
+           "map": "Map of what changes", "open_map": "Open the map alone (map.html)",
+           "files": "Tables: headline.csv, communities.csv, compliance.csv … in this folder.",
+           "added": "added", "removed": "removed", "changed": "changed"},
+    "zh": {"title": "方案比较：{base}（现状）与{plan}（规划）", "coverage": "老年人步行覆盖",
+           "flips": "评估结果变化的指标", "no_flips": "各项标准指标的评估结果均无变化。",
+           "target": "指标", "unit": "单元", "base": "{base}", "plan": "{plan}", "description": "指标内容",
+           "communities": "社区与{target}覆盖目标", "now_meet": "新达标", "now_below": "新不达标", "colon": "：",
+           "none": "无", "facilities": "新增、撤除或调整的设施", "facility": "设施", "name": "名称", "change": "变化",
+           "details": "变化内容", "map": "变化地图", "open_map": "单独打开地图（map.html）",
+           "files": "明细表：本文件夹中的 headline.csv、communities.csv、compliance.csv 等。",
+           "added": "新增", "removed": "撤除", "changed": "调整"},
 }
 
 
