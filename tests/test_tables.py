@@ -54,3 +54,36 @@ def test_cli_in_chinese_writes_chinese_tables_and_workbook(demo_zh):
     assert [row[0] for row in overview[1:]] == [5, 10, 15]
     html = (demo_zh / "map.html").read_text(encoding="utf-8")
     assert "养老" in html
+
+
+@pytest.fixture(scope="module")
+def demo_en(tmp_path_factory):
+    out = tmp_path_factory.mktemp("en") / "out"
+    assert main(["run", "--output", str(out), "--no-cache", "--no-isochrones", "--quiet"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_workbook_holds_no_geometry_formats_cells_and_speaks_the_language(demo_zh, demo_en, lang):
+    """Issue 15: no polygon text, shares as percentages and persons as whole numbers, Chinese values in the
+    Chinese workbook, no two identical type columns; points keep their lon/lat."""
+    book = load_workbook((demo_zh if lang == "zh" else demo_en) / "tables.xlsx")
+    sheet = book["社区" if lang == "zh" else "Communities"]
+    head = [c.value for c in sheet[1]]
+    assert "geometry" not in head and len(head) == len(set(head))
+    assert not any(isinstance(c.value, str) and c.value.startswith(("POLYGON", "MULTIPOLYGON"))
+                   for row in sheet.iter_rows(min_row=2) for c in row)
+    share = head.index("15分钟覆盖率" if lang == "zh" else "share_15") + 1
+    persons = head.index("15分钟内覆盖人口" if lang == "zh" else "covered_15") + 1
+    assert {sheet.cell(r, share).number_format for r in range(2, sheet.max_row + 1)} == {"0.0%"}
+    assert {sheet.cell(r, persons).number_format for r in range(2, sheet.max_row + 1)} == {"#,##0"}
+    values = {c.value for row in sheet.iter_rows(min_row=2) for c in row}
+    if lang == "zh":
+        assert not values & {"existing", "new", "TRUE", "FALSE"} and not any(isinstance(v, bool) for v in values)
+        assert "既有" in values and "否" in values
+    facilities = book["设施" if lang == "zh" else "Facilities"]
+    fhead = [c.value for c in facilities[1]]
+    assert "geometry" not in fhead and {"经度", "纬度"} <= set(fhead) if lang == "zh" else {"lon", "lat"} <= set(fhead)
+    by_type = book["分类型覆盖" if lang == "zh" else "By type"]
+    columns = [tuple(c.value for c in col[1:]) for col in by_type.iter_cols()]
+    assert len(columns) == len(set(columns)), [c.value for c in by_type[1]]  # the type shown once

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from carecircle.io.facility_types import type_label
@@ -62,6 +64,15 @@ _LEVEL_ZH = {"overall": "全域", "subdistrict": "街道", "district": "区县",
              "village": "村"}
 #: Values of the communities' ``area_type`` (urban community or rural village), in Chinese.
 _AREA_TYPE_ZH = {"urban": "城镇", "rural": "农村"}
+#: Values of the communities' ``residential`` (new or existing residential area), in Chinese.
+_RESIDENTIAL_ZH = {"new": "新建", "existing": "既有"}
+_BOOL_ZH = {True: "是", False: "否"}
+#: Cell formats of the workbook: shares as percentages, persons as whole numbers (by the internal column name).
+_PERCENT, _WHOLE = "0.0%", "#,##0"
+_SHARE_COLUMN = re.compile(r"^(share(_.*)?|share_after|population_share|access_share(_.*)?)$")
+_PERSONS_COLUMN = re.compile(r"^((un)?covered|served)(_[0-9.]+m?)?(_before)?$|^(elderly|children|population|"
+                             r"pop_total|pop_60plus|pop_0_3|households|gain|access_demand|covered_before|"
+                             r"covered_after|access_below)$")
 _THRESHOLD_COLUMN = re.compile(r"^(covered|share|uncovered|served)_([0-9.]+)(m?)(_before)?$")
 
 #: Sheet names of the workbook, per table key.
@@ -87,6 +98,8 @@ def localise(df: pd.DataFrame, lang: str) -> pd.DataFrame:
         out["level"] = out["level"].map(lambda v: _LEVEL_ZH.get(v, v))
     if "area_type" in out:
         out["area_type"] = out["area_type"].map(lambda v: _AREA_TYPE_ZH.get(v, v))
+    if "residential" in out:
+        out["residential"] = out["residential"].map(lambda v: _RESIDENTIAL_ZH.get(v, v))
     if "access_mismatch" in out:
         out["access_mismatch"] = out["access_mismatch"].map(lambda v: MISMATCH_ZH.get(v, v))
     return out.rename(columns=_header_zh)
@@ -139,19 +152,76 @@ def _header_zh(column: str) -> str:
 
 
 def write_workbook(tables: dict[str, pd.DataFrame], path: Path, *, lang: str) -> None:
-    """One ``.xlsx`` with a sheet per table (keys of :data:`SHEETS`), headers frozen, columns sized."""
+    """One ``.xlsx`` with a sheet per table (keys of :data:`SHEETS`), headers frozen, columns sized.
+
+    A sheet holds no geometry (points give ``lon``/``lat`` instead), no text column repeating an earlier one,
+    shares formatted as percentages and persons as whole numbers (the values stay exact); in Chinese, yes/no
+    cells read 是/否.
+    """
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for key, df in tables.items():
             if df is None:
                 continue
             zh, en = SHEETS[key]
             sheet = zh if lang == "zh" else en
-            guard_formulas(localise(df, lang)).to_excel(writer, sheet_name=sheet, index=False)
+            frame = _without_geometry(df)
+            type_names = None
+            if lang == "zh" and {"type", "label_zh"} <= set(frame.columns):  # one type column, in Chinese
+                type_names, frame = frame["label_zh"], frame.drop(columns="label_zh")
+            out = localise(frame, lang)
+            if type_names is not None:
+                out[HEADERS_ZH["type"]] = type_names.where(type_names.notna(), out[HEADERS_ZH["type"]]).to_numpy()
+            keep = _distinct_columns(out)
+            formats = [_PERCENT if _SHARE_COLUMN.match(str(c)) else _WHOLE if _PERSONS_COLUMN.match(str(c))
+                       else "0.0" if c in ("snap_m", "time_min") else None
+                       for c, k in zip(frame.columns, keep, strict=True) if k]
+            out = out.loc[:, keep]
+            if lang == "zh":
+                for c in out.columns:
+                    if pd.api.types.is_bool_dtype(out[c].dtype) or (out[c].dtype == object and out[c].map(
+                            lambda v: isinstance(v, bool | np.bool_), na_action="ignore").fillna(True).all()
+                            and out[c].notna().any()):
+                        out[c] = out[c].map(lambda v: _BOOL_ZH.get(bool(v), v), na_action="ignore")
+            guard_formulas(out).to_excel(writer, sheet_name=sheet, index=False)
             ws = writer.sheets[sheet]
             ws.freeze_panes = "A2"
-            for cells in ws.columns:
+            for fmt, cells in zip(formats, ws.columns, strict=True):
+                if fmt:
+                    for cell in cells[1:]:
+                        if isinstance(cell.value, int | float):
+                            cell.number_format = fmt
                 width = max((_display_width(c.value) for c in cells[:200]), default=8)
                 ws.column_dimensions[cells[0].column_letter].width = min(max(width + 2, 8), 60)
+
+
+def _without_geometry(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without its geometry: points as ``lon``/``lat`` (WGS-84), polygons left out (a GIS reads
+    ``layers.gpkg``)."""
+    out = pd.DataFrame(df).copy()
+    geometry = [c for c in out.columns if isinstance(out[c].dtype, gpd.array.GeometryDtype)]
+    for c in geometry:
+        geoms = gpd.GeoSeries(out[c], crs=getattr(df, "crs", None))
+        if len(geoms) and (geoms.geom_type == "Point").all() and "lon" not in out:
+            if geoms.crs is not None and not geoms.crs.is_geographic:
+                geoms = geoms.to_crs(4326)
+            out["lon"], out["lat"] = geoms.x.round(7).to_numpy(), geoms.y.round(7).to_numpy()
+    return out.drop(columns=geometry)
+
+
+def _distinct_columns(df: pd.DataFrame) -> list[bool]:
+    """Per column: keep it (``False`` for a text column repeating an earlier one, such as a type's Chinese label
+    beside the type already shown in Chinese)."""
+    seen: list[list[str]] = []
+    keep = []
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if col.dtype != object:
+            keep.append(True)
+            continue
+        values = col.astype(str).tolist()
+        keep.append(values not in seen)
+        seen.append(values)
+    return keep
 
 
 def _display_width(value) -> int:
