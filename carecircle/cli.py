@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("carecircle: interrupted; no results were written.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `carecircle run | head`: the reader stopped listening; the results are written
+        sys.stdout = open(os.devnull, "w")  # Python flushes stdout at exit: let that flush go nowhere
+        return 141
     except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
         if args.debug:
             raise

@@ -22,7 +22,7 @@ from carecircle.defaults import ACCESS_PER, DEFAULT_LANG, EXIT_SOME_FAILED
 from carecircle.errors import InputError, OutputError
 from carecircle.outputs.comparison import flip_order, share_texts, write_comparison
 from carecircle.outputs.export import write_suggestion
-from carecircle.outputs.i18n import CONSOLE_LABELS, in_language
+from carecircle.outputs.i18n import ACCESS_TERMS, CONSOLE_LABELS, access_term, in_language
 from carecircle.pipeline import prepare, read_suggestion_inputs, suggest
 from carecircle.plan.compare import compare
 from carecircle.plan.standards import list_profiles, load_profile
@@ -414,7 +414,7 @@ def _report(study, written: dict[str, Path], *, quiet: bool, replaced: bool = Fa
                                 target=_share_text(s["target_share"]), names=_join(below, L)))
     if s.get("off_network_points"):
         print(L["off_network"].format(n=s["off_network_points"]))
-    _report_accessibility(study, L)
+    _report_accessibility(study, L, getattr(study, "lang", None) or DEFAULT_LANG)
     _report_compliance(study, L)
     if study.note:
         print(L["note"].format(note=study.note))
@@ -439,24 +439,26 @@ def _report_sensitivity(study, L) -> None:
     print(L["sensitivity"].format(within=within, figures=figures))
 
 
-def _report_accessibility(study, L) -> None:
+def _report_accessibility(study, L, lang: str) -> None:
     access = study.accessibility
     if access is None:
         return
     a = access.summary
     per = f"{a['per']:,}"
-    print(L["access"].format(method=a["method"], supply=a["supply_col"], mean=f"{a['mean']:,.1f}", per=per,
-                             median=f"{a['median']:,.1f}", gini=f"{a['gini']:.2f}"))
-    print(L["access_below"].format(share=f"{a['share_below_level']:.1%}", n=f"{a['elderly_below_level']:,.0f}",
+    who = L["who_children" if a.get("population") == "children" else "who_elderly"]
+    supply = a["supply_col"] if lang == "en" else access_term(ACCESS_TERMS[lang], "supply", a["supply_col"])
+    print(L["access"].format(method=a["method"], supply=supply, mean=f"{a['mean']:,.1f}", per=per,
+                             median=f"{a['median']:,.1f}", gini=f"{a['gini']:.2f}", who=who))
+    print(L["access_below"].format(who=who, share=f"{a['share_below_level']:.1%}", n=f"{a['elderly_below_level']:,.0f}",
                                    level=f"{a['level']:,.1f}", per=per, source=L[f"level_{a['level_source']}"],
                                    none=f"{a['elderly_no_access']:,.0f}"))
     com = access.communities
     if len(com):
         short = com[com["mismatch"] == "high_need_low_access"].sort_values("access")
         if len(short):
-            print(L["access_mismatch"].format(names=_join(short["community_id"].astype(str), L)))
+            print(L["access_mismatch"].format(who=who, names=_join(short["community_id"].astype(str), L)))
     if a["facilities_unreached"]:
-        print(L["access_unreached"].format(names=_join(a["facilities_unreached"], L)))
+        print(L["access_unreached"].format(who=who, names=_join(a["facilities_unreached"], L)))
 
 
 def _bbox(text: str | None):

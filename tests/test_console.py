@@ -220,3 +220,13 @@ def test_verbose_logs_steps_with_times_and_no_library_internals(capsys, cache, t
     assert re.search(r"Reading inputs … \d+\.\d s", err), err
     assert re.search(r"Computing walking times and coverage … \d+\.\d s", err)
     assert "library internals" not in err and "own line" in err
+
+
+@pytest.mark.parametrize("lang, who, not_who", [("en", "per 1,000 children aged 0–3", "elderly"),
+                                                ("zh", "平均每1,000名0–3岁婴幼儿", "老年人（")])
+def test_childcare_accessibility_never_calls_the_children_elderly(capsys, cache, tmp_path, lang, who, not_who):
+    out = _run(capsys, "run", "--accessibility", "2sfca", "--access-population", "children", "--lang", lang,
+               "--no-isochrones", "--output", str(tmp_path / lang), "--cache-dir", cache)
+    lines = [line for line in out.splitlines() if "2sfca" in line or "capacity" in line or "服务容量" in line]
+    assert lines and who in lines[0], out
+    assert not any(not_who in line for line in lines)

@@ -771,14 +771,15 @@ CONSOLE_LABELS: dict[str, dict[str, Any]] = {
         "below": "  {n} {what} below the {target} target: {names}",
         "community": "community", "communities": "communities",
         "off_network": "  {n} demand points lie too far from the network and count as not covered",
-        "access": "  Accessibility ({method}, supply: {supply}): {mean} per {per} elderly on average, median "
+        "access": "  Accessibility ({method}, supply: {supply}): {mean} per {per} {who} on average, median "
                   "{median}; Gini {gini}",
-        "access_below": "    {share} of the elderly ({n}) reach less than {level} per {per} ({source}); {none} "
+        "access_below": "    {share} of the {who} ({n}) reach less than {level} per {per} ({source}); {none} "
                         "reach none",
+        "who_elderly": "elderly", "who_children": "children aged 0–3",
         "level_target": "the standard's target", "level_given": "the given level",
         "level_mean": "the study-wide average",
-        "access_mismatch": "    many elderly, little supply: {names}",
-        "access_unreached": "    no elderly within the catchment of: {names}",
+        "access_mismatch": "    many {who}, little supply: {names}",
+        "access_unreached": "    no {who} within the catchment of: {names}",
         "compliance": "  Standard {id}: of {total} targets (study-wide), {met} met, {fail} not met, {unev} not "
                       "checkable with these inputs; compliance.csv has {rows} rows (each target per subdistrict, "
                       "community …)",
@@ -834,12 +835,13 @@ CONSOLE_LABELS: dict[str, dict[str, Any]] = {
         "below": "  {n} 个{what}未达到 {target} 的覆盖目标：{names}",
         "community": "社区", "communities": "社区",
         "off_network": "  {n} 个需求点距路网过远，计为未覆盖",
-        "access": "  可达性（{method}，供给：{supply}）：平均每{per}名老年人 {mean}，中位数 {median}；基尼系数 {gini}",
-        "access_below": "    {share} 的老年人（{n} 人）可达供给低于每{per}人 {level}（{source}）；"
+        "access": "  可达性（{method}，供给：{supply}）：平均每{per}名{who} {mean}，中位数 {median}；基尼系数 {gini}",
+        "access_below": "    {share} 的{who}（{n} 人）可达供给低于每{per}人 {level}（{source}）；"
                         "{none} 人无可达供给",
+        "who_elderly": "老年人", "who_children": "0–3岁婴幼儿",
         "level_target": "标准目标", "level_given": "给定水平", "level_mean": "全域平均水平",
-        "access_mismatch": "    老年人多而供给少：{names}",
-        "access_unreached": "    服务范围内没有老年人的设施：{names}",
+        "access_mismatch": "    {who}多而供给少：{names}",
+        "access_unreached": "    服务范围内没有{who}的设施：{names}",
         "compliance": "  标准 {id}：{total} 项指标（全域）中达标 {met} 项、未达标 {fail} 项、"
                       "现有数据无法评估 {unev} 项；compliance.csv 按指标逐级（全域、街道、社区……）列出，共 {rows} 行",
         "not_met": "    未达标  {id}：现状 {value}，目标 {target}；{shortfall}",
