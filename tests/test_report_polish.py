@@ -153,6 +153,7 @@ def test_input_files_by_name_and_no_english_in_the_chinese_report(reports):
     for english in ("OpenStreetMap file", "placed inside communities", "bundled demo"):
         assert english not in zh
     assert "OpenStreetMap文件" in zh and "内置示例数据" in zh
+    assert "在社区内布点（建筑）" in zh and "各方法的社区数：建筑 7。" in zh and "设施：facilities.csv" in zh
 
 
 def test_suggestion_report_has_its_own_title_before_and_after_and_a_close_axis(study, suggestion):

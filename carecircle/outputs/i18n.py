@@ -426,6 +426,8 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
         "compliance_counts": "{passed} passed, {failed} failed, {unevaluable} could not be evaluated.",
         "overall": "overall",
         "community": "community",
+        "township": "township", "village": "village",
+        "dm_buildings": "buildings", "dm_nodes": "nodes", "dm_centroid": "centroid",
         "map_note": "The interactive map is in the HTML version of this report (open it in a browser).",
         "map_png_caption": "Static map",
         "map_hint": "Layers can be switched in the control at the top right; click a community or facility for "
@@ -630,6 +632,8 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
         "compliance_counts": "达标{passed}项，未达标{failed}项，无法评估{unevaluable}项。",
         "overall": "全域",
         "community": "社区",
+        "township": "乡镇", "village": "村",
+        "dm_buildings": "建筑", "dm_nodes": "路网节点", "dm_centroid": "中心点",
         "map_note": "交互地图见本报告的HTML版本（请用浏览器打开）。",
         "map_png_caption": "静态地图",
         "map_hint": "可在右上角图层控件中切换图层；点击社区或设施查看数据。",

@@ -416,7 +416,7 @@ def _compliance_section(table: pd.DataFrame, lang: str, labels: Mapping[str, str
         level = str(r.get("level", ""))
         cells = [
             _esc(fmt_text(r.get(desc_col)) if desc_col else ""),
-            _esc(labels.get(level, level) if level in ("overall", "community", "subdistrict", "district") else level),
+            _esc(labels.get(level, level) if level in _LEVELS else level),
             _esc(fmt_text(r.get("unit"))),
             _esc(fmt_text(r.get("target"))),
             f'<span class="num">{_esc(fmt_text(r.get("value")))}</span>',
@@ -652,9 +652,11 @@ def _method_section(study: StudyResult, profile: Any, lang: str, labels: Mapping
     demand_text = labels["m_demand_text"].format(demand=_source_text(inputs.get("demand"), labels) or labels["na"])
     methods = _demand_methods(cov.demand)
     if methods:
-        counts = ", ".join(f"{m} {n}" for m, n in methods.items())
+        zh = lang == "zh"
+        counts = ("、" if zh else ", ").join(f"{labels.get(f'dm_{m}', m)} {n}" for m, n in methods.items())
         demand_text += " " + labels["m_demand_methods"].format(counts=counts)
-        demand_text += " " + "; ".join(labels[f"m_method_{m}"] for m in methods if f"m_method_{m}" in labels) + "."
+        demand_text += " " + ("；" if zh else "; ").join(labels[f"m_method_{m}"] for m in methods
+                                                          if f"m_method_{m}" in labels) + ("。" if zh else ".")
     items.append((labels["m_demand"], demand_text))
 
     snap = labels["m_snap_text"]
@@ -670,7 +672,8 @@ def _method_section(study: StudyResult, profile: Any, lang: str, labels: Mapping
 
     files = [(k, v) for k, v in inputs.items() if k not in ("network",) and not is_missing(v) and v != ""]
     if files:
-        listed = "; ".join(f"{labels.get(f'{k}_input', k)}: {_source_text(v, labels)}" for k, v in files)
+        colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
+        listed = sep.join(f"{labels.get(f'{k}_input', k)}{colon}{_source_text(v, labels)}" for k, v in files)
         items.append((labels["m_inputs"], listed))
     if profile is not None:
         items.append((labels["m_standard"], _profile_name(study, profile, lang)))
@@ -681,6 +684,7 @@ def _method_section(study: StudyResult, profile: Any, lang: str, labels: Mapping
     return '<dl class="method">' + "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in items) + "</dl>"
 
 
+_LEVELS = ("overall", "community", "subdistrict", "district", "township", "village")
 _SOURCES = (("OpenStreetMap file ", "m_osm_file"), ("placed inside communities (", "m_placed"))
 
 
@@ -690,7 +694,8 @@ def _source_text(value: Any, labels: Mapping[str, str]) -> str:
     text = fmt_text(value)
     for prefix, key in _SOURCES:
         if text.startswith(prefix):
-            return labels[key].format(name=text[len(prefix):].rstrip(")"))
+            name = text[len(prefix):].rstrip(")")
+            return labels[key].format(name=labels.get(f"dm_{name}", name) if key == "m_placed" else name)
     if not text or ("/" not in text and "\\" not in text):
         return text
     path = Path(text)
