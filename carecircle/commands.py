@@ -159,20 +159,22 @@ def run_scenarios(args: argparse.Namespace) -> int:
                          "each scenario instead.")
     scenarios = load_scenarios(args.scenarios)
     cache = None if args.no_cache else args.cache_dir
+    replacing = [_has_results(scenario.output_folder(args.output)) for scenario in scenarios]
     with _progress(args) as progress:
         runs = []
         for scenario in scenarios:
             progress(f"Scenario {scenario.label}")
             runs.append(run_scenario(scenario, out_dir=args.output, cache_dir=cache, progress=progress,
                                      quiet=args.quiet))
-    for run in runs:
-        _report(run.study, run.written, quiet=args.quiet)
+    for run, replaced in zip(runs, replacing, strict=True):
+        _report(run.study, run.written, quiet=args.quiet, replaced=replaced)
         if run.suggestion is not None and not args.quiet:
             sug = run.suggestion
             L = _labels(run.study.lang)
             lab = f"{sug.minutes:g}"
             before, after = _pcts(sug.before.summary["share"][lab], sug.after.summary["share"][lab])
-            print(L["scenario_suggest"].format(n=len(sug.sites), method=sug.method, m=lab, before=before,
+            print(L["scenario_suggest"].format(n=len(sug.sites), method=L.get(f"method_{sug.method}", sug.method),
+                                               m=lab, before=before,
                                                after=after, folder=run.folder / "suggest"))
     return 0
 

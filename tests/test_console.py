@@ -230,3 +230,12 @@ def test_childcare_accessibility_never_calls_the_children_elderly(capsys, cache,
     lines = [line for line in out.splitlines() if "2sfca" in line or "capacity" in line or "服务容量" in line]
     assert lines and who in lines[0], out
     assert not any(not_who in line for line in lines)
+
+
+def test_a_scenario_rerun_says_its_folder_is_replaced(capsys, cache, tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: again\noutputs:\n  folder: out\n  isochrones: false\n", encoding="utf-8")
+    first = _run(capsys, "run", str(scenario), "--cache-dir", cache)
+    assert "were replaced" not in first
+    again = _run(capsys, "run", str(scenario), "--cache-dir", cache)
+    assert f"the earlier results in {tmp_path / 'out'}/ were replaced" in again
