@@ -246,3 +246,12 @@ def test_report_layout_on_screen_and_in_print(zh_study, tmp_path):
             assert list(tmp_path.glob("page*.png"))
     finally:
         driver.quit()
+
+
+def test_suggestion_report_lists_each_communitys_share_before_and_after(study, suggestion):
+    table = _section(render_report(study, suggestion=suggestion, map_html="<p/>"), "communities")
+    head = re.findall(r"<th[^>]*>(.*?)</th>", table)
+    assert head.index("Within 15 min before") + 1 == head.index("Within 15 min")
+    before = suggestion.before.communities.set_index("community_id")["share_15"]
+    row = re.search(r"<tr[^>]*><td>C02</td>(.*?)</tr>", table).group(1)
+    assert f"{100 * before['C02']:.1f}%" in row

@@ -154,7 +154,7 @@ def render_report(
             sections.append((f"rollup-{level}", labels[f"sec_rollup_{level}"],
                              _rollup_section(_local_names(table, lang, cov.communities), level, cov, labels)))
     if cov.communities is not None and len(cov.communities):
-        sections.append(("communities", labels["sec_communities"], _communities_section(cov, lang, labels)))
+        sections.append(("communities", labels["sec_communities"], _communities_section(cov, lang, labels, suggestion)))
     if childcare is not None:
         sections.append(("childcare", labels["sec_childcare"],
                          _childcare_section(childcare, lang, labels, _childcare_target(profile))))
@@ -519,8 +519,8 @@ def _coverage_columns(table: pd.DataFrame, pop_col: str | None, pop_label: str, 
     """Population, share per threshold, uncovered at the largest and below-target columns, where present."""
     top = thresholds[-1]
     cols = [(pop_col, pop_label, lambda v: fmt_persons(v, labels), True)] if pop_col else []
-    cols += [(f"share_{lab}", labels["share_m"].format(m=lab), lambda v: fmt_share(v, labels), True)
-             for lab in thresholds if f"share_{lab}" in table]
+    cols += [(f"share_{lab}{when}", labels["share_m" + when].format(m=lab), lambda v: fmt_share(v, labels), True)
+             for lab in thresholds for when in ("_before", "") if f"share_{lab}{when}" in table]
     if f"uncovered_{top}" in table:
         cols.append((f"uncovered_{top}", labels["uncovered_m"].format(m=top), lambda v: fmt_persons(v, labels),
                      True))
@@ -529,9 +529,13 @@ def _coverage_columns(table: pd.DataFrame, pop_col: str | None, pop_label: str, 
     return cols
 
 
-def _communities_section(cov: CoverageResult, lang: str, labels: Mapping[str, str]) -> str:
+def _communities_section(cov: CoverageResult, lang: str, labels: Mapping[str, str],
+                         suggestion: Suggestion | None = None) -> str:
     com = _local_names(pd.DataFrame(cov.communities.drop(columns=cov.communities.geometry.name, errors="ignore")),
                        lang)
+    if suggestion is not None:  # the share before the new sites beside the share after
+        lab = threshold_label(suggestion.minutes)
+        com[f"share_{lab}_before"] = suggestion.before.communities[f"share_{lab}"].to_numpy()
     return _community_table(com, [threshold_label(t) for t in cov.thresholds_min], "elderly", cov.target_share,
                             labels, "communities")
 
