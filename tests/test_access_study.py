@@ -206,7 +206,7 @@ def test_childrens_accessibility_to_childcare(tmp_path, capsys):
     assert summary["supply_total"] == summary["supply_reached"] == 40.0
     assert summary["mean"] == pytest.approx(40.0 / children * 1000, rel=1e-6)
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert "每千名婴幼儿" in report and "children aged 0–3" in console
+    assert "每千名婴幼儿" in report and "0–3岁婴幼儿" in console
 
 
 def test_childrens_accessibility_needs_children():

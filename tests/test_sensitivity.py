@@ -172,7 +172,7 @@ def test_distances_in_metres_everywhere_the_console_and_report_speak(tmp_path, c
     assert main(["run", "--distance", "300,500,1000", "--speed", "1.0,1.2", "--no-isochrones", "--lang", "zh",
                  "--output", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "within   300 m:" in printed and "within  1000 m:" in printed and " min:" not in printed
+    assert "300米内" in printed and "1000米内" in printed and "分钟" not in printed
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["distances_m"] == [300, 500, 1000]
     assert summary["sensitivity"]["unit"] == "m" and list(summary["sensitivity"]["speeds"][0]["share"]) == [
