@@ -19,9 +19,10 @@ from carecircle.batch import run_batch
 from carecircle.config import COLUMN_KEYS, InputsSpec, StudyConfig, SuggestSpec, safe_name
 from carecircle.core.network import check_bbox
 from carecircle.defaults import ACCESS_PER, DEFAULT_LANG, EXIT_SOME_FAILED
-from carecircle.errors import InputError, OutputError
+from carecircle.errors import InputError
 from carecircle.outputs.comparison import flip_order, share_texts, write_comparison
 from carecircle.outputs.export import write_suggestion
+from carecircle.outputs.files import write_new_text
 from carecircle.outputs.i18n import ACCESS_TERMS, CONSOLE_LABELS, access_term, in_language
 from carecircle.pipeline import prepare, read_suggestion_inputs, suggest
 from carecircle.plan.compare import compare
@@ -352,16 +353,7 @@ def copy_profile(name: str, target: str | Path) -> Path:
     if name not in ids:
         raise InputError(f"no bundled profile {name!r}; the bundled ones are {', '.join(ids)}.")
     text = resources.files("carecircle").joinpath("profiles", f"{name}.yaml").read_text(encoding="utf-8")
-    target = Path(target)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("x", encoding="utf-8") as f:
-            f.write(text)
-    except FileExistsError as exc:
-        raise InputError(f"{target} already exists; choose another file name (it is never overwritten).") from exc
-    except OSError as exc:
-        raise OutputError(f"cannot write {target} ({exc.strerror or exc}); choose another folder.") from exc
-    return target
+    return write_new_text(target, text, exists_hint="choose another file name (it is never overwritten)")
 
 
 # ------------------------------------------------------------------------------------------ console text

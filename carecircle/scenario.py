@@ -42,10 +42,11 @@ from carecircle.config import (
     describe_error,
     keypath,
 )
-from carecircle.errors import CarecircleError, InputError, OutputError
+from carecircle.errors import CarecircleError, InputError
 from carecircle.io.default_data import default_data_dir
 from carecircle.io.facility_edits import facility_points
 from carecircle.io.readers import read_facilities
+from carecircle.outputs.files import write_new_text
 from carecircle.pipeline import FACILITY_COLUMNS, read_study_facilities, reader_args
 from carecircle.runner import ScenarioRun, run_scenario
 
@@ -308,18 +309,7 @@ def write_example(path: str | os.PathLike) -> Path:
     """Write :func:`example_scenario` to ``path``; an existing file is never overwritten (InputError). Its header's
     commands name the file written ("Run it with: carecircle run plan.yaml")."""
     path = Path(path)
-    text = _example_for(path)
-    if path.exists():
-        raise InputError(f"{path} already exists; choose another file name or delete it first.")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("x", encoding="utf-8") as f:
-            f.write(text)
-    except FileExistsError as exc:
-        raise InputError(f"{path} already exists; choose another file name or delete it first.") from exc
-    except OSError as exc:
-        raise OutputError(f"cannot write {path} ({exc.strerror or exc}); choose another folder.") from exc
-    return path
+    return write_new_text(path, _example_for(path), exists_hint="choose another file name or delete it first")
 
 
 def _example_for(path: Path) -> str:

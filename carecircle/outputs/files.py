@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from carecircle.errors import OutputError
+from carecircle.errors import InputError, OutputError
 
 try:
     import fcntl
@@ -341,3 +341,19 @@ def _exchange(a: Path, b: Path) -> bool:
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):  # not supported by this file system
         return False
     raise OSError(err, os.strerror(err), str(b))
+
+
+def write_new_text(path: str | os.PathLike, text: str, *, exists_hint: str) -> Path:
+    """Write ``text`` to ``path``, which must not exist yet: a user's file is never overwritten. An existing file is
+    an :class:`~carecircle.errors.InputError` ending in ``exists_hint``; a folder that cannot be written an
+    :class:`~carecircle.errors.OutputError`."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as f:  # "x": created here or refused, never replaced
+            f.write(text)
+    except FileExistsError as exc:
+        raise InputError(f"{path} already exists; {exists_hint}.") from exc
+    except OSError as exc:
+        raise OutputError(f"cannot write {path} ({exc.strerror or exc}); choose another folder.") from exc
+    return path
