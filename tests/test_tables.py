@@ -87,3 +87,28 @@ def test_workbook_holds_no_geometry_formats_cells_and_speaks_the_language(demo_z
     by_type = book["分类型覆盖" if lang == "zh" else "By type"]
     columns = [tuple(c.value for c in col[1:]) for col in by_type.iter_cols()]
     assert len(columns) == len(set(columns)), [c.value for c in by_type[1]]  # the type shown once
+
+
+def _cells(folder, name) -> set:
+    return set(pd.read_csv(folder / name, encoding="utf-8-sig", dtype=str, keep_default_na=False).to_numpy().ravel())
+
+
+def test_chinese_csvs_say_yes_and_no_in_chinese_and_read_back_as_input(demo_zh, demo_en, tmp_path):
+    """Issue 15: a Chinese CSV holds 是/否 where the English one holds True/False (below target, on the network,
+    covered within each threshold), and a Chinese facilities.csv still serves as the facilities of a new run."""
+    for name in ("communities.csv", "subdistricts.csv", "districts.csv", "childcare.csv", "facilities.csv",
+                 "demand.csv"):
+        zh, en = _cells(demo_zh, name), _cells(demo_en, name)
+        assert not zh & {"True", "False", "TRUE", "FALSE"}, name
+        assert zh & {"是", "否"} and en & {"True", "False"} and not en & {"是", "否"}, name
+    com = pd.read_csv(demo_zh / "communities.csv", encoding="utf-8-sig")
+    en_com = pd.read_csv(demo_en / "communities.csv", encoding="utf-8-sig")
+    assert com["未达目标"].tolist() == en_com["below_target"].map({True: "是", False: "否"}).tolist()
+    demand = pd.read_csv(demo_zh / "demand.csv", encoding="utf-8-sig")
+    assert set(demand["15分钟内可达"]) == {"是", "否"} and set(demand["可达路网"]) <= {"是", "否"}
+    assert set(demand["方法"]) <= {"按建筑分布", "按路网节点", "社区中心点"}  # how each point was placed, in Chinese
+    out = tmp_path / "again"
+    assert main(["run", "--facilities", str(demo_zh / "facilities.csv"), "--output", str(out), "--no-cache",
+                 "--no-isochrones", "--quiet"]) == 0
+    again = pd.read_csv(out / "communities.csv", encoding="utf-8-sig")
+    assert again["covered_15"].round(3).tolist() == en_com["covered_15"].round(3).tolist()

@@ -1,8 +1,9 @@
 """Tables as a bureau reads them: Chinese or English headers, and one Excel workbook with a sheet per table.
 
 Column names inside carecircle are English identifiers (``share_15``); :func:`localise` renames them for
-output with ``lang="zh"`` (``15分钟覆盖率``) and shows facility types by their Chinese names. CSV files and the
-``tables.xlsx`` workbook use the same headers, so a table reads the same in both.
+output with ``lang="zh"`` (``15分钟覆盖率``) and shows facility types by their Chinese names and yes/no values as
+是/否. CSV files and the ``tables.xlsx`` workbook use the same headers and values, so a table reads the same in
+both.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ _AREA_TYPE_ZH = {"urban": "城镇", "rural": "农村"}
 #: Values of the communities' ``residential`` (new or existing residential area), in Chinese.
 _RESIDENTIAL_ZH = {"new": "新建", "existing": "既有"}
 _BOOL_ZH = {True: "是", False: "否"}
+#: How the demand points were placed (:data:`carecircle.core.demand.METHODS`, raster demand), in Chinese.
+_DEMAND_METHOD_ZH = {"buildings": "按建筑分布", "nodes": "按路网节点", "centroid": "社区中心点", "raster": "人口栅格",
+                     "raster, scaled": "人口栅格（按社区人口校准）"}
 #: Cell formats of the workbook: shares as percentages, persons as whole numbers (by the internal column name).
 _PERCENT, _WHOLE = "0.0%", "#,##0"
 _SHARE_COLUMN = re.compile(r"^(share(_.*)?|share_after|population_share|access_share(_.*)?)$")
@@ -86,7 +90,8 @@ SHEETS = {
 
 
 def localise(df: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """``df`` with headers (and type, status and level values) in ``lang``; English leaves it unchanged."""
+    """``df`` with headers (and type, status and level values, and yes/no as 是/否) in ``lang``; English leaves it
+    unchanged (True/False)."""
     if lang != "zh":
         return df
     out = df.copy()
@@ -102,7 +107,24 @@ def localise(df: pd.DataFrame, lang: str) -> pd.DataFrame:
         out["residential"] = out["residential"].map(lambda v: _RESIDENTIAL_ZH.get(v, v))
     if "access_mismatch" in out:
         out["access_mismatch"] = out["access_mismatch"].map(lambda v: MISMATCH_ZH.get(v, v))
-    return out.rename(columns=_header_zh)
+    if "method" in out:
+        out["method"] = out["method"].map(lambda v: _DEMAND_METHOD_ZH.get(v, v))
+    reached = {}
+    for c in [c for c in out.columns if is_yes_no(out[c])]:  # below_target, on_network, covered_15 …: 是/否
+        out[c] = out[c].map(lambda v: _BOOL_ZH.get(bool(v), v), na_action="ignore").astype(object)
+        if (match := _THRESHOLD_COLUMN.match(str(c))) is not None and match.group(1) == "covered":
+            # a demand point's covered_15 says whether it is reached, not how many
+            reached[c] = _header_zh(c).replace("覆盖人口", "可达")
+    return out.rename(columns=lambda c: reached.get(c) or _header_zh(c))
+
+
+def is_yes_no(values: pd.Series) -> bool:
+    """Whether a column holds yes/no values: a boolean dtype, or Python/NumPy booleans with gaps (``None``)."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return True
+    if values.dtype != object or not values.notna().any():
+        return False
+    return bool(values.map(lambda v: isinstance(v, bool | np.bool_), na_action="ignore").fillna(True).all())
 
 
 def guard_formulas(df: pd.DataFrame) -> pd.DataFrame:
@@ -171,17 +193,11 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: Path, *, lang: str) ->
             out = localise(frame, lang)
             if type_names is not None:
                 out[HEADERS_ZH["type"]] = type_names.where(type_names.notna(), out[HEADERS_ZH["type"]]).to_numpy()
-            keep = _distinct_columns(out)
+            keep = _distinct_columns(out, yes_no=[is_yes_no(frame[c]) for c in frame.columns])
             formats = [_PERCENT if _SHARE_COLUMN.match(str(c)) else _WHOLE if _PERSONS_COLUMN.match(str(c))
                        else "0.0" if c in ("snap_m", "time_min") else None
                        for c, k in zip(frame.columns, keep, strict=True) if k]
             out = out.loc[:, keep]
-            if lang == "zh":
-                for c in out.columns:
-                    if pd.api.types.is_bool_dtype(out[c].dtype) or (out[c].dtype == object and out[c].map(
-                            lambda v: isinstance(v, bool | np.bool_), na_action="ignore").fillna(True).all()
-                            and out[c].notna().any()):
-                        out[c] = out[c].map(lambda v: _BOOL_ZH.get(bool(v), v), na_action="ignore")
             guard_formulas(out).to_excel(writer, sheet_name=sheet, index=False)
             ws = writer.sheets[sheet]
             ws.freeze_panes = "A2"
@@ -208,14 +224,15 @@ def _without_geometry(df: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=geometry)
 
 
-def _distinct_columns(df: pd.DataFrame) -> list[bool]:
+def _distinct_columns(df: pd.DataFrame, *, yes_no: list[bool]) -> list[bool]:
     """Per column: keep it (``False`` for a text column repeating an earlier one, such as a type's Chinese label
-    beside the type already shown in Chinese)."""
+    beside the type already shown in Chinese). Yes/no columns (``yes_no``, 是/否 in Chinese) are always kept:
+    covered within 10 and within 15 minutes may agree everywhere and still say two things."""
     seen: list[list[str]] = []
     keep = []
     for i in range(df.shape[1]):
         col = df.iloc[:, i]
-        if col.dtype != object:
+        if col.dtype != object or yes_no[i]:
             keep.append(True)
             continue
         values = col.astype(str).tolist()
