@@ -17,12 +17,15 @@ the real ``CoverageFacts`` hands to compliance.
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
+from carecircle.cli import main
 from carecircle.errors import InputError
 from carecircle.plan.compliance import COLUMNS, evaluate
 from carecircle.plan.standards import list_profiles, load_profile, parse_profile
@@ -701,3 +704,92 @@ def test_qiqihar_public_care_homes_and_childcare():
     # 10 public childcare institutions: T1 → 9 more; 50 in all: T1, T2 → 48 more
     assert row(table, "public_childcare") == ("fail", "1", "needs 9 more Childcare")
     assert row(table, "childcare_facilities") == ("fail", "2", "needs 48 more Childcare")
+
+
+# ------------------------------------------------------------------------- Chinese texts (issue 11 item 1)
+
+#: Input column names a Chinese reason may name beside their Chinese name (户数（households）).
+COLUMN_NAMES = {"subdistrict", "district", "households", "residential", "pop_total", "pop_60plus", "pop_0_3", "beds",
+                "nursing_beds", "capacity", "floor_area_m2", "ownership", "build_status", "area_type"}
+
+
+def english_in(text: str, target_id: str = "") -> list[str]:
+    """Latin words of a Chinese compliance text other than the target id, column names and m (m²)."""
+    text = text.replace(target_id, "") if target_id else text
+    return [w for w in re.findall(r"[A-Za-z][A-Za-z_0-9]*", text) if w not in COLUMN_NAMES and w != "m"]
+
+
+def test_english_in_finds_english_reasons():
+    assert english_in("the facility types have no elder-education code; not checked") != []
+    assert english_in("设施数据缺少机构性质（ownership）列；每百户 ≥ 30 m²") == []
+
+
+VARIANTS = {  # inputs that make targets unevaluable for different reasons
+    "bare": dict(subdistrict=None, district=None, pop_total=None, households=None, residential=None, pop_0_3=None,
+                 area_type=None),
+    "no_villages": dict(area_type=None),
+    "no_children": dict(pop_0_3=None),
+    "no_population": dict(pop_60plus=[np.nan] * 6, pop_total=[np.nan] * 6),
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("profile_id", [p[0] for p in list_profiles()])
+def test_chinese_tables_have_no_english_reason(profile_id, variant):
+    """Under lang zh every target, value and shortfall text is Chinese, also why a row cannot be checked (the
+    profile's own reasons, missing columns, missing children 0–3)."""
+    fac = facilities([("F1", "站", "home_care_station", 1, 500, {}), ("K1", "院", "care_home", 2, 500, {}),
+                      ("T1", "托", "childcare", 3, 500, {}), ("D1", "日照", "day_care", 4, 500, {})])
+
+    class Covered(FakeFacts):
+        def covered(self, types, minutes, population="elderly"):
+            column = {"elderly": "pop_60plus", "children": "pop_0_3"}[population]
+            if column not in self.communities:
+                raise InputError("no children (0–3) population given; add a pop_0_3 column.")
+            pop = self.communities.set_index("community_id")[column]
+            return pd.DataFrame({"population": pop, "covered": pop / 2})
+
+    table = evaluate(load_profile(profile_id), Covered(communities(**VARIANTS[variant]), fac), lang="zh")
+    for _, r in table.iterrows():
+        for column in ("target", "value", "shortfall"):
+            assert english_in(r[column]) == [], (r["target_id"], r["level"], column, r[column])
+    if variant == "no_children" and profile_id == "qiqihar-2025":
+        assert row(table, "childcare_coverage", unit="全部")[2] == \
+            "未提供0—3岁婴幼儿人口；请在社区数据中加入0—3岁人口（pop_0_3）列"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("compliance-cache"))
+
+
+@pytest.mark.parametrize("profile_id", [p[0] for p in list_profiles()])
+def test_chinese_console_says_in_chinese_why_targets_are_not_checked(profile_id, capsys, cache, tmp_path):
+    """`carecircle run --standard <profile> --lang zh` on the demo: every compliance line (未达标/无法评估) is
+    Chinese; the profile's own reasons (unevaluable_zh) and the missing inputs alike."""
+    capsys.readouterr()
+    assert main(["run", "--standard", profile_id, "--lang", "zh", "--no-isochrones", "--output",
+                 str(tmp_path / "zh"), "--cache-dir", cache]) == 0
+    out = capsys.readouterr().out
+    lines = [line.strip() for line in out.splitlines() if line.startswith(("    未达标", "    无法评估"))]
+    assert lines, out
+    profile = load_profile(profile_id)
+    for line in lines:
+        target_id = line.split()[1].split("：")[0]
+        assert target_id in {t.id for t in profile.targets}, line
+        assert english_in(line, target_id) == [], line
+    for target in profile.targets:
+        if target.unevaluable is not None:
+            assert f"无法评估  {target.id}：{target.unevaluable_zh}" in out
+
+
+def test_unevaluable_zh_needs_the_reason_and_every_bundled_reason_has_chinese():
+    with pytest.raises(InputError, match=r"unevaluable_zh is given without unevaluable"):
+        parse_profile("id: a\nname_zh: a\nname_en: a\nsource: {title: t, issuer: i, year: 2020}\ntargets:\n"
+                      "  - {id: x, kind: facility_count, per: overall, description_zh: a, description_en: a,\n"
+                      "     source: {clause: 一}, unevaluable_zh: 未检查}\n")
+    for profile_id, _, _ in list_profiles():
+        for target in load_profile(profile_id).targets:
+            if target.unevaluable is not None:
+                assert target.unevaluable_zh and not english_in(target.unevaluable_zh), (profile_id, target.id)
+                assert target.reason("en") == target.unevaluable and target.reason("zh") == target.unevaluable_zh

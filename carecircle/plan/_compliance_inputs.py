@@ -22,6 +22,13 @@ COLUMN_HINTS = {
     "residential": "residential (new/existing, 新建/既有)", "pop_total": "pop_total (常住人口)",
     "pop_60plus": "pop_60plus (60岁及以上人口)",
 }
+#: Chinese names of the input columns the targets read, for the Chinese texts ("社区数据缺少户数（households）列").
+COLUMN_ZH = {
+    "subdistrict": "街道", "district": "区县", "households": "户数", "residential": "新建/既有小区",
+    "pop_total": "常住人口", "pop_60plus": "60岁及以上人口", "pop_0_3": "0—3岁人口", "beds": "床位数",
+    "nursing_beds": "护理型床位数", "capacity": "托位数", "floor_area_m2": "建筑面积", "ownership": "机构性质",
+    "build_status": "建设状态", "area_type": "城乡类型",
+}
 #: Unit names per level, for urban units, rural ones and both at once: (singular, plural, Chinese).
 NOUNS = {
     "district": [("district", "districts", "区县")] * 3,
@@ -44,6 +51,7 @@ class Context:
         if lang not in ("zh", "en"):
             raise InputError(f"language {lang!r} is not supported; use zh or en.")
         self.facts = facts
+        self.lang = lang
         self.zh = lang == "zh"
         self.all = "全部" if self.zh else "all"
         self.base = self
@@ -153,9 +161,27 @@ class Context:
         if self.com is None:
             return self.say("no communities given (demand points only)", "未提供社区边界（仅有需求点）")
         if level in ("subdistrict", "district") and (level not in self.com or self.com[level].isna().all()):
-            return self.say(f"communities have no {COLUMN_HINTS[level]} column",
-                            f"社区数据缺少 {COLUMN_HINTS[level]} 列")
+            return self.no_column(level)
         return None
+
+    def no_column(self, column: str, *, of: str = "communities") -> str:
+        """"communities have no households (户数) column" / "社区数据缺少户数（households）列"."""
+        zh = COLUMN_ZH.get(column)
+        return self.say(f"{of} have no {COLUMN_HINTS.get(column, column)} column",
+                        f"{'社区' if of == 'communities' else '设施'}数据缺少"
+                        + (f"{zh}（{column}）列" if zh else f" {column} 列"))
+
+    def needed_for(self, where: Where) -> str:
+        values = self.values_text(where.values)
+        return self.say(f" (needed to select {values})", f"（用于筛选{values}）")
+
+    def values_text(self, values) -> str:
+        """Accepted values of a ``where``: all of them in English; in Chinese the Chinese ones (all if none)."""
+        values = [str(v) for v in values]
+        if not self.zh:
+            return ", ".join(values)
+        cjk = [v for v in values if any("\u4e00" <= ch <= "\u9fff" for ch in v)]
+        return "、".join(cjk or values)
 
     def unit_of(self, level: str) -> pd.Series:
         """Unit label at ``level`` per community (NA: no parent unit)."""
@@ -218,9 +244,7 @@ class Context:
         if self.com is None:
             return None, self.missing_level("community")
         if where.column not in self.com:
-            return None, self.say(f"communities have no {where.column} column (needed to select "
-                                  f"{', '.join(where.values)})",
-                                  f"社区数据缺少 {where.column} 列（用于筛选 {'、'.join(where.values)}）")
+            return None, self.no_column(where.column) + self.needed_for(where)
         wanted = {str(v).strip().casefold() for v in where.values}
         values = self.com[where.column].astype("string").str.strip().str.casefold()
         if where.column == "area_type":  # spellings of urban/rural compare as what they mean (村 = rural)
@@ -228,8 +252,9 @@ class Context:
             values = values.map(lambda v: AREA_TYPES.get(v, v) if isinstance(v, str) else v).astype("string")
         keep = values.isin(wanted).fillna(False)
         if not keep.any():
-            return None, self.say(f"no community has {where.column} in {', '.join(where.values)}",
-                                  f"没有 {where.column} 为 {'、'.join(where.values)} 的社区")
+            return None, self.say(f"no community has {where.column} in {self.values_text(where.values)}",
+                                  f"没有{COLUMN_ZH.get(where.column, ' ' + where.column + ' ')}为"
+                                  f"{self.values_text(where.values)}的社区")
         return self.com.index[keep.to_numpy()], None
 
     def types_text(self, types) -> str:
@@ -242,9 +267,7 @@ class Context:
         if where is None:
             return fac, None
         if where.column not in fac:
-            return fac, self.say(f"facilities have no {where.column} column (needed to select "
-                                 f"{', '.join(where.values)})",
-                                 f"设施数据缺少 {where.column} 列（用于筛选 {'、'.join(where.values)}）")
+            return fac, self.no_column(where.column, of="facilities") + self.needed_for(where)
         wanted = {v.strip().casefold() for v in where.values}
         keep = fac[where.column].astype("string").str.strip().str.casefold().isin(wanted).fillna(False)
         return fac[keep.to_numpy()], None
@@ -255,7 +278,7 @@ class Scope(Context):
     level only subdistricts of that type. Villages and townships are told apart by the unrestricted context."""
 
     def __init__(self, base: Context, area_type: str, ids: pd.Index):
-        self.facts, self.zh, self.all = base.facts, base.zh, base.all
+        self.facts, self.lang, self.zh, self.all = base.facts, base.lang, base.zh, base.all
         self.base, self.area_type, self.ids = base, area_type, ids
 
     @cached_property

@@ -34,7 +34,7 @@ import pandas as pd
 
 from carecircle.errors import InputError
 from carecircle.io.facility_types import RESIDENTIAL
-from carecircle.plan._compliance_inputs import COLUMN_HINTS, Context
+from carecircle.plan._compliance_inputs import COLUMN_ZH, Context
 from carecircle.plan.standards import (
     BedsTarget,
     CoLocationTarget,
@@ -54,6 +54,9 @@ COLUMNS = ("target_id", "level", "unit", "description_zh", "description_en", "ta
            "shortfall", "source", "value_num", "target_num")
 PASS, FAIL, UNEVALUABLE = "pass", "fail", "unevaluable"
 _EPS = 1e-9
+#: Why a coverage target cannot be computed when its population is not given, in Chinese.
+_NO_POPULATION_ZH = {"children": "未提供0—3岁婴幼儿人口；请在社区数据中加入0—3岁人口（pop_0_3）列",
+                     "elderly": "未提供60岁及以上人口；请在社区数据中加入60岁及以上人口（pop_60plus）列"}
 
 
 def evaluate(profile: Profile, facts, *, lang: str | None = None) -> pd.DataFrame:
@@ -79,7 +82,7 @@ def evaluate(profile: Profile, facts, *, lang: str | None = None) -> pd.DataFram
     for target in profile.targets:
         whole = target.kind == "facility_count" and target.per == "subdistrict"
         scope, why = ctx.scope(target.area_type, whole_subdistricts=whole)
-        reason = target.unevaluable or why  # the profile's reason first: it says why the target is not checked
+        reason = target.reason(ctx.lang) or why  # the profile's reason first: why the target is not checked
         rows = _KINDS[target.kind](target, scope)
         if reason:  # one row per level
             rows = _unevaluable(ctx, target.levels, reason, rows["target"].iloc[0], rows["target_num"].iloc[0])
@@ -179,8 +182,9 @@ def _coverage(t: CoverageTarget, ctx: Context) -> pd.DataFrame:
                   "名老年人" if t.population == "elderly" else "名0—3岁婴幼儿")
     try:
         cov = ctx.facts.covered(list(t.types) if t.types is not None else None, minutes, t.population)
-    except InputError as e:
-        return _unevaluable(ctx, t.levels, str(e).rstrip("."), target_text, t.min_share)
+    except InputError as e:  # the population is not given (children 0–3 without pop_0_3)
+        return _unevaluable(ctx, t.levels, ctx.say(str(e).rstrip("."), _NO_POPULATION_ZH[t.population]),
+                            target_text, t.min_share)
     cov = cov[["population", "covered"]].astype(float)
     cov.index = cov.index.astype(str)
     ids, reason = ctx.where_ids(getattr(t, "where", None))
@@ -288,8 +292,7 @@ def _floor_area(t: FloorAreaTarget, ctx: Context) -> pd.DataFrame:
         return _unevaluable(ctx, t.levels, ctx.missing_level("community"), agg_text)
     for column in ("households", "residential"):
         if column not in com or com[column].isna().all():
-            return _unevaluable(ctx, t.levels, ctx.say(f"communities have no {COLUMN_HINTS[column]} column",
-                                                       f"社区数据缺少 {COLUMN_HINTS[column]} 列"), agg_text)
+            return _unevaluable(ctx, t.levels, ctx.no_column(column), agg_text)
     residential = com["residential"].astype("string").str.strip().str.casefold().map(RESIDENTIAL).astype(object)
     standard = residential.map({k: np.nan if v is None else v for k, v in std.items()}).astype(float)
     applies = residential.isna() | standard.notna()  # no category: unevaluable; no standard: not checked
@@ -366,9 +369,7 @@ def _per_1000(t, ctx: Context, *, supply: str, pop_column: str, minimum: float,
     elif ctx.com is None and pop_column == "pop_60plus":
         pop = ctx.facts.covered(None, 0.0)["population"].astype(float)
     else:
-        return _unevaluable(ctx, t.levels, ctx.say(f"communities have no {COLUMN_HINTS[pop_column]} column",
-                                                   f"社区数据缺少 {COLUMN_HINTS[pop_column]} 列"), target_text,
-                            minimum)
+        return _unevaluable(ctx, t.levels, ctx.no_column(pop_column), target_text, minimum)
 
     def compute(level: str) -> pd.DataFrame:
         fac_unit = ctx.fac_unit(level, fac.index)
@@ -390,10 +391,10 @@ def _per_1000(t, ctx: Context, *, supply: str, pop_column: str, minimum: float,
                        "还需 " + _int(np.ceil(required - g["known"] - 1e-6)) + f" {noun[1]}")
         why = np.where(g["pop_unknown"] > 0,
                        ctx.say(f"{pop_column} not given for " + _int(g["pop_unknown"]) + " " + coms,
-                               _int(g["pop_unknown"]) + " 个" + coms_zh + f"缺少 {pop_column}"),
+                               _int(g["pop_unknown"]) + " 个" + coms_zh + f"缺少{COLUMN_ZH[pop_column]}"),
                        np.where(g["pop"] <= 0, ctx.say(f"no {people[0]} in this unit", f"本单元无{people[1]}"),
                                 ctx.say(f"{supply} not given for " + _int(g["unknown"]) + f" {what}",
-                                        _int(g["unknown"]) + f" 个{what}缺少 {supply}")))
+                                        _int(g["unknown"]) + f" 个{what}缺少{COLUMN_ZH[supply]}")))
         value = np.where(ratio.notna(), _dec(ratio.fillna(0)) + ctx.say(" per 1,000", " /千人"), "")
         return _frame(level, g.index, target=target_text, value=value, status=status,
                       shortfall=_texts(status, fail, why), value_num=ratio.to_numpy(), target_num=minimum)

@@ -92,6 +92,9 @@ class _Target(_Model):
     #: Why the target is reported ``unevaluable`` without being checked (e.g. the facility vocabulary cannot
     #: tell the kinds it needs apart, or the figure is a plan to be made, not a target of the year).
     unevaluable: str | None = Field(None, min_length=1)
+    #: The same reason in Chinese, shown instead of ``unevaluable`` in Chinese tables and on the Chinese console
+    #: (every bundled profile gives both); without it ``unevaluable`` is shown in both languages.
+    unevaluable_zh: str | None = Field(None, min_length=1)
     #: Only urban units or only rural ones (communities' ``area_type``; a subdistrict is a township, 乡镇, when at
     #: least half of its communities are villages, 村); None: both. The target judges only communities and
     #: subdistricts of that type, and counts the people, households, beds and facilities of the communities of
@@ -107,6 +110,17 @@ class _Target(_Model):
         if code is None:
             raise ValueError(f"area_type {v!r} is neither urban (城镇, 街道, 社区) nor rural (农村, 乡镇, 村)")
         return code
+
+    @model_validator(mode="after")
+    def _reason_first(self):
+        if self.unevaluable_zh is not None and self.unevaluable is None:
+            raise ValueError("unevaluable_zh is given without unevaluable; give the reason in unevaluable (any "
+                             "language) and its Chinese in unevaluable_zh")
+        return self
+
+    def reason(self, lang: str) -> str | None:
+        """Why the profile reports this target unevaluable, in ``lang`` (``zh`` or ``en``); None: it is checked."""
+        return (self.unevaluable_zh or self.unevaluable) if lang == "zh" else self.unevaluable
 
     @field_validator("levels", mode="before")
     @classmethod
