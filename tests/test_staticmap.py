@@ -203,7 +203,7 @@ def test_fitted_png_size_follows_the_dpi(study, tmp_path):
     w, h = fig.get_size_inches()
     path = staticmap.static_map_png(study, tmp_path / "map.png", dpi=100)
     with Image.open(path) as img:
-        assert img.size == (round(w * 100), round(h * 100))
+        assert np.allclose(img.size, (w * 100, h * 100), atol=1.0)  # whole pixels (Agg truncates or rounds)
 
 
 # --- content ------------------------------------------------------------------------------------------------
@@ -317,3 +317,59 @@ def test_the_demo_map_draws_quickly(study, suggestion):
         t0 = time.perf_counter()
         staticmap.static_map_bytes(study, **kwargs)
         assert time.perf_counter() - t0 < 3.0  # 0.2–0.3 s measured
+
+
+# --- the interactive map's scale, minutes or metres (issue 15) ----------------------------------------------------
+
+
+def _all_texts(fig) -> list[str]:
+    fig.canvas.draw()
+    texts = [t.get_text() for ax in [fig, *fig.axes] for t in ax.texts] + _legend(fig)
+    for ax in fig.axes:
+        texts += [ax.get_title(loc="left")] + [t.get_text() for t in ax.get_xticklabels(minor=True)]
+    return [t for t in texts if t]
+
+
+def test_communities_are_coloured_on_the_interactive_maps_scale_with_the_target_marked(study):
+    """The PNG and the interactive map colour a community alike: diverging at the target, so 86% under a 90%
+    target is orange-yellow and 100% dark green; the colour bar marks the target."""
+    from matplotlib.colors import to_rgba
+
+    from carecircle.outputs.maps.common import share_color
+
+    cov = study.coverage
+    shares = [0.3, 0.6, 0.86, 0.9, 0.95, 1.0, np.nan][: len(cov.communities)]
+    com = cov.communities.assign(share_15=shares)
+    fig = staticmap.static_map_figure(dataclasses.replace(study, coverage=dataclasses.replace(cov, communities=com)))
+    fills = _collection(fig, "communities").get_facecolor()
+    expected = [to_rgba("#bdbdbd") if np.isnan(s) else to_rgba(share_color(s, cov.target_share)) for s in shares]
+    assert np.allclose(fills[:, :3], np.array(expected)[:, :3], atol=1e-3)
+    assert np.abs(fills[2, :3] - fills[5, :3]).max() > 0.3  # 86% and 100% far apart
+    bar = fig.axes[1]
+    assert [t.get_text().strip() for t in bar.get_xticklabels(minor=True)] == ["▲ 90%"]
+    assert "At or above the target (90%+)" in _legend(fig)
+    (mesh,) = [c for c in bar.collections if c.get_cmap().name == "share"]
+    colours = mesh.get_cmap()(np.array([0.85, 0.95]))  # the bar breaks at the target, as the map's legend
+    assert np.allclose(colours[:, :3], [to_rgba(share_color(v, 0.9))[:3] for v in (0.85, 0.95)], atol=0.02)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_with_distances_the_png_says_metres_never_minutes(study, suggestion, lang):
+    if lang == "zh":
+        require_cjk_font(staticmap.cjk_font())
+    metres = dataclasses.replace(study, distances_m=(300.0, 500.0, 1000.0))
+    for kwargs in ({}, {"suggestion": suggestion}):
+        texts = _all_texts(staticmap.static_map_figure(metres, lang=lang, **kwargs))
+        joined = " ".join(t.replace("\n", " ") for t in texts)
+        if lang == "en":
+            assert " min " not in f"{joined} " and "minute" not in joined.replace("15-minute elder-care", "")
+            assert "Elderly within 1000 m walk" in texts and "1000 m" in joined
+            if not kwargs:
+                assert {"Within 300 m walk", "300–500 m walk", "500–1000 m walk (outline)"} <= set(_legend(
+                    staticmap.static_map_figure(metres)))
+        else:
+            assert "分钟" not in joined.replace("15分钟养老服务圈", "")
+            assert "1000米内步行可达老年人比例" in texts and "1000米" in joined
+            if not kwargs:
+                assert {"步行300米内", "步行300–500米内", "步行500–1000米内（外框）"} <= {
+                    t.replace(" ", "") for t in _legend(staticmap.static_map_figure(metres, lang="zh"))}

@@ -1,7 +1,8 @@
 """Static PNG map of a study, for documents that cannot hold HTML (Word, PDF, slides).
 
 Drawn with matplotlib's Agg renderer, offline (no background tiles), over the walking network drawn faintly:
-communities coloured by the share of their elderly within the largest walking time (red to green), named in the
+communities coloured by the share of their elderly within the largest walking time on the interactive map's scale
+(diverging at the target: reds below it, greens above; the target marked under the colour bar), named in the
 map's language, dashed when below target; the walking-time bands of every threshold shaded darker towards the
 facilities, the largest outlined; the elderly beyond it as red dots sized by their number; facilities coloured by
 type (:data:`carecircle.outputs.maps.TYPE_COLORS`); suggested sites as numbered squares with their walking range,
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 import os
 import re
 import shutil
@@ -30,16 +30,18 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
-import shapely
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
+from carecircle.formats import is_missing
 from carecircle.io.default_data import DEFAULT_NOTE, DEFAULT_NOTE_ZH
 from carecircle.io.facility_types import type_label
 from carecircle.outputs.files import write_atomically
-from carecircle.outputs.i18n import STATIC_MAP_LABELS, in_language
-from carecircle.outputs.maps import SHARE_COLORS, type_colors
+from carecircle.outputs.i18n import STATIC_MAP_LABELS, in_language, in_metres
+from carecircle.outputs.mapdraw import draw_network, lines, polygons, scale_bar, view_bounds
+from carecircle.outputs.mapdraw import north_arrow as draw_north_arrow
+from carecircle.outputs.maps import type_colors
+from carecircle.outputs.maps.common import share_color
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure  # lazy: matplotlib is heavy and only the PNG needs it
@@ -72,24 +74,26 @@ _UNCOVERED_COLOR, _UNCOVERED_EDGE = "#e31a1c", "#67000d"
 _SUGGESTED_FILL = "#1a1a1a"
 _SUGGESTED_RING = "#ffb000"
 _SITE_ISO_COLOR = "#e66101"
-_NETWORK_COLOR = "#4d4d4d"
 #: Legend labels wrap at this many characters (Chinese: fewer, each glyph being about twice as wide).
 _WRAP_CHARS = {"en": 32, "zh": 15}
 #: At most this many community names, the largest on the map first, each only where it fits.
 _MAX_LABELS = 300
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 #: Labels of this map not in :data:`carecircle.outputs.i18n.STATIC_MAP_LABELS`.
+#: Each ``{m}`` is a threshold (rewritten in metres with ``--distance``, :func:`carecircle.outputs.i18n.in_metres`);
+#: a band's ``{lo}`` is the next shorter threshold.
 LABELS: dict[str, dict[str, str]] = {
-    "en": {"band_in": "Within {b} min walk", "band": "{a}–{b} min walk", "band_top": "{a}–{b} min walk (outline)",
+    "en": {"band_in": "Within {m} min walk", "band": "{lo}–{m} min walk", "band_top": "{lo}–{m} min walk (outline)",
            "uncovered": "Elderly beyond {m} min walk (dot: persons)", "uncovered_after": "Elderly still beyond {m} "
            "min walk (dot: persons)",
            "newly": "Elderly newly within {m} min (new sites)",
-           "site_iso": "{m}-minute walk from the new sites",
+           "site_iso": "{m}-minute walk from the new sites", "at_target": "At or above the target ({target}+)",
            "subtitle": "With {n} suggested new sites: {before} → {after} of the elderly within {m} min walk"},
-    "zh": {"band_in": "{b}分钟内步行可达", "band": "{a}–{b}分钟步行可达", "band_top": "{a}–{b}分钟步行可达（外框）",
-           "uncovered": "{m}分钟步行范围外的老年人（点大小示人数）",
-           "uncovered_after": "仍在{m}分钟范围外的老年人（点大小示人数）",
-           "newly": "新增站点新覆盖的老年人", "site_iso": "新增站点{m}分钟步行范围",
+    "zh": {"band_in": "步行{m}分钟内", "band": "步行{lo}–{m}分钟", "band_top": "步行{lo}–{m}分钟（外框）",
+           "uncovered": "步行{m}分钟外的老年人（点大小示人数）",
+           "uncovered_after": "仍在步行{m}分钟外的老年人（点大小示人数）",
+           "newly": "新增站点新覆盖的老年人", "site_iso": "新增站点步行{m}分钟内范围",
+           "at_target": "达到目标（{target}及以上）",
            "subtitle": "新增{n}处建议站点：{m}分钟步行可达老年人比例 {before} → {after}"},
 }
 
@@ -174,7 +178,7 @@ def static_map_figure(
     as for :func:`static_map_png`. Texts use a CJK font with ``lang="zh"`` (see :func:`cjk_font`), else DejaVu
     Sans (with a CJK font as fallback for Chinese names, when one is installed)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # lazy: matplotlib is heavy and only the PNG needs it
-    from matplotlib.colors import LinearSegmentedColormap, Normalize, to_rgba
+    from matplotlib.colors import ListedColormap, Normalize, to_rgba
     from matplotlib.figure import Figure  # lazy: matplotlib is heavy and only the PNG needs it
     from matplotlib.font_manager import FontProperties  # lazy: matplotlib is heavy and only the PNG needs it
     from matplotlib.lines import Line2D  # lazy: matplotlib is heavy and only the PNG needs it
@@ -186,6 +190,9 @@ def static_map_figure(
         _warn_no_cjk()
         lang = "en"
     labels = {**in_language(STATIC_MAP_LABELS, lang), **LABELS[lang]}
+    if (metres := getattr(study, "distances_m", None)) is not None:  # thresholds given as walking distances
+        labels = in_metres(labels, {threshold_label(t): f"{d:g}" for t, d in
+                                    zip(study.coverage.thresholds_min, metres, strict=True)})
 
     cov = suggestion.after if suggestion is not None else study.coverage
     crs = _metric_crs(study, cov)
@@ -221,34 +228,38 @@ def static_map_figure(
     FigureCanvasAgg(fig)  # a renderer, to measure the legend
     ax = fig.add_axes((0.02, 0.05, 0.70, 0.85), aspect="equal")
     ax.set_axis_off()
-    cmap = LinearSegmentedColormap.from_list("share", list(SHARE_COLORS))
+    # The interactive map's scale: diverging at the target (reds below it, greens above), sampled finely.
+    target = None if is_missing(cov.target_share) else float(cov.target_share)
+    cmap = ListedColormap([share_color(f, target) for f in np.linspace(0.0, 1.0, 512)], name="share")
     norm = Normalize(0.0, 1.0)
-    x0, y0, x1, y1 = _view_bounds([communities, facilities, sites, *(s for _m, s in bands[-1:])])
+    x0, y0, x1, y1 = view_bounds([communities, facilities, sites, *(s for _m, s in bands[-1:])])
     ax.set(xlim=(x0, x1), ylim=(y0, y1))
     if (network := getattr(study, "network", None)) is not None:
-        _draw_network(ax, network, crs)
+        draw_network(ax, network, crs)
 
     handles: list[Any] = []
     if len(communities):
         share = pd.to_numeric(communities.get(f"share_{top}"), errors="coerce")
         # RGBA tuples throughout: a hex string among tuples makes matplotlib's colour array ragged.
         values = share.to_numpy(dtype=float)
-        colors = cmap(norm(np.nan_to_num(values)))
-        colors[np.isnan(values)] = to_rgba(_NO_DATA_COLOR)
-        ax.add_collection(_polygons(communities.geometry.values, facecolors=colors, edgecolors="white",
+        colors = np.array([to_rgba(_NO_DATA_COLOR if np.isnan(v) else share_color(v, target)) for v in values])
+        ax.add_collection(polygons(communities.geometry.values, facecolors=colors, edgecolors="white",
                                     linewidths=0.8, alpha=0.62, zorder=1, gid="communities"), autolim=False)
         below = communities[communities.get("below_target", pd.Series(False, index=communities.index))
                             .fillna(False).astype(bool).to_numpy()]
         if len(below):
-            ax.add_collection(_lines(below.boundary.values, colors=_BELOW_TARGET_COLOR, linewidths=1.6,
+            ax.add_collection(lines(below.boundary.values, colors=_BELOW_TARGET_COLOR, linewidths=1.6,
                                      linestyles="--", zorder=3), autolim=False)
             handles.append(Line2D([], [], color=_BELOW_TARGET_COLOR, linestyle="--",
                                   label=labels["below"].format(target=f"{100 * cov.target_share:.0f}%")))
+        if target is not None:
+            handles.insert(0, Patch(facecolor=share_color(target, target), edgecolor="white", alpha=0.62,
+                                    label=labels["at_target"].format(target=f"{100 * target:.0f}%")))
         if share.isna().any():
             handles.append(Patch(facecolor=_NO_DATA_COLOR, edgecolor="white", label=labels["no_data"]))
     handles += _draw_bands(ax, bands, labels)
     if site_iso is not None:
-        ax.add_collection(_lines(site_iso.boundary.values, one_path=True, facecolors="none",
+        ax.add_collection(lines(site_iso.boundary.values, one_path=True, facecolors="none",
                                  edgecolors=_SITE_ISO_COLOR, linewidths=1.4, linestyles="--", zorder=2.6,
                                  gid="site-isochrone"), autolim=False)
         handles.append(Line2D([], [], color=_SITE_ISO_COLOR, linewidth=1.4, linestyle="--",
@@ -285,10 +296,11 @@ def static_map_figure(
             before, after = _percents(before, after)
             subtitle = labels["subtitle"].format(n=len(suggestion.sites), m=lab, before=before, after=after)
     texts = _frame_texts(fig, heading, subtitle, note, font)
-    _place_key(fig, ax, handles, cmap, norm, labels["share"].format(m=top), font, texts, fit=size_in is None)
-    _scale_bar(ax, font)
+    _place_key(fig, ax, handles, cmap, norm, labels["share"].format(m=top), font, texts, fit=size_in is None,
+               target=target)
+    scale_bar(ax, font)
     if north_arrow:
-        _north_arrow(ax, font)
+        draw_north_arrow(ax, font)
     _label_communities(fig, ax, communities, names, font)
     # Dots shrink together until they cover at most a tenth of the map (pt²): a city's thousands must not hide it.
     area = 0.1 * float(np.prod(ax.get_position().size * fig.get_size_inches())) * 72**2
@@ -465,14 +477,15 @@ def _draw_bands(ax: Any, bands: list[tuple[float, gpd.GeoSeries]], labels: dict[
     alphas = [_BAND_ALPHA[0 if i == 0 else 1] for i in range(len(bands))]
     for i, (minutes, shape) in enumerate(bands):
         b, last = threshold_label(minutes), i == len(bands) - 1
-        ax.add_collection(_polygons(shape.values, facecolors=to_rgba(_ISO_COLOR, alphas[i]), edgecolors="none",
+        ax.add_collection(polygons(shape.values, facecolors=to_rgba(_ISO_COLOR, alphas[i]), edgecolors="none",
                                     linewidths=0, zorder=2, gid=f"band-{b}"), autolim=False)
         fill = to_rgba(_ISO_COLOR, 1 - float(np.prod([1 - a for a in alphas[i:]])))  # the shades over the band
-        text = labels["band_in" if i == 0 else "band_top" if last else "band"].format(
-            a=threshold_label(bands[i - 1][0]) if i else "", b=b)
+        template = labels["band_in" if i == 0 else "band_top" if last else "band"]
+        lo = threshold_label(bands[i - 1][0]) if i else ""
+        text = template.format(lo=getattr(template, "metres", {}).get(lo, lo), m=b)
         handles.append(Patch(facecolor=fill, edgecolor=_ISO_COLOR if last else "none", linewidth=1.2, label=text))
     if bands:
-        ax.add_collection(_lines(bands[-1][1].boundary.values, one_path=True, facecolors="none",
+        ax.add_collection(lines(bands[-1][1].boundary.values, one_path=True, facecolors="none",
                                  edgecolors=_ISO_COLOR, linewidths=1.2, zorder=2.5, gid="isochrone"), autolim=False)
     return handles
 
@@ -531,82 +544,6 @@ def _label_communities(fig: Any, ax: Any, communities: gpd.GeoDataFrame, names: 
                 path_effects=[pe.withStroke(linewidth=2.4, foreground="white", alpha=0.85)])
 
 
-def _view_bounds(layers: list[Any]) -> tuple[float, float, float, float]:
-    """``(xmin, ymin, xmax, ymax)`` of the drawn layers plus a margin (4% of the larger side, at least 40 m)."""
-    boxes = [layer.total_bounds for layer in layers if layer is not None and len(layer)]
-    b = np.vstack(boxes)
-    x0, y0, x1, y1 = float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
-    margin = max(0.04 * max(x1 - x0, y1 - y0), 40.0)
-    return x0 - margin, y0 - margin, x1 + margin, y1 + margin
-
-
-def _polygons(geoms: np.ndarray, **style: Any) -> Any:
-    """(Multi)Polygons as one collection of compound paths, one per geometry, with matplotlib ``style``.
-
-    The paths are those geopandas' ``plot`` draws (normalised geometry; each ring a sub-path, closed), built
-    from coordinate arrays instead of a patch per feature, and without the full redraw of the figure that
-    geopandas asks for after every layer.
-    """
-    from matplotlib.collections import PathCollection  # lazy: matplotlib is heavy and only the PNG needs it
-    from matplotlib.path import Path as MplPath  # lazy: matplotlib is heavy and only the PNG needs it
-
-    parts, part_geom = shapely.get_parts(shapely.normalize(geoms), return_index=True)
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    xy, coord_ring = shapely.get_coordinates(rings, return_index=True)
-    codes = np.full(len(xy), MplPath.LINETO, dtype=MplPath.code_type)
-    starts = np.flatnonzero(np.r_[True, np.diff(coord_ring) != 0])
-    codes[starts] = MplPath.MOVETO
-    codes[np.r_[starts[1:], len(xy)] - 1] = MplPath.CLOSEPOLY
-    cuts = np.flatnonzero(np.diff(part_geom[ring_part[coord_ring]])) + 1
-    paths = [MplPath(v, c) for v, c in zip(np.split(xy, cuts), np.split(codes, cuts), strict=True)]
-    return PathCollection(paths, **style)
-
-
-def _lines(geoms: np.ndarray, *, one_path: bool = False, **style: Any) -> Any:
-    """The parts of (Multi)LineStrings as geopandas' ``plot`` draws them (normalised, a line per part), from
-    coordinate arrays: a :class:`~matplotlib.collections.LineCollection` with a path per part, or with
-    ``one_path`` a collection of one path holding every part (the same strokes for an opaque solid line, without
-    a Python object per part: the outline of a city's isochrone has 100,000s of rings)."""
-    from matplotlib.collections import LineCollection, PathCollection  # lazy: matplotlib is heavy, PNG only
-    from matplotlib.path import Path as MplPath  # lazy: matplotlib is heavy and only the PNG needs it
-
-    parts = shapely.get_parts(shapely.normalize(geoms))
-    xy, coord_part = shapely.get_coordinates(parts, return_index=True)
-    starts = np.flatnonzero(np.diff(coord_part)) + 1
-    if not one_path:
-        return LineCollection(np.split(xy, starts), **style)
-    codes = np.full(len(xy), MplPath.LINETO, dtype=MplPath.code_type)
-    codes[np.r_[0, starts][: len(xy)]] = MplPath.MOVETO
-    return PathCollection([MplPath(xy, codes)], **style)
-
-
-def _draw_network(ax: Any, network: Any, crs: Any) -> None:
-    """The walking network's segments in the view, thin and faint, under everything else.
-
-    The segments form one path (a move and a line per segment): the same strokes as a collection of a path
-    per segment, drawn in a fraction of the time (1.9 million segments: a 1M-node city).
-    """
-    from matplotlib.collections import PathCollection  # lazy: matplotlib is heavy and only the PNG needs it
-    from matplotlib.path import Path as MplPath  # lazy: matplotlib is heavy and only the PNG needs it
-
-    xy = np.asarray(getattr(network, "node_xy", np.empty((0, 2))), dtype=float)
-    u = np.asarray(getattr(network, "edge_u", []), dtype=np.int64)
-    v = np.asarray(getattr(network, "edge_v", []), dtype=np.int64)
-    if not len(u) or not len(xy):
-        return
-    if network.crs is not None and pyproj.CRS.from_user_input(network.crs) != pyproj.CRS.from_user_input(crs):
-        x, y = pyproj.Transformer.from_crs(network.crs, crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
-        xy = np.column_stack([x, y])
-    segs = np.stack([xy[u], xy[v]], axis=1)
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    lo, hi = segs.min(axis=1), segs.max(axis=1)
-    keep = (hi[:, 0] >= x0) & (lo[:, 0] <= x1) & (hi[:, 1] >= y0) & (lo[:, 1] <= y1)
-    codes = np.tile(np.array([MplPath.MOVETO, MplPath.LINETO], dtype=MplPath.code_type), int(keep.sum()))
-    path = MplPath(segs[keep].reshape(-1, 2), codes)
-    ax.add_collection(PathCollection([path], facecolors="none", edgecolors=_NETWORK_COLOR, linewidths=0.45,
-                                     alpha=0.5, zorder=0, gid="network"), autolim=False)
-
-
 def _wrap(text: str, width: int) -> str:
     """``text`` wrapped at ``width`` characters: at spaces, or anywhere in text without spaces (Chinese)."""
     if len(text) <= width:
@@ -630,12 +567,18 @@ def _wrap_units(text: str, units: int) -> str:
     return "\n".join([*lines, line.rstrip()])
 
 
-def _colorbar(fig: Any, cax: Any, cmap: Any, norm: Any, label: str, font: Any) -> None:
+def _colorbar(fig: Any, cax: Any, cmap: Any, norm: Any, label: str, font: Any, target: float | None) -> None:
+    """The share scale as the interactive map's legend draws it: 0–100% in quarters, the target marked under the
+    bar (▲ 90%) where the colours break from yellow to green."""
     from matplotlib.cm import ScalarMappable  # lazy: matplotlib is heavy and only the PNG needs it
 
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal")
     bar.set_ticks([0, 0.25, 0.5, 0.75, 1.0], labels=["0%", "25%", "50%", "75%", "100%"])
     bar.ax.tick_params(labelsize=8)
+    if target is not None:  # a second row of tick labels: never on top of "75%" or "100%"
+        cax.set_xticks([target], labels=[f"\n▲ {100 * target:.0f}%"], minor=True)
+        cax.tick_params(axis="x", which="minor", length=0, labelsize=8, labelcolor=_BELOW_TARGET_COLOR)
+        cax.axvline(target, color="white", linewidth=1.0)
     cax.set_title(label, fontproperties=font, fontsize=9.5, loc="left")
 
 
@@ -660,7 +603,7 @@ def _frame_texts(fig: Any, heading: str, subtitle: str | None, note: str | None,
 
 
 def _place_key(fig: Any, ax: Any, handles: list[Any], cmap: Any, norm: Any, label: str, font: Any,
-               texts: dict[str, Any], *, fit: bool) -> None:
+               texts: dict[str, Any], *, fit: bool, target: float | None = None) -> None:
     """Place the share colour bar and the legend beside the map or below it, whichever leaves the map larger,
     and the texts; with ``fit``, size the figure to the map and its key (at most :data:`_MAX_FIT_IN`). Sizes are
     measured with the renderer, so long labels make room for themselves: nothing is cut at the image edge."""
@@ -690,7 +633,7 @@ def _place_key(fig: Any, ax: Any, handles: list[Any], cmap: Any, norm: Any, labe
             chars = max(int(chars * min(0.95, (width - 2 * _PAD) / w)), 20)
 
     cax = fig.add_axes((0.0, 0.0, 2.2 / w_in, 0.2 / h_in))
-    _colorbar(fig, cax, cmap, norm, label, font)
+    _colorbar(fig, cax, cmap, norm, label, font, target)
     pos, tight = cax.get_window_extent(renderer), cax.get_tightbbox(renderer)
     cb_w, cb_h = tight.width / dpi, tight.height / dpi
     cb_left, cb_top = (pos.x0 - tight.x0) / dpi, (tight.y1 - pos.y1) / dpi  # title and tick labels stick out
@@ -769,30 +712,3 @@ def _place_key(fig: Any, ax: Any, handles: list[Any], cmap: Any, norm: Any, labe
         text.set_position((at[key][0] / w_in, at[key][1] / h_in))
     logger.debug("static map: legend %s the map (%d columns, %g pt), %.3g × %.3g in, map scale %.3g in/km",
                  kind, ncols, legend_font.get_size(), w_in, h_in, scale * 1000)
-
-
-def _nice_length(span_m: float) -> float:
-    """A round length of about a fifth of ``span_m``: 1, 2 or 5 × a power of ten."""
-    raw = max(span_m / 5.0, 1.0)
-    power = 10 ** math.floor(math.log10(raw))
-    return next(f * power for f in (5, 2, 1) if f * power <= raw)
-
-
-def _scale_bar(ax: Any, font: Any) -> None:
-    x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
-    length = _nice_length(x1 - x0)
-    left, base = x0 + 0.03 * (x1 - x0), y0 + 0.04 * (y1 - y0)
-    tick = 0.012 * (y1 - y0)
-    ax.plot([left, left + length], [base, base], color="black", linewidth=2.5, solid_capstyle="butt", zorder=8)
-    for x in (left, left + length):
-        ax.plot([x, x], [base - tick, base + tick], color="black", linewidth=1.2, zorder=8)
-    text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(left + length / 2, base + 1.6 * tick, text, ha="center", va="bottom", fontsize=9, zorder=8,
-            fontproperties=font)
-
-
-def _north_arrow(ax: Any, font: Any) -> None:
-    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction", ha="center", va="center",
-                fontsize=12, fontweight="bold", fontproperties=font,
-                arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 1.5})
