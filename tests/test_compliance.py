@@ -27,6 +27,7 @@ import shapely
 
 from carecircle.cli import main
 from carecircle.errors import InputError
+from carecircle.io.facility_types import ELDER_CARE, OPTIONAL_TYPES, normalise_types
 from carecircle.plan.compliance import COLUMNS, evaluate
 from carecircle.plan.standards import list_profiles, load_profile, parse_profile
 
@@ -296,11 +297,11 @@ def test_qiqihar_2025():
     # public ones need the facilities' ownership (机构性质) → without it, unevaluable
     assert row(table, "public_childcare")[0] == "unevaluable"
     assert row(table, "public_nursing_beds")[0] == "unevaluable"
-    # 老年大学 tiers (四、(十一)1): no facility type for elder education → listed, never checked
+    # 老年大学 tiers (四、(十一)1): no elder-education facility listed → not checked (a care table need not list them)
     for target in ("elder_university_county", "elder_school_subdistrict", "elder_learning_point"):
         part = table[table["target_id"] == target]
         assert set(part["status"]) == {"unevaluable"}, target
-        assert "no elder-education code" in part["shortfall"].iloc[0]
+        assert "among the facilities; list them in the facilities table" in part["shortfall"].iloc[0]
 
 
 def test_qiqihar_without_children_or_households():
@@ -793,3 +794,42 @@ def test_unevaluable_zh_needs_the_reason_and_every_bundled_reason_has_chinese():
             if target.unevaluable is not None:
                 assert target.unevaluable_zh and not english_in(target.unevaluable_zh), (profile_id, target.id)
                 assert target.reason("en") == target.unevaluable and target.reason("zh") == target.unevaluable_zh
+
+
+def test_qiqihar_elder_education_tiers():
+    """四、(十一)1 "到2025年,各县(市)区至少建有1所老年大学;50%以上街道(乡镇)建有老年学校;1/3以上社区(村)建有老年大学
+    学习点": each tier counts its own kind and the higher ones."""
+    fac = facilities([
+        ("U1", "新兴区老年大学", "老年大学", 1, 500, {}),  # C1, 东街道, 新兴区
+        ("P1", "南湖社区老年学习点", "老年教育学习点", 3, 500, {}),  # C3, 西街道
+        ("S1", "红旗镇老年学校", "老年学校", 5, 500, {}),  # C5, 红旗镇, 勃利县
+        ("F1", "东风中心", "comprehensive_centre", 2, 500, {}),
+    ])
+    fac["type"] = list(normalise_types(fac["type"]))
+    assert list(fac["type"][:3]) == ["elder_university", "elder_learning_point", "elder_school"]
+    covered = {(None, 15.0, "elderly"): {}, (("childcare",), 15.0, "children"): {}}
+    table = evaluate(load_profile("qiqihar-2025"), FakeFacts(communities(), fac, covered), lang="en")
+    # a 老年大学 in each county: 新兴区 U1, 勃利县 none (its 老年学校 is no university) → 1 of 2
+    assert row(table, "elder_university_county") == (
+        "fail", "1 of 2 districts (50.0%)", "1 of 2 districts lack Elder university")
+    assert statuses(table, "elder_university_county", "district") == {"新兴区": "pass", "勃利县": "fail"}
+    # a school (or university) in ≥ 50% of 街道/乡镇: 东街道 (U1) and 红旗镇 (S1) yes, 西街道 (a learning point only)
+    # no → 2 of 3 = 66.7%; 新兴区 1 of 2 = 50% (enough), 勃利县 1 of 1
+    assert row(table, "elder_school_subdistrict")[:2] == ("pass", "2 of 3 subdistricts and townships (66.7%)")
+    assert statuses(table, "elder_school_subdistrict", "district") == {"新兴区": "pass", "勃利县": "pass"}
+    # a learning point (or school, university) in ≥ 1/3 of 社区/村: C1, C3, C5 → 3 of 6 = 50%
+    assert row(table, "elder_learning_point")[:2] == ("pass", "3 of 6 communities and villages (50.0%)")
+    # without S1: C1, C3 → 2 of 6, exactly 1/3 → pass; 勃利县 0 of 2, 1/3 of 2 = 0.67 → 1 more village
+    table = evaluate(load_profile("qiqihar-2025"),
+                     FakeFacts(communities(), fac[fac["facility_id"] != "S1"], covered), lang="en")
+    assert row(table, "elder_learning_point")[:2] == ("pass", "2 of 6 communities and villages (33.3%)")
+    assert row(table, "elder_learning_point", "district", "勃利县") == (
+        "fail", "0 of 2 villages (0.0%)",
+        "1 more villages need Elder-university learning point / Elder school / Elder university (0 of 2 have one)")
+    assert row(table, "elder_school_subdistrict", "district", "勃利县")[0] == "fail"
+    # the elder-education facilities serve no circle: not in "any elder-care facility", not in the childcare one
+    assert not set(OPTIONAL_TYPES) & set(ELDER_CARE)
+    # in Chinese, none listed at all: 无法评估 with what to do
+    table = evaluate(load_profile("qiqihar-2025"), FakeFacts(communities(), fac.iloc[3:], covered), lang="zh")
+    assert row(table, "elder_university_county", unit="全部")[0::2] == (
+        "unevaluable", "设施数据中没有老年大学；请在设施表中列出后再评估")

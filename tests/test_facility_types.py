@@ -78,3 +78,40 @@ def test_the_reader_accepts_the_plans_residential_spellings(tmp_path):
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     read = read_communities(path)["residential"].tolist()[: len(spellings)]
     assert read == ["new", "existing", "existing", "new"]
+
+
+@pytest.mark.parametrize(("name", "code"), [
+    ("老年大学", "elder_university"), ("老干部大学", "elder_university"), ("老年开放大学", "elder_university"),
+    ("老年学校", "elder_school"), ("街道老年学校", "elder_school"), ("老年大学学习点", "elder_learning_point"),
+    ("老年学习点", "elder_learning_point"), ("老年教育学习点", "elder_learning_point"),
+    ("养老服务指导中心", "guidance_centre"), ("县级养老服务指导中心", "guidance_centre"),
+])
+def test_elder_education_and_guidance_names(name, code):
+    """Qiqihar 四、(十一)1's three tiers (老年大学, 老年学校, 老年大学学习点); Jingzhou 二、(四)17's
+    县级养老服务指导中心."""
+    assert list(normalise_types([name])) == [code]
+
+
+def test_elder_education_and_guidance_serve_no_circle():
+    import pandas as pd
+
+    from carecircle.core.coverage import coverage_by_type
+    from carecircle.io.facility_types import OPTIONAL_TYPES
+
+    assert {TYPES[c].role for c in OPTIONAL_TYPES} == {"education", "guidance"}
+    assert set(OPTIONAL_TYPES) == {"elder_university", "elder_school", "elder_learning_point", "guidance_centre"}
+    assert not set(OPTIONAL_TYPES) & set(ELDER_CARE)
+
+    class Facts:  # two communities of 100 elderly; a station covers the first, the university both
+        facilities = pd.DataFrame({"type": ["home_care_station", "elder_university", "guidance_centre"]})
+
+        def has_population(self, population):
+            return population == "elderly"
+
+        def covered(self, types, minutes, population="elderly"):
+            both = types is not None and "elder_university" in types
+            return pd.DataFrame({"population": [100.0, 100.0], "covered": [100.0, 100.0 if both else 0.0]})
+
+    table = coverage_by_type(Facts())
+    assert list(table["type"]) == ["home_care_station", "any"]  # no row for the university or the centre
+    assert table.set_index("type").loc["any", ["facilities", "share"]].tolist() == [1, 0.5]

@@ -251,7 +251,7 @@ def test_profile_mends_cite_the_plans_clauses():
     assert "agency" in jingzhou["county_guidance_centre"].unevaluable
     assert "公办" in jingzhou["county_care_home"].facility_where.values
     # qiqihar: 四、(八)1 public nursing beds 60% and ≥ 10 public childcare, ≥ 50 childcare (三、(七); 四、(八)2),
-    # 老年大学 tiers of 四、(十一)1 listed as unevaluable
+    # 老年大学 tiers of 四、(十一)1 checked with the elder-education types, each tier counting the higher ones
     qiqihar = t["qiqihar-2025"]
     public_nursing = qiqihar["public_nursing_beds"]
     assert (public_nursing.min_share, public_nursing.source.clause) == (0.6, "四、(八)1")
@@ -259,7 +259,15 @@ def test_profile_mends_cite_the_plans_clauses():
     for tid, per in (("elder_university_county", "district"), ("elder_school_subdistrict", "subdistrict"),
                      ("elder_learning_point", "community")):
         assert (qiqihar[tid].per, qiqihar[tid].source.clause) == (per, "四、(十一)1")
-        assert "no elder-education code" in qiqihar[tid].unevaluable
+        assert qiqihar[tid].unevaluable is None
+    assert qiqihar["elder_university_county"].types == ("elder_university",)
+    assert set(qiqihar["elder_school_subdistrict"].types) == {"elder_school", "elder_university"}
+    assert set(qiqihar["elder_learning_point"].types) == {"elder_learning_point", "elder_school", "elder_university"}
+    assert (qiqihar["elder_school_subdistrict"].min_share, round(qiqihar["elder_learning_point"].min_share, 6)) == (
+        0.5, 0.333333)
+    assert "各县(市)区至少建有1所老年大学" in qiqihar["elder_university_county"].description_zh
+    assert "50%以上街道(乡镇)建有老年学校" in qiqihar["elder_school_subdistrict"].description_zh
+    assert "1/3以上社区(村)建有老年大学学习点" in qiqihar["elder_learning_point"].description_zh
     assert qiqihar["rural_mutual_aid"].area_type == "rural"
     # shenyang 二、(一)4 "社区养老服务站在城市社区全覆盖"
     assert t["shenyang-2021"]["community_station"].area_type == "urban"

@@ -391,7 +391,8 @@ def coverage_by_type(facts: CoverageFacts, minutes_by_type: dict[str, float] | N
 
     ``minutes_by_type`` overrides the default thresholds of :mod:`carecircle.io.facility_types` (the key ``any``
     sets the threshold of the "any elder-care facility" row; default: the largest elder-care threshold).
-    Childcare is measured on children 0–3 when they are given; health centres are not a coverage type.
+    Childcare is measured on children 0–3 when they are given; health centres, elder education and guidance
+    centres are not coverage types.
 
     Returns
     -------
@@ -402,7 +403,7 @@ def coverage_by_type(facts: CoverageFacts, minutes_by_type: dict[str, float] | N
     present = facts.facilities["type"].value_counts()
     rows = []
     for code, t in TYPES.items():
-        if code not in present.index or t.role == "health":
+        if code not in present.index or t.role not in ("elder_care", "childcare"):  # counted, not a circle
             continue
         population = "children" if t.role == "childcare" else "elderly"
         if not facts.has_population(population):

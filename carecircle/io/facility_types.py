@@ -6,7 +6,10 @@ code, or names the unknown values and the accepted ones.
 
 Roles decide which circle a facility serves: ``elder_care`` facilities make the elder-care circle (coverage of
 "any elder-care facility"), ``childcare`` facilities the childcare circle of "一老一小", and ``health`` facilities
-and ``nursing_station`` facilities are only used for co-location targets (三站合一, 毗邻建设).
+and ``nursing_station`` facilities are only used for co-location targets (三站合一, 毗邻建设). Elder education
+(``education``: 老年大学 ``elder_university``, 老年学校 ``elder_school``, 老年大学学习点 ``elder_learning_point``, the
+tiers of a "市、县(市)区、街道(乡镇)、社区(村)" education network) and guidance centres (``guidance``:
+养老服务指导中心, an agency with an office) serve no circle: standards only count them.
 
 The plans' vocabulary (the five plans in the seeds, GB 50180 / GB 50437) is mapped by level and function:
 a subdistrict-level complex or 街道综合性养老服务设施 is ``comprehensive_centre``; 社区居家养老服务中心,
@@ -51,7 +54,7 @@ class FacilityType:
     zh: str
     en: str
     aliases: tuple[str, ...]
-    role: str  # "elder_care", "childcare" or "health" (co-location only)
+    role: str  # "elder_care", "childcare", "health" (co-location only), "education" or "guidance" (counts only)
     minutes: float
 
     def label(self, lang: str = "en") -> str:
@@ -102,12 +105,27 @@ TYPES: dict[str, FacilityType] = {t.code: t for t in (
                  "health", 15),
     FacilityType("nursing_station", "护理站", "Nursing station",
                  ("社区护理站", "nursing station"), "health", 15),
+    FacilityType("elder_university", "老年大学", "Elder university",
+                 ("老年开放大学", "老年人大学", "老干部大学", "老年（老干部）大学", "县级老年大学", "市老年大学",
+                  "elder university", "university for the elderly", "university of the third age"),
+                 "education", 15),
+    FacilityType("elder_school", "老年学校", "Elder school",
+                 ("老年人学校", "街道老年学校", "乡镇老年学校", "elder school"), "education", 15),
+    FacilityType("elder_learning_point", "老年大学学习点", "Elder-university learning point",
+                 ("老年学习点", "老年教育学习点", "社区老年学习点", "村老年学习点", "老年大学教学点", "老年教育教学点",
+                  "elder learning point", "learning point"), "education", 15),
+    FacilityType("guidance_centre", "养老服务指导中心", "Elder-care guidance centre",
+                 ("县级养老服务指导中心", "养老指导中心", "elder-care guidance centre", "guidance centre"),
+                 "guidance", 15),
     FacilityType("unspecified", "养老服务设施", "Elder-care facility (type not given)",
                  ("", "unknown", "未分类"), "elder_care", 15),
 )}
 
 #: Codes serving elderly people: the elder-care circle is coverage by any of these.
 ELDER_CARE = tuple(code for code, t in TYPES.items() if t.role == "elder_care")
+#: Codes a facilities table of care services need not list (elder education, guidance centres): a count of these
+#: alone is unevaluable, not failed, when the table holds none of them.
+OPTIONAL_TYPES = tuple(code for code, t in TYPES.items() if t.role in ("education", "guidance"))
 
 
 #: Spellings of the ``residential`` column (new or existing residential area), shared by the community reader

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from carecircle.errors import InputError
-from carecircle.io.facility_types import RESIDENTIAL
+from carecircle.io.facility_types import OPTIONAL_TYPES, RESIDENTIAL
 from carecircle.plan._compliance_inputs import COLUMN_ZH, Context
 from carecircle.plan.standards import (
     BedsTarget,
@@ -224,6 +224,10 @@ def _facility_count(t: FacilityCountTarget, ctx: Context) -> pd.DataFrame:
                            f"≥ {_share(t.min_share)} 的{zh} ≥ {t.min_count} 个")
     ids, reason = ctx.where_ids(t.where)
     fac, why = ctx.select(ctx.facilities_of(t.types), t.facility_where)
+    if not (reason or why) and t.types is not None and set(t.types) <= set(OPTIONAL_TYPES) \
+            and len(ctx.base.facilities_of(t.types)) == 0:  # not listed: a table of care services need not
+        reason = ctx.say(f"no {what} among the facilities; list them in the facilities table to check this target",
+                         f"设施数据中没有{what}；请在设施表中列出后再评估")
     if reason or why:
         return _unevaluable(ctx, t.levels, reason or why, agg_text if t.per != "overall" else unit_text)
     if ids is not None:
