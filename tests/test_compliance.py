@@ -463,9 +463,31 @@ def test_chishui_2020():
     # "在街道打造嵌入式社区养老服务机构试点" asks for pilots: no per-subdistrict target
     assert "embedded_facility" not in set(table["target_id"])
 
-    # ≥ 10 care homes: 2 → 8 more; ≥ 3 day-care centres: 3 → pass
-    assert row(table, "township_care_homes") == ("fail", "2", "needs 8 more Care institution (beds)")
+    # ≥ 10 乡镇敬老院 are public homes: without the facilities' ownership not evaluable; ≥ 3 day-care centres: 3
+    assert row(table, "township_care_homes")[0::2] == (
+        "unevaluable", "facilities have no ownership column (needed to select 公办, 公建民营, 公办民营, public)")
     assert row(table, "daycare_centres") == ("pass", "3", "")
+
+
+def test_chishui_township_care_homes_are_public_homes_in_townships():
+    """二、(三) "组织实施10个乡镇敬老院提质改造任务": public care homes anywhere in a township (乡镇: a subdistrict
+    of at least half villages), also in its seat's 社区; none in a 街道, no private home."""
+    coms = communities(area_type=["社区"] * 5 + ["村"])  # 红旗镇: C5 its seat (社区), C6 a village → a township
+    fac = facilities([
+        ("K1", "红旗镇敬老院", "care_home", 5, 500, {"ownership": "公办"}),  # in the seat's 社区: counts
+        ("K2", "新华村敬老院", "care_home", 6, 500, {"ownership": "公建民营"}),  # counts
+        ("K3", "康乐养老院", "care_home", 6, 200, {"ownership": "民办"}),  # private: no
+        ("K4", "市老年养护楼", "care_home", 3, 800, {"ownership": "公办"}),  # 西街道, urban: no
+    ])
+    table = evaluate(load_profile("chishui-2020"), FakeFacts(coms, fac), lang="en")
+    assert row(table, "township_care_homes") == ("fail", "2", "needs 8 more Care institution (beds)")
+    table = evaluate(load_profile("chishui-2020"), FakeFacts(coms, fac), lang="zh")
+    assert row(table, "township_care_homes", unit="全部")[1:] == ("2", "还需 8 个养老机构")
+    # no townships marked: not evaluable, saying to mark them (before: every care home counted)
+    table = evaluate(load_profile("chishui-2020"), FakeFacts(communities(area_type=None), fac), lang="en")
+    assert row(table, "township_care_homes")[0::2] == (
+        "unevaluable", "no townships (area_type rural) among the communities; mark the communities' area_type "
+        "(城乡类型: 社区/村)")
 
 
 def test_chishui_without_communities():

@@ -83,6 +83,10 @@ def test_seed_figures():
     three = t["chishui-2020"]["three_stations"]  # 三站合一: a health centre and a 护理站 both near (二、(七))
     assert (three.near_types, three.near_all, three.area_type, three.unevaluable) == (
         ("health_centre", "nursing_station"), True, "urban", None)
+    assert "实现社区居家养老服务中心(站)、社区卫生服务中心、社区护理站联合建设" in three.description_zh
+    homes = t["chishui-2020"]["township_care_homes"]  # 二、(三) "10个乡镇敬老院": public homes in townships
+    assert (homes.min_count, homes.area_type, homes.source.clause) == (10, "rural", "二、(三)")
+    assert "公办" in homes.facility_where.values and "10个乡镇敬老院" in homes.description_zh
     assert "embedded_facility" not in t["chishui-2020"]  # the plan speaks of pilots (试点)
     assert t["qiqihar-2025"]["beds_per_1000"].types == ("care_home",)  # institutional beds only
     assert "care_home_15min" not in t["gb50180-2018"]  # no care-home radius in the standard

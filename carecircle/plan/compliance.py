@@ -80,7 +80,7 @@ def evaluate(profile: Profile, facts, *, lang: str | None = None) -> pd.DataFram
     ctx = Context(facts, lang or profile.lang)
     parts = []
     for target in profile.targets:
-        whole = target.kind == "facility_count" and target.per == "subdistrict"
+        whole = target.kind == "facility_count" and target.per != "community"  # a township's home may be in its seat
         scope, why = ctx.scope(target.area_type, whole_subdistricts=whole)
         reason = target.reason(ctx.lang) or why  # the profile's reason first: why the target is not checked
         rows = _KINDS[target.kind](target, scope)

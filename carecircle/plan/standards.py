@@ -98,7 +98,8 @@ class _Target(_Model):
     #: Only urban units or only rural ones (communities' ``area_type``; a subdistrict is a township, 乡镇, when at
     #: least half of its communities are villages, 村); None: both. The target judges only communities and
     #: subdistricts of that type, and counts the people, households, beds and facilities of the communities of
-    #: that type; a ``facility_count`` per subdistrict counts facilities anywhere in a subdistrict of that type.
+    #: that type; a ``facility_count`` per subdistrict, district or overall counts facilities anywhere in a
+    #: subdistrict of that type (a township's centre or care home may stand in its seat's 社区).
     area_type: Literal["urban", "rural"] | None = None
 
     @field_validator("area_type", mode="before")
