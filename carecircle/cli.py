@@ -128,7 +128,8 @@ def _parser() -> argparse.ArgumentParser:
         "map.html, map.png, sites.csv, curve.csv, communities.csv and summary.json.",
         epilog=_exit_codes(),
     )
-    suggest.set_defaults(func="suggest_sites", no_isochrones=True, merged_isochrones_only=True)
+    # The existing facilities' merged walking areas are drawn under the new sites' on the maps.
+    suggest.set_defaults(func="suggest_sites", no_isochrones=False, merged_isochrones_only=True)
     calc = _add_study_args(suggest)
     calc.add_argument("--method", choices=SUGGEST_METHODS,
                       help=f"what to optimise (default: {SUGGEST_METHODS[0]})")

@@ -389,8 +389,12 @@ def read_suggestion_inputs(config: StudyConfig) -> SuggestionInputs:
 
 
 def suggest(config: StudyConfig, study: StudyInputs, *, inputs: SuggestionInputs | None = None,
-            progress: Progress | None = None) -> Suggestion:
-    """New sites for ``study`` as ``config.suggest`` asks (method, number or target, candidates, budget, ...)."""
+            progress: Progress | None = None, existing_isochrones: gpd.GeoDataFrame | None = None) -> Suggestion:
+    """New sites for ``study`` as ``config.suggest`` asks (method, number or target, candidates, budget, ...).
+
+    The existing facilities' walking areas (``Suggestion.existing_isochrones``, for the maps) are
+    ``existing_isochrones`` when given (a finished study's), else drawn here unless ``outputs.isochrones`` is off.
+    """
     spec = config.suggest
     if spec is None:
         raise InputError("no site suggestion asked for; add a suggest section (or use `carecircle suggest`).")
@@ -402,6 +406,11 @@ def suggest(config: StudyConfig, study: StudyInputs, *, inputs: SuggestionInputs
         max_snap_m=config.walking.max_snap_m, spacing_m=spec.spacing_m, cost_col=spec.cost_col, budget=spec.budget,
         capacity_col=spec.site_capacity_col, time_limit_s=spec.time_limit_s, exclude=inputs.exclude,
         progress=progress)
+    if existing_isochrones is None and config.outputs.isochrones and len(study.facilities):
+        existing_isochrones = isochrones(study.network, study.facilities, thresholds_min=config.thresholds,
+                                         walk_speed_mps=config.walking.walk_speed_mps,
+                                         max_snap_m=config.walking.max_snap_m, per_facility=False)
+    found = replace(found, existing_isochrones=existing_isochrones)
     access = config.accessibility
     if access is None:
         return found

@@ -75,7 +75,8 @@ def run_scenario(
     suggestion = None
     if scenario.suggest is not None:
         step(f"{label}: choosing new sites")
-        suggestion = suggest(scenario, studied_inputs(study), inputs=extra, progress=None if quiet else progress)
+        suggestion = suggest(scenario, studied_inputs(study), inputs=extra, progress=None if quiet else progress,
+                             existing_isochrones=study.isochrones)
 
     folder = scenario.output_folder(out_dir)
     written: dict[str, Path] = {}

@@ -373,3 +373,38 @@ def test_with_distances_the_png_says_metres_never_minutes(study, suggestion, lan
             if not kwargs:
                 assert {"步行300米内", "步行300–500米内", "步行500–1000米内（外框）"} <= {
                     t.replace(" ", "") for t in _legend(staticmap.static_map_figure(metres, lang="zh"))}
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures behind each map.png the CLI writes."""
+    figures = []
+    draw = staticmap.static_map_figure
+    monkeypatch.setattr(staticmap, "static_map_figure", lambda *a, **kw: figures.append(draw(*a, **kw)) or figures[-1])
+    return figures
+
+
+def test_the_suggestions_png_has_the_existing_bands_and_the_given_title(drawn, tmp_path):
+    """Issue 15: `carecircle suggest --title` titles map.png, which shows the existing facilities' walking bands
+    under the new sites' range, as the coverage map does; so does the interactive map."""
+    from carecircle.cli import main
+
+    out = tmp_path / "suggest"
+    assert main(["suggest", "--new-sites", "2", "--title", "Plan A: two new stations", "--output", str(out),
+                 "--no-cache", "--quiet"]) == 0
+    (fig,) = drawn
+    assert _texts(fig, "title")[0].get_text() == "Plan A: two new stations"
+    assert all(_collection(fig, f"band-{m}") is not None for m in ("5", "10", "15"))
+    assert _collection(fig, "site-isochrone") is not None
+    assert {"Within 5 min walk", "5–10 min walk", "10–15 min walk (outline)"} <= set(_legend(fig))
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "5-minute walk" in page and "10-minute walk" in page
+    assert (out / "map.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_runs_png_takes_the_given_title(drawn, tmp_path):
+    from carecircle.cli import main
+
+    assert main(["run", "--title", "Heping district 2025", "--output", str(tmp_path / "run"), "--no-cache",
+                 "--no-isochrones", "--quiet"]) == 0
+    assert [_texts(fig, "title")[0].get_text() for fig in drawn] == ["Heping district 2025"]

@@ -154,7 +154,7 @@ def write_outputs(study: StudyResult, out_dir: str | os.PathLike, *, lang: str |
         cov, study.isochrones, accessibility=_elderly_access(study),
         walking_model=study.inputs.get("walking_model"),
         walking_features=study.walking_features, distances_m=study.distances_m, **kwargs)))
-    the_png = functools.cache(lambda: static_map_bytes(study, lang=lang))
+    the_png = functools.cache(lambda: static_map_bytes(study, lang=lang, title=title))
     writers = {
         "map.html": lambda path: path.write_text(the_map(), encoding="utf-8"),
         "map.png": lambda path: path.write_bytes(the_png()),
@@ -202,12 +202,12 @@ def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | 
     if suggestion.accessibility is not None:
         summary["accessibility"] = suggestion.accessibility.astype(object).to_dict("records")
     kwargs = {"lang": lang, "note": localised_note(study.note, lang), **({"title": title} if title else {})}
-    as_study = _as_study(study, after, lang)
+    as_study = _as_study(study, after, lang, isochrones=suggestion.existing_isochrones)
     # Drawn once, for their own files and for the report, whichever comes first.
     the_map = functools.cache(lambda: map_document(coverage_map(
-        after, None, suggested=suggestion.sites, suggested_isochrones=suggestion.isochrones, curve=suggestion.curve,
-        before=before, **kwargs)))
-    the_png = functools.cache(lambda: static_map_bytes(as_study, lang=lang, suggestion=suggestion))
+        after, suggestion.existing_isochrones, suggested=suggestion.sites,
+        suggested_isochrones=suggestion.isochrones, curve=suggestion.curve, before=before, **kwargs)))
+    the_png = functools.cache(lambda: static_map_bytes(as_study, lang=lang, suggestion=suggestion, title=title))
     return write_all(out_dir, {
         "map.html": lambda path: path.write_text(the_map(), encoding="utf-8"),
         "map.png": lambda path: path.write_bytes(the_png()),
@@ -222,9 +222,10 @@ def write_suggestion(suggestion: Suggestion, study: StudyInputs, out_dir: str | 
     })
 
 
-def _as_study(inputs: StudyInputs, coverage, lang: str) -> StudyResult:
-    """A suggestion's "after" coverage as a study, for the report and the static map."""
-    return StudyResult(name=inputs.name, network=inputs.network, coverage=coverage, isochrones=None,
+def _as_study(inputs: StudyInputs, coverage, lang: str, *, isochrones=None) -> StudyResult:
+    """A suggestion's "after" coverage as a study, for the report and the static map (with the existing
+    facilities' walking areas, ``isochrones``)."""
+    return StudyResult(name=inputs.name, network=inputs.network, coverage=coverage, isochrones=isochrones,
                        inputs=inputs.inputs, note=localised_note(inputs.note, lang), facilities=inputs.all_facilities,
                        lang=lang)
 

@@ -217,7 +217,11 @@ def static_map_figure(
         facilities = facilities[facilities["type"].astype(str) != "suggested"]
     sites = _project(suggestion.sites, crs) if suggestion is not None else None
     isochrones = getattr(study, "isochrones", None)
-    bands = [(m, shape) for m in thresholds if (shape := _merged_isochrone(isochrones, m, crs)) is not None]
+    # Every threshold the walking areas were drawn for (a suggestion's coverage has only its own threshold).
+    drawn = pd.to_numeric(isochrones["minutes"], errors="coerce").dropna() if isochrones is not None and len(
+        isochrones) and "minutes" in isochrones else pd.Series(dtype=float)
+    band_minutes = sorted(set(thresholds) | {float(m) for m in drawn if m <= max(thresholds) + 1e-9})
+    bands = [(m, shape) for m in band_minutes if (shape := _merged_isochrone(isochrones, m, crs)) is not None]
     site_iso = _merged_isochrone(suggestion.isochrones, minutes, crs) if suggestion is not None else None
     uncovered, newly = _uncovered(cov, suggestion, minutes, crs)
     if not len(communities) and not len(facilities):

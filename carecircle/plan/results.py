@@ -95,6 +95,8 @@ class Suggestion:
     accessibility : with accessibility asked for, accessibility after 0, 1, … N of the sites, each recomputed
         from scratch (:func:`carecircle.plan.access_sites.accessibility_with_sites`); ``sites`` then also has
         ``access_supply``, ``access_mean_after``, ``access_gini_after`` and ``access_below_after``.
+    existing_isochrones : the existing facilities' merged walking areas at each of the study's thresholds
+        (EPSG:4326, ``minutes``), drawn by the maps as bands under the new sites' ranges; ``None`` when not drawn.
     """
 
     method: str
@@ -107,3 +109,4 @@ class Suggestion:
     n_candidates: int
     isochrones: gpd.GeoDataFrame
     accessibility: pd.DataFrame | None = None
+    existing_isochrones: gpd.GeoDataFrame | None = None
