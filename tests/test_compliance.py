@@ -643,6 +643,10 @@ targets:
     # 50 known places for 11,500 residents need 115; T2's places unknown → cannot say it fails
     assert row(table, "places") == (
         "unevaluable", "", "capacity not given for 1 Childcare (known so far: 4.3 per 1,000)")
+    # the header the reader renamed names the column too: where 社区类型 农村社区 selects the villages (area_type)
+    renamed = parse_profile(text.replace("column: area_type, values: [村]", "column: 社区类型, values: [农村社区]"))
+    table = evaluate(renamed, FakeFacts(communities(), fac, covered))
+    assert row(table, "village_coverage") == ("fail", "45.0%", "10 elderly more within 10 min")
 
 
 def test_bad_language():

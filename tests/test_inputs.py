@@ -6,6 +6,7 @@ Every error must be one line that names the file and the offending rows or value
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +15,7 @@ import pytest
 import shapely
 
 from carecircle.errors import InputError
+from carecircle.io.facility_types import normalise_types
 from carecircle.io.readers import read_communities, read_demand, read_facilities
 
 SQUARE = [[[24.94, 60.17], [24.95, 60.17], [24.95, 60.18], [24.94, 60.18], [24.94, 60.17]]]
@@ -470,3 +472,60 @@ def test_facility_ownership_under_its_chinese_header(tmp_path):
                     "K2,康乐院,养老院,民办,24.95,60.17\n", encoding="utf-8")
     gdf = read_facilities(path)
     assert gdf["ownership"].tolist() == ["公办", "民办"] and "机构性质" not in gdf
+
+
+# ---------------------------------------------------------------- 社区类型: urban/rural, never a facility type
+
+@pytest.mark.parametrize(("written", "meaning"), [
+    ("城市社区", "urban"), ("城镇社区", "urban"), ("居民委员会", "urban"), ("社区", "urban"),
+    ("农村社区", "rural"), ("村", "rural"), ("行政村", "rural"), ("建制村", "rural"), ("村民委员会", "rural"),
+])
+def test_community_type_column_is_the_area_type(tmp_path, written, meaning):
+    path = write_geojson(tmp_path / "c.geojson", [community("C1", 社区类型=written), community("C2", "east",
+                                                                                             社区类型="城市社区")])
+    read = read_communities(path)
+    assert read["area_type"].tolist() == [meaning, "urban"]
+    assert "社区类型" not in read.columns
+
+
+def test_community_type_saying_new_or_existing_is_the_residential_column(tmp_path):
+    path = write_geojson(tmp_path / "c.geojson", [community("C1", 社区类型="老旧小区"),
+                                                  community("C2", "east", 社区类型="新建住宅小区")])
+    read = read_communities(path)
+    assert read["residential"].tolist() == ["existing", "new"]
+    assert read["area_type"].tolist() == ["urban", "urban"]
+
+
+def test_community_type_saying_neither_is_kept_and_not_the_area_type(tmp_path, caplog):
+    path = write_geojson(tmp_path / "c.geojson", [community("C1", 社区类型="商品房小区"),
+                                                  community("C2", "east", 社区类型="单位社区")])
+    with caplog.at_level(logging.WARNING):
+        read = read_communities(path)
+    assert read["area_type"].tolist() == ["urban", "urban"]
+    assert read["社区类型"].tolist() == ["商品房小区", "单位社区"]
+    assert "column '社区类型' says neither urban nor rural ('商品房小区', '单位社区')" in caplog.text
+
+
+def test_community_type_with_a_typo_among_urban_and_rural_is_an_error(tmp_path):
+    path = write_geojson(tmp_path / "c.geojson", [community("C1", 社区类型="农村社区"),
+                                                  community("C2", "east", 社区类型="农材社区")])
+    with pytest.raises(InputError) as err:
+        read_communities(path)
+    assert _one_line(err).startswith("c.geojson: unknown 社区类型 values '农材社区' (1 row); write urban (")
+
+
+def test_community_type_is_never_the_facility_type(tmp_path):
+    """A facilities table's 社区类型 (the kind of community it stands in) is kept as a column; the facility's type
+    comes from 类型 only."""
+    path = tmp_path / "facilities.csv"
+    path.write_text("编号,名称,类型,社区类型,经度,纬度\nK1,红旗敬老院,敬老院,农村社区,24.94,60.17\n"
+                    "D1,东风日照,日间照料中心,城市社区,24.95,60.17\n", encoding="utf-8")
+    read = read_facilities(path)
+    assert read["type"].tolist() == ["care_home", "day_care"]
+    assert read["社区类型"].tolist() == ["农村社区", "城市社区"]
+    # without 类型 the type is not read from 社区类型 (城市社区 is no facility type)
+    path.write_text("编号,名称,社区类型,经度,纬度\nK1,红旗敬老院,农村社区,24.94,60.17\n", encoding="utf-8")
+    read = read_facilities(path)
+    assert read["type"].tolist() == ["unspecified"] and read["社区类型"].tolist() == ["农村社区"]
+    with pytest.raises(InputError, match="unknown facility type values: '城市社区'"):
+        normalise_types(["城市社区"])

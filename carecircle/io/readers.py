@@ -154,11 +154,15 @@ def read_communities(
         placed from a raster: the column, when present, only scales the raster to the community totals).
     pop_col, households_col : total population and households, optional (NaN when absent).
     subdistrict_col, district_col : parent units (街道, 区/县) for roll-ups, optional.
-    residential_col : ``new`` or ``existing`` residential area (新建 / 既有, 老旧), for floor-area standards.
+    residential_col : ``new`` or ``existing`` residential area (新建 / 既有, 老旧), for floor-area standards
+        (found under 小区类型, 居住区类型, 新建/既有 …).
     children_col : children aged 0–3, the demand of the childcare circle (一老一小), optional.
     area_type_col : urban community (社区) or rural village (村), written as in :data:`AREA_TYPES` (urban/rural,
-        城镇/社区/街道, 农村/村/乡镇 …; found under 城乡类型, 城乡属性, 社区类型, urban_rural); absent or empty:
-        urban. A subdistrict whose communities are rural is a township (乡镇); standards may apply to one kind.
+        城镇/城市社区/街道, 农村/农村社区/村/乡镇 …; found under 城乡类型, 城乡属性, 社区类型, urban_rural); absent or
+        empty: urban. A subdistrict whose communities are rural is a township (乡镇); standards may apply to one
+        kind. A 社区类型 column that says no urban/rural is not taken as the area type: saying new/existing
+        residential areas (老旧小区, 新建小区) it is the residential column (when there is none), else it is kept as
+        it is, with a warning.
 
     Returns
     -------
@@ -182,6 +186,8 @@ def read_communities(
     district_col = resolve_column(cols, "district", district_col, file=name, option="--district-col")
     children_col = resolve_column(cols, "pop_0_3", children_col, file=name, option="--children-col")
     area_type_col = resolve_column(cols, "area_type", area_type_col, file=name, option="a column named area_type")
+    residential_col = resolve_column(cols, "residential", residential_col, file=name, option="--residential-col")
+    area_type_col, residential_col = _kind_columns(gdf, area_type_col, residential_col, file=name)
     types = gdf.geom_type.to_numpy()
     bad = np.flatnonzero(~np.isin(types, ["Polygon", "MultiPolygon"]))
     if len(bad):
@@ -311,10 +317,10 @@ def check_community_ids(demand: pd.DataFrame, communities: pd.DataFrame) -> None
 #: Spellings of a community's ``area_type``: an urban community (社区, in a 街道) or a rural village (村, in a
 #: 乡镇). Keys are casefolded and stripped; shared by the community reader and the compliance checker.
 AREA_TYPES: dict[str, str] = {
-    **dict.fromkeys(("urban", "city", "城镇", "城市", "城区", "社区", "街道", "居委会", "城市社区", "城镇社区"),
-                    "urban"),
-    **dict.fromkeys(("rural", "village", "township", "农村", "乡村", "村", "乡镇", "镇", "乡", "行政村", "村委会",
-                     "农村社区"), "rural"),
+    **dict.fromkeys(("urban", "city", "城镇", "城市", "城区", "社区", "街道", "居委会", "居民委员会", "城市社区",
+                     "城镇社区"), "urban"),
+    **dict.fromkeys(("rural", "village", "township", "农村", "乡村", "村", "乡镇", "镇", "乡", "行政村", "建制村",
+                     "村委会", "村民委员会", "农村社区"), "rural"),
 }
 
 
@@ -346,6 +352,25 @@ def normalise_area_types(values, *, file: str = "communities", column: str = "ar
 
 
 # ----------------------------------------------------------------------------------------------- helpers
+
+
+def _kind_columns(gdf: pd.DataFrame, area_type_col: str, residential_col: str, *, file: str) -> tuple[str, str]:
+    """The area-type and residential columns, when the area type was found under an alias (社区类型 …) that may
+    mean something else: a column that says new/existing residential areas (老旧小区, 新建小区) and no urban/rural is
+    the residential column (when there is none); one that says neither is no area type and is kept as it is."""
+    if area_type_col == "area_type" or area_type_col not in gdf:
+        return area_type_col, residential_col
+    text = gdf[area_type_col].astype("string").str.strip().str.casefold()
+    text = text[text.notna() & (text != "")]
+    if len(text) == 0 or text.isin(list(AREA_TYPES)).any():
+        return area_type_col, residential_col  # urban and rural (any other value is reported as unknown)
+    if text.isin(list(RESIDENTIAL)).all() and residential_col not in gdf:
+        log.info("%s: column %r says new or existing residential areas; read as residential", file, area_type_col)
+        return "area_type", area_type_col
+    log.warning("%s: column %r says neither urban nor rural (%s), so it is not read as area_type: every community "
+                "counts as urban; add an area_type column (城乡类型: 社区/村) for township and village targets",
+                file, area_type_col, _values(gdf[area_type_col].dropna().unique()))
+    return "area_type", residential_col
 
 
 def _residential(values: pd.Series, *, file: str, column: str) -> pd.Series:

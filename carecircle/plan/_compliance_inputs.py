@@ -15,6 +15,7 @@ import pandas as pd
 from carecircle.errors import InputError
 from carecircle.io.facility_types import ELDER_CARE, type_label
 from carecircle.io.readers import AREA_TYPES, normalise_area_types
+from carecircle.io.tables import ALIASES
 from carecircle.plan.standards import Where
 
 COLUMN_HINTS = {
@@ -243,11 +244,14 @@ class Context:
             return None, None
         if self.com is None:
             return None, self.missing_level("community")
-        if where.column not in self.com:
+        column = where.column
+        if column not in self.com:  # a header the reader renamed (社区类型 → area_type) names its column
+            column = next((std for std, alts in ALIASES.items() if column in alts and std in self.com), column)
+        if column not in self.com:
             return None, self.no_column(where.column) + self.needed_for(where)
         wanted = {str(v).strip().casefold() for v in where.values}
-        values = self.com[where.column].astype("string").str.strip().str.casefold()
-        if where.column == "area_type":  # spellings of urban/rural compare as what they mean (村 = rural)
+        values = self.com[column].astype("string").str.strip().str.casefold()
+        if column == "area_type":  # spellings of urban/rural compare as what they mean (村 = rural)
             wanted = {AREA_TYPES.get(v, v) for v in wanted}
             values = values.map(lambda v: AREA_TYPES.get(v, v) if isinstance(v, str) else v).astype("string")
         keep = values.isin(wanted).fillna(False)
