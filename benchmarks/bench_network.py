@@ -14,8 +14,7 @@ Files (generated ones go to ``--workdir``, a temporary folder by default, and ar
   ways of 10 blocks with a rotating mix of walkable and unwalkable tags (motorway, cycleway with and without
   ``foot=designated``, ``foot=no``, private service roads, pedestrian areas, ...), plus ``--buildings``
   closed building ways of 4 new nodes each and some tagged POI nodes: the building ways must be filtered out;
-- ``grid.osm.pbf``: the same kind of grid (``--pbf-grid`` a side) written as PBF, only when pyosmium
-  (``import osmium``) is importable to write it.
+- ``grid.osm.pbf``: the same kind of grid (``--pbf-grid`` a side) written as PBF with pyosmium.
 
 Readers, each run in a fresh child process (so its peak RSS is its own), timed around the read only (imports
 done first), median of ``--repeat`` runs:
@@ -23,10 +22,10 @@ done first), median of ``--repeat`` runs:
 - ``osmnx`` (XML): what carecircle did before streaming: ``ox.graph_from_xml(simplify=False, retain_all=True)``
   with the walk tags added to ``useful_tags_way``, ``ox.graph_to_gdfs(fill_edge_geometry=True)``, the
   ``walkable`` mask, ``network_from_lines``;
-- ``pyrosm`` (PBF): ``OSM(path).get_network("walking")``, ``walkable``, ``network_from_lines`` (today's PBF path);
+- ``pyrosm`` (PBF): the PBF path up to 2026-12-01: ``OSM(path).get_network("all")``, ``walkable``, the pedestrian
+  squares' outlines, ``network_from_lines``;
 - ``carecircle``: ``load_network(path)`` as the package does it now;
-- ``osmium`` (XML and PBF, only when pyosmium is importable): libosmium with node locations and a ``highway`` key
-  filter, tags into the same ``walkable`` mask, for comparison.
+(carecircle reads PBF with libosmium, pyosmium, since 2026-12-01: the former ``osmium`` prototype reader is it.)
 
 Every reader's network is compared with the reference's (osmnx for XML, pyrosm for PBF): node coordinates,
 segment ends and CRS must be exactly equal ("equal" column). Peak RSS is ``ru_maxrss`` of the child, which
@@ -194,14 +193,22 @@ def read_osmnx(path: Path):
 
 
 def read_pyrosm(path: Path):
-    """The PBF path: pyrosm's walking network, then carecircle's walk filter."""
+    """The PBF path up to 2026-12-01: pyrosm's network of every highway (``"all"``), carecircle's walk filter,
+    plus the pedestrian squares' outlines (pyrosm's networks leave areas out). Lines only: no tags."""
+    import shapely
     from pyrosm import OSM
 
     from carecircle.core.network import network_from_lines, walkable
 
-    edges = OSM(str(path)).get_network(network_type="walking")
-    keep = walkable(edges)
-    return network_from_lines(edges.geometry.values[keep], crs="EPSG:4326", source=f"OpenStreetMap file {path.name}")
+    osm = OSM(str(path))
+    edges = osm.get_network(network_type="all")
+    lines = np.asarray(edges.geometry.values[walkable(edges)], dtype=object)
+    squares = osm.get_data_by_custom_criteria(custom_filter={"highway": ["pedestrian"]}, filter_type="keep",
+                                              keep_nodes=False, keep_ways=True, keep_relations=False)
+    if squares is not None and len(squares) and "area" in squares:
+        squares = squares[(squares["area"] == "yes").to_numpy() & walkable(squares)]
+        lines = np.concatenate([lines, shapely.boundary(squares.geometry.values)])
+    return network_from_lines(lines, crs="EPSG:4326", source=f"OpenStreetMap file {path.name}")
 
 
 def read_carecircle(path: Path):
@@ -210,30 +217,7 @@ def read_carecircle(path: Path):
     return load_network(path)
 
 
-def read_osmium(path: Path):
-    """libosmium (pyosmium) with node locations and a highway filter; the same walk mask and network building."""
-    import osmium
-    import pandas as pd
-    import shapely
-
-    from carecircle.core.network import network_from_lines, walkable
-
-    rows, lines = [], []
-    fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
-          .with_filter(osmium.filter.KeyFilter("highway")))
-    for way in fp:
-        if not way.is_way():
-            continue
-        t = way.tags
-        rows.append((t.get("highway"), t.get("foot"), t.get("access"), t.get("service"), t.get("area")))
-        lines.append([(n.lon, n.lat) for n in way.nodes if n.location.valid()])  # clipped extracts lack some
-    frame = pd.DataFrame(rows, columns=["highway", "foot", "access", "service", "area"])
-    keep = walkable(frame)
-    geoms = np.array([shapely.LineString(lines[i]) for i in np.flatnonzero(keep) if len(lines[i]) > 1], dtype=object)
-    return network_from_lines(geoms, crs="EPSG:4326", source=f"OpenStreetMap file {path.name}")
-
-
-READERS = {"osmnx": read_osmnx, "pyrosm": read_pyrosm, "carecircle": read_carecircle, "osmium": read_osmium}
+READERS = {"osmnx": read_osmnx, "pyrosm": read_pyrosm, "carecircle": read_carecircle}
 
 
 def _rss_mb() -> float:
@@ -246,9 +230,9 @@ def _child(reader: str, path: Path, out: Path) -> None:
 
     if reader == "osmnx":
         import osmnx  # noqa: F401
-    elif reader == "pyrosm" or (reader == "carecircle" and path.name.lower().endswith(".pbf")):
+    elif reader == "pyrosm":
         import pyrosm  # noqa: F401
-    elif reader == "osmium":
+    if reader == "carecircle" and path.name.lower().endswith(".pbf"):
         import osmium  # noqa: F401
     before = _rss_mb()
     t0 = time.perf_counter()
@@ -272,12 +256,6 @@ def _equal(a: Path, b: Path) -> bool:
     with np.load(a) as x, np.load(b) as y:
         return (str(x["crs"]) == str(y["crs"]) and np.array_equal(x["node_xy"], y["node_xy"])
                 and np.array_equal(x["edge_u"], y["edge_u"]) and np.array_equal(x["edge_v"], y["edge_v"]))
-
-
-def _has(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -304,7 +282,6 @@ def main(argv: list[str] | None = None) -> int:
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-network-"))
     work.mkdir(parents=True, exist_ok=True)
-    have_osmium = _has("osmium")
     files: list[tuple[str, Path, str]] = []  # (label, path, kind)
     wanted = set(args.only or ["guixi", "helsinki", "grid_xml", "grid_pbf"])
     if "guixi" in wanted:
@@ -324,21 +301,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
         files.append(("grid_xml", p, "xml"))
     if "grid_pbf" in wanted:
-        if have_osmium:
-            p = work / f"grid-{args.pbf_grid}-{args.pbf_buildings}.osm.pbf"
-            if not p.is_file():
-                t = time.perf_counter()
-                write_grid_pbf(p, args.pbf_grid, args.pbf_buildings)
-                print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
-            files.append(("grid_pbf", p, "pbf"))
-        else:
-            print("skipping the generated PBF: pyosmium (import osmium) is needed to write it")
+        p = work / f"grid-{args.pbf_grid}-{args.pbf_buildings}.osm.pbf"
+        if not p.is_file():
+            t = time.perf_counter()
+            write_grid_pbf(p, args.pbf_grid, args.pbf_buildings)
+            print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
+        files.append(("grid_pbf", p, "pbf"))
 
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
     rows = []
     for label, path, kind in files:
         reference = "osmnx" if kind == "xml" else "pyrosm"
-        readers = [reference, "carecircle"] + (["osmium"] if have_osmium else [])
+        readers = [reference, "carecircle"]
         if args.readers:
             readers = [r for r in readers if r in args.readers or r == reference]
         ref_out = work / f"{label}-{reference}.npz"

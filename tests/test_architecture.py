@@ -18,7 +18,7 @@ PACKAGE = Path(carecircle.__file__).parent
 LAYERS = {"errors": 0, "version": 0, "formats": 0, "defaults": 0, "io": 1, "core": 2, "plan": 3, "outputs": 4}
 TOP = 5
 #: Third-party libraries a function may import lazily, with the reason (each import carries a comment too).
-HEAVY_OPTIONAL = {"folium", "branca", "matplotlib", "pyrosm", "osmnx", "rich", "platformdirs", "openpyxl",
+HEAVY_OPTIONAL = {"folium", "branca", "matplotlib", "pyrosm", "osmium", "osmnx", "rich", "platformdirs", "openpyxl",
                   "scipy", "importlib", "dask", "distributed", "rasterio", "exactextract"}
 
 

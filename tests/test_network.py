@@ -155,12 +155,16 @@ def test_walkable_table_at_once_keeps_row_order():
 
 
 def test_walkable_once_per_tag_combination_equals_walkable():
+    """The PBF reader judges each distinct tag combination once; the verdicts are walkable()'s, row by row."""
+    from carecircle.core import osm_pbf
+
     rows = [t for t, _ in WALKABLE_TABLE if not any(isinstance(v, list) for v in t.values())]
     rows += [{"highway": "nan"}, {"highway": "residential", "foot": "nan"}, {"highway": "None"}]
     rng = np.random.default_rng(7)
-    frame = pd.DataFrame([rows[i] for i in rng.integers(0, len(rows), 5000)], index=rng.permutation(5000))
-    assert frame["highway"].isna().any() and (frame["highway"] == "nan").any()
-    np.testing.assert_array_equal(network_module._walkable_by_combination(frame), walkable(frame))
+    picked = [rows[i] for i in rng.integers(0, len(rows), 5000)]
+    keys = [tuple(r.get(k) for k in osm_pbf.WALK_KEYS) for r in picked]
+    assert any(k[0] is None for k in keys) and any(k[0] == "nan" for k in keys)
+    np.testing.assert_array_equal(osm_pbf._walkable_once_per_combination(keys), walkable(pd.DataFrame(picked)))
 
 
 # ------------------------------------------------------------------------------------------ file readers
@@ -536,7 +540,12 @@ def test_pbf_and_xml_of_the_same_data_give_the_same_network(tmp_path):
     """The .osm.pbf reader applies the XML reader's walking rule (pyrosm's own walking filter dropped cycleways
     open to pedestrians) and reads the same steps, crossings and barriers."""
     osmium = pytest.importorskip("osmium")
-    xml = _tag_nodes(_grid_osm(tmp_path / "grid.osm"), {
+    grid = _grid_osm(tmp_path / "grid.osm")  # without its second version of node 1: a PBF lists each node once
+    grid.write_text("".join(line for line in grid.read_text(encoding="utf-8").splitlines(keepends=True)
+                            if 'version="2"' not in line).replace(  # and a railway: a barrier to snapping
+        "</osm>", '<way id="5000" version="1"><nd ref="130"/><nd ref="131"/><nd ref="132"/>'
+        '<tag k="railway" v="rail"/></way>\n</osm>'), encoding="utf-8")
+    xml = _tag_nodes(grid, {
         14: {"highway": "crossing", "crossing": "traffic_signals"}, 15: {"crossing": "zebra"},
         16: {"barrier": "gate", "access": "private"}, 27: {"crossing": "no"}})
     pbf = tmp_path / "grid.osm.pbf"
@@ -545,6 +554,30 @@ def test_pbf_and_xml_of_the_same_data_give_the_same_network(tmp_path):
             writer.add(obj)
     a, b = load_network(xml), load_network(pbf)
     assert a.n_edges == b.n_edges > 100  # the grid's pedestrian squares (area=yes) are walked in both
-    for name in ("node_xy", "edge_u", "edge_v", "edge_kind", "node_crossing", "node_blocked"):
+    for name in ("node_xy", "edge_u", "edge_v", "edge_kind", "edge_steps", "node_crossing", "node_blocked",
+                 "barrier_xy"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    assert (a.node_crossing > 0).sum() == 3 and a.node_blocked.sum() == 1
+    assert (a.node_crossing > 0).sum() == 3 and a.node_blocked.sum() == 1 and len(b.barrier_xy) == 2
+
+
+def test_pbf_way_with_nodes_missing_from_a_clipped_extract_is_cut_there(tmp_path, caplog):
+    """A clipped .osm.pbf (a way runs out of the extract and back in) is read: the way is cut at the missing node,
+    never joined across the gap, and the log says how many ways were cut."""
+    osmium = pytest.importorskip("osmium")
+    lonlat = {1: (117.200, 28.240), 2: (117.201, 28.240), 3: (117.202, 28.240), 4: (117.204, 28.240),
+              5: (117.205, 28.240), 7: (117.203, 28.241)}
+    pbf = tmp_path / "clipped.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for nid, xy in lonlat.items():
+            writer.add_node(osmium.osm.mutable.Node(id=nid, version=1, location=xy))
+        writer.add_way(osmium.osm.mutable.Way(id=10, version=1, nodes=[1, 2, 3, 99, 4, 5],  # node 99 not in the file
+                                              tags={"highway": "footway"}))
+        writer.add_way(osmium.osm.mutable.Way(id=11, version=1, nodes=[3, 7, 4], tags={"highway": "footway"}))
+    with caplog.at_level("WARNING", logger="carecircle.core.osm_pbf"):
+        net = load_network(pbf)
+    assert net.n_edges == 5  # 1-2, 2-3, 4-5 of the cut way and 3-7, 7-4
+    lon, lat = net.to_wgs84.transform(net.node_xy[:, 0], net.node_xy[:, 1])
+    at = {nid: int(np.argmin(np.hypot(lon - x, lat - y))) for nid, (x, y) in lonlat.items()}
+    pairs = {frozenset(p) for p in zip(net.edge_u.tolist(), net.edge_v.tolist(), strict=True)}
+    assert frozenset((at[3], at[4])) not in pairs and frozenset((at[3], at[7])) in pairs
+    assert "1 ways use nodes missing from the file" in caplog.text

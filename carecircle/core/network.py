@@ -1,6 +1,6 @@
 """The walking network: read OpenStreetMap, keep walkable ways, project, and cache as arrays.
 
-Every source (a ``.osm.pbf`` through pyrosm, ``.osm``/``.osm.bz2`` XML streamed by our own reader, GraphML or an
+Every source (a ``.osm.pbf`` through libosmium, ``.osm``/``.osm.bz2`` XML streamed by our own reader, GraphML or an
 online query through osmnx) is normalised to one form: straight segments between nodes, in the study area's UTM
 CRS. Nodes are identified by their coordinates (OSM's 1e-7 degree precision), so curved edges of a simplified graph
 become chains of segments and every edge length is an exact Euclidean length in metres. Only the largest connected
@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import tempfile
-import warnings
 import xml.etree.ElementTree as ET
 from array import array
 from collections.abc import Callable
@@ -32,9 +31,9 @@ from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 from scipy.sparse.csgraph import connected_components
 
+from carecircle.core.osm_pbf import WALK_KEYS, read_pbf
 from carecircle.core.osm_tags import (
     OsmTags,
-    barrier_lines,
     crossing_code,
     edge_tags,
     is_barrier_way,
@@ -55,7 +54,8 @@ Progress = Callable[..., None]
 
 #: Bumped whenever the cached form, a reader or the walking filter changes, so old caches are rebuilt.
 #: 2: OSM XML streamed by our own reader instead of osmnx. 3: tags of the walking model kept. 4: barriers.
-CACHE_VERSION = 4
+#: 5: .osm.pbf read with libosmium and the XML reader's rules.
+CACHE_VERSION = 5
 
 
 
@@ -362,7 +362,7 @@ def load_network(
 
     Parameters
     ----------
-    path : ``.osm.pbf`` (read with pyrosm), ``.osm`` / ``.osm.bz2`` / ``.xml`` (OSM XML, streamed: only the
+    path : ``.osm.pbf`` (read with libosmium), ``.osm`` / ``.osm.bz2`` / ``.xml`` (OSM XML, streamed: only the
         walkable ways and node coordinates are kept) or ``.graphml`` (an osmnx graph). Ways are filtered with
         :func:`walkable`.
     cache_dir : folder for the cached array form (``None``: no cache). A cache entry is keyed by the file's
@@ -389,7 +389,7 @@ def load_network(
             progress(f"Reading walking network from {path.name}")
         try:
             if kind == "pbf":
-                return _from_pbf(path)
+                return _from_pbf(path, progress)
             if kind == "xml":
                 return _from_xml(path, progress)
             return _from_graphml(path)
@@ -474,54 +474,20 @@ def _file_kind(path: Path) -> str:
     )
 
 
-def _from_pbf(path: Path) -> WalkNetwork:
-    from pyrosm import OSM  # lazy: heavy OSM reader, only for its file type
-
-    osm = OSM(str(path))
-    edges = osm.get_network(network_type="all")  # every highway; our walkable() decides, as for OSM XML
-    if edges is None or len(edges) == 0:
-        raise NetworkError(f"{path.name}: no walkable ways in this extract; is it the right area?")
-    edges = edges[_walkable_by_combination(edges)]
-    kind, steps = edge_tags(edges)
-    with warnings.catch_warnings():  # pyrosm warns when the extract has no such element: nothing to tell the user
-        warnings.simplefilter("ignore", UserWarning)
-        nodes = osm.get_data_by_custom_criteria(
-            custom_filter={"highway": ["crossing", "traffic_signals"], "crossing": True, "barrier": True},
-            filter_type="keep", keep_nodes=True, keep_ways=False, keep_relations=False)
-        squares = osm.get_data_by_custom_criteria(  # pyrosm's networks leave areas out; walkable() keeps squares
-            custom_filter={"highway": ["pedestrian"]}, filter_type="keep", keep_nodes=False, keep_ways=True,
-            keep_relations=False)
-        barrier_ways = osm.get_data_by_custom_criteria(
-            custom_filter={"railway": True, "waterway": True, "natural": ["water", "coastline"]}, filter_type="keep",
-            keep_nodes=False, keep_ways=True, keep_relations=False)
-    lines = edges.geometry.values
-    if squares is not None and len(squares) and "area" in squares:
-        squares = squares[(squares["area"] == "yes").to_numpy() & walkable(squares)]
-        outline = shapely.boundary(squares.geometry.values)
-        lines = np.concatenate([np.asarray(lines, dtype=object), np.where(
-            np.isin(shapely.get_type_id(squares.geometry.values), [3, 6]), outline, squares.geometry.values)])
-        kind, steps = np.r_[kind, np.zeros(len(squares), dtype=np.int8)], np.r_[steps, np.full(len(squares), np.nan)]
-    return network_from_lines(lines, crs="EPSG:4326", source=f"OpenStreetMap file {path.name}",
-                              line_kind=kind, line_steps=steps, tagged_nodes=node_tags(nodes),
-                              barriers=barrier_lines(barrier_ways))
+def _from_pbf(path: Path, progress: Progress | None = None) -> WalkNetwork:
+    """An ``.osm.pbf`` file through libosmium, with the XML reader's rules (see :mod:`carecircle.core.osm_pbf`)."""
+    found = read_pbf(path, progress)
+    source = f"OpenStreetMap file {path.name}"
+    if not found.same_line.any():
+        raise NetworkError(f"{source}: no walkable ways found; check that the area or file holds streets or paths.")
+    seg_line = found.line[:-1][found.same_line]
+    tags = OsmTags(kind=found.kind[seg_line], steps=found.steps[seg_line], way=seg_line,
+                   node_lonlat=found.node_lonlat, node_crossing=found.node_crossing, node_blocked=found.node_blocked)
+    ends = np.concatenate([found.coords[:-1][found.same_line], found.coords[1:][found.same_line]])
+    return _from_vertices(found.coords, found.same_line, crs="EPSG:4326", source=source, keep_largest=True,
+                          zone_coords=np.round(ends, 7), tags=tags, barriers=found.barrier_pieces)
 
 
-def _walkable_by_combination(tags: pd.DataFrame) -> np.ndarray:
-    """``walkable(tags)``, evaluated once per distinct combination of the tags it reads (a city has a few hundred)."""
-    columns = [c for c in _WALK_KEYS if c in tags]
-    if not columns or len(tags) < 1000:
-        return walkable(tags)
-    parts = [tags[c].astype(str).where(tags[c].notna(), "\x00") for c in columns]  # missing ≠ the text "nan"
-    key = parts[0]
-    for part in parts[1:]:
-        key = key + "\x1f" + part
-    codes, _ = pd.factorize(key)
-    first = np.unique(codes, return_index=True)[1]  # the first row of each combination stands for all of them
-    return walkable(tags.iloc[first][columns].reset_index(drop=True))[codes]
-
-
-#: The tags :func:`walkable` reads, in the order of the rows the XML reader builds for it.
-_WALK_KEYS = ("highway", "foot", "access", "service", "area")
 #: Ways whose walk verdict waits for one batched :func:`walkable` call (tag combinations not seen before).
 _PENDING_WAYS = 20_000
 #: Elements between two progress reports while streaming XML.
@@ -560,7 +526,7 @@ def _from_xml(path: Path, progress: Progress | None = None) -> WalkNetwork:
     def flush() -> None:
         new = list({key for key, _, _, _ in pending if key not in verdict})
         if new:
-            verdict.update(zip(new, walkable(pd.DataFrame(new, columns=list(_WALK_KEYS))).tolist(), strict=True))
+            verdict.update(zip(new, walkable(pd.DataFrame(new, columns=list(WALK_KEYS))).tolist(), strict=True))
         for key, wid, refs, tags in pending:
             if verdict[key]:
                 keep(wid, refs, tags)
@@ -596,7 +562,7 @@ def _from_xml(path: Path, progress: Progress | None = None) -> WalkNetwork:
                 n_ways += 1
                 tags = {t.get("k"): t.get("v") for t in el.iterfind("tag")}
                 if "highway" in tags:
-                    key = tuple(tags.get(k) for k in _WALK_KEYS)
+                    key = tuple(tags.get(k) for k in WALK_KEYS)
                     refs = [int(nd.get("ref")) for nd in el.iterfind("nd")]
                     ok = verdict.get(key)
                     if ok is None:

@@ -2,12 +2,11 @@
 roads, crossings and barriers.
 
 The readers of :mod:`carecircle.core.network` call these on the tags they find (OSM XML, ``.osm.pbf`` through
-pyrosm, GraphML); the walking model (:mod:`carecircle.core.walk_model`) turns the codes into walking times.
+libosmium, GraphML); the walking model (:mod:`carecircle.core.walk_model`) turns the codes into walking times.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,18 +111,6 @@ def is_barrier_way(railway=None, waterway=None, natural=None, bridge=None, tunne
     return railway in BARRIER_RAILWAYS or waterway in BARRIER_WATERWAYS or natural in BARRIER_NATURAL
 
 
-def barrier_lines(ways: pd.DataFrame | None) -> np.ndarray:
-    """The lines of the barrier ways among ``ways`` (a GeoDataFrame with tag columns), polygons as their
-    outline; an empty array when there are none."""
-    if ways is None or len(ways) == 0:
-        return np.zeros(0, dtype=object)
-    cols = [tag_column(ways, k) for k in ("railway", "waterway", "natural", "bridge", "tunnel")]
-    keep = np.array([is_barrier_way(*t) for t in zip(*cols, strict=True)], dtype=bool)
-    geoms = ways.geometry.values[keep]
-    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])
-    return np.where(polygonal, shapely.boundary(geoms), geoms)
-
-
 def step_count(value) -> float:
     try:
         count = float(str(value).strip())
@@ -140,20 +127,11 @@ def tag_column(frame: pd.DataFrame, name: str) -> list:
 
 
 def edge_tags(edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Per way (row) its ``EDGE_*`` code and tagged ``step_count`` (pyrosm keeps other tags as JSON in ``tags``)."""
+    """Per way (row of an osmnx edge table) its ``EDGE_*`` code and tagged ``step_count``."""
     highway, sidewalk, foot = tag_column(edges, "highway"), tag_column(edges, "sidewalk"), tag_column(edges, "foot")
     kind = np.array([way_kind(h, s, f) for h, s, f in zip(highway, sidewalk, foot, strict=True)], dtype=np.int8)
-    steps = np.full(len(edges), np.nan)
-    extra = tag_column(edges, "tags")
-    for i in np.flatnonzero(kind == EDGE_STEPS):
-        text = extra[i]
-        count = tag_column(edges.iloc[[i]], "step_count")[0]
-        if count is None and isinstance(text, str) and "step_count" in text:
-            try:
-                count = json.loads(text).get("step_count")
-            except ValueError:
-                count = None
-        steps[i] = step_count(count)
+    counts = tag_column(edges, "step_count")
+    steps = np.array([step_count(c) if k == EDGE_STEPS else np.nan for k, c in zip(kind, counts, strict=True)])
     return kind, steps
 
 
