@@ -353,8 +353,21 @@ def test_jingzhou_2025():
     fac["ownership"] = ["", "", "", "", "", "公办"]
     table = evaluate(load_profile("jingzhou-2025"), FakeFacts(communities(area_type=None), fac, covered), lang="en")
     assert row(table, "county_care_home")[0::2] == ("fail", "1 of 2 districts lack Care institution (beds)")
-    # the county guidance centre (二、(四)17) is an agency, not a facility: listed, never checked
-    assert row(table, "county_guidance_centre")[0] == "unevaluable"
+    # the county guidance centre (二、(四)17 "成立县级养老服务指导中心"): none listed → not checked, saying so
+    assert row(table, "county_guidance_centre")[0::2] == (
+        "unevaluable", "no Elder-care guidance centre among the facilities; list them in the facilities table to "
+        "check this target")
+    # one in 新兴区 (C2), none in 勃利县 → 1 of 2 districts lack one
+    guided = pd.concat([fac, facilities([("G1", "新兴区养老服务指导中心", "guidance_centre", 2, 500, {})])],
+                       ignore_index=True)
+    table = evaluate(load_profile("jingzhou-2025"), FakeFacts(communities(area_type=None), guided, covered),
+                     lang="en")
+    assert row(table, "county_guidance_centre") == (
+        "fail", "1 of 2 districts (50.0%)", "1 of 2 districts lack Elder-care guidance centre")
+    assert statuses(table, "county_guidance_centre", "district") == {"新兴区": "pass", "勃利县": "fail"}
+    assert row(table, "county_guidance_centre", "district", "勃利县")[2] == "needs 1 more Elder-care guidance centre"
+    # the centre serves no circle: the coverage target asks about elder-care facilities only (as before)
+    assert row(table, "quarter_hour_circle") == ("pass", "100.0%", "")
 
     # elder-care facilities with a health centre within 100 m: F1 (60 m) yes; F2 (150 m) no; F5 no → 1 of 3
     assert row(table, "health_adjacent") == (

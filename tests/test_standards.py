@@ -252,7 +252,10 @@ def test_profile_mends_cite_the_plans_clauses():
     jingzhou = t["jingzhou-2025"]
     assert (jingzhou["subdistrict_complex"].area_type, jingzhou["township_facility"].area_type) == ("urban", "rural")
     assert jingzhou["county_guidance_centre"].source.clause == "二、(四)17"
-    assert "agency" in jingzhou["county_guidance_centre"].unevaluable
+    guidance = jingzhou["county_guidance_centre"]  # "成立县级养老服务指导中心": one per 县(市、区)
+    assert (guidance.types, guidance.per, guidance.min_count, guidance.unevaluable) == (
+        ("guidance_centre",), "district", 1, None)
+    assert "成立县级养老服务指导中心" in guidance.description_zh
     assert "公办" in jingzhou["county_care_home"].facility_where.values
     # qiqihar: 四、(八)1 public nursing beds 60% and ≥ 10 public childcare, ≥ 50 childcare (三、(七); 四、(八)2),
     # 老年大学 tiers of 四、(十一)1 checked with the elder-education types, each tier counting the higher ones
