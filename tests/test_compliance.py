@@ -770,6 +770,7 @@ VARIANTS = {  # inputs that make targets unevaluable for different reasons
     "no_villages": dict(area_type=None),
     "no_children": dict(pop_0_3=None),
     "no_population": dict(pop_60plus=[np.nan] * 6, pop_total=[np.nan] * 6),
+    "no_communities": None,  # demand points only
 }
 
 
@@ -784,12 +785,15 @@ def test_chinese_tables_have_no_english_reason(profile_id, variant):
     class Covered(FakeFacts):
         def covered(self, types, minutes, population="elderly"):
             column = {"elderly": "pop_60plus", "children": "pop_0_3"}[population]
-            if column not in self.communities:
-                raise InputError("no children (0–3) population given; add a pop_0_3 column.")
+            if self.communities is None or column not in self.communities:
+                if population == "children":
+                    raise InputError("no children (0–3) population given; add a pop_0_3 column.")
+                return pd.DataFrame({"population": [1200.0], "covered": [600.0]}, index=pd.Index(["all"]))
             pop = self.communities.set_index("community_id")[column]
             return pd.DataFrame({"population": pop, "covered": pop / 2})
 
-    table = evaluate(load_profile(profile_id), Covered(communities(**VARIANTS[variant]), fac), lang="zh")
+    coms = None if VARIANTS[variant] is None else communities(**VARIANTS[variant])
+    table = evaluate(load_profile(profile_id), Covered(coms, fac), lang="zh")
     for _, r in table.iterrows():
         for column in ("target", "value", "shortfall"):
             assert english_in(r[column]) == [], (r["target_id"], r["level"], column, r[column])
