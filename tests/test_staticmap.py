@@ -21,7 +21,7 @@ from browser import require_cjk_font
 from matplotlib import font_manager
 
 from carecircle.io.default_data import DEFAULT_NOTE, DEFAULT_NOTE_ZH
-from carecircle.outputs import staticmap
+from carecircle.outputs import mapdraw, staticmap
 from carecircle.pipeline import run_study
 from carecircle.plan.siting import suggest_sites
 
@@ -234,10 +234,10 @@ def test_the_demo_note_is_at_the_bottom_in_the_maps_language(study, lang):
 
 def test_the_note_wraps_between_chinese_characters_and_at_spaces_only():
     text = "默认示例：赫尔辛基 OpenStreetMap 道路与建筑"
-    lines = staticmap._wrap_units(text, 12).split("\n")
+    lines = mapdraw.wrap_units(text, 12).split("\n")
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
     assert "OpenStreetMap" in lines
-    assert all(sum(2 if staticmap._has_cjk(c) else 1 for c in line) <= 13 for line in lines)
+    assert all(sum(2 if mapdraw.has_cjk(c) else 1 for c in line) <= 13 for line in lines)
 
 
 def test_walking_time_bands_of_every_threshold_nearest_darkest(study):

@@ -38,7 +38,18 @@ from carecircle.io.default_data import DEFAULT_NOTE, DEFAULT_NOTE_ZH
 from carecircle.io.facility_types import type_label
 from carecircle.outputs.files import write_atomically
 from carecircle.outputs.i18n import STATIC_MAP_LABELS, in_language, in_metres
-from carecircle.outputs.mapdraw import draw_network, lines, polygons, scale_bar, view_bounds
+from carecircle.outputs.mapdraw import (
+    ATTRIBUTION,
+    MAX_FIT_IN,
+    draw_network,
+    frame_texts,
+    has_cjk,
+    lines,
+    place_key,
+    polygons,
+    scale_bar,
+    view_bounds,
+)
 from carecircle.outputs.mapdraw import north_arrow as draw_north_arrow
 from carecircle.outputs.maps import type_colors
 from carecircle.outputs.maps.common import share_color
@@ -50,7 +61,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["cjk_font", "static_map_bytes", "static_map_figure", "static_map_png"]
+__all__ = ["ATTRIBUTION", "cjk_font", "static_map_bytes", "static_map_figure", "static_map_png"]
 
 #: Font families with CJK glyphs, in order of preference.
 CJK_FONTS = (
@@ -78,7 +89,6 @@ _SITE_ISO_COLOR = "#e66101"
 _WRAP_CHARS = {"en": 32, "zh": 15}
 #: At most this many community names, the largest on the map first, each only where it fits.
 _MAX_LABELS = 300
-ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
 #: Labels of this map not in :data:`carecircle.outputs.i18n.STATIC_MAP_LABELS`.
 #: Each ``{m}`` is a threshold (rewritten in metres with ``--distance``, :func:`carecircle.outputs.i18n.in_metres`);
 #: a band's ``{lo}`` is the next shorter threshold.
@@ -207,7 +217,7 @@ def static_map_figure(
         # The font file itself: the CJK fonts also hold Latin glyphs, and naming the file spares matplotlib's
         # weight matching (WenQuanYi has only a medium weight, and findfont warns about every other).
         font = FontProperties(fname=cjk[1])
-    elif cjk is not None and _has_cjk("".join([heading, note or "", *names])):
+    elif cjk is not None and has_cjk("".join([heading, note or "", *names])):
         font = FontProperties(family=[_LATIN_FONT, cjk[0]])  # Chinese in a name or title: CJK as fallback
     else:
         font = FontProperties(family=_LATIN_FONT)
@@ -228,7 +238,7 @@ def static_map_figure(
         raise InputError("nothing to draw: the study has no communities and no facilities.")
 
     # At the PNG's usual dpi: text widths measured for the layout vary with the dpi (hinting).
-    fig = Figure(figsize=size_in or _MAX_FIT_IN, dpi=150, layout=None)
+    fig = Figure(figsize=size_in or MAX_FIT_IN, dpi=150, layout=None)
     FigureCanvasAgg(fig)  # a renderer, to measure the legend
     ax = fig.add_axes((0.02, 0.05, 0.70, 0.85), aspect="equal")
     ax.set_axis_off()
@@ -299,9 +309,9 @@ def static_map_figure(
         if before is not None and after is not None:
             before, after = _percents(before, after)
             subtitle = labels["subtitle"].format(n=len(suggestion.sites), m=lab, before=before, after=after)
-    texts = _frame_texts(fig, heading, subtitle, note, font)
-    _place_key(fig, ax, handles, cmap, norm, labels["share"].format(m=top), font, texts, fit=size_in is None,
-               target=target)
+    texts = frame_texts(fig, heading, subtitle, note, font)
+    place_key(fig, ax, handles, lambda cax: _colorbar(fig, cax, cmap, norm, labels["share"].format(m=top), font,
+                                                      target), font, texts, fit=size_in is None)
     scale_bar(ax, font)
     if north_arrow:
         draw_north_arrow(ax, font)
@@ -429,17 +439,13 @@ def _note(note: str | None, lang: str) -> str | None:
         or None
 
 
-def _has_cjk(text: str) -> bool:
-    return any(ord(c) >= 0x2E80 for c in text)
-
-
 def _percents(*shares: float) -> list[str]:
     """Shares in percent, with the fewest decimals (1 to 3) that show none as 100% or 0% when it is not."""
     return [next((f"{100 * s:.{d}f}%" for d in (1, 2) if s in (0, 1) or 0 < round(100 * s, d) < 100),
                  f"{100 * s:.3f}%") for s in shares]
 
 
-def _community_names(communities: gpd.GeoDataFrame, lang: str, has_cjk: bool) -> list[str]:
+def _community_names(communities: gpd.GeoDataFrame, lang: str, cjk_installed: bool) -> list[str]:
     """Each community's name in ``lang``: ``name`` (zh), ``name_en`` when given else ``name`` (en); the id
     where the name is missing, or is Chinese and no CJK font is installed."""
     n = len(communities)
@@ -449,7 +455,7 @@ def _community_names(communities: gpd.GeoDataFrame, lang: str, has_cjk: bool) ->
     out = []
     for values in zip(*columns, ids, strict=True):
         name = next((v.strip() for v in values[:-1] if isinstance(v, str) and v.strip()), None)
-        out.append(str(values[-1]) if name is None or (not has_cjk and _has_cjk(name)) else name)
+        out.append(str(values[-1]) if name is None or (not cjk_installed and has_cjk(name)) else name)
     return out
 
 
@@ -536,7 +542,7 @@ def _label_communities(fig: Any, ax: Any, communities: gpd.GeoDataFrame, names: 
     placed: list[tuple[float, float, float, float]] = []
     for i in np.argsort(-(size_w * size_h))[:_MAX_LABELS]:
         text = names[i]
-        width = sum(1.0 if _has_cjk(c) else 0.6 for c in text) * fontsize / 72  # inches, estimated
+        width = sum(1.0 if has_cjk(c) else 0.6 for c in text) * fontsize / 72  # inches, estimated
         x, y = pts.iloc[i].x, pts.iloc[i].y
         rect = (x - width / 2 / per_m, y - fontsize / 90 / per_m, x + width / 2 / per_m, y + fontsize / 90 / per_m)
         if width > 0.95 * size_w[i] or 1.6 * fontsize / 72 > size_h[i] or any(
@@ -557,20 +563,6 @@ def _wrap(text: str, width: int) -> str:
     return textwrap.fill(text, width)
 
 
-def _wrap_units(text: str, units: int) -> str:
-    """``text`` in lines of at most ``units`` (a CJK character: 2, another: 1), broken at spaces and beside CJK
-    characters, never inside a Latin word."""
-    lines, line, width = [], "", 0
-    for token in re.findall(r"[\u2e80-\uffff]|[^\s\u2e80-\uffff]+|\s+", text):
-        size = 2 * len(token) if _has_cjk(token) else len(token)
-        if line and width + size > units and not token.isspace():
-            lines.append(line.rstrip())
-            line, width = "", 0
-        if line or not token.isspace():
-            line, width = line + token, width + size
-    return "\n".join([*lines, line.rstrip()])
-
-
 def _colorbar(fig: Any, cax: Any, cmap: Any, norm: Any, label: str, font: Any, target: float | None) -> None:
     """The share scale as the interactive map's legend draws it: 0–100% in quarters, the target marked under the
     bar (▲ 90%) where the colours break from yellow to green."""
@@ -584,135 +576,3 @@ def _colorbar(fig: Any, cax: Any, cmap: Any, norm: Any, label: str, font: Any, t
         cax.tick_params(axis="x", which="minor", length=0, labelsize=8, labelcolor=_BELOW_TARGET_COLOR)
         cax.axvline(target, color="white", linewidth=1.0)
     cax.set_title(label, fontproperties=font, fontsize=9.5, loc="left")
-
-
-# Inches: the largest fitted figure, the padding at the image edges and the gaps between map, key and texts.
-_MAX_FIT_IN = (10.0, 9.0)
-_PAD, _GAP = 0.15, 0.25
-
-
-def _frame_texts(fig: Any, heading: str, subtitle: str | None, note: str | None, font: Any) -> dict[str, Any]:
-    """The title, subtitle, note and attribution, placed by :func:`_place_key`."""
-    texts = {"title": fig.text(0.5, 1, heading, ha="center", va="center", fontsize=15, fontweight="bold",
-                               fontproperties=font, gid="title"),
-             "attribution": fig.text(1, 0, ATTRIBUTION, ha="right", va="bottom", fontsize=7.5, color="#444",
-                                     fontproperties=font, gid="attribution")}
-    if subtitle:
-        texts["subtitle"] = fig.text(0.5, 1, subtitle, ha="center", va="center", fontsize=10, color="#333",
-                                     fontproperties=font, gid="subtitle")
-    if note:
-        texts["note"] = fig.text(0, 0, note, ha="left", va="bottom", fontsize=7.5, color="#444", style="italic",
-                                 fontproperties=font, gid="note", linespacing=1.3)
-    return texts
-
-
-def _place_key(fig: Any, ax: Any, handles: list[Any], cmap: Any, norm: Any, label: str, font: Any,
-               texts: dict[str, Any], *, fit: bool, target: float | None = None) -> None:
-    """Place the share colour bar and the legend beside the map or below it, whichever leaves the map larger,
-    and the texts; with ``fit``, size the figure to the map and its key (at most :data:`_MAX_FIT_IN`). Sizes are
-    measured with the renderer, so long labels make room for themselves: nothing is cut at the image edge."""
-    renderer, dpi, (w_in, h_in) = fig.canvas.get_renderer(), fig.dpi, fig.get_size_inches()
-    dx, dy = (float(np.diff(lim)[0]) for lim in (ax.get_xlim(), ax.get_ylim()))
-
-    def inches(artist: Any) -> tuple[float, float]:
-        box = artist.get_window_extent(renderer)
-        return box.width / dpi, box.height / dpi
-
-    top = 0.62 + (0.3 if "subtitle" in texts else 0.0)
-    title_w = max(inches(texts[k])[0] for k in ("title", "subtitle") if k in texts)
-    attribution_h = inches(texts["attribution"])[1]
-    note = texts.get("note")
-    full = note.get_text() if note is not None else ""
-
-    def bottom(width: float) -> float:
-        """Height of the band under the map (note and attribution) in a figure ``width`` inches wide."""
-        if note is None:
-            return 0.12 + attribution_h + 0.1
-        chars = sum(2 if _has_cjk(c) else 1 for c in full)
-        while True:
-            note.set_text(_wrap_units(full, chars))
-            w, h = inches(note)
-            if w <= 0.97 * (width - 2 * _PAD) or chars <= 20:
-                return 0.12 + attribution_h + 0.06 + h + 0.12
-            chars = max(int(chars * min(0.95, (width - 2 * _PAD) / w)), 20)
-
-    cax = fig.add_axes((0.0, 0.0, 2.2 / w_in, 0.2 / h_in))
-    _colorbar(fig, cax, cmap, norm, label, font, target)
-    pos, tight = cax.get_window_extent(renderer), cax.get_tightbbox(renderer)
-    cb_w, cb_h = tight.width / dpi, tight.height / dpi
-    cb_left, cb_top = (pos.x0 - tight.x0) / dpi, (tight.y1 - pos.y1) / dpi  # title and tick labels stick out
-    bar_w, bar_h = pos.width / dpi, pos.height / dpi
-    band = bottom(w_in)
-
-    layouts = []  # (map scale in inches per metre, kind, ncols, key width or height, legend font, legend sizes)
-    for size in (9.0, 8.0, 7.0, 6.0):
-        legend_font = font.copy()
-        legend_font.set_size(size)
-        sizes = {} if handles else {1: (0.0, 0.0)}
-        for ncols in sorted({min(n, len(handles)) for n in (1, 2, 3, 4, len(handles))} - {0}):
-            leg = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 1), frameon=False,
-                             prop=legend_font, ncols=ncols, borderaxespad=0)
-            sizes[ncols] = inches(leg)
-            leg.remove()
-        avail_h = h_in - top - band
-        for ncols, (lw, lh) in sizes.items():
-            key_w, key_h = max(cb_w, lw), cb_h + _GAP + lh
-            # beside: colour bar on top of the legend in a column at the right
-            if ncols <= 2 and key_h <= avail_h - 0.05 and w_in - 3 * _PAD - key_w > 0:
-                scale = min((w_in - 3 * _PAD - key_w) / dx, avail_h / dy)
-                layouts.append((scale, "right", ncols, key_w, legend_font, sizes))
-            # below: colour bar at the left, the legend to its right, in a band above the note
-            key_h = max(cb_h, lh)
-            if _PAD + cb_w + _GAP + lw <= w_in - _PAD and avail_h - key_h - _GAP > 0:
-                scale = min((w_in - 2 * _PAD) / dx, (avail_h - key_h - _GAP) / dy)
-                layouts.append((scale, "below", ncols, key_h, legend_font, sizes))
-        # Smaller type only while the map would take less than half the image's width and height.
-        if layouts and max(lay[0] for lay in layouts) * max(dx / w_in, dy / h_in) >= 0.5:
-            break
-    if not layouts:  # labels too long even in 6-point type: beside the map, the map as small as it must be
-        key_w = max(cb_w, sizes[1][0])
-        layouts = [(max(min((w_in - 3 * _PAD - key_w) / dx, avail_h / dy), 0.1 / dx), "right", 1, key_w,
-                    legend_font, sizes)]
-    # The largest map; between near ties (within 3%) the earlier layout: fewer legend columns, beside first.
-    best = max(lay[0] for lay in layouts)
-    scale, kind, ncols, extent, legend_font, sizes = next(lay for lay in layouts if lay[0] >= 0.97 * best)
-    map_w, map_h = scale * dx, scale * dy
-    lw, lh = sizes[ncols]
-    if fit:
-        need_w = max(title_w + 2 * _PAD, 4.0)
-        if kind == "right":
-            w_in = max(map_w + 3 * _PAD + extent, need_w)
-            band = bottom(w_in)
-            h_in = top + max(map_h, cb_h + _GAP + lh) + band
-        else:
-            w_in = max(map_w + 2 * _PAD, _PAD + cb_w + _GAP + lw + _PAD, need_w)
-            band = bottom(w_in)
-            h_in = top + map_h + _GAP + extent + band
-        fig.set_size_inches(w_in, h_in)
-    box_h = h_in - top - band
-
-    def frac(x: float, y: float, w: float, h: float) -> tuple[float, float, float, float]:  # inches to fractions
-        return x / w_in, y / h_in, w / w_in, h / h_in
-
-    if kind == "right":
-        # The map as wide as it is drawn and the key beside it, the pair centred in the figure.
-        map_w = min(map_w, w_in - 3 * _PAD - extent)
-        start = max((w_in - (map_w + _PAD + extent)) / 2, _PAD)
-        ax.set_position(frac(start, band, map_w, box_h))
-        left, key_top = start + map_w + _PAD, h_in - top
-        cax.set_position(frac(left + cb_left, key_top - cb_top - bar_h, bar_w, bar_h))
-        anchor = (left, key_top - cb_h - _GAP)
-    else:
-        ax.set_position(frac(_PAD, band + extent + _GAP, w_in - 2 * _PAD, box_h - extent - _GAP))
-        key_top = band + extent
-        cax.set_position(frac(_PAD + cb_left, key_top - cb_top - bar_h, bar_w, bar_h))
-        anchor = (_PAD + cb_w + _GAP, key_top)
-    if handles:
-        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(anchor[0] / w_in, anchor[1] / h_in),
-                   frameon=False, prop=legend_font, ncols=ncols, borderaxespad=0)
-    at = {"title": (w_in / 2, h_in - 0.33), "subtitle": (w_in / 2, h_in - 0.66), "attribution": (w_in - _PAD, 0.08),
-          "note": (_PAD, 0.12 + attribution_h + 0.06)}
-    for key, text in texts.items():
-        text.set_position((at[key][0] / w_in, at[key][1] / h_in))
-    logger.debug("static map: legend %s the map (%d columns, %g pt), %.3g × %.3g in, map scale %.3g in/km",
-                 kind, ncols, legend_font.get_size(), w_in, h_in, scale * 1000)
