@@ -25,8 +25,8 @@ Ambiguous names follow two documented rules:
 * 社区养老托育综合体 (elder care and childcare in one building) is ``comprehensive_centre``; list its childcare
   part as a second row of type 托育机构 to count it in the childcare circle.
 
-Unknown values stop the run with one error listing each value with its row count; a user mapping file for
-local names (``--type-map``) is planned, until then rename the values to an accepted spelling.
+Unknown values stop the run with one error listing each value with its row count and pointing to the user
+mapping file for local names (``--type-map``, :func:`read_type_map`), which is looked up first.
 
 Default thresholds (minutes of walking) follow the plans' "15-minute circle", with the services people use
 daily (home-care station, canteen) expected within 10 minutes; a standards profile overrides them.
