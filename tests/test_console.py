@@ -132,7 +132,7 @@ def test_chinese_console_is_chinese_and_its_shortfall_agrees_with_the_headline(c
         assert english not in out, english
     assert "未达标  home_community_coverage：现状" in out
     assert re.search(r"标准 qiqihar-2025：\d+ 项指标（全域）中达标 \d+ 项", out)
-    assert "C02、C04" in out  # lists joined with 、
+    assert "C04、C06" in out  # lists joined with 、
     not_covered = re.search(r"步行  15分钟内：.*未覆盖 ([\d,]+) 人", out).group(1)
     needed = re.search(r"home_community_coverage：.*还需 ([\d,]+)名老年人", out).group(1)
     assert not_covered == needed  # the 100% target: both count whole persons the same way
