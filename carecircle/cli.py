@@ -170,10 +170,12 @@ def _parser() -> argparse.ArgumentParser:
     std.add_argument("--debug", action="store_true", help="show tracebacks")
 
     comp = sub.add_parser("compare", help="compare a baseline scenario with a plan",
-                          description="Run two scenarios and write side-by-side and difference tables (per "
-                          "community, subdistrict, compliance rows that flip) and a map of what changes; the "
-                          "console shows coverage per threshold (changes in percentage points) and the targets "
-                          "that flip.", epilog=_exit_codes())
+                          description="Run two scenarios and write report.html, map.html and map.png (what "
+                          "changes: communities coloured by the change in coverage, newly covered elderly, added "
+                          "and removed facilities), summary.json and side-by-side and difference tables (per "
+                          "community, subdistrict, compliance rows that flip); the console shows coverage per "
+                          "threshold (changes in percentage points) and the targets that flip.",
+                          epilog=_exit_codes())
     comp.set_defaults(func="compare_scenarios")
     comp.add_argument("base", type=Path, metavar="BASE.yaml", help="the baseline scenario")
     comp.add_argument("plan", type=Path, metavar="PLAN.yaml", help="the plan scenario")

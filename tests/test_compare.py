@@ -229,3 +229,72 @@ def test_report_html_lists_coverage_in_points_and_the_targets_that_flip(written,
         assert '<iframe src="map.html"' in page
         if lang == "zh":
             assert "Standards targets" not in page and "Walking coverage" not in page
+
+
+# --- map.png (issue 15) --------------------------------------------------------------------------------------------
+
+
+def _legend_texts(fig) -> list[str]:
+    return [t.get_text().replace("\n", "") for t in fig.legends[0].get_texts()]
+
+
+def _gid(fig, gid):
+    found = [c for c in fig.axes[0].collections if c.get_gid() == gid]
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_compare_writes_a_png_of_what_changes(written, cmp, lang):
+    """Issue 15: map.png shows the comparison as map.html does: communities coloured by the change in share at the
+    threshold where coverage changes (10 min on the demo: 86% → 99%), the newly covered elderly, the added and
+    removed facilities, both walking areas, in the report's language."""
+    from browser import require_cjk_font
+    from PIL import Image
+
+    from carecircle.outputs import staticmap
+    from carecircle.outputs.staticmap_compare import comparison_map_figure
+
+    if lang == "zh":
+        require_cjk_font(staticmap.cjk_font())
+    files = written[0] if lang == "en" else written[1]
+    with Image.open(files["map.png"]) as img:
+        assert img.format == "PNG" and min(img.size) > 800
+    fig = comparison_map_figure(cmp, lang=lang)
+    title = next(t.get_text() for t in fig.texts if t.get_gid() == "title")
+    subtitle = next(t.get_text() for t in fig.texts if t.get_gid() == "subtitle")
+    if lang == "en":
+        assert title == "Scenario comparison: baseline → plan"
+        row = cmp.headline.set_index("minutes").loc[10.0]
+        assert subtitle == (f"Elderly within 10 min walk: baseline {100 * row['share_base']:.1f}% → plan "
+                            f"{100 * row['share_plan']:.1f}% ({100 * row['share_change']:+.1f} points)")
+        assert {"plan: 10-minute walk", "baseline: 10-minute walk", "Newly covered elderly (10 min)",
+                "+  Added facilities", "×  Removed facilities"} <= set(_legend_texts(fig))
+        assert fig.axes[1].get_title(loc="left") == "Change in share within 10 min (points)"
+    else:
+        assert title == "方案比较：baseline → plan" and subtitle.startswith("10分钟步行可达老年人比例：baseline ")
+        assert {"新增设施", "撤除设施"} <= {t.split()[-1] for t in _legend_texts(fig)}
+    newly = cmp.newly_covered[cmp.newly_covered["newly_10"].to_numpy(dtype=bool)]
+    assert len(_gid(fig, "newly-covered").get_offsets()) == len(newly) > 0
+    assert len(_gid(fig, "facility-added").get_offsets()) == 2 and len(_gid(fig, "facility-removed").get_offsets()) == 1
+    assert _gid(fig, "plan-isochrone") is not None and _gid(fig, "base-isochrone") is not None
+    fills = _gid(fig, "communities").get_facecolor()
+    change = cmp.communities.set_index("community_id")["share_10_change"]
+    ids = cmp.plan.coverage.communities["community_id"].tolist()
+    most, still = ids.index(change.idxmax()), ids.index(change.abs().idxmin())
+    assert fills[most][1] > fills[most][0] + 0.2  # the largest gain green
+    assert np.ptp(fills[still][:3]) < 0.05  # no change: grey-white
+
+
+def test_compare_help_and_console_name_the_png(capsys, tmp_path):
+    from carecircle.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    assert "map.png" in " ".join(capsys.readouterr().out.split())
+    out_dir = tmp_path / "cmp"
+    assert main(["compare", str(SCENARIOS / "baseline.yaml"), str(SCENARIOS / "plan.yaml"), "--lang", "en",
+                 "--output", str(out_dir), "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert "map.png" in out.splitlines()[-1] or any("map.png" in line and "Results in" in line
+                                                    for line in out.splitlines())
+    assert (out_dir / "map.png").read_bytes().startswith(b"\x89PNG")

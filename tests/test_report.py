@@ -470,7 +470,7 @@ def test_static_png_facility_colours_are_the_interactive_maps_and_stand_off_the_
     colours = type_colors(study.coverage.facilities["type"])
     assert colours and set(colours) <= set(TYPE_COLORS)
     for code, colour in colours.items():
-        handle = legend[staticmap._type_name(code, "en")]
+        handle = legend[staticmap.type_name(code, "en")]
         assert to_rgb(handle.get_markerfacecolor()) == to_rgb(colour)
         assert to_rgb(handle.get_markeredgecolor()) == (1.0, 1.0, 1.0)
     # every type colour is far from every colour of the red-to-green share scale (RGB distance)

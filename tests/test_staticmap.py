@@ -279,9 +279,9 @@ def test_communities_are_named_in_the_maps_language(study, lang):
 def test_community_names_fall_back_to_name_then_id():
     com = pd.DataFrame({"community_id": ["C1", "C2", "C3"], "name": ["甲社区", None, "Bay"],
                         "name_en": ["Jia", None, None]})
-    assert staticmap._community_names(com, "en", True) == ["Jia", "C2", "Bay"]
-    assert staticmap._community_names(com, "zh", True) == ["甲社区", "C2", "Bay"]
-    assert staticmap._community_names(com.drop(columns="name_en"), "en", False) == ["C1", "C2", "Bay"]
+    assert staticmap.community_names(com, "en", True) == ["Jia", "C2", "Bay"]
+    assert staticmap.community_names(com, "zh", True) == ["甲社区", "C2", "Bay"]
+    assert staticmap.community_names(com.drop(columns="name_en"), "en", False) == ["C1", "C2", "Bay"]
 
 
 def test_the_suggestion_map_shows_the_closed_gap(study, suggestion):
@@ -304,9 +304,9 @@ def test_the_suggestion_map_shows_the_closed_gap(study, suggestion):
 
 
 def test_percentages_never_round_to_100_or_0_when_they_are_not():
-    assert staticmap._percents(0.9915, 0.99997) == ["99.2%", "99.997%"]
-    assert staticmap._percents(0.5, 1.0) == ["50.0%", "100.0%"]
-    assert staticmap._percents(0.0004) == ["0.04%"]
+    assert staticmap.percents(0.9915, 0.99997) == ["99.2%", "99.997%"]
+    assert staticmap.percents(0.5, 1.0) == ["50.0%", "100.0%"]
+    assert staticmap.percents(0.0004) == ["0.04%"]
 
 
 def test_the_demo_map_draws_quickly(study, suggestion):

@@ -23,13 +23,14 @@ from carecircle.outputs.i18n import (
     TARGET_CHANGE_ZH,
 )
 from carecircle.outputs.maps import comparison_map, save_map
+from carecircle.outputs.staticmap_compare import comparison_map_bytes
 from carecircle.outputs.tables import localise
 from carecircle.plan.compare import Comparison
 from carecircle.version import __version__
 
 #: Comparison files, in the order a reader wants them (subdistricts.csv, districts.csv and compliance.csv are
 #: written when available).
-COMPARISON_FILES = ("report.html", "map.html", "summary.json", "headline.csv", "communities.csv",
+COMPARISON_FILES = ("report.html", "map.html", "map.png", "summary.json", "headline.csv", "communities.csv",
                     "communities_change.csv", "facilities_changed.csv", "newly_covered.csv", "no_longer_covered.csv")
 
 
@@ -40,7 +41,8 @@ def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str =
     Files: ``report.html`` (the coverage per threshold side by side with the change in percentage points, the
     standards targets that flip, the communities that now meet or miss the target, the facility changes and the
     map), ``map.html`` (both studies on one map: isochrones of each, newly covered and no longer covered
-    elderly, added / removed / changed facilities, communities coloured by the change in coverage),
+    elderly, added / removed / changed facilities, communities coloured by the change in coverage), ``map.png``
+    (the same on a static map, for documents: :func:`carecircle.outputs.staticmap_compare.comparison_map_bytes`),
     ``summary.json`` (headline per threshold, communities and compliance rows that changed, facility changes),
     ``headline.csv``, ``communities.csv`` (side by side with differences), ``communities_change.csv``
     (differences only), ``subdistricts.csv`` / ``districts.csv`` (when the studies have them),
@@ -76,6 +78,7 @@ def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str =
         "report.html": lambda path: path.write_text(comparison_report(cmp, lang=lang, title=title),
                                                     encoding="utf-8"),
         "map.html": lambda path: save_map(comparison_map(cmp, lang=lang, title=title), path),
+        "map.png": lambda path: path.write_bytes(comparison_map_bytes(cmp, lang=lang, title=title)),
         "summary.json": lambda path: write_json(summary, path),
     }
     for name, (table, lonlat) in tables.items():

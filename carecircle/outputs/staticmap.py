@@ -175,6 +175,37 @@ def _add_system_cjk_fonts() -> None:
                     ", ".join(sorted({n for n, _f in _added_cjk})))
 
 
+def map_language(lang: str) -> str:
+    """The language a static map is drawn in: ``lang``, or English (with a warning, once) for Chinese when no
+    CJK font is installed. An unknown language is an :class:`InputError`, with or without a CJK font."""
+    in_language(STATIC_MAP_LABELS, lang)
+    if lang == "zh" and _find_cjk_font() is None:
+        _warn_no_cjk()
+        return "en"
+    return lang
+
+
+def map_font(lang: str, *texts: str) -> Any:
+    """The :class:`~matplotlib.font_manager.FontProperties` of a static map in ``lang`` (from
+    :func:`map_language`) showing ``texts``: the CJK font's file in Chinese, else DejaVu Sans with the CJK font
+    as fallback when a text holds Chinese (a name, a title)."""
+    from matplotlib.font_manager import FontProperties  # lazy: matplotlib is heavy and only the PNG needs it
+
+    cjk = _find_cjk_font()
+    if lang == "zh" and cjk is not None:
+        # The font file itself: the CJK fonts also hold Latin glyphs, and naming the file spares matplotlib's
+        # weight matching (WenQuanYi has only a medium weight, and findfont warns about every other).
+        return FontProperties(fname=cjk[1])
+    if cjk is not None and has_cjk("".join(texts)):
+        return FontProperties(family=[_LATIN_FONT, cjk[0]])  # Chinese in a name or title: CJK as fallback
+    return FontProperties(family=_LATIN_FONT)
+
+
+def wrap_label(text: str, lang: str) -> str:
+    """A legend label wrapped for the legend's width (:data:`_WRAP_CHARS`)."""
+    return _wrap(text, _WRAP_CHARS[lang])
+
+
 def static_map_figure(
     study: StudyResult,
     *,
@@ -190,49 +221,38 @@ def static_map_figure(
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # lazy: matplotlib is heavy and only the PNG needs it
     from matplotlib.colors import ListedColormap, Normalize, to_rgba
     from matplotlib.figure import Figure  # lazy: matplotlib is heavy and only the PNG needs it
-    from matplotlib.font_manager import FontProperties  # lazy: matplotlib is heavy and only the PNG needs it
     from matplotlib.lines import Line2D  # lazy: matplotlib is heavy and only the PNG needs it
     from matplotlib.patches import Patch  # lazy: matplotlib is heavy and only the PNG needs it
 
-    in_language(STATIC_MAP_LABELS, lang)  # an unknown language is an error, with or without a CJK font
+    lang = map_language(lang)
     cjk = _find_cjk_font()
-    if lang == "zh" and cjk is None:
-        _warn_no_cjk()
-        lang = "en"
     labels = {**in_language(STATIC_MAP_LABELS, lang), **LABELS[lang]}
     if (metres := getattr(study, "distances_m", None)) is not None:  # thresholds given as walking distances
         labels = in_metres(labels, {threshold_label(t): f"{d:g}" for t, d in
                                     zip(study.coverage.thresholds_min, metres, strict=True)})
 
     cov = suggestion.after if suggestion is not None else study.coverage
-    crs = _metric_crs(study, cov)
+    crs = metric_crs(study, cov)
     thresholds = sorted({float(t) for t in cov.thresholds_min})
     top = threshold_label(max(thresholds))
     minutes = float(suggestion.minutes) if suggestion is not None else max(thresholds)
-    communities = _project(cov.communities, crs)
-    names = _community_names(communities, lang, cjk is not None)
+    communities = project(cov.communities, crs)
+    names = community_names(communities, lang, cjk is not None)
     heading = title or f"{labels['title']} — {_display_name(getattr(study, 'name', ''))}".rstrip(" —")
-    note = _note(getattr(study, "note", None), lang)
-    if lang == "zh":
-        # The font file itself: the CJK fonts also hold Latin glyphs, and naming the file spares matplotlib's
-        # weight matching (WenQuanYi has only a medium weight, and findfont warns about every other).
-        font = FontProperties(fname=cjk[1])
-    elif cjk is not None and has_cjk("".join([heading, note or "", *names])):
-        font = FontProperties(family=[_LATIN_FONT, cjk[0]])  # Chinese in a name or title: CJK as fallback
-    else:
-        font = FontProperties(family=_LATIN_FONT)
+    note = map_note(getattr(study, "note", None), lang)
+    font = map_font(lang, heading, note or "", *names)
 
-    facilities = _project(cov.facilities, crs)
+    facilities = project(cov.facilities, crs)
     if len(facilities) and "type" in facilities:
         facilities = facilities[facilities["type"].astype(str) != "suggested"]
-    sites = _project(suggestion.sites, crs) if suggestion is not None else None
+    sites = project(suggestion.sites, crs) if suggestion is not None else None
     isochrones = getattr(study, "isochrones", None)
     # Every threshold the walking areas were drawn for (a suggestion's coverage has only its own threshold).
     drawn = pd.to_numeric(isochrones["minutes"], errors="coerce").dropna() if isochrones is not None and len(
         isochrones) and "minutes" in isochrones else pd.Series(dtype=float)
     band_minutes = sorted(set(thresholds) | {float(m) for m in drawn if m <= max(thresholds) + 1e-9})
-    bands = [(m, shape) for m in band_minutes if (shape := _merged_isochrone(isochrones, m, crs)) is not None]
-    site_iso = _merged_isochrone(suggestion.isochrones, minutes, crs) if suggestion is not None else None
+    bands = [(m, shape) for m in band_minutes if (shape := merged_isochrone(isochrones, m, crs)) is not None]
+    site_iso = merged_isochrone(suggestion.isochrones, minutes, crs) if suggestion is not None else None
     uncovered, newly = _uncovered(cov, suggestion, minutes, crs)
     if not len(communities) and not len(facilities):
         raise InputError("nothing to draw: the study has no communities and no facilities.")
@@ -287,7 +307,7 @@ def static_map_figure(
             ax.scatter(rows.geometry.x, rows.geometry.y, s=52, color=color, edgecolors="white", linewidths=1.4,
                        zorder=5)
             handles.append(Line2D([], [], marker="o", linestyle="", markersize=7.5, markerfacecolor=color,
-                                  markeredgecolor="white", label=_type_name(code, lang)))
+                                  markeredgecolor="white", label=type_name(code, lang)))
     if sites is not None and len(sites):
         ranks = pd.to_numeric(sites["rank"], errors="coerce") if "rank" in sites else pd.Series(
             np.arange(1, len(sites) + 1), index=sites.index)
@@ -300,14 +320,14 @@ def static_map_figure(
         handles.append(Line2D([], [], marker="s", linestyle="", markersize=9, markerfacecolor=_SUGGESTED_FILL,
                               markeredgecolor=_SUGGESTED_RING, label=labels["suggested"]))
     for h in handles:
-        h.set_label(_wrap(h.get_label(), _WRAP_CHARS[lang]))
+        h.set_label(wrap_label(h.get_label(), lang))
 
     subtitle = None
     if suggestion is not None:
         lab = threshold_label(minutes)
         before, after = (s.summary.get("share", {}).get(lab) for s in (suggestion.before, suggestion.after))
         if before is not None and after is not None:
-            before, after = _percents(before, after)
+            before, after = percents(before, after)
             subtitle = labels["subtitle"].format(n=len(suggestion.sites), m=lab, before=before, after=after)
     texts = frame_texts(fig, heading, subtitle, note, font)
     place_key(fig, ax, handles, lambda cax: _colorbar(fig, cax, cmap, norm, labels["share"].format(m=top), font,
@@ -315,7 +335,7 @@ def static_map_figure(
     scale_bar(ax, font)
     if north_arrow:
         draw_north_arrow(ax, font)
-    _label_communities(fig, ax, communities, names, font)
+    label_communities(fig, ax, communities, names, font)
     # Dots shrink together until they cover at most a tenth of the map (pt²): a city's thousands must not hide it.
     area = 0.1 * float(np.prod(ax.get_position().size * fig.get_size_inches())) * 72**2
     dots = [c for c in ax.collections if c.get_gid() in ("uncovered", "newly-covered")]
@@ -386,14 +406,14 @@ def _warn_no_cjk() -> None:
         _warned_no_cjk = True
 
 
-def _type_name(code: str, lang: str) -> str:
+def type_name(code: str, lang: str) -> str:
     try:
         return type_label(code, lang)
     except (KeyError, InputError):
         return code
 
 
-def _metric_crs(study: Any, cov: Any) -> Any:
+def metric_crs(study: Any, cov: Any) -> Any:
     network = getattr(study, "network", None)
     crs = getattr(network, "crs", None)
     if crs:
@@ -402,7 +422,7 @@ def _metric_crs(study: Any, cov: Any) -> Any:
     return frames[0].estimate_utm_crs() if frames else "EPSG:3857"
 
 
-def _project(gdf: gpd.GeoDataFrame | None, crs: Any) -> gpd.GeoDataFrame:
+def project(gdf: gpd.GeoDataFrame | None, crs: Any) -> gpd.GeoDataFrame:
     if gdf is None or len(gdf) == 0:
         return gpd.GeoDataFrame(geometry=[], crs=crs)
     if gdf.crs is None:
@@ -411,7 +431,7 @@ def _project(gdf: gpd.GeoDataFrame | None, crs: Any) -> gpd.GeoDataFrame:
     return out[~(out.geometry.isna() | out.geometry.is_empty)]
 
 
-def _merged_isochrone(iso: gpd.GeoDataFrame | None, minutes: float, crs: Any) -> gpd.GeoSeries | None:
+def merged_isochrone(iso: gpd.GeoDataFrame | None, minutes: float, crs: Any) -> gpd.GeoSeries | None:
     """The merged isochrone of ``minutes`` (or the union of the per-facility ones), projected."""
     if iso is None or len(iso) == 0 or "minutes" not in iso.columns:
         return None
@@ -433,19 +453,19 @@ def _display_name(name: Any) -> str:
     return text.replace("_", " ").title() if text.islower() else text
 
 
-def _note(note: str | None, lang: str) -> str | None:
+def map_note(note: str | None, lang: str) -> str | None:
     """The study's note in ``lang`` (the demo's note has both languages; other notes are the user's)."""
     return ({DEFAULT_NOTE: DEFAULT_NOTE_ZH} if lang == "zh" else {DEFAULT_NOTE_ZH: DEFAULT_NOTE}).get(note, note) \
         or None
 
 
-def _percents(*shares: float) -> list[str]:
+def percents(*shares: float) -> list[str]:
     """Shares in percent, with the fewest decimals (1 to 3) that show none as 100% or 0% when it is not."""
     return [next((f"{100 * s:.{d}f}%" for d in (1, 2) if s in (0, 1) or 0 < round(100 * s, d) < 100),
                  f"{100 * s:.3f}%") for s in shares]
 
 
-def _community_names(communities: gpd.GeoDataFrame, lang: str, cjk_installed: bool) -> list[str]:
+def community_names(communities: gpd.GeoDataFrame, lang: str, cjk_installed: bool) -> list[str]:
     """Each community's name in ``lang``: ``name`` (zh), ``name_en`` when given else ``name`` (en); the id
     where the name is missing, or is Chinese and no CJK font is installed."""
     n = len(communities)
@@ -474,7 +494,7 @@ def _uncovered(cov: Any, suggestion: Any, minutes: float, crs: Any) -> tuple[gpd
     now = beyond(cov.demand)
     then = beyond(suggestion.before.demand) if suggestion is not None else np.zeros(0, dtype=bool)
     newly = cov.demand[then & ~now] if len(then) == len(now) and then.any() else None
-    return _project(cov.demand[now] if now.any() else None, crs), _project(newly, crs)
+    return project(cov.demand[now] if now.any() else None, crs), project(newly, crs)
 
 
 def _draw_bands(ax: Any, bands: list[tuple[float, gpd.GeoSeries]], labels: dict[str, str]) -> list[Any]:
@@ -529,7 +549,7 @@ def _draw_elderly(ax: Any, uncovered: gpd.GeoDataFrame, newly: gpd.GeoDataFrame,
     return handles
 
 
-def _label_communities(fig: Any, ax: Any, communities: gpd.GeoDataFrame, names: list[str], font: Any) -> None:
+def label_communities(fig: Any, ax: Any, communities: gpd.GeoDataFrame, names: list[str], font: Any) -> None:
     """Community names at a point inside each, the largest on the map first, only where the name fits inside
     the community's box on the map and clear of the names already placed."""
     import matplotlib.patheffects as pe  # lazy: matplotlib is heavy and only the PNG needs it

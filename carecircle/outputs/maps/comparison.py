@@ -46,6 +46,11 @@ from carecircle.plan.compare import Comparison
 _UP, _DOWN, _FLAT = "#1a9850", "#d73027", "#f7f7f7"
 _BASE_ISO, _PLAN_ISO = "#737373", "#2171b5"
 _ADDED, _REMOVED, _CHANGED = "#1a9850", "#d73027", "#ff7f00"
+#: Shared with the comparison's static map (:mod:`carecircle.outputs.staticmap_compare`): the change scale
+#: (down, none, up), the two studies' walking areas (base, plan), and each facility change's colour and symbol.
+CHANGE_COLORS = (_DOWN, _FLAT, _UP)
+SCENARIO_ISO_COLORS = (_BASE_ISO, _PLAN_ISO)
+FACILITY_CHANGES = (("added", _ADDED, "+"), ("removed", _REMOVED, "×"), ("changed", _CHANGED, "~"))
 
 
 def comparison_map(
@@ -96,7 +101,7 @@ def comparison_map(
     >>> save_map(comparison_map(compare(base, plan), lang="zh"), "compare.html")  # doctest: +SKIP
     """
     labels = {**in_language(MAP_LABELS, lang), **in_language(COMPARISON_MAP_LABELS, lang)}
-    top = _focus_minutes(cmp) if minutes is None else float(minutes)
+    top = focus_minutes(cmp) if minutes is None else float(minutes)
     if top not in cmp.thresholds_min:
         raise InputError(f"minutes={minutes!r} is not a threshold of the comparison "
                          f"({', '.join(map(threshold_label, cmp.thresholds_min))}).")
@@ -111,7 +116,7 @@ def comparison_map(
 
     fmap = base_map([(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2], title, tiles)
 
-    span = _change_span(cmp, m_lab)
+    span = change_span(cmp, m_lab)
     cmap = branca.colormap.LinearColormap([_DOWN, _FLAT, _UP], vmin=-span, vmax=span)
     _add_change_communities(fmap, cmp, communities, m_lab, cmap, labels)
     _add_scenario_isochrone(fmap, cmp.base.isochrones, top,
@@ -143,7 +148,7 @@ def comparison_map(
     return fmap
 
 
-def _focus_minutes(cmp: Comparison) -> float:
+def focus_minutes(cmp: Comparison) -> float:
     """The largest threshold at which coverage changes (else the largest threshold)."""
     h = cmp.headline
     moved = (h["covered_change"].abs() > 1e-9) | (h["newly_covered"].fillna(0) > 0) | (
@@ -151,7 +156,9 @@ def _focus_minutes(cmp: Comparison) -> float:
     return float(h.loc[moved, "minutes"].max()) if moved.any() else float(max(cmp.thresholds_min))
 
 
-def _change_span(cmp: Comparison, lab: str) -> float:
+def change_span(cmp: Comparison, lab: str) -> float:
+    """Half the width of the change scale at threshold ``lab``: the largest change of a community's share,
+    rounded up to 5 points (at least 5)."""
     col = f"share_{lab}_change"
     if col not in cmp.communities or not len(cmp.communities):
         return 0.1
