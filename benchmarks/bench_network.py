@@ -207,7 +207,9 @@ def read_pyrosm(path: Path):
                                               keep_nodes=False, keep_ways=True, keep_relations=False)
     if squares is not None and len(squares) and "area" in squares:
         squares = squares[(squares["area"] == "yes").to_numpy() & walkable(squares)]
-        lines = np.concatenate([lines, shapely.boundary(squares.geometry.values)])
+        geoms = squares.geometry.values
+        lines = np.concatenate([lines, np.where(np.isin(shapely.get_type_id(geoms), [3, 6]), shapely.boundary(geoms),
+                                                geoms)])
     return network_from_lines(lines, crs="EPSG:4326", source=f"OpenStreetMap file {path.name}")
 
 
