@@ -222,6 +222,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="where built networks are cached, shared by the workers (default: %(default)s)")
     batch.add_argument("--no-cache", action="store_true", help="neither read nor write the network cache")
     batch.add_argument("--title", help="heading of index.html")
+    batch.add_argument("--lang", choices=LANGS, default=None,
+                       help="language of the console summary (default: en; each task's outputs keep its scenario's)")
     batch.add_argument("--quiet", action="store_true", help="no progress; print only the index page's path")
     batch.add_argument("--verbose", action="store_true", help="log every step")
     batch.add_argument("--debug", action="store_true", help="show tracebacks")

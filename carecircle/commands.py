@@ -276,10 +276,11 @@ def _pad(text: str, width: int, *, right: bool) -> str:
 
 def batch(args: argparse.Namespace) -> int:
     """``carecircle batch``: many regions × variations, resumable; exit code 8 when some tasks failed."""
+    L = _labels(getattr(args, "lang", None))
 
     def cluster(text: str) -> None:
         if not args.quiet:
-            print(f"Running on {text}", file=sys.stderr, flush=True)
+            print(L["batch_on"].format(where=_cluster_text(text, L)), file=sys.stderr, flush=True)
 
     with _progress(args) as progress:
         result = run_batch(args.sources, args.output, executor=args.executor, scheduler=args.scheduler,
@@ -294,33 +295,46 @@ def batch(args: argparse.Namespace) -> int:
         print(folder / "index.html")
         return EXIT_SOME_FAILED if len(failed) else 0
     regions = table["region"].nunique()
-    tasks = f"{len(table)} task{'s' if len(table) != 1 else ''}"
-    print(f"Batch of {tasks} in {regions} region{'s' if regions != 1 else ''}: {len(result.ran)} run now, "
-          f"{len(result.skipped)} skipped (done and unchanged), {len(failed)} failed")
+    tasks = L["tasks_one" if len(table) == 1 else "tasks_many"].format(n=len(table))
+    print(L["batch_head"].format(tasks=tasks, regions=L["regions_one" if regions == 1 else "regions_many"].format(
+        n=regions), ran=len(result.ran), skipped=len(result.skipped), failed=len(failed)))
     shares = [c for c in table.columns if c.startswith("share_") and c != "share_after_new_sites"]
     top = max(shares, key=lambda c: float(c.removeprefix("share_"))) if shares else None
     done = table[table["status"] == "done"].sort_values("rank", kind="mergesort")
     if top is not None and len(done):
-        print(f"  {'rank':>4}  {'region / variation':<36} within {top.removeprefix('share_')} min  targets met  "
-              "new sites")
+        head = list(L["batch_cols"])
+        head[2] = head[2].format(m=L["within_min"].format(m=top.removeprefix("share_")).strip())
+        rows = [head]
         for _, row in done.head(30).iterrows():
-            name = f"{row['region']} / {row['variation']}"
-            targets = "" if _missing(row.get("targets_met")) else \
-                f"{int(row['targets_met'])} of {int(row['targets_met']) + int(row['targets_not_met'])}"
+            targets = "" if _missing(row.get("targets_met")) else L["targets_of"].format(
+                met=int(row["targets_met"]), total=int(row["targets_met"]) + int(row["targets_not_met"]))
             sites = "" if _missing(row.get("new_sites")) else \
                 f"{int(row['new_sites'])} → {row['share_after_new_sites']:.1%}"
-            share = "n/a" if _missing(row.get(top)) else f"{row[top]:.1%}"
-            print(f"  {int(row['rank']):>4}  {name:<36} {share:>13}  {targets:>11}  {sites}")
+            share = L["na"] if _missing(row.get(top)) else f"{row[top]:.1%}"
+            rows.append([str(int(row["rank"])), f"{row['region']} / {row['variation']}", share, targets, sites])
+        widths = [max(_width(r[c]) for r in rows) for c in range(len(head))]
+        for r in rows:
+            print("  " + "  ".join(_pad(cell, widths[c], right=c in (0, 2, 3)) for c, cell in enumerate(r)).rstrip())
         if len(done) > 30:
-            print(f"  … {len(done) - 30} more in summary.csv")
+            print(L["batch_more"].format(n=len(done) - 30))
     for _, row in failed.iterrows():
-        print(f"  failed  {row['region']} / {row['variation']}: {row['error']}")
-    print(f"Summary: {folder / 'summary.csv'}, {folder / 'summary.xlsx'}; manifest: {folder / 'manifest.json'}")
-    print(f"Open the index: {folder / 'index.html'}")
+        print(L["batch_failed"].format(region=row["region"], variation=row["variation"], error=row["error"]))
+    print(L["batch_summary"].format(csv=folder / "summary.csv", xlsx=folder / "summary.xlsx",
+                                    manifest=folder / "manifest.json"))
+    print(L["batch_index"].format(index=folder / "index.html"))
     if len(failed):
-        print(f"{len(failed)} of {tasks} failed (exit code {EXIT_SOME_FAILED}); fix them and run the same "
-              "command again: only the failed and changed tasks run.", file=sys.stderr)
+        print(L["batch_some_failed"].format(failed=len(failed), tasks=tasks, code=EXIT_SOME_FAILED), file=sys.stderr)
     return EXIT_SOME_FAILED if len(failed) else 0
+
+
+def _cluster_text(text: str, L: dict) -> str:
+    """Where the batch runs, in the console's language (the cluster's parts, when the text carries them)."""
+    kind = getattr(text, "kind", None)
+    if kind not in ("local", "scheduler", "client"):
+        return str(text)
+    where = L[f"cluster_{kind}"].format(n=getattr(text, "workers", None), address=getattr(text, "address", None))
+    link = getattr(text, "dashboard", None)
+    return where + (L["dashboard"].format(link=link) if link else L["no_dashboard"])
 
 
 def _missing(value) -> bool:
@@ -328,22 +342,21 @@ def _missing(value) -> bool:
 
 
 def standards(args: argparse.Namespace) -> int:
+    L = _labels(args.lang)
     if args.copy:
         name, target = args.copy
         path = copy_profile(name, target)
-        print(f"Copied the profile {name} to {path}; edit it (its targets, sources, thresholds), then use it with "
-              f"--standard {path} (or `standard: {path}` in a scenario).")
+        print(L["std_copied"].format(name=name, path=path))
         return 0
     if args.name:
         profile = load_profile(args.name)
-        print(f"{profile.id}: {profile.name_zh} / {profile.name_en}")
+        print(L["std_profile"].format(id=profile.id, name_zh=profile.name_zh, name_en=profile.name_en))
         for t in profile.targets:
             print(f"  {t.id:<24} {t.kind:<30} {t.description_zh if args.lang == 'zh' else t.description_en}")
         return 0
     for pid, name_zh, name_en in list_profiles():
         print(f"{pid:<16} {name_zh if args.lang == 'zh' else name_en}")
-    print("Use one with --standard NAME. To write your own, copy one out and edit it: "
-          "carecircle standards --copy qiqihar-2025 my-city.yaml, then --standard my-city.yaml.")
+    print(L["std_use"])
     return 0
 
 

@@ -319,3 +319,48 @@ def test_run_batch_is_public():
     import carecircle
 
     assert carecircle.run_batch is run_batch and "run_batch" in carecircle.__all__
+
+
+def _english_words(text: str) -> set[str]:
+    """English words of the console, leaving out paths, file names, region / variation names and command lines."""
+    code = r"`[^`]*`|\S*[/\\]\S*|\S+\.(csv|xlsx|json|html|yaml)\b|carecircle standards.*|--\S+|http\S+"
+    text = re.sub(code, " ", text)
+    words = set(re.findall(r"[A-Za-z]{3,}", text))
+    return words - {"east", "west", "broken", "base", "slow", "Dask", "missing", "csv", "qiqihar", "city", "yaml",
+                    "does", "not", "exist", "file"}
+
+
+def test_the_batch_console_speaks_chinese(tmp_path, capsys):
+    """Issue 15: `carecircle batch --lang zh` prints its summary, ranking, failures and the cluster in Chinese."""
+    path = write_batch(tmp_path, broken=True, demo=False)
+    code = main(["batch", str(path), "--output", str(tmp_path / "out"), "--executor", "dask", "--workers", "1",
+                 "--no-cache", "--lang", "zh"])
+    out, err = capsys.readouterr()
+    assert code == EXIT_SOME_FAILED
+    assert "批量运行 6 项任务，涉及 3 个区域：本次运行 6 项，跳过 0 项（已完成且无变化），失败 2 项" in out
+    assert re.search(r"排名\s+区域 / 方案\s+15分钟内覆盖率\s+达标指标\s+新增站点", out)
+    assert "失败  broken / base：" in out and "打开索引页：" in out and "汇总表：" in out
+    assert "运行于本机 Dask 集群（1 个工作进程）" in err and "只会重跑失败和有变化的任务" in err
+    labels = "\n".join(line.split("：")[0] if line.strip().startswith("失败") else line for line in out.splitlines())
+    assert not _english_words(labels), _english_words(labels)  # the errors themselves are the library's (English)
+    code = main(["batch", str(path), "--output", str(tmp_path / "out"), "--executor", "serial", "--no-cache"])
+    out, _ = capsys.readouterr()
+    assert "Batch of 6 tasks in 3 regions: 2 run now, 4 skipped (done and unchanged), 2 failed" in out
+    assert re.search(r"rank\s+region / variation\s+within 15 min\s+targets met\s+new sites", out)
+
+
+@pytest.mark.parametrize("args", [[], ["qiqihar-2025"], ["--copy", "qiqihar-2025", "{tmp}/my-city.yaml"]])
+def test_the_standards_console_speaks_chinese(args, tmp_path, capsys):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    assert main(["standards", *args, "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    if not args:
+        assert "用 --standard 名称 选用其一" in out and "齐齐哈尔" in out
+    elif args[0] == "--copy":
+        assert out.startswith("已将标准配置 qiqihar-2025 复制到") and (tmp_path / "my-city.yaml").is_file()
+    else:
+        assert out.splitlines()[0].startswith("qiqihar-2025：")
+    # ids of profiles and of their targets and kinds are identifiers, typed as they are: the rest is Chinese
+    text = [" ".join(line.split()[2 if line.startswith("  ") else 1 if re.match(r"[a-z0-9-]+ ", line) else 0:])
+            for line in out.splitlines()]
+    assert not _english_words(" ".join(text)), out

@@ -254,12 +254,12 @@ def _client(client: Client | None, *, scheduler: str | None, workers: int | None
     import dask  # lazy: only cluster runs need dask
     from distributed import Client, LocalCluster
     if client is not None:
-        yield client, _describe(client, "the given Dask client")
+        yield client, _describe(client, "the given Dask client", kind="client")
         return
     address = scheduler or dask.config.get("scheduler-address", None)
     if address:
         with Client(address) as given:
-            yield given, _describe(given, f"the Dask scheduler at {address}")
+            yield given, _describe(given, f"the Dask scheduler at {address}", kind="scheduler", address=address)
         return
     n = workers or min(os.cpu_count() or 1, 8)
     # A region whose worker dies is tried once more on another worker, then reported (not three more times).
@@ -267,12 +267,26 @@ def _client(client: Client | None, *, scheduler: str | None, workers: int | None
             LocalCluster(n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit or "auto",
                          dashboard_address=":0", scheduler_port=0, silence_logs=logging.ERROR) as cluster, \
             Client(cluster) as local:
-        yield local, _describe(local, f"a local Dask cluster of {n} worker processes")
+        yield local, _describe(local, f"a local Dask cluster of {n} worker processes", kind="local", workers=n)
 
 
-def _describe(client: Client, what: str) -> str:
+class ClusterText(str):
+    """The line describing the cluster (in English), with its parts for a console in another language: ``kind``
+    (``"local"``, ``"scheduler"`` or ``"client"``), ``workers`` (local), ``address`` (scheduler) and
+    ``dashboard`` (the dashboard's address, ``None`` when there is none)."""
+
+    kind: str = "client"
+    workers: int | None = None
+    address: str | None = None
+    dashboard: str | None = None
+
+
+def _describe(client: Client, what: str, *, kind: str, workers: int | None = None,
+              address: str | None = None) -> ClusterText:
     try:
         link = client.dashboard_link
     except Exception:  # no dashboard (bokeh missing, or the scheduler serves none)
         link = None
-    return f"{what}; dashboard: {link}" if link else f"{what} (no dashboard)"
+    text = ClusterText(f"{what}; dashboard: {link}" if link else f"{what} (no dashboard)")
+    text.kind, text.workers, text.address, text.dashboard = kind, workers, address, link or None
+    return text

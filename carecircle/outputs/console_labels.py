@@ -69,6 +69,27 @@ CONSOLE_LABELS: dict[str, dict[str, Any]] = {
                       "{gini_b} → {gini_p}; below the level {below_b} → {below_p}",
         "status_pass": "met", "status_fail": "not met", "status_unevaluable": "not checkable",
         "unit_overall": "study-wide",
+        # batch
+        "batch_on": "Running on {where}", "cluster_local": "a local Dask cluster of {n} worker processes",
+        "cluster_scheduler": "the Dask scheduler at {address}", "cluster_client": "the given Dask client",
+        "dashboard": "; dashboard: {link}", "no_dashboard": " (no dashboard)",
+        "tasks_one": "{n} task", "tasks_many": "{n} tasks", "regions_one": "{n} region", "regions_many": "{n} regions",
+        "batch_head": "Batch of {tasks} in {regions}: {ran} run now, {skipped} skipped (done and unchanged), "
+                      "{failed} failed",
+        "batch_cols": ("rank", "region / variation", "within {m}", "targets met", "new sites"),
+        "targets_of": "{met} of {total}", "na": "n/a",
+        "batch_more": "  … {n} more in summary.csv",
+        "batch_failed": "  failed  {region} / {variation}: {error}",
+        "batch_summary": "Summary: {csv}, {xlsx}; manifest: {manifest}",
+        "batch_index": "Open the index: {index}",
+        "batch_some_failed": "{failed} of {tasks} failed (exit code {code}); fix them and run the same command again: "
+                             "only the failed and changed tasks run.",
+        # standards
+        "std_profile": "{id}: {name_zh} / {name_en}",
+        "std_copied": "Copied the profile {name} to {path}; edit it (its targets, sources, thresholds), then use it "
+                      "with --standard {path} (or `standard: {path}` in a scenario).",
+        "std_use": "Use one with --standard NAME. To write your own, copy one out and edit it: carecircle standards "
+                   "--copy qiqihar-2025 my-city.yaml, then --standard my-city.yaml.",
     },
     "zh": {
         "list_sep": "、", "more": "…",
@@ -127,6 +148,26 @@ CONSOLE_LABELS: dict[str, dict[str, Any]] = {
         "status_pass": "达标", "status_fail": "未达标", "status_unevaluable": "无法评估", "unit_overall": "全域",
         "sol_exact": "精确求解", "sol_greedy+swap": "贪心+交换", "sol_greedy": "贪心", "sol_optimal": "最优",
         "sol_feasible": "可行解", "sol_time_limit": "达到时间上限",
+        "batch_on": "运行于{where}", "cluster_local": "本机 Dask 集群（{n} 个工作进程）",
+        "cluster_scheduler": "Dask 调度器 {address}", "cluster_client": "给定的 Dask 客户端",
+        "dashboard": "；监控面板：{link}", "no_dashboard": "（无监控面板）",
+        "tasks_one": "{n} 项任务", "tasks_many": "{n} 项任务",
+        "regions_one": "{n} 个区域", "regions_many": "{n} 个区域",
+        "batch_head": "批量运行 {tasks}，涉及 {regions}：本次运行 {ran} 项，跳过 {skipped} 项（已完成且无变化），"
+                      "失败 {failed} 项",
+        "batch_cols": ("排名", "区域 / 方案", "{m}内覆盖率", "达标指标", "新增站点"),
+        "targets_of": "{met}/{total} 项", "na": "无数据",
+        "batch_more": "  …另有 {n} 项，见 summary.csv",
+        "batch_failed": "  失败  {region} / {variation}：{error}",
+        "batch_summary": "汇总表：{csv}、{xlsx}；运行清单：{manifest}",
+        "batch_index": "打开索引页：{index}",
+        "batch_some_failed": "{tasks}中有 {failed} 项失败（退出码 {code}）；修正后重新运行同一命令即可，"
+                             "只会重跑失败和有变化的任务。",
+        "std_profile": "{id}：{name_zh}",
+        "std_copied": "已将标准配置 {name} 复制到 {path}；编辑其中的指标、依据和阈值后，用 --standard {path} 选用"
+                      "（或在情景文件中写 `standard: {path}`）。",
+        "std_use": "用 --standard 名称 选用其一。编写本地标准：先复制一份再编辑，例如 carecircle standards "
+                   "--copy qiqihar-2025 my-city.yaml，然后用 --standard my-city.yaml。",
     },
 }
 
