@@ -597,7 +597,8 @@ def _childcare_circle(study: StudyInputs, thresholds, *, walk_speed_mps, max_sna
     if study.children is None or len(care) == 0:
         return None
     cov = measure_coverage(study.network, care, study.children, study.communities, thresholds_min=thresholds,
-                           walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m, target_share=target_share)
+                           walk_speed_mps=walk_speed_mps, max_snap_m=max_snap_m, target_share=target_share,
+                           population="children")
     summary = {**cov.summary, "population_group": "children 0-3"}
     return replace(cov, communities=cov.communities.rename(columns={"elderly": "children"}), summary=summary)
 

@@ -12,6 +12,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from carecircle.cli import main
@@ -220,6 +221,24 @@ def test_verbose_logs_steps_with_times_and_no_library_internals(capsys, cache, t
     assert re.search(r"Reading inputs … \d+\.\d s", err), err
     assert re.search(r"Computing walking times and coverage … \d+\.\d s", err)
     assert "library internals" not in err and "own line" in err
+
+
+def test_verbose_calls_the_children_of_the_childcare_circle_children(capsys, cache, tmp_path):
+    """Issue 15: the childcare circle's coverage and accessibility log lines count children aged 0-3, never
+    "elderly" (the demo has 1,385 children placed and 11,127 elderly)."""
+    try:
+        assert main(["run", "--verbose", "--no-isochrones", "--accessibility", "2sfca", "--access-population",
+                     "children", "--output", str(tmp_path / "v"), "--cache-dir", cache]) == 0
+        err = capsys.readouterr().err
+    finally:
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if getattr(h, "_carecircle", False)]:
+            root.removeHandler(handler)
+    coverage = re.findall(r"coverage: [\d.]+% of (\d+) (.+?) within 15 min", err)
+    children = pd.read_csv(tmp_path / "v" / "childcare.csv", encoding="utf-8-sig")["children"].sum()
+    elderly = pd.read_csv(tmp_path / "v" / "communities.csv", encoding="utf-8-sig")["elderly"].sum()
+    assert sorted(coverage) == sorted([(f"{elderly:.0f}", "elderly"), (f"{children:.0f}", "children aged 0-3")]), err
+    assert re.search(r"accessibility \(2sfca, capacity\): [\d.]+ per 1000 children aged 0-3 on average", err), err
 
 
 @pytest.mark.parametrize("lang, who, not_who", [("en", "per 1,000 children aged 0–3", "elderly"),

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from carecircle.core.coverage import CoverageResult, projected_xy
+from carecircle.core.coverage import CoverageResult, population_noun, projected_xy
 from carecircle.core.equity import gini, lorenz
 from carecircle.core.network import WalkNetwork
 from carecircle.core.travel import snap_points, source_demand_distances
@@ -252,8 +252,9 @@ def measure_accessibility(
         "elderly_no_access": round(float(pop[score <= 0].sum()), 3),
         "facilities_unreached": fac.loc[~np.isfinite(ratio), "facility_id"].tolist(),
     }
-    log.info("accessibility (%s, %s): %.1f per %d elderly on average, Gini %.3f, %.1f%% below %.1f",
-             method, supply_col, mean, ACCESS_PER, summary["gini"], 100 * summary["share_below_level"], level_value)
+    log.info("accessibility (%s, %s): %.1f per %d %s on average, Gini %.3f, %.1f%% below %.1f", method,
+             supply_col, mean, ACCESS_PER, population_noun(population), summary["gini"],
+             100 * summary["share_below_level"], level_value)
     return AccessibilityResult(method=method, supply_col=supply_col, level=level_value, level_source=source,
                                demand=dem, communities=com, facilities=fac, rollups=rollups, lorenz=curve,
                                summary=summary, population=population)

@@ -72,6 +72,17 @@ class CoverageResult:
     summary: dict = field(repr=False)
 
 
+#: How the log names each population a coverage or accessibility counts.
+POPULATION_NOUNS = {"elderly": "elderly", "children": "children aged 0-3"}
+
+
+def population_noun(population: str) -> str:
+    """The words for ``population`` (``"elderly"`` or ``"children"``) in a log line; an InputError otherwise."""
+    if population not in POPULATION_NOUNS:
+        raise InputError(f"population {population!r} is unknown; use elderly or children.")
+    return POPULATION_NOUNS[population]
+
+
 def measure_coverage(
     network: WalkNetwork,
     facilities: gpd.GeoDataFrame,
@@ -82,6 +93,7 @@ def measure_coverage(
     walk_speed_mps: float = DEFAULT_WALK_SPEED_MPS,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     target_share: float = 0.9,
+    population: str = "elderly",
 ) -> CoverageResult:
     """Population-weighted walking-time coverage of elderly demand by facilities.
 
@@ -101,6 +113,8 @@ def measure_coverage(
         :data:`~carecircle.core.demand.FAR_BEYOND_NETWORK_M` beyond the network's area is an InputError: a
         coordinate error, not a walk).
     target_share : the share a community should reach at the largest threshold (0..1).
+    population : whom ``demand`` counts: ``"elderly"`` (60+) or ``"children"`` (0–3, the childcare circle of
+        一老一小); the log names them (the result's columns keep the elderly's names).
 
     The walk from the facilities is searched up to :func:`search_cap_min` (``max(4 × the largest threshold,
     60)`` minutes): coverage at every threshold is exact, and a demand point farther than the cap from every
@@ -118,6 +132,7 @@ def measure_coverage(
     0.93
     """
     thresholds = check_thresholds(thresholds_min)
+    who = population_noun(population)
     if not 0 <= target_share <= 1:
         raise InputError(f"target share {target_share!r} must be between 0 and 1 (e.g. 0.9 for 90%).")
     if len(facilities) == 0:
@@ -177,8 +192,8 @@ def measure_coverage(
     summary["max_snap_m"] = float(max_snap_m)
     summary["facilities_off_network"] = off_network
     share = summary["share"][top]
-    log.info("coverage: %s of %.0f elderly within %s min", "n/a" if share is None else f"{share:.1%}",
-             summary["elderly_population"], top)
+    log.info("coverage: %s of %.0f %s within %s min", "n/a" if share is None else f"{share:.1%}",
+             summary["elderly_population"], who, top)
     return CoverageResult(
         thresholds_min=thresholds,
         walk_speed_mps=float(walk_speed_mps),
