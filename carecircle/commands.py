@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 import time
 import unicodedata
@@ -20,6 +19,7 @@ from carecircle.config import COLUMN_KEYS, InputsSpec, StudyConfig, SuggestSpec,
 from carecircle.core.network import check_bbox
 from carecircle.defaults import ACCESS_PER, DEFAULT_LANG, EXIT_SOME_FAILED
 from carecircle.errors import InputError
+from carecircle.formats import fmt_covered, fmt_uncovered
 from carecircle.outputs.comparison import flip_order, share_texts, write_comparison
 from carecircle.outputs.export import write_suggestion
 from carecircle.outputs.files import write_new_text
@@ -236,7 +236,7 @@ def comparison_lines(cmp, *, lang: str, distances_m=None) -> list[str]:
         base_t, plan_t = _pcts(r["share_base"], r["share_plan"])
         change = L["pp"].format(v=(r["share_plan"] - r["share_base"]) * 100)
         rows.append([within, base_t, plan_t, change,
-                     f"{math.floor(r['covered_base'] + 1e-6):,} → {math.floor(r['covered_plan'] + 1e-6):,}",
+                     f"{_people_down(r['covered_base'])} → {_people_down(r['covered_plan'])}",
                      f"{r['newly_covered']:,.0f}", f"{r['no_longer_covered']:,.0f}"])
     widths = [max(_width(row[c]) for row in rows) for c in range(len(rows[0]))]
     lines = ["  " + "  ".join(_pad(cell, widths[c], right=c > 0) for c, cell in enumerate(row)).rstrip()
@@ -390,13 +390,13 @@ def _share_text(share: float) -> str:
 
 
 def _people_down(x: float) -> str:
-    """People covered, in whole persons: a person partly covered (placed demand is fractional) is not counted."""
-    return f"{math.floor(x + 1e-6):,}"
+    """People covered, in whole persons, as the report and the workbook show them (:func:`fmt_covered`)."""
+    return fmt_covered(x, {"na": ""})
 
 
 def _people_up(x: float) -> str:
     """People not covered, in whole persons, rounded up as the standards' shortfalls are ("still needs 512")."""
-    return f"{max(math.ceil(x - 1e-6), 0):,}"
+    return fmt_uncovered(x, {"na": ""})
 
 
 def _report(study, written: dict[str, Path], *, quiet: bool, replaced: bool = False) -> None:

@@ -26,6 +26,31 @@ def fmt_persons(value: Any, labels: Mapping[str, str]) -> str:
     return f"{float(value):,.0f}"
 
 
+def covered_persons(value: float) -> int:
+    """Persons covered, as every output counts them: whole persons, rounded down (placed demand is fractional; a
+    person partly covered is not counted). With :func:`uncovered_persons` they add up to a whole population."""
+    return max(math.floor(float(value) + 1e-6), 0)
+
+
+def uncovered_persons(value: float) -> int:
+    """Persons not covered, rounded up, as the standards' shortfalls count them ("still needs 512")."""
+    return max(math.ceil(float(value) - 1e-6), 0)
+
+
+def fmt_covered(value: Any, labels: Mapping[str, str]) -> str:
+    """Persons covered (:func:`covered_persons`) with thousands separators; ``labels["na"]`` when missing."""
+    if is_missing(value) or not math.isfinite(float(value)):
+        return labels["na"]
+    return f"{covered_persons(value):,}"
+
+
+def fmt_uncovered(value: Any, labels: Mapping[str, str]) -> str:
+    """Persons not covered (:func:`uncovered_persons`) with thousands separators; ``labels["na"]`` when missing."""
+    if is_missing(value) or not math.isfinite(float(value)):
+        return labels["na"]
+    return f"{uncovered_persons(value):,}"
+
+
 def fmt_share(value: Any, labels: Mapping[str, str]) -> str:
     """A share 0..1 as a percentage with one decimal."""
     if is_missing(value):

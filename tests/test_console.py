@@ -7,6 +7,7 @@ Every test runs the CLI in-process as a user would (``main([...])``) and reads w
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shlex
@@ -258,3 +259,43 @@ def test_a_scenario_rerun_says_its_folder_is_replaced(capsys, cache, tmp_path):
     assert "were replaced" not in first
     again = _run(capsys, "run", str(scenario), "--cache-dir", cache)
     assert f"the earlier results in {tmp_path / 'out'}/ were replaced" in again
+
+
+# ---------------------------------------------------------------------------- 8. persons counted alike everywhere
+
+
+def test_console_report_map_and_workbook_count_persons_alike(capsys, cache, tmp_path):
+    """Issue 15: on one run, the covered persons per threshold read the same in the console, the report's cards and
+    the workbook (rounded down: a person partly covered is not counted), and each community's persons beyond the
+    largest threshold the same in the report's table and the workbook (rounded up, as the standards' shortfalls)."""
+    import html as html_module
+    import math
+
+    from openpyxl import load_workbook
+
+    folder = tmp_path / "r"
+    out = _run(capsys, "run", "--no-isochrones", "--output", str(folder), "--cache-dir", cache)
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    console = dict(re.findall(r"within\s+(\d+) min:\s+[\d.]+%\s+\(([\d,]+) covered", out))
+    page = re.sub(r'srcdoc="[^"]*"', "", (folder / "report.html").read_text(encoding="utf-8"))
+    cards = dict(re.findall(r'data-key="share-(\d+)">.*?<div class="detail">([\d,]+) persons</div>', page))
+    book = load_workbook(folder / "tables.xlsx")
+    rows = list(book["Summary"].values)
+    sheet = {f"{r[0]:g}": r[rows[0].index("covered")] for r in rows[1:]}
+    for lab, raw in summary["covered"].items():
+        whole = math.floor(raw + 1e-6)
+        assert console[lab] == cards[lab] == f"{sheet[lab]:,}" == f"{whole:,}", (lab, raw)
+    communities = pd.read_csv(folder / "communities.csv", encoding="utf-8-sig").set_index("community_id")
+    table = re.search(r'<table class="communities">.*?</table>', page, flags=re.S).group(0)
+    head = [html_module.unescape(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table)]
+    beyond = head.index("Beyond 15 min")
+    shown = {cells[0]: cells[beyond] for cells in (re.findall(r"<td[^>]*>(.*?)</td>", row)
+                                                    for row in re.findall(r"<tr><td.*?</tr>", table))}
+    rows = list(book["Communities"].values)
+    col, ids = rows[0].index("uncovered_15"), rows[0].index("community_id")
+    in_book = {r[ids]: r[col] for r in rows[1:]}
+    assert any(0 < v % 1 < 0.5 for v in communities["uncovered_15"])  # a case where rounding up and to nearest differ
+    for cid, raw in communities["uncovered_15"].items():
+        whole = max(math.ceil(raw - 1e-6), 0)
+        assert shown[cid] == f"{whole:,}" and in_book[cid] == whole, (cid, raw, shown[cid], in_book[cid])
+

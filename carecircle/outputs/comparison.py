@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from carecircle.errors import InputError
+from carecircle.formats import fmt_covered
 from carecircle.outputs.export import write_all, write_csv, write_json
 from carecircle.outputs.i18n import (
     COMPARISON_HEADERS_ZH,
@@ -136,9 +136,8 @@ def flip_order(flips: pd.DataFrame) -> pd.DataFrame:
 
 
 def _persons(x: float) -> str:
-    """Whole persons covered: a person partly covered (placed demand is fractional) is not counted, as the console
-    and the standards' shortfalls count them."""
-    return f"{math.floor(x + 1e-6):,}"
+    """Whole persons covered, as the console and every other output count them (:func:`fmt_covered`)."""
+    return fmt_covered(x, {"na": ""})
 
 
 _CSS = """body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Zen Hei",sans-serif;margin:2rem auto;max-width:

@@ -34,13 +34,23 @@ import pandas as pd
 
 from carecircle.core.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError
-from carecircle.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, fmt_text, is_missing
+from carecircle.formats import (
+    fmt_bool,
+    fmt_covered,
+    fmt_num,
+    fmt_persons,
+    fmt_share,
+    fmt_text,
+    fmt_uncovered,
+    is_missing,
+)
 from carecircle.io.default_data import default_data_dir
 from carecircle.outputs.files import write_atomically
 from carecircle.outputs.i18n import REPORT_LABELS, in_language, in_metres
 from carecircle.outputs.maps import coverage_map, curve_svg, map_document, map_fragment, srcdoc_iframe
 from carecircle.outputs.maps.common import share_chart_svg
 from carecircle.outputs.report_access import access_section
+from carecircle.outputs.report_sensitivity import sensitivity_section, speed_text
 from carecircle.version import __version__
 
 if TYPE_CHECKING:
@@ -137,7 +147,7 @@ def render_report(
     if compliance is not None and len(compliance):
         sections.append(("compliance", labels["sec_compliance"], _compliance_section(compliance, lang, labels)))
     if getattr(study, "sensitivity", None) is not None and len(study.sensitivity):
-        sections.append(("sensitivity", labels["sec_sensitivity"], _sensitivity_section(study, lang, labels)))
+        sections.append(("sensitivity", labels["sec_sensitivity"], sensitivity_section(study, lang, labels)))
     if by_type is not None and len(by_type):
         sections.append(("by-type", labels["sec_by_type"], _by_type_section(by_type, lang, labels)))
     sections.append(("map", labels["sec_map"], _map_section(map_html, map_png, title, labels)))
@@ -263,7 +273,7 @@ def _headline_section(study: StudyResult, labels: Mapping[str, str], suggestion:
     before = (suggestion.before.summary or {}) if suggestion is not None else None
     for t in thresholds:
         lab = threshold_label(t)
-        detail = labels["persons"].format(n=fmt_persons(summary.get("covered", {}).get(lab), labels))
+        detail = labels["persons"].format(n=fmt_covered(summary.get("covered", {}).get(lab), labels))
         if before is not None:  # a suggestion: the share before the new sites beside the one after
             detail = labels["before_after"].format(before=fmt_share(before.get("share", {}).get(lab), labels),
                                                    detail=detail)
@@ -291,78 +301,6 @@ def _within_texts(study: StudyResult, labels: Mapping[str, str]) -> dict[str, st
     if metres:
         return {threshold_label(t): labels["within_m"].format(m=f"{d:g}") for t, d in zip(minutes, metres, strict=True)}
     return {threshold_label(t): labels["within"].format(m=threshold_label(t)) for t in minutes}
-
-
-def _speed_text(value: float) -> str:
-    """A walking speed as planners write it: ``1.0``, ``0.8``, ``1.25``."""
-    return f"{value:.1f}" if round(value, 1) == value else f"{value:g}"
-
-
-def _sensitivity_section(study: StudyResult, lang: str, labels: Mapping[str, str]) -> str:
-    """The coverage at each walking speed: one sentence at the largest threshold, a chart, what the rest uses."""
-    table = study.sensitivity
-    metres = getattr(study, "distances_m", None)
-    top = table.groupby("speed_mps", sort=False).tail(1)
-    what = labels["sens_what_m"].format(m=f"{max(metres):g}") if metres else \
-        labels["sens_what_min"].format(m=threshold_label(top["minutes"].iloc[0]))
-    pairs = ("，" if lang == "zh" else ", ").join(
-        labels["sens_pair"].format(share=fmt_share(r.share, labels), v=_speed_text(r.speed_mps))
-        for r in top.itertuples())
-    sentence = labels["sens_sentence"].format(what=what, pairs=pairs)
-    note = labels["sens_note"].format(v=_speed_text(study.coverage.walk_speed_mps))
-    note += labels["sens_note_m"] if metres else ""
-    return (f'<p class="lead sensitivity-sentence">{_esc(sentence)}</p>{_sensitivity_chart(study, labels)}'
-            f"<p class=meta>{_esc(note)}</p>")
-
-
-def _sensitivity_chart(study: StudyResult, labels: Mapping[str, str]) -> str:
-    """Share within each threshold (one line each) against the walking speed (plain SVG)."""
-    table = study.sensitivity
-    speeds = list(dict.fromkeys(float(v) for v in table["speed_mps"]))
-    metres = getattr(study, "distances_m", None)
-    width, height, left, right, top_pad, bottom = 640, 250, 150, 40, 26, 44
-    pw, ph = width - left - right, height - top_pad - bottom
-
-    def x_of(i: int) -> float:  # 36 px in from the axes, so that the end points' labels clear them
-        return left + 36 + ((pw - 72) * i / (len(speeds) - 1) if len(speeds) > 1 else (pw - 72) / 2)
-
-    def y_of(share: float) -> float:
-        return top_pad + (1 - max(0.0, min(1.0, share))) * ph
-
-    parts = []
-    for f in (0.0, 0.25, 0.5, 0.75, 1.0):
-        parts.append(f'<line x1="{left}" y1="{y_of(f):.1f}" x2="{width - right}" y2="{y_of(f):.1f}" '
-                     f'stroke="#e3e3e3"/><text x="{left - 6}" y="{y_of(f) + 4:.1f}" text-anchor="end" '
-                     f'font-size="11" fill="#555">{100 * f:.0f}%</text>')
-    for i, v in enumerate(speeds):
-        parts.append(f'<text x="{x_of(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="12" '
-                     f'fill="#222">{_speed_text(v)}</text>')
-    parts.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="11" '
-                 f'fill="#555">{_esc(labels["sens_speed_axis"])}</text>')
-    order = sorted(table["minutes" if not metres else "metres"].unique())
-    key = "metres" if metres else "minutes"
-    shades = ["#9ecae1", "#4292c6", "#08519c", "#08306b"]
-    for j, t in enumerate(order):
-        rows = table[table[key] == t]
-        pts = [(x_of(speeds.index(float(r.speed_mps))), y_of(float(r.share)), r.share) for r in rows.itertuples()
-               if not is_missing(r.share)]
-        color = shades[min(len(shades) - 1, j + max(0, len(shades) - len(order)))]
-        parts.append(f'<polyline class="sens-line" fill="none" stroke="{color}" stroke-width="2" '
-                     f'points="{" ".join(f"{x:.1f},{y:.1f}" for x, y, _ in pts)}"/>')
-        for x, y, share in pts:
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}"><title>'
-                         f"{_esc(fmt_share(share, labels))}</title></circle>"
-                         f'<text x="{x:.1f}" y="{y - 7 if j == len(order) - 1 else y + 15:.1f}" '
-                         f'text-anchor="middle" font-size="11" fill="{color}">'
-                         f"{_esc(fmt_share(share, labels))}</text>")
-        if pts:
-            name = labels["within_m"].format(m=f"{t:g}") if metres else labels["within"].format(m=threshold_label(t))
-            parts.append(f'<text x="{left - 44}" y="{pts[0][1] + 4:.1f}" text-anchor="end" font-size="11" '
-                         f'fill="{color}">{_esc(name)}</text>')
-    caption = _esc(labels["sens_chart"])
-    return (f'<figure class="chart"><svg class="sensitivity-chart" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="{caption}">{"".join(parts)}</svg>'
-            f"<figcaption class=meta>{caption}</figcaption></figure>")
 
 
 def _walking_model_text(model: Mapping[str, Any] | None, labels: Mapping[str, str]) -> str | None:
@@ -437,7 +375,7 @@ def _by_type_section(by_type: pd.DataFrame, lang: str, labels: Mapping[str, str]
         ("minutes", labels["minutes"], lambda v: fmt_num(v, labels), True),
         ("facilities", labels["n_facilities"], lambda v: fmt_persons(v, labels), True),
         ("population", labels["population"], lambda v: fmt_persons(v, labels), True),
-        ("covered", labels["covered"], lambda v: fmt_persons(v, labels), True),
+        ("covered", labels["covered"], lambda v: fmt_covered(v, labels), True),
         ("share", labels["share"], lambda v: fmt_share(v, labels), True),
     ]
     return _table(by_type, cols, "by-type", caption=labels["by_type_caption"])
@@ -522,7 +460,7 @@ def _coverage_columns(table: pd.DataFrame, pop_col: str | None, pop_label: str, 
     cols += [(f"share_{lab}{when}", labels["share_m" + when].format(m=lab), lambda v: fmt_share(v, labels), True)
              for lab in thresholds for when in ("_before", "") if f"share_{lab}{when}" in table]
     if f"uncovered_{top}" in table:
-        cols.append((f"uncovered_{top}", labels["uncovered_m"].format(m=top), lambda v: fmt_persons(v, labels),
+        cols.append((f"uncovered_{top}", labels["uncovered_m"].format(m=top), lambda v: fmt_uncovered(v, labels),
                      True))
     if "below_target" in table:
         cols.append(("below_target", labels["below"], lambda v: fmt_bool(v, labels), False))
@@ -596,7 +534,7 @@ def _childcare_section(childcare: CoverageResult, lang: str, labels: Mapping[str
                                            share=fmt_share(summary.get("share", {}).get(top), labels))
     parts = [f"<p>{_esc(lead)}</p>"]
     cards = [_card(labels["within"].format(m=lab), fmt_share(summary.get("share", {}).get(lab), labels),
-                   labels["persons"].format(n=fmt_persons(summary.get("covered", {}).get(lab), labels)),
+                   labels["persons"].format(n=fmt_covered(summary.get("covered", {}).get(lab), labels)),
                    f"childcare-share-{lab}") for lab in thresholds]
     parts.append(_cards(cards))
     com = childcare.communities
@@ -640,9 +578,9 @@ def _method_section(study: StudyResult, profile: Any, lang: str, labels: Mapping
         items.append((labels["m_model"], model_text))
     sensitivity = getattr(study, "sensitivity", None)
     if sensitivity is not None:
-        speeds = " / ".join(_speed_text(v) for v in dict.fromkeys(sensitivity["speed_mps"]))
+        speeds = " / ".join(speed_text(v) for v in dict.fromkeys(sensitivity["speed_mps"]))
         items.append((labels["m_sensitivity"], labels["m_sensitivity_text"].format(speeds=speeds,
-                                                                                   v=_speed_text(speed))))
+                                                                                   v=speed_text(speed))))
     metres = getattr(study, "distances_m", None)
     if metres:
         items.append((labels["m_thresholds"], labels["m_distances_text"].format(

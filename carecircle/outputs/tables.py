@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from carecircle.formats import covered_persons, uncovered_persons
 from carecircle.io.facility_types import type_label
 
 #: First characters that make a spreadsheet read a text cell as a formula (OWASP, "CSV Injection").
@@ -77,6 +78,10 @@ _SHARE_COLUMN = re.compile(r"^(share(_.*)?|share_after|population_share|access_s
 _PERSONS_COLUMN = re.compile(r"^((un)?covered|served)(_[0-9.]+m?)?(_before)?$|^(elderly|children|population|"
                              r"pop_total|pop_60plus|pop_0_3|households|gain|access_demand|covered_before|"
                              r"covered_after|access_below)$")
+#: Covered persons rounded down and uncovered ones up (a person partly covered is not counted), as the console and
+#: the report show them (:mod:`carecircle.formats`): the workbook's cells hold those whole numbers.
+_WHOLE_PERSONS = {"covered": covered_persons, "uncovered": uncovered_persons}
+_PERSONS_KIND = re.compile(r"^(covered|uncovered)(_[0-9.]+m?)?$")
 _THRESHOLD_COLUMN = re.compile(r"^(covered|share|uncovered|served)_([0-9.]+)(m?)(_before)?$")
 
 #: Sheet names of the workbook, per table key.
@@ -177,8 +182,8 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: Path, *, lang: str) ->
     """One ``.xlsx`` with a sheet per table (keys of :data:`SHEETS`), headers frozen, columns sized.
 
     A sheet holds no geometry (points give ``lon``/``lat`` instead), no text column repeating an earlier one,
-    shares formatted as percentages and persons as whole numbers (the values stay exact); in Chinese, yes/no
-    cells read 是/否.
+    shares formatted as percentages and persons as whole numbers (covered persons rounded down and uncovered ones
+    up, as the console and the report count them; other values stay exact); in Chinese, yes/no cells read 是/否.
     """
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for key, df in tables.items():
@@ -198,6 +203,10 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: Path, *, lang: str) ->
                        else "0.0" if c in ("snap_m", "time_min") else None
                        for c, k in zip(frame.columns, keep, strict=True) if k]
             out = out.loc[:, keep]
+            for c, name in zip(out.columns, frame.columns[keep], strict=True):  # whole persons, as shown elsewhere
+                if (rounded := _WHOLE_PERSONS.get(_PERSONS_KIND.sub(r"\1", str(name)))) is not None \
+                        and pd.api.types.is_numeric_dtype(out[c].dtype) and not is_yes_no(out[c]):
+                    out[c] = out[c].map(rounded, na_action="ignore")
             guard_formulas(out).to_excel(writer, sheet_name=sheet, index=False)
             ws = writer.sheets[sheet]
             ws.freeze_panes = "A2"

@@ -21,7 +21,7 @@ import pandas as pd
 from carecircle.core.access import AccessibilityResult
 from carecircle.core.coverage import CoverageResult, threshold_label
 from carecircle.errors import InputError
-from carecircle.formats import fmt_bool, fmt_num, fmt_persons, fmt_share, is_missing
+from carecircle.formats import fmt_bool, fmt_covered, fmt_num, fmt_persons, fmt_share, is_missing
 from carecircle.io.facility_types import type_label
 from carecircle.outputs.i18n import ACCESS_TERMS, DEFAULT_MAP_TITLE, MAP_LABELS, access_term, in_language, in_metres
 from carecircle.outputs.maps.common import (
@@ -287,7 +287,7 @@ def _add_communities(
     ]
     for t in thresholds:
         lab = threshold_label(t)
-        fields.append((f"covered_{lab}", labels["covered"].format(m=lab), lambda v: fmt_persons(v, labels)))
+        fields.append((f"covered_{lab}", labels["covered"].format(m=lab), lambda v: fmt_covered(v, labels)))
         fields.append((f"share_{lab}", labels["share"].format(m=lab), lambda v: fmt_share(v, labels)))
     fields.append(("below_target", labels["below_target"], lambda v: fmt_bool(v, labels)))
     shares = pd.to_numeric(column_or_missing(communities, f"share_{top}"), errors="coerce")
