@@ -86,6 +86,43 @@ def test_isochrones_are_non_overlapping_bands_in_a_sequential_palette(study):
     assert "0–5 min walk" in legend and "5–10 min walk" in legend and "10–15 min walk" in legend
 
 
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB (0..255) to CIE L*a*b* (D65), for colour differences as the eye sees them (ΔE)."""
+    c = rgb / 255.0
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ c
+    f = np.cbrt(xyz / np.array([0.95047, 1.0, 1.08883]))
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_communities_read_through_the_walking_bands(study):
+    """Issue 15: the nearest (darkest) band tinted the communities under it so strongly that 99% and 75% looked
+    alike in teal; now each band changes a community's colour by a small, similar amount (ΔE ≤ 8 for every share
+    colour), the shares stay far apart under the darkest band, and each band's edge is drawn clearly."""
+    m = coverage_map(study.coverage, study.isochrones)
+    groups = _groups(m)
+    (communities,) = list(groups["Community coverage"]._children.values())
+    feature = communities.data["features"][0]
+    fill_opacity = communities.style_function(feature)["fillOpacity"]
+    white = np.full(3, 255.0)
+    tints = []
+    for name in ("5-minute walk", "10-minute walk", "15-minute walk"):
+        (gj,) = list(groups[name]._children.values())
+        style = gj.style_function(gj.data["features"][0])
+        assert style["weight"] >= 1.5 and style["opacity"] >= 0.8  # the band's edge shows where it ends
+        band, alpha = _rgb(style["fillColor"]), style["fillOpacity"]
+        under = {}
+        for share in (0.3, 0.75, 0.86, 0.9, 0.95, 1.0):
+            alone = fill_opacity * _rgb(share_color(share, 0.9)) + (1 - fill_opacity) * white
+            under[share] = alpha * band + (1 - alpha) * alone
+            tint = np.linalg.norm(_lab(under[share]) - _lab(alone))
+            assert tint <= 8.0, (name, share, tint)
+            tints.append(tint)
+        assert np.linalg.norm(_lab(under[0.86]) - _lab(under[1.0])) > 30  # below and above the target, apart
+        assert np.linalg.norm(_lab(under[0.75]) - _lab(under[0.95])) > 30
+    assert max(tints) - min(tints) < 6  # no band tints much more than another
+
+
 def test_share_scale_separates_the_range_around_the_target():
     # 86 % under a 90 % target and 100 % were near-identical greens on the old 0–100 % scale
     assert np.linalg.norm(_rgb(share_color(0.86, 0.9)) - _rgb(share_color(1.0, 0.9))) > 150

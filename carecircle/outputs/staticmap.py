@@ -80,7 +80,9 @@ _LATIN_FONT = "DejaVu Sans"
 _NO_DATA_COLOR = "#bdbdbd"
 _BELOW_TARGET_COLOR = "#67001f"
 _ISO_COLOR = "#08519c"
-_BAND_ALPHA = (0.2, 0.09)  # the nearest band's shade, the others': each over the next, the nearest darkest
+# The nearest band's shade, the others': each over the next, the nearest darkest, yet light enough that the
+# communities' coverage colours read through (as on the interactive map, maps.common.ISO_BAND_FILL_OPACITY).
+_BAND_ALPHA = (0.06, 0.05)
 _UNCOVERED_COLOR, _UNCOVERED_EDGE = "#e31a1c", "#67000d"
 _SUGGESTED_FILL = "#1a1a1a"
 _SUGGESTED_RING = "#ffb000"
@@ -514,6 +516,9 @@ def _draw_bands(ax: Any, bands: list[tuple[float, gpd.GeoSeries]], labels: dict[
         lo = threshold_label(bands[i - 1][0]) if i else ""
         text = template.format(lo=getattr(template, "metres", {}).get(lo, lo), m=b)
         handles.append(Patch(facecolor=fill, edgecolor=_ISO_COLOR if last else "none", linewidth=1.2, label=text))
+    for _minutes, shape in bands[:-1]:  # the nearer bands' edges, thin
+        ax.add_collection(lines(shape.boundary.values, one_path=True, facecolors="none", edgecolors=_ISO_COLOR,
+                                linewidths=0.6, alpha=0.7, zorder=2.4), autolim=False)
     if bands:
         ax.add_collection(lines(bands[-1][1].boundary.values, one_path=True, facecolors="none",
                                  edgecolors=_ISO_COLOR, linewidths=1.2, zorder=2.5, gid="isochrone"), autolim=False)
