@@ -573,7 +573,7 @@ def test_pbf_way_with_nodes_missing_from_a_clipped_extract_is_cut_there(tmp_path
         writer.add_way(osmium.osm.mutable.Way(id=10, version=1, nodes=[1, 2, 3, 99, 4, 5],  # node 99 not in the file
                                               tags={"highway": "footway"}))
         writer.add_way(osmium.osm.mutable.Way(id=11, version=1, nodes=[3, 7, 4], tags={"highway": "footway"}))
-    with caplog.at_level("WARNING", logger="carecircle.core.osm_pbf"):
+    with caplog.at_level("INFO", logger="carecircle.core.osm_pbf"):
         net = load_network(pbf)
     assert net.n_edges == 5  # 1-2, 2-3, 4-5 of the cut way and 3-7, 7-4
     lon, lat = net.to_wgs84.transform(net.node_xy[:, 0], net.node_xy[:, 1])

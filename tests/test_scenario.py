@@ -340,9 +340,9 @@ def test_several_scenarios_load_the_network_once(tmp_path, monkeypatch):
     calls = []
     original = carecircle.core.network._from_pbf
 
-    def counting(path):
+    def counting(path, *rest):
         calls.append(Path(path))
-        return original(path)
+        return original(path, *rest)
 
     monkeypatch.setattr(carecircle.core.network, "_from_pbf", counting)
     monkeypatch.setattr(carecircle.runner, "_PROCESS_CACHE", None)

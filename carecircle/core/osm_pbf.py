@@ -154,7 +154,7 @@ def read_pbf(path: Path, progress=None) -> PbfWays:
     ok = walk[line_way] if len(line_way) else np.zeros(0, dtype=bool)
     log.info("network: %s holds %d highway ways, %d of them walkable", name, len(tag_keys), int(walk.sum()))
     if n_cut:
-        log.warning("network: %s: %d ways use nodes missing from the file (a clipped extract); they were cut "
+        log.info("network: %s: %d ways use nodes missing from the file (a clipped extract); they were cut "
                     "at the missing nodes", name, n_cut)
     # Keep the walkable lines' vertices; number the kept lines 0, 1, … in file order.
     vertex_line = np.repeat(np.cumsum(ok) - 1, counts)[np.repeat(ok, counts)]
