@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -298,3 +300,59 @@ def test_compare_help_and_console_name_the_png(capsys, tmp_path):
     assert "map.png" in out.splitlines()[-1] or any("map.png" in line and "Results in" in line
                                                     for line in out.splitlines())
     assert (out_dir / "map.png").read_bytes().startswith(b"\x89PNG")
+
+
+_REPORT_JS = """
+const visible = e => e && getComputedStyle(e).display !== 'none' && e.getBoundingClientRect().height > 0;
+const img = document.querySelector('img.print-map');
+const heads = Array.from(document.querySelectorAll('table')[0].querySelectorAll('th')).map(t => t.textContent);
+return {frame: visible(document.querySelector('iframe')), png: visible(img),
+        png_width: img ? img.naturalWidth : 0, heads: heads,
+        wrapped: Array.from(document.querySelectorAll('td.n')).filter(
+            td => td.getBoundingClientRect().height > 1.6 * parseFloat(getComputedStyle(td).lineHeight || 20)).length,
+        facility_heads: Array.from(document.querySelectorAll('table')).pop().querySelectorAll('th').length};
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_comparison_report_on_screen_and_in_print(written, cmp, tmp_path, lang):
+    """Issue 15, seen in headless Chromium: the interactive map on screen and the static map (map.png) in print,
+    figures never wrapped, no empty Details column, the map's note in the report's language (the demo's plan is
+    Chinese), and the change scale ticked at round points."""
+    from carecircle.io.default_data import DEFAULT_NOTE, DEFAULT_NOTE_ZH
+
+    files = written[0 if lang == "en" else 1]
+    page = files["report.html"].read_text(encoding="utf-8")
+    embedded = re.search(r'class="print-map"[^>]*src="data:image/png;base64,([^"]+)"', page).group(1)
+    assert base64.b64decode(embedded) == files["map.png"].read_bytes()
+    the_map = files["map.html"].read_text(encoding="utf-8")
+    assert (DEFAULT_NOTE if lang == "en" else DEFAULT_NOTE_ZH) in the_map
+    assert (DEFAULT_NOTE_ZH if lang == "en" else DEFAULT_NOTE) not in the_map
+    assert ">+20<" in the_map and "22.5" not in the_map  # change scale ±45 points: ticks −45, −20, 0, 20, 45
+    driver = open_browser(tmp_path)
+    try:
+        driver.set_window_size(1400, 1000)
+        driver.get(files["report.html"].as_uri())
+        screen = driver.execute_script(_REPORT_JS)
+        assert screen["frame"] and not screen["png"]
+        assert screen["heads"][-1] == ("No longer covered" if lang == "en" else "失去覆盖")
+        assert screen["facility_heads"] == 3  # facility, name, change: no column of empty details
+        driver.set_window_size(794, 1123)  # A4 at 96 dpi
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        printed = driver.execute_script(_REPORT_JS)
+        assert printed["png"] and not printed["frame"] and printed["png_width"] > 800
+        assert printed["wrapped"] == 0, printed  # "+14.8 pp", "3,180 → 4,829" on one line each
+        pdf = base64.b64decode(driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])
+        assert pdf.startswith(b"%PDF") and pdf.count(b"/Subtype /Image") + pdf.count(b"/Subtype/Image") >= 1
+    finally:
+        driver.quit()
+
+
+def test_comparison_report_with_distances_says_metres(cmp):
+    metres = dataclasses.replace(cmp, plan=dataclasses.replace(cmp.plan, distances_m=(300.0, 500.0, 1000.0)))
+    from carecircle.outputs.comparison import comparison_report
+
+    page = comparison_report(metres, lang="en")
+    assert "<td>300 m</td>" in page and "<td>1000 m</td>" in page and " min<" not in page
+    assert "Communities and the 1000 m target" in page

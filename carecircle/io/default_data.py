@@ -18,8 +18,11 @@ DEFAULT_NOTE_ZH = (
 
 
 def localised_note(note: str | None, lang: str) -> str | None:
-    """The default-data note in ``lang`` (other notes are the user's and stay as given)."""
-    return DEFAULT_NOTE_ZH if lang == "zh" and note == DEFAULT_NOTE else note
+    """The default-data note in ``lang``, from either language (a Chinese plan compared in an English report);
+    other notes are the user's and stay as given."""
+    if note in (DEFAULT_NOTE, DEFAULT_NOTE_ZH):
+        return DEFAULT_NOTE_ZH if lang == "zh" else DEFAULT_NOTE
+    return note
 
 
 def default_data_dir() -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import functools
 import html
 import os
 from collections.abc import Mapping, Sequence
@@ -10,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from carecircle.errors import InputError
-from carecircle.formats import fmt_covered
+from carecircle.formats import fmt_covered, fmt_text, is_missing
 from carecircle.outputs.export import write_all, write_csv, write_json
 from carecircle.outputs.i18n import (
     COMPARISON_HEADERS_ZH,
@@ -74,11 +76,12 @@ def write_comparison(cmp: Comparison, out_dir: str | os.PathLike, *, lang: str =
     tables["newly_covered.csv"] = (cmp.newly_covered, True)
     tables["no_longer_covered.csv"] = (cmp.no_longer_covered, True)
 
+    the_png = functools.cache(lambda: comparison_map_bytes(cmp, lang=lang, title=title))  # drawn once, used twice
     writers = {
-        "report.html": lambda path: path.write_text(comparison_report(cmp, lang=lang, title=title),
-                                                    encoding="utf-8"),
+        "report.html": lambda path: path.write_text(comparison_report(cmp, lang=lang, title=title,
+                                                                      map_png=the_png()), encoding="utf-8"),
         "map.html": lambda path: save_map(comparison_map(cmp, lang=lang, title=title), path),
-        "map.png": lambda path: path.write_bytes(comparison_map_bytes(cmp, lang=lang, title=title)),
+        "map.png": lambda path: path.write_bytes(the_png()),
         "summary.json": lambda path: write_json(summary, path),
     }
     for name, (table, lonlat) in tables.items():
@@ -144,26 +147,36 @@ _CSS = """body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Zen Hei",sans
 60rem;padding:0 1rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border-bottom:1px solid
 #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}td.n,th.n{text-align:right;font-variant-numeric:
 tabular-nums}td.u{white-space:nowrap}.up{color:#1a7f37}.down{color:#b42318}
-iframe{width:100%;height:32rem;border:1px solid #ccc}@media print{iframe{display:none}}"""
+iframe{width:100%;height:42rem;border:1px solid #ccc}img.print-map{display:none;max-width:100%}
+td.n{white-space:nowrap}@media print{iframe{display:none}img.print-map{display:block;break-inside:avoid}
+h2{break-after:avoid}tr{break-inside:avoid}}"""
 
 
-def comparison_report(cmp: Comparison, *, lang: str = "en", title: str | None = None) -> str:
+def comparison_report(cmp: Comparison, *, lang: str = "en", title: str | None = None,
+                      map_png: bytes | None = None) -> str:
     """The comparison as one HTML page a planner reads: coverage per threshold (base, plan, change in percentage
     points, people), the standards targets that flip, communities now meeting or missing the target, the facility
-    changes, and the comparison map (``map.html`` beside it)."""
+    changes, and the comparison map (``map.html`` beside it; in print, ``map_png``, the static map, instead)."""
     R, C = COMPARISON_REPORT_LABELS[lang], CONSOLE_LABELS[lang]
     e = html.escape
+    metres = dict(zip(cmp.plan.coverage.thresholds_min, cmp.plan.distances_m or (), strict=False))
+
+    def within(minutes: float) -> str:  # "10 min", or "500 m" when the thresholds were given as distances
+        if minutes in metres:
+            return C["within_m"].format(m=f"{metres[minutes]:g}").strip()
+        return C["within_min"].format(m=f"{minutes:g}").strip()
+
     names = {"base": cmp.base_name, "plan": cmp.plan_name}
     heading = title or R["title"].format(**names)
     out = [f"<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{e(heading)}</title>"
            f"<style>{_CSS}</style></head><body><h1>{e(heading)}</h1>", f"<h2>{e(R['coverage'])}</h2><table><tr>"]
-    cols = C["cmp_cols"]
+    cols = [c[:1].upper() + c[1:] for c in C["cmp_cols"]]  # the console's columns, as a table's headers
     out.append("".join(f"<th{'' if i == 0 else ' class=n'}>{e(c)}</th>" for i, c in enumerate(cols)) + "</tr>")
     for _, r in cmp.headline.iterrows():
         base_t, plan_t = share_texts([r["share_base"], r["share_plan"]])
         change = (r["share_plan"] - r["share_base"]) * 100
         cls = "up" if change > 0.05 else "down" if change < -0.05 else ""
-        cells = [C["within_min"].format(m=f"{r['minutes']:g}").strip(), base_t, plan_t, C["pp"].format(v=change),
+        cells = [within(float(r["minutes"])), base_t, plan_t, C["pp"].format(v=change),
                  f"{_persons(r['covered_base'])} → {_persons(r['covered_plan'])}", f"{r['newly_covered']:,.0f}",
                  f"{r['no_longer_covered']:,.0f}"]
         attrs = [""] + [' class="n"'] * (len(cells) - 1)
@@ -187,21 +200,24 @@ def comparison_report(cmp: Comparison, *, lang: str = "en", title: str | None = 
                        f"<td>{e(str(r[desc]))}</td></tr>")
         out.append("</table>")
     summary = cmp.summary()
-    target = f"{summary['threshold_for_targets']:g}"
-    out.append(f"<h2>{e(R['communities'].format(target=C['within_min'].format(m=target).strip()))}</h2><ul>")
+    out.append(f"<h2>{e(R['communities'].format(target=within(float(summary['threshold_for_targets']))))}</h2><ul>")
     for key, label in (("communities_now_meeting_target", "now_meet"), ("communities_now_below_target", "now_below")):
         ids = summary.get(key) or []
         out.append(f"<li>{e(R[label])}{e(R['colon'])}{e(C['list_sep'].join(map(str, ids)) or R['none'])}</li>")
     out.append("</ul>")
     fac = cmp.facilities
     if len(fac):
+        details = ["" if is_missing(d) else str(d) for d in fac.get("details", pd.Series([None] * len(fac)))]
+        shown = any(details)  # a column of empty cells only when something was changed in place
         out.append(f"<h2>{e(R['facilities'])}</h2><table><tr><th>{e(R['facility'])}</th><th>{e(R['name'])}</th>"
-                   f"<th>{e(R['change'])}</th><th>{e(R['details'])}</th></tr>")
-        for _, r in fac.iterrows():
-            details = "" if r.get("details") is None or r.get("details") != r.get("details") else str(r["details"])
-            out.append(f"<tr><td>{e(str(r['facility_id']))}</td><td>{e(str(r.get('name', '')))}</td>"
-                       f"<td>{e(R.get(str(r['change']), str(r['change'])))}</td><td>{e(details)}</td></tr>")
+                   f"<th>{e(R['change'])}</th>" + (f"<th>{e(R['details'])}</th>" if shown else "") + "</tr>")
+        for (_, r), detail in zip(fac.iterrows(), details, strict=True):
+            out.append(f"<tr><td>{e(str(r['facility_id']))}</td><td>{e(fmt_text(r.get('name')))}</td>"
+                       f"<td>{e(R.get(str(r['change']), str(r['change'])))}</td>"
+                       + (f"<td>{e(detail)}</td>" if shown else "") + "</tr>")
         out.append("</table>")
-    out.append(f"<h2>{e(R['map'])}</h2><iframe src=\"map.html\" title=\"{e(R['map'])}\"></iframe>"
+    png = "" if map_png is None else (f'<img class="print-map" alt="{e(R["map"])}" '
+                                      f'src="data:image/png;base64,{base64.b64encode(map_png).decode("ascii")}">')
+    out.append(f"<h2>{e(R['map'])}</h2><iframe src=\"map.html\" title=\"{e(R['map'])}\"></iframe>{png}"
                f"<p><a href=\"map.html\">{e(R['open_map'])}</a>. {e(R['files'])}</p></body></html>")
     return "\n".join(out)

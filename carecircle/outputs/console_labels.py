@@ -58,7 +58,8 @@ CONSOLE_LABELS: dict[str, dict[str, Any]] = {
         "scenario_suggest": "  suggested {n} new sites ({method}): within {m} min {before} → {after}, in {folder}/",
         # compare
         "compare_head": "Comparing '{base}' (base) with '{plan}' (plan):",
-        "cmp_cols": ("threshold", "base", "plan", "change", "covered base → plan", "newly covered", "no longer"),
+        "cmp_cols": ("threshold", "base", "plan", "change", "covered base → plan", "newly covered",
+                     "no longer covered"),
         "pp": "{v:+.1f} pp",
         "flips": "  Targets that flip ({n}):",
         "flip": "    {id} ({unit}): {base} → {plan}",
@@ -183,7 +184,8 @@ COMPARISON_REPORT_LABELS: dict[str, dict[str, str]] = {
            "now_below": "Now below it", "none": "none", "facilities": "Facilities added, removed or changed",
            "facility": "Facility", "name": "Name", "change": "Change", "details": "Details",
            "map": "Map of what changes", "open_map": "Open the map alone (map.html)",
-           "files": "Tables: headline.csv, communities.csv, compliance.csv … in this folder.",
+           "files": "Tables (headline.csv, communities.csv, compliance.csv …) and the static map (map.png) are in "
+                    "this folder.",
            "added": "added", "removed": "removed", "changed": "changed"},
     "zh": {"title": "方案比较：{base}（现状）与{plan}（规划）", "coverage": "老年人步行覆盖",
            "flips": "评估结果变化的指标", "no_flips": "各项标准指标的评估结果均无变化。",
@@ -191,7 +193,7 @@ COMPARISON_REPORT_LABELS: dict[str, dict[str, str]] = {
            "communities": "社区与{target}覆盖目标", "now_meet": "新达标", "now_below": "新不达标", "colon": "：",
            "none": "无", "facilities": "新增、撤除或调整的设施", "facility": "设施", "name": "名称", "change": "变化",
            "details": "变化内容", "map": "变化地图", "open_map": "单独打开地图（map.html）",
-           "files": "明细表：本文件夹中的 headline.csv、communities.csv、compliance.csv 等。",
+           "files": "明细表（headline.csv、communities.csv、compliance.csv 等）与静态地图（map.png）均在本文件夹中。",
            "added": "新增", "removed": "撤除", "changed": "调整"},
 }
 

@@ -318,6 +318,7 @@ COMPARISON_MAP_LABELS: dict[str, dict[str, str]] = {
         "population": "Elderly persons", "minutes_base": "Minutes, {name}", "minutes_plan": "Minutes, {name}",
         "facility": "Facility", "type": "Type", "details": "Change",
         "headline_minutes": "Within", "headline_new": "newly covered", "headline_lost": "no longer covered",
+        "list_sep": ", ",
         "minutes_unit": "{m} min", "unreachable": "unreachable", "na": "n/a",
     },
     "zh": {
@@ -336,7 +337,7 @@ COMPARISON_MAP_LABELS: dict[str, dict[str, str]] = {
         "now meets": "新达标", "now below": "新不达标",
         "population": "老年人数", "minutes_base": "步行分钟（{name}）", "minutes_plan": "步行分钟（{name}）",
         "facility": "设施", "type": "类型", "details": "变化",
-        "headline_minutes": "步行", "headline_new": "新增覆盖", "headline_lost": "失去覆盖",
+        "headline_minutes": "步行", "headline_new": "新增覆盖", "headline_lost": "失去覆盖", "list_sep": "，",
         "minutes_unit": "{m}分钟", "unreachable": "不可达", "na": "无数据",
     },
 }

@@ -39,6 +39,7 @@ from carecircle.outputs.maps.comparison import (
     FACILITY_CHANGES,
     SCENARIO_ISO_COLORS,
     change_span,
+    change_ticks,
     focus_minutes,
 )
 from carecircle.outputs.staticmap import (
@@ -243,10 +244,7 @@ def _change_bar(fig: Any, cax: Any, cmap: Any, norm: Any, span: float, label: st
     from matplotlib.cm import ScalarMappable  # lazy: matplotlib is heavy and only the PNG needs it
 
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal")
-    points = round(100 * span)  # a multiple of 5 (change_span); ticks at round steps inside, clear of the ends
-    step = next(s for s in (5, 10, 20, 25, 50, 100) if points / s <= 2.5)
-    inner = [v for v in range(step, points, step) if points - v >= 0.4 * step]
-    ticks = [-points, *(-v for v in reversed(inner)), 0, *inner, points]
+    ticks = change_ticks(span)
     bar.set_ticks([t / 100 for t in ticks], labels=[f"{t:+d}" if t else "0" for t in ticks])
     bar.ax.tick_params(labelsize=8)
     cax.set_title(label, fontproperties=font, fontsize=9.5, loc="left")

@@ -19,6 +19,7 @@ from shapely.ops import unary_union
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
 from carecircle.formats import fmt_persons, fmt_share, is_missing
+from carecircle.io.default_data import localised_note
 from carecircle.io.facility_types import type_label
 from carecircle.outputs.i18n import COMPARISON_MAP_LABELS, MAP_LABELS, in_language
 from carecircle.outputs.maps.common import (
@@ -140,8 +141,8 @@ def comparison_map(
     root.html.add_child(html_element(title_box(title)), name="carecircle_title")
     root.html.add_child(html_element(left_column([_compare_headline_box(cmp, labels)])),
                         name="carecircle_headline")
-    if note or cmp.plan.note:
-        root.html.add_child(html_element(note_box(note or cmp.plan.note)), name="carecircle_note")
+    if note := note or localised_note(cmp.plan.note, lang):  # the demo's note in the map's language
+        root.html.add_child(html_element(note_box(note)), name="carecircle_note")
     root.html.add_child(html_element(_compare_legend_box(cmap, span, m_lab, type_colors, cmp, labels)),
                         name="carecircle_legend")
     fmap.fit_bounds(bounds)
@@ -154,6 +155,15 @@ def focus_minutes(cmp: Comparison) -> float:
     moved = (h["covered_change"].abs() > 1e-9) | (h["newly_covered"].fillna(0) > 0) | (
         h["no_longer_covered"].fillna(0) > 0)
     return float(h.loc[moved, "minutes"].max()) if moved.any() else float(max(cmp.thresholds_min))
+
+
+def change_ticks(span: float) -> list[int]:
+    """Ticks of the change scale, in percentage points: its ends (±``span``), 0, and round steps between, clear of
+    the ends (±45 → −45, −20, 0, 20, 45)."""
+    points = round(100 * span)  # a multiple of 5 (change_span)
+    step = next(s for s in (5, 10, 20, 25, 50, 100) if points / s <= 2.5)
+    inner = [v for v in range(step, points, step) if points - v >= 0.4 * step]
+    return [-points, *(-v for v in reversed(inner)), 0, *inner, points]
 
 
 def change_span(cmp: Comparison, lab: str) -> float:
@@ -298,7 +308,7 @@ def _compare_headline_box(cmp: Comparison, labels: Mapping[str, str]) -> str:
         color = _UP if change > 1e-12 else (_DOWN if change < -1e-12 else "#555")
         new = "" if is_missing(r["newly_covered"]) else (
             f"<div style='font-size:11px;color:#555'>+{r['newly_covered']:,.0f} {html.escape(labels['headline_new'])}"
-            + (f", −{r['no_longer_covered']:,.0f} {html.escape(labels['headline_lost'])}"
+            + (f"{labels['list_sep']}−{r['no_longer_covered']:,.0f} {html.escape(labels['headline_lost'])}"
                if r["no_longer_covered"] > 0 else "") + "</div>")
         cells.append(
             f"<tr><td>{html.escape(labels['minutes_unit'].format(m=lab))}</td>"
@@ -316,13 +326,14 @@ def _compare_legend_box(cmap: branca.colormap.LinearColormap, span: float, lab: 
                         cmp: Comparison, labels: Mapping[str, str]) -> str:
     stops = ", ".join(f"{cmap.rgb_hex_str(x)} {100 * (x + span) / (2 * span):.0f}%"
                       for x in np.linspace(-span, span, 11))
-    ticks = "".join(f"<span>{100 * v:+.3g}</span>" if abs(v) > 1e-12 else "<span>0</span>"
-                    for v in np.linspace(-span, span, 5))
+    # Each tick at its place on the 200 px scale (the steps between round ticks need not be equal).
+    ticks = "".join(f'<span style="position:absolute;left:{100 * (t + 100 * span) / (200 * span):.1f}%;'
+                    f'transform:translateX(-50%)">{f"{t:+d}" if t else "0"}</span>' for t in change_ticks(span))
     parts = [
         f'<div style="font-weight:600">{html.escape(labels["legend_change"].format(m=lab))}</div>',
         f'<div style="width:200px;height:12px;border:1px solid #888;background:linear-gradient(to right, {stops})">'
         "</div>",
-        f'<div style="display:flex;justify-content:space-between;width:202px;font-size:11px">{ticks}</div>',
+        f'<div style="position:relative;width:202px;height:14px;font-size:11px">{ticks}</div>',
         f'<div style="margin-top:6px">{swatch(_BASE_ISO + "22", border=f"2px dashed {_BASE_ISO}")}'
         f'{html.escape(labels["base_iso"].format(name=cmp.base_name, m=lab))}</div>',
         f'<div>{swatch(_PLAN_ISO + "22", border=f"2px solid {_PLAN_ISO}")}'
