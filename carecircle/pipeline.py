@@ -213,7 +213,7 @@ def run(config: StudyConfig, *, cache_dir: str | os.PathLike | None = None,
         children = spec.population == "children"
         if children and childcare is None:
             raise InputError("accessibility for children needs the communities' 0–3 population (pop_0_3 / "
-                             "0-3岁人口) and childcare facilities (type childcare / 托育); give both, or drop "
+                             "0–3岁人口) and childcare facilities (type childcare / 托育); give both, or drop "
                              "--access-population children.")
         circle = childcare if children else cov
         fac = study.all_facilities[(study.all_facilities["type"] == "childcare").to_numpy()] if children \

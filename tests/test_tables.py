@@ -112,3 +112,13 @@ def test_chinese_csvs_say_yes_and_no_in_chinese_and_read_back_as_input(demo_zh, 
                  "--no-isochrones", "--quiet"]) == 0
     again = pd.read_csv(out / "communities.csv", encoding="utf-8-sig")
     assert again["covered_15"].round(3).tolist() == en_com["covered_15"].round(3).tolist()
+
+
+def test_one_chinese_label_for_capacity_and_one_spelling_of_0_to_3():
+    """Issue 11: the capacity column reads the same in the tables as on the map; 0–3岁 is written one way."""
+    from carecircle.outputs import i18n, tables
+
+    assert tables.HEADERS_ZH["capacity"] == i18n.MAP_LABELS["zh"]["capacity"]
+    written = [*tables.HEADERS_ZH.values(), *i18n.MAP_LABELS["zh"].values(), *i18n.REPORT_LABELS["zh"].values()]
+    assert not [t for t in written if "0-3岁" in t or "0～3岁" in t or "0—3岁" in t]
+    assert any("0–3岁" in t for t in written)

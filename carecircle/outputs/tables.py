@@ -26,11 +26,11 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)?$")  # als
 HEADERS_ZH = {
     "community_id": "社区编号", "name": "名称", "name_en": "英文名称", "subdistrict": "街道", "district": "区县",
     "subdistrict_en": "街道（英文）", "pop_total": "常住人口", "pop_60plus": "60岁及以上人口", "households": "户数",
-    "residential": "新建/既有小区", "area_type": "城乡类型", "pop_0_3": "0-3岁婴幼儿",
+    "residential": "新建/既有小区", "area_type": "城乡类型", "pop_0_3": "0–3岁婴幼儿",
     "residential_floor_area_m2": "住宅建筑面积(m²)",
     "elderly": "老年人口(已布点)", "children": "婴幼儿(已布点)", "below_target": "未达目标",
     "n_communities": "社区数",
-    "facility_id": "设施编号", "type": "类型", "capacity": "容量(床位/人)", "beds": "床位",
+    "facility_id": "设施编号", "type": "类型", "capacity": "容量（床位/位）", "beds": "床位",
     "nursing_beds": "护理型床位", "floor_area_m2": "建筑面积(m²)", "snap_m": "距路网(m)", "lon": "经度",
     "lat": "纬度",
     "population": "人口", "on_network": "可达路网", "time_min": "步行时间(分钟)", "nearest_facility": "最近设施",
