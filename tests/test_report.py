@@ -148,11 +148,14 @@ def test_compliance_rows_coloured_with_shortfall(reports, compliance):
     for status in ("pass", "fail", "unevaluable"):
         assert f'data-status="{status}"' in page
         assert f'class="status status-{status}"' in page
-    assert "1 passed, 1 failed, 1 could not be evaluated." in page
+    # Targets counted as the console counts them (study-wide rows), the table's rows at every level said apart.
+    assert ("Of 2 targets (study-wide), 1 met, 0 not met, 1 could not be evaluated; the table lists them at every "
+            "level (3 rows).") in page
     assert "1 subdistrict lacks a centre" in page and "no households column in communities" in page
     assert "One comprehensive centre per subdistrict" in page
     zh = _outside_srcdoc(reports["zh"])
     assert "每个街道一处综合养老服务中心" in zh and ">未达标</span>" in zh and ">无法评估</span>" in zh
+    assert "2项指标（全域）中达标1项，未达标0项，无法评估1项；下表按各层级列出，共3行。" in zh
 
 
 def test_compliance_from_the_study_when_not_given(study, compliance):

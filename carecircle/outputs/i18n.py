@@ -426,7 +426,8 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
         "pass": "pass",
         "fail": "fail",
         "unevaluable": "cannot evaluate",
-        "compliance_counts": "{passed} passed, {failed} failed, {unevaluable} could not be evaluated.",
+        "compliance_counts": "Of {total} targets (study-wide), {passed} met, {failed} not met, {unevaluable} could not "
+                             "be evaluated; the table lists them at every level ({rows} rows).",
         "overall": "overall",
         "community": "community",
         "township": "township", "village": "village",
@@ -633,7 +634,8 @@ REPORT_LABELS: dict[str, dict[str, str]] = {
         "pass": "达标",
         "fail": "未达标",
         "unevaluable": "无法评估",
-        "compliance_counts": "达标{passed}项，未达标{failed}项，无法评估{unevaluable}项。",
+        "compliance_counts": "{total}项指标（全域）中达标{passed}项，未达标{failed}项，无法评估{unevaluable}项；"
+                             "下表按各层级列出，共{rows}行。",
         "overall": "全域",
         "community": "社区",
         "township": "乡镇", "village": "村",

@@ -340,10 +340,10 @@ def _card(label: str, figure: str, detail: str, key: str, *, alert: bool = False
 
 
 def _compliance_section(table: pd.DataFrame, lang: str, labels: Mapping[str, str]) -> str:
-    status = table["status"].astype(str)
-    counts = labels["compliance_counts"].format(passed=int((status == "pass").sum()),
+    status = table.loc[table["level"] == "overall", "status"].astype(str)  # targets counted as the console does
+    counts = labels["compliance_counts"].format(total=len(status), passed=int((status == "pass").sum()),
                                                 failed=int((status == "fail").sum()),
-                                                unevaluable=int((status == "unevaluable").sum()))
+                                                unevaluable=int((status == "unevaluable").sum()), rows=len(table))
     desc_col = next((c for c in (f"description_{lang}", "description_en", "description_zh", "target_id")
                      if c in table.columns), None)
     head = [labels["indicator"], labels["level"], labels["unit"], labels["target"], labels["value"],
