@@ -285,6 +285,19 @@ def test_compare_writes_a_png_of_what_changes(written, cmp, lang):
     most, still = ids.index(change.idxmax()), ids.index(change.abs().idxmin())
     assert fills[most][1] > fills[most][0] + 0.2  # the largest gain green
     assert np.ptp(fills[still][:3]) < 0.05  # no change: grey-white
+    # no facility marker (added ones are large) on a community's name
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    markers = [c for c in ax.collections if len(c.get_sizes()) and (c.get_gid() or "").startswith(("facility", ""))
+               and c.get_gid() not in ("newly-covered", "no-longer-covered")]
+    shown = ax.transData.transform(np.vstack([c.get_offsets() for c in markers]))
+    radius = np.concatenate([np.broadcast_to(np.sqrt(c.get_sizes()) / 2 * fig.dpi / 72, len(c.get_offsets()))
+                             for c in markers])
+    for text in [t for t in ax.texts if t.get_gid() == "community-label"]:
+        box = text.get_window_extent(fig.canvas.get_renderer())
+        gap = np.hypot(np.clip(shown[:, 0], box.x0, box.x1) - shown[:, 0], np.clip(shown[:, 1], box.y0, box.y1)
+                       - shown[:, 1])
+        assert (gap > radius).all(), text.get_text()
 
 
 def test_compare_help_and_console_name_the_png(capsys, tmp_path):

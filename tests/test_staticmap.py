@@ -408,3 +408,24 @@ def test_the_runs_png_takes_the_given_title(drawn, tmp_path):
     assert main(["run", "--title", "Heping district 2025", "--output", str(tmp_path / "run"), "--no-cache",
                  "--no-isochrones", "--quiet"]) == 0
     assert [_texts(fig, "title")[0].get_text() for fig in drawn] == ["Heping district 2025"]
+
+
+def test_no_marker_covers_a_community_name(study, suggestion):
+    """Issue 15 screenshots: a facility's dot sat on "Community 1" and an added site's on 示例社区七; names now move
+    aside (or are left out), never under a marker."""
+    for kwargs in ({}, {"suggestion": suggestion}):
+        fig = staticmap.static_map_figure(study, **kwargs)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        markers = [c for c in ax.collections if c.get_gid() is None and len(c.get_sizes())]  # facilities, sites
+        shown = ax.transData.transform(np.vstack([c.get_offsets() for c in markers]))
+        radius = np.concatenate([np.broadcast_to(np.sqrt(c.get_sizes()) / 2 * fig.dpi / 72, len(c.get_offsets()))
+                                 for c in markers])  # pixels
+        labels = _texts(fig, "community-label")
+        assert len(labels) >= 5
+        for text in labels:
+            box = text.get_window_extent(renderer)
+            near_x = np.clip(shown[:, 0], box.x0, box.x1) - shown[:, 0]
+            near_y = np.clip(shown[:, 1], box.y0, box.y1) - shown[:, 1]
+            assert (np.hypot(near_x, near_y) > radius).all(), (text.get_text(), kwargs.keys())

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
@@ -337,7 +338,10 @@ def static_map_figure(
     scale_bar(ax, font)
     if north_arrow:
         draw_north_arrow(ax, font)
-    label_communities(fig, ax, communities, names, font)
+    label_communities(fig, ax, communities, names, font, avoid=np.vstack(
+        [np.column_stack([g.x, g.y]) for g in (facilities.geometry, sites.geometry.representative_point()
+                                               if sites is not None else None) if g is not None and len(g)]
+        or [np.empty((0, 2))]))
     # Dots shrink together until they cover at most a tenth of the map (pt²): a city's thousands must not hide it.
     area = 0.1 * float(np.prod(ax.get_position().size * fig.get_size_inches())) * 72**2
     dots = [c for c in ax.collections if c.get_gid() in ("uncovered", "newly-covered")]
@@ -518,7 +522,7 @@ def _draw_bands(ax: Any, bands: list[tuple[float, gpd.GeoSeries]], labels: dict[
         handles.append(Patch(facecolor=fill, edgecolor=_ISO_COLOR if last else "none", linewidth=1.2, label=text))
     for _minutes, shape in bands[:-1]:  # the nearer bands' edges, thin
         ax.add_collection(lines(shape.boundary.values, one_path=True, facecolors="none", edgecolors=_ISO_COLOR,
-                                linewidths=0.6, alpha=0.7, zorder=2.4), autolim=False)
+                                linewidths=0.6, alpha=0.7, zorder=2.4, gid="band-edge"), autolim=False)
     if bands:
         ax.add_collection(lines(bands[-1][1].boundary.values, one_path=True, facecolors="none",
                                  edgecolors=_ISO_COLOR, linewidths=1.2, zorder=2.5, gid="isochrone"), autolim=False)
@@ -554,9 +558,11 @@ def _draw_elderly(ax: Any, uncovered: gpd.GeoDataFrame, newly: gpd.GeoDataFrame,
     return handles
 
 
-def label_communities(fig: Any, ax: Any, communities: gpd.GeoDataFrame, names: list[str], font: Any) -> None:
+def label_communities(fig: Any, ax: Any, communities: gpd.GeoDataFrame, names: list[str], font: Any, *,
+                      avoid: Any = None) -> None:
     """Community names at a point inside each, the largest on the map first, only where the name fits inside
-    the community's box on the map and clear of the names already placed."""
+    the community's box on the map, clear of the names already placed and of the markers at ``avoid`` (x, y in
+    the map's CRS): a name a marker would cover moves up or down inside its community, else is left out."""
     import matplotlib.patheffects as pe  # lazy: matplotlib is heavy and only the PNG needs it
 
     box, (w_in, h_in) = ax.get_position(), fig.get_size_inches()
@@ -564,14 +570,29 @@ def label_communities(fig: Any, ax: Any, communities: gpd.GeoDataFrame, names: l
     bounds = communities.geometry.bounds.to_numpy() * per_m  # inches on the map (equal aspect)
     size_w, size_h = bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]
     pts, fontsize = communities.geometry.representative_point(), 7.5
+    marks = np.empty((0, 2)) if avoid is None else np.asarray(avoid, dtype=float).reshape(-1, 2)
+    reach = 0.09 / per_m  # a marker's radius and a little air, in metres
     placed: list[tuple[float, float, float, float]] = []
+
+    def clear(rect: tuple[float, float, float, float]) -> bool:
+        near = (marks[:, 0] > rect[0] - reach) & (marks[:, 0] < rect[2] + reach) & (
+            marks[:, 1] > rect[1] - reach) & (marks[:, 1] < rect[3] + reach)
+        return not near.any() and not any(r[0] < rect[2] and rect[0] < r[2] and r[1] < rect[3] and rect[1] < r[3]
+                                          for r in placed)
+
     for i in np.argsort(-(size_w * size_h))[:_MAX_LABELS]:
         text = names[i]
         width = sum(1.0 if has_cjk(c) else 0.6 for c in text) * fontsize / 72  # inches, estimated
-        x, y = pts.iloc[i].x, pts.iloc[i].y
-        rect = (x - width / 2 / per_m, y - fontsize / 90 / per_m, x + width / 2 / per_m, y + fontsize / 90 / per_m)
-        if width > 0.95 * size_w[i] or 1.6 * fontsize / 72 > size_h[i] or any(
-                r[0] < rect[2] and rect[0] < r[2] and r[1] < rect[3] and rect[1] < r[3] for r in placed):
+        if width > 0.95 * size_w[i] or 1.6 * fontsize / 72 > size_h[i]:
+            continue
+        shape = communities.geometry.iloc[i]
+        for dy in (0.0, -0.2, 0.2, -0.35, 0.35):  # inches: the point inside first, then below or above it
+            x, y = pts.iloc[i].x, pts.iloc[i].y + dy / per_m
+            rect = (x - width / 2 / per_m, y - fontsize / 90 / per_m, x + width / 2 / per_m,
+                    y + fontsize / 90 / per_m)
+            if clear(rect) and (dy == 0 or shape.contains(shapely.points(x, y))):
+                break
+        else:
             continue
         placed.append(rect)
         ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, color="#1a1a1a", zorder=4.8,

@@ -214,7 +214,8 @@ def comparison_map_figure(cmp: Comparison, *, lang: str = "en", title: str | Non
               font, texts, fit=size_in is None)
     scale_bar(ax, font)
     north_arrow(ax, font)
-    label_communities(fig, ax, communities, names, font)
+    label_communities(fig, ax, communities, names, font, avoid=np.vstack(
+        [np.column_stack([g.geometry.x, g.geometry.y]) for g in (facilities, changes) if len(g)] or [np.empty((0, 2))]))
     return fig
 
 
