@@ -144,9 +144,9 @@ def test_qitaihe_2020():
     assert statuses(table, "subdistrict_centre", "district") == {"新兴区": "pass"}  # 勃利县 has no 街道
     # and a centre in every 乡镇 (三、(一)2 "17个乡镇"): 红旗镇 (C5, C6 villages) has none → a township row
     assert row(table, "township_centre") == (
-        "fail", "0 of 1 townships (0.0%)", "1 of 1 townships lack Subdistrict comprehensive elder-care centre")
+        "fail", "0 of 1 townships (0.0%)", "1 of 1 townships lack subdistrict comprehensive elder-care centre")
     assert row(table, "township_centre", "township", "红旗镇")[0::2] == (
-        "fail", "needs 1 more Subdistrict comprehensive elder-care centre")
+        "fail", "needs 1 more subdistrict comprehensive elder-care centre")
     assert statuses(table, "township_centre", "district") == {"勃利县": "fail"}
 
     # a station (or centre) in every urban community: C1 F1, C2 F3, C3 F2, C4 F4 → 4 of 4; villages not judged
@@ -220,7 +220,7 @@ def test_qitaihe_care_homes_of_the_city_and_boli_county_are_public_ones():
     none = {(("day_care",), 15.0, "elderly"): {}}
     table = evaluate(load_profile("qitaihe-2020"), FakeFacts(communities(), fac, none), lang="en")
     assert row(table, "city_care_home") == ("pass", "1", "")
-    assert row(table, "boli_care_home") == ("fail", "0", "needs 1 more Care institution (beds)")
+    assert row(table, "boli_care_home") == ("fail", "0", "needs 1 more care institution (beds)")
     # a 公建民营 敬老院 in 勃利县 is a public one
     fac["ownership"] = ["公办", "公建民营"]
     table = evaluate(load_profile("qitaihe-2020"), FakeFacts(communities(), fac, none), lang="en")
@@ -266,7 +266,7 @@ def test_qiqihar_2025():
     # nursing share ≥ 55%: known 20 of 40 beds = 50%, but F7's nursing beds are unknown → unevaluable;
     # 新兴区: 20 / 30 = 66.7% → pass; 勃利县: only F7 → unevaluable.
     assert row(table, "nursing_beds") == (
-        "unevaluable", "", "nursing_beds not given for 1 Care institution (beds) (known so far: 50.0%)")
+        "unevaluable", "", "nursing_beds not given for 1 care institution (beds) (known so far: 50.0%)")
     assert statuses(table, "nursing_beds", "district") == {"勃利县": "unevaluable", "新兴区": "pass"}
 
     # 30 m² per 100 households in new areas only: C1 400 hh → 120 m², F1 300 → pass; C4 1,200 hh → 360 m²,
@@ -290,10 +290,10 @@ def test_qiqihar_2025():
 
     # mutual-aid facilities in ≥ 80% of villages: 1 of 2 = 50%; 80% of 2 = 1.6 → 1 more village.
     assert row(table, "rural_mutual_aid") == (
-        "fail", "1 of 2 villages (50.0%)", "1 more villages need Rural elder-care station (1 of 2 have one)")
+        "fail", "1 of 2 villages (50.0%)", "1 more village needs rural elder-care station (1 of 2 have one)")
 
     # ≥ 50 childcare institutions (三、(七) 登记备案的托育机构数 50个; 四、(八)2): F9, F10 → 48 more
-    assert row(table, "childcare_facilities") == ("fail", "2", "needs 48 more Childcare")
+    assert row(table, "childcare_facilities") == ("fail", "2", "needs 48 more childcare")
     # public ones need the facilities' ownership (机构性质) → without it, unevaluable
     assert row(table, "public_childcare")[0] == "unevaluable"
     assert row(table, "public_nursing_beds")[0] == "unevaluable"
@@ -352,10 +352,10 @@ def test_jingzhou_2025():
     # F6 public in 新兴区, 勃利县 none → 1 of 2 districts lack one
     fac["ownership"] = ["", "", "", "", "", "公办"]
     table = evaluate(load_profile("jingzhou-2025"), FakeFacts(communities(area_type=None), fac, covered), lang="en")
-    assert row(table, "county_care_home")[0::2] == ("fail", "1 of 2 districts lack Care institution (beds)")
+    assert row(table, "county_care_home")[0::2] == ("fail", "1 of 2 districts lack care institution (beds)")
     # the county guidance centre (二、(四)17 "成立县级养老服务指导中心"): none listed → not checked, saying so
     assert row(table, "county_guidance_centre")[0::2] == (
-        "unevaluable", "no Elder-care guidance centre among the facilities; list them in the facilities table to "
+        "unevaluable", "no elder-care guidance centre among the facilities; list them in the facilities table to "
         "check this target")
     # one in 新兴区 (C2), none in 勃利县 → 1 of 2 districts lack one
     guided = pd.concat([fac, facilities([("G1", "新兴区养老服务指导中心", "guidance_centre", 2, 500, {})])],
@@ -363,17 +363,17 @@ def test_jingzhou_2025():
     table = evaluate(load_profile("jingzhou-2025"), FakeFacts(communities(area_type=None), guided, covered),
                      lang="en")
     assert row(table, "county_guidance_centre") == (
-        "fail", "1 of 2 districts (50.0%)", "1 of 2 districts lack Elder-care guidance centre")
+        "fail", "1 of 2 districts (50.0%)", "1 of 2 districts lack elder-care guidance centre")
     assert statuses(table, "county_guidance_centre", "district") == {"新兴区": "pass", "勃利县": "fail"}
-    assert row(table, "county_guidance_centre", "district", "勃利县")[2] == "needs 1 more Elder-care guidance centre"
+    assert row(table, "county_guidance_centre", "district", "勃利县")[2] == "needs 1 more elder-care guidance centre"
     # the centre serves no circle: the coverage target asks about elder-care facilities only (as before)
     assert row(table, "quarter_hour_circle") == ("pass", "100.0%", "")
 
     # elder-care facilities with a health centre within 100 m: F1 (60 m) yes; F2 (150 m) no; F5 no → 1 of 3
     assert row(table, "health_adjacent") == (
         "fail", "1 of 3 (33.3%)",
-        "2 of 3 Subdistrict comprehensive elder-care centre / Day-care centre / Community home-care station have "
-        "no Community health centre within 100 m")
+        "2 of 3 subdistrict comprehensive elder-care centre / day-care centre / community home-care station have "
+        "no community health centre within 100 m")
     assert statuses(table, "health_adjacent", "district") == {"勃利县": "fail", "新兴区": "fail"}
     assert row(table, "health_adjacent", "district", "新兴区")[1] == "1 of 2 (50.0%)"
 
@@ -387,7 +387,7 @@ def test_jingzhou_townships_with_area_type():
     assert row(table, "township_facility")[:2] == ("pass", "1 of 1 townships (100.0%)")
     assert row(table, "subdistrict_complex") == (
         "fail", "0 of 2 subdistricts (0.0%)",
-        "2 of 2 subdistricts lack Subdistrict comprehensive elder-care centre")
+        "2 of 2 subdistricts lack subdistrict comprehensive elder-care centre")
     assert set(table.loc[table["target_id"] == "subdistrict_complex", "unit"]) == {"all", "新兴区", "东街道", "西街道"}
     # nobody within 15 min: 0 of 1,200 → 1,200 more
     assert row(table, "quarter_hour_circle") == ("fail", "0.0%", "1,200 elderly more within 15 min")
@@ -435,7 +435,7 @@ def test_shenyang_2021():
     # F9 新建 250 ok, F10 改建 150 too small, F12 existing (not held to 200 m²) → 1 of 2 → fail
     fac["build_status"] = ["", "", "", "", "", "", "", "新建", "改建", "既有"]
     table = evaluate(load_profile("shenyang-2021"), FakeFacts(coms, fac), lang="en")
-    assert row(table, "childcare_size") == ("fail", "1 of 2 (50.0%)", "1 of 2 Childcare below 200 m²: 幸福托育 150 m²")
+    assert row(table, "childcare_size") == ("fail", "1 of 2 (50.0%)", "1 of 2 childcare below 200 m²: 幸福托育 150 m²")
     assert statuses(table, "childcare_size", "subdistrict") == {"东街道": "pass", "西街道": "fail"}
 
     # nursing share ≥ 40%: (40 + 10) / 150 = 33.3%; 40% of 150 = 60 → 10 more
@@ -464,8 +464,8 @@ def test_chishui_2020():
     # within 100 m: F1 has both (60 m, 50 m); F3 only a nursing station; F4 neither → 1 of 3 urban ones
     assert row(table, "three_stations") == (
         "fail", "1 of 3 (33.3%)",
-        "2 of 3 Subdistrict comprehensive elder-care centre / Community home-care station do not have all of "
-        "Community health centre and Nursing station within 100 m")
+        "2 of 3 subdistrict comprehensive elder-care centre / community home-care station do not have all of "
+        "community health centre and nursing station within 100 m")
     assert statuses(table, "three_stations", "subdistrict") == {"东街道": "fail", "西街道": "fail"}
     assert row(table, "three_stations", "subdistrict", "东街道")[1] == "1 of 2 (50.0%)"
     # a health centre alone is not enough: without N1, F1 fails too
@@ -493,7 +493,7 @@ def test_chishui_township_care_homes_are_public_homes_in_townships():
         ("K4", "市老年养护楼", "care_home", 3, 800, {"ownership": "公办"}),  # 西街道, urban: no
     ])
     table = evaluate(load_profile("chishui-2020"), FakeFacts(coms, fac), lang="en")
-    assert row(table, "township_care_homes") == ("fail", "2", "needs 8 more Care institution (beds)")
+    assert row(table, "township_care_homes") == ("fail", "2", "needs 8 more care institution (beds)")
     table = evaluate(load_profile("chishui-2020"), FakeFacts(coms, fac), lang="zh")
     assert row(table, "township_care_homes", unit="全部")[1:] == ("2", "还需 8 个养老机构")
     # no townships marked: not evaluable, saying to mark them (before: every care home counted)
@@ -512,7 +512,7 @@ def test_chishui_without_communities():
     table = evaluate(load_profile("chishui-2020"), FakeFacts(None, fac), lang="en")
     assert row(table, "three_stations")[:2] == ("fail", "0 of 1 (0.0%)")  # no nursing station
     assert row(table, "three_stations", "subdistrict", "—")[0] == "unevaluable"
-    assert row(table, "daycare_centres") == ("fail", "0", "needs 3 more Day-care centre")
+    assert row(table, "daycare_centres") == ("fail", "0", "needs 3 more day-care centre")
 
 
 def test_gb50180_distances_use_the_walking_speed():
@@ -531,7 +531,7 @@ def test_gb50180_distances_use_the_walking_speed():
     # no care-home radius in the standard (800–1,000 m is the 15-minute circle's extent): no such target
     assert "care_home_15min" not in set(table["target_id"])
     # day care ≥ 350 m²: D1 400 ok, D2 300 too small
-    assert row(table, "daycare_size")[0::2] == ("fail", "1 of 2 Day-care centre below 350 m²: 日照 300 m²")
+    assert row(table, "daycare_size")[0::2] == ("fail", "1 of 2 day-care centre below 350 m²: 日照 300 m²")
 
 
 def test_gb50437_beds_and_area_per_bed():
@@ -548,7 +548,7 @@ def test_gb50437_beds_and_area_per_bed():
     assert row(table, "beds_per_1000", "subdistrict", "东街道") == ("fail", "0.0 per 1,000", "needs 12 beds more")
     # ≥ 35 m² per bed: K1 40 ok, K2 30 not
     assert row(table, "floor_area_per_bed")[0::2] == (
-        "fail", "1 of 2 Care institution (beds) below 35 m² per bed: 养护院 30.0 m²/bed")
+        "fail", "1 of 2 care institution (beds) below 35 m² per bed: 养护院 30.0 m²/bed")
 
 
 # ---------------------------------------------------------------------------------------- general behaviour
@@ -655,7 +655,7 @@ targets:
     assert "community" not in set(table["level"])
     # 50 known places for 11,500 residents need 115; T2's places unknown → cannot say it fails
     assert row(table, "places") == (
-        "unevaluable", "", "capacity not given for 1 Childcare (known so far: 4.3 per 1,000)")
+        "unevaluable", "", "capacity not given for 1 childcare (known so far: 4.3 per 1,000)")
     # the header the reader renamed names the column too: where 社区类型 农村社区 selects the villages (area_type)
     renamed = parse_profile(text.replace("column: area_type, values: [村]", "column: 社区类型, values: [农村社区]"))
     table = evaluate(renamed, FakeFacts(communities(), fac, covered))
@@ -742,8 +742,8 @@ def test_qiqihar_public_care_homes_and_childcare():
     # every care home: (25 + 14 + 90) / 170 = 75.9% ≥ 55%
     assert row(table, "nursing_beds")[:2] == ("pass", "75.9%")
     # 10 public childcare institutions: T1 → 9 more; 50 in all: T1, T2 → 48 more
-    assert row(table, "public_childcare") == ("fail", "1", "needs 9 more Childcare")
-    assert row(table, "childcare_facilities") == ("fail", "2", "needs 48 more Childcare")
+    assert row(table, "public_childcare") == ("fail", "1", "needs 9 more childcare")
+    assert row(table, "childcare_facilities") == ("fail", "2", "needs 48 more childcare")
 
 
 # ------------------------------------------------------------------------- Chinese texts (issue 11 item 1)
@@ -854,7 +854,7 @@ def test_qiqihar_elder_education_tiers():
     table = evaluate(load_profile("qiqihar-2025"), FakeFacts(communities(), fac, covered), lang="en")
     # a 老年大学 in each county: 新兴区 U1, 勃利县 none (its 老年学校 is no university) → 1 of 2
     assert row(table, "elder_university_county") == (
-        "fail", "1 of 2 districts (50.0%)", "1 of 2 districts lack Elder university")
+        "fail", "1 of 2 districts (50.0%)", "1 of 2 districts lack elder university")
     assert statuses(table, "elder_university_county", "district") == {"新兴区": "pass", "勃利县": "fail"}
     # a school (or university) in ≥ 50% of 街道/乡镇: 东街道 (U1) and 红旗镇 (S1) yes, 西街道 (a learning point only)
     # no → 2 of 3 = 66.7%; 新兴区 1 of 2 = 50% (enough), 勃利县 1 of 1
@@ -868,7 +868,7 @@ def test_qiqihar_elder_education_tiers():
     assert row(table, "elder_learning_point")[:2] == ("pass", "2 of 6 communities and villages (33.3%)")
     assert row(table, "elder_learning_point", "district", "勃利县") == (
         "fail", "0 of 2 villages (0.0%)",
-        "1 more villages need Elder-university learning point / Elder school / Elder university (0 of 2 have one)")
+        "1 more village needs elder-university learning point / elder school / elder university (0 of 2 have one)")
     assert row(table, "elder_school_subdistrict", "district", "勃利县")[0] == "fail"
     # the elder-education facilities serve no circle: not in "any elder-care facility", not in the childcare one
     assert not set(OPTIONAL_TYPES) & set(ELDER_CARE)

@@ -172,7 +172,7 @@ def test_townships_and_villages_are_judged_by_their_own_rules(communities):
     # 80% of 2 = 1.6 → 1 more township
     assert row(table, "township_centre") == (
         "fail", "1 of 2 townships (50.0%)",
-        "1 more townships need Subdistrict comprehensive elder-care centre (1 of 2 have one)")
+        "1 more township needs subdistrict comprehensive elder-care centre (1 of 2 have one)")
     assert units(table, "township_centre", "township") == {"青山镇": "pass", "白水乡": "fail"}
     assert units(table, "township_centre", "subdistrict") == {}
     assert row(table, "township_centre", "district", "青山县")[:2] == ("fail", "1 of 2 townships (50.0%)")
@@ -180,7 +180,7 @@ def test_townships_and_villages_are_judged_by_their_own_rules(communities):
     # a station in every urban community: C1 S1, C2 S2, C4 (青山镇's 社区) none → 2 of 3; subdistrict rows only for
     # the 街道 (城关街道: C1, C2 → 2 of 2); the villages are not judged
     assert row(table, "community_station") == (
-        "fail", "2 of 3 communities (66.7%)", "1 of 3 communities lack Community home-care station")
+        "fail", "2 of 3 communities (66.7%)", "1 of 3 communities lack community home-care station")
     assert units(table, "community_station", "subdistrict") == {"城关街道": "pass"}
     assert units(table, "community_station", "community") == {
         "东门社区": "pass", "西门社区": "pass", "青山社区": "fail"}
@@ -188,7 +188,7 @@ def test_townships_and_villages_are_judged_by_their_own_rules(communities):
 
     # rural stations in half the villages: C3 R1, C5 R2 of C3, C5, C6, C7, C8 → 2 of 5 = 40%; 2.5 → 1 more
     assert row(table, "village_stations") == (
-        "fail", "2 of 5 villages (40.0%)", "1 more villages need Rural elder-care station (2 of 5 have one)")
+        "fail", "2 of 5 villages (40.0%)", "1 more village needs rural elder-care station (2 of 5 have one)")
     assert units(table, "village_stations", "village") == {
         "北关村": "pass", "上村": "pass", "下村": "fail", "白水村": "fail", "黑水村": "fail"}
     # townships: 青山镇 1 of 2 = 50% → pass; 白水乡 0 of 2 → fail; 北关村 lies in a 街道: no subdistrict row
@@ -210,7 +210,7 @@ def test_townships_and_villages_are_judged_by_their_own_rules(communities):
     rural = table[table["level"].isin(["township", "village"]) | table["target_id"].isin(
         ["township_centre", "village_stations", "rural_coverage"])]
     text = " ".join(rural["value"] + " " + rural["shortfall"] + " " + rural["target"])
-    for name in ("Subdistrict comprehensive elder-care centre", "Community home-care station"):
+    for name in ("subdistrict comprehensive elder-care centre", "community home-care station"):
         text = text.replace(name, "")
     assert "subdistrict" not in text.lower() and "communit" not in text.lower()
 
@@ -241,7 +241,7 @@ def test_a_bundled_profile_on_the_mixed_district(communities):
     assert row(table, "subdistrict_complex")[:2] == ("pass", "1 of 1 subdistricts (100.0%)")
     assert row(table, "township_facility") == (
         "fail", "1 of 2 townships (50.0%)",
-        "1 more townships need Subdistrict comprehensive elder-care centre (1 of 2 have one)")
+        "1 more township needs subdistrict comprehensive elder-care centre (1 of 2 have one)")
     # its quarter-hour circle has no area type: the 街道 and both townships have rows, each at its own level
     assert units(table, "quarter_hour_circle", "subdistrict") == {"城关街道": "pass"}
     assert units(table, "quarter_hour_circle", "township") == {"青山镇": "fail", "白水乡": "fail"}

@@ -264,7 +264,11 @@ class Context:
     def types_text(self, types) -> str:
         if types is None:
             return self.say("any elder-care facility", "任一养老服务设施")
-        return " / ".join(type_label(code, "zh" if self.zh else "en") for code in types)
+        if self.zh:
+            return " / ".join(type_label(code, "zh") for code in types)
+        # mid-sentence in English: "no elder university among …", not "no Elder university"
+        return " / ".join(label[:1].lower() + label[1:] if label[1:2].islower() else label
+                          for label in (type_label(code, "en") for code in types))
 
     def select(self, fac: pd.DataFrame, where: Where | None) -> tuple[pd.DataFrame, str | None]:
         """Facilities of ``fac`` passing a target's ``facility_where``, and why it cannot be applied."""

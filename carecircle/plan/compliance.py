@@ -263,7 +263,7 @@ def _facility_count(t: FacilityCountTarget, ctx: Context) -> pd.DataFrame:
         keys = parent.reindex(units).to_numpy() if level != "overall" else np.full(len(ok), ctx.all)
         grouped = pd.DataFrame({"ok": ok, "rural": rural}).groupby(keys)
         n, k = grouped.size(), grouped["ok"].sum().astype(int)
-        _, per_en, per_zh = ctx.nouns(t.per, grouped["rural"].sum(), n, index=n.index)
+        one_en, per_en, per_zh = ctx.nouns(t.per, grouped["rural"].sum(), n, index=n.index)
         per_zh = "个" + per_zh
         share = k / n
         need = np.clip(np.ceil(t.min_share * n - k - 1e-9), 0, None).astype(int)
@@ -274,8 +274,8 @@ def _facility_count(t: FacilityCountTarget, ctx: Context) -> pd.DataFrame:
             short = ctx.say(_int(n - k) + " of " + _int(n) + " " + per_en + f" lack {what}",
                             _int(n) + per_zh + "中 " + _int(n - k) + f" 个缺少{what}")
         else:
-            short = ctx.say(_int(need) + " more " + per_en + f" need {what} (" + _int(k) + " of " + _int(n)
-                            + " have one)",
+            short = ctx.say(_int(need) + " more " + per_en.where(need != 1, one_en) + np.where(
+                need == 1, f" needs {what} (", f" need {what} (") + _int(k) + " of " + _int(n) + " have one)",
                             "还需 " + _int(need) + " " + per_zh + f"配置{what}（现有 " + _int(k) + "/" + _int(n) + "）")
         return _frame(level, n.index, target=agg_text, value=value, status=status,
                       shortfall=_texts(status, short, ""), value_num=share.to_numpy(), target_num=t.min_share)
