@@ -156,6 +156,11 @@ def test_compliance_rows_coloured_with_shortfall(reports, compliance):
     zh = _outside_srcdoc(reports["zh"])
     assert "每个街道一处综合养老服务中心" in zh and ">未达标</span>" in zh and ">无法评估</span>" in zh
     assert "2项指标（全域）中达标1项，未达标0项，无法评估1项；下表按各层级列出，共3行。" in zh
+    # Issue 15: the English report names units in English as its other tables do, levels written alike
+    row = re.search(r'<tr class="status-row-fail".*?</tr>', page).group(0)
+    assert "<td>Subdistrict</td><td>North Subdistrict (illustrative)</td>" in row, row
+    assert "<td>Overall</td><td>all</td>" in page and "<td>overall</td>" not in page
+    assert "<td>街道</td><td>示例北街道</td>" in zh
 
 
 def test_compliance_from_the_study_when_not_given(study, compliance):

@@ -237,6 +237,7 @@ const overflow = Array.from(document.querySelectorAll('main *')).filter(e => e.o
 return {tops: cards.map(r => Math.round(r.top)), widths: cards.map(r => r.width),
         right: Math.max(...cards.map(r => r.right)), main: main.right, crossed: crossed, status_heights: cells,
         heading: heading, badge_lines: badges, overflow: overflow,
+        nav: Math.max(...Array.from(document.querySelectorAll('nav.toc a')).map(a => a.getBoundingClientRect().right)),
         frame: (document.querySelector('.map-frame iframe') || {offsetHeight: 0}).offsetHeight};
 """
 
@@ -268,6 +269,13 @@ def test_report_layout_on_screen_and_in_print(zh_study, tmp_path):
         # the short columns never wrap (one character per line): each cell and badge on one line
         assert screen["status_heights"] == 0
         assert screen["badge_lines"] == 0
+        assert screen["nav"] <= screen["main"] + 1, screen  # the contents wrap inside the page's column
+        english = tmp_path / "report-en.html"  # longer link texts
+        english.write_text(render_report(zh_study, map_png=_PNG, lang="en"), encoding="utf-8")
+        driver.get(english.as_uri())
+        in_english = driver.execute_script(_LAYOUT_JS)
+        assert in_english["nav"] <= in_english["main"] + 1, in_english
+        driver.get(path.as_uri())
         driver.set_window_size(794, 1123)  # A4 at 96 dpi
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
         printed = driver.execute_script(_LAYOUT_JS)

@@ -145,7 +145,8 @@ def render_report(
     sections: list[tuple[str, str, str]] = [("headline", labels["sec_headline"],
                                              _headline_section(study, labels, suggestion))]
     if compliance is not None and len(compliance):
-        sections.append(("compliance", labels["sec_compliance"], _compliance_section(compliance, lang, labels)))
+        sections.append(("compliance", labels["sec_compliance"],
+                         _compliance_section(compliance, lang, labels, getattr(study.coverage, "communities", None))))
     if getattr(study, "sensitivity", None) is not None and len(study.sensitivity):
         sections.append(("sensitivity", labels["sec_sensitivity"], sensitivity_section(study, lang, labels)))
     if by_type is not None and len(by_type):
@@ -339,7 +340,8 @@ def _card(label: str, figure: str, detail: str, key: str, *, alert: bool = False
             f'<div class="figure">{_esc(figure)}</div><div class="detail">{_esc(detail)}</div></div>')
 
 
-def _compliance_section(table: pd.DataFrame, lang: str, labels: Mapping[str, str]) -> str:
+def _compliance_section(table: pd.DataFrame, lang: str, labels: Mapping[str, str],
+                        communities: pd.DataFrame | None = None) -> str:
     status = table.loc[table["level"] == "overall", "status"].astype(str)  # targets counted as the console does
     counts = labels["compliance_counts"].format(total=len(status), passed=int((status == "pass").sum()),
                                                 failed=int((status == "fail").sum()),
@@ -349,13 +351,15 @@ def _compliance_section(table: pd.DataFrame, lang: str, labels: Mapping[str, str
     head = [labels["indicator"], labels["level"], labels["unit"], labels["target"], labels["value"],
             labels["status"], labels["shortfall"], labels["source"]]
     rows = []
-    for _, r in table.iterrows():
+    units = _unit_names(table, lang, communities) if "unit" in table else pd.Series("", index=table.index)
+    for i, r in table.iterrows():
         st = str(r.get("status", ""))
         level = str(r.get("level", ""))
+        level_text = labels.get(level, level) if level in _LEVELS else level
         cells = [
             _esc(fmt_text(r.get(desc_col)) if desc_col else ""),
-            _esc(labels.get(level, level) if level in _LEVELS else level),
-            _esc(fmt_text(r.get("unit"))),
+            _esc(level_text[:1].upper() + level_text[1:] if lang == "en" else level_text),
+            _esc(fmt_text(units[i])),
             _esc(fmt_text(r.get("target"))),
             f'<span class="num">{_esc(fmt_text(r.get("value")))}</span>',
             f'<span class="status status-{_esc(st)}">{_esc(labels.get(st, st))}</span>',
@@ -366,6 +370,23 @@ def _compliance_section(table: pd.DataFrame, lang: str, labels: Mapping[str, str
                     + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return (f"<p>{_esc(counts)}</p><table class=compliance><thead><tr>"
             + "".join(f"<th>{_esc(h)}</th>" for h in head) + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _unit_names(table: pd.DataFrame, lang: str, communities: pd.DataFrame | None) -> pd.Series:
+    """The compliance rows' units; in English, a community's, subdistrict's or district's English name where the
+    communities give one (``name_en``, ``subdistrict_en``, ``district_en``), as the other tables show them."""
+    units = table["unit"]
+    if lang != "en" or communities is None:
+        return units
+    out = units.copy()
+    for col, levels in (("name", ("community", "village")), ("subdistrict", ("subdistrict", "township")),
+                        ("district", ("district",))):
+        if {col, f"{col}_en"} <= set(communities.columns):
+            pairs = communities[[col, f"{col}_en"]].dropna().drop_duplicates(col, keep=False if col == "name"
+                                                                             else "first")
+            at = table["level"].isin(levels)
+            out[at] = units[at].map(dict(zip(pairs[col], pairs[f"{col}_en"], strict=True))).fillna(units[at])
+    return out
 
 
 def _by_type_section(by_type: pd.DataFrame, lang: str, labels: Mapping[str, str]) -> str:
