@@ -269,6 +269,12 @@ def test_report_layout_on_screen_and_in_print(zh_study, tmp_path):
         # the short columns never wrap (one character per line): each cell and badge on one line
         assert screen["status_heights"] == 0
         assert screen["badge_lines"] == 0
+        # the data note stands at the report's top; the embedded map leaves its copy out (it covered the area)
+        assert zh_study.note and zh_study.note in driver.find_element("css selector", "header .note").text
+        driver.switch_to.frame(driver.find_element("css selector", ".map-frame iframe"))
+        notes = driver.find_elements("css selector", ".carecircle-note")
+        assert notes and all(not n.is_displayed() for n in notes)
+        driver.switch_to.default_content()
         assert screen["nav"] <= screen["main"] + 1, screen  # the contents wrap inside the page's column
         english = tmp_path / "report-en.html"  # longer link texts
         english.write_text(render_report(zh_study, map_png=_PNG, lang="en"), encoding="utf-8")

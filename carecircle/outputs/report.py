@@ -151,7 +151,8 @@ def render_report(
         sections.append(("sensitivity", labels["sec_sensitivity"], sensitivity_section(study, lang, labels)))
     if by_type is not None and len(by_type):
         sections.append(("by-type", labels["sec_by_type"], _by_type_section(by_type, lang, labels)))
-    sections.append(("map", labels["sec_map"], _map_section(map_html, map_png, title, labels)))
+    sections.append(("map", labels["sec_map"], _map_section(map_html, map_png, title, labels,
+                                                             note_shown=bool(getattr(study, "note", None)))))
     if suggestion is not None:
         sections.append(("suggestion", labels["sec_suggestion"], _suggestion_section(suggestion, lang, labels)))
     access = getattr(study, "accessibility", None)
@@ -402,7 +403,12 @@ def _by_type_section(by_type: pd.DataFrame, lang: str, labels: Mapping[str, str]
     return _table(by_type, cols, "by-type", caption=labels["by_type_caption"])
 
 
-def _map_section(map_html: str, map_png: Any, title: str, labels: Mapping[str, str]) -> str:
+def _map_section(map_html: str, map_png: Any, title: str, labels: Mapping[str, str], *,
+                 note_shown: bool = False) -> str:
+    """The interactive map on screen, ``map_png`` on paper. With ``note_shown`` (the report states the data note at
+    its top) the embedded map leaves out its own copy of the note, which would cover part of the area."""
+    if note_shown:
+        map_html = map_html.replace("</head>", "<style>.carecircle-note{display:none}</style></head>", 1)
     if map_png is not None:
         data = map_png if isinstance(map_png, bytes) else Path(map_png).read_bytes()
         uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
