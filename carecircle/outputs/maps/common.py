@@ -159,7 +159,8 @@ def srcdoc_iframe(doc: str, *, title: str = "map", width: str = "100%", height: 
 
 def base_map(location: list[float], title: str, tiles: str | None) -> folium.Map:
     """An empty map at ``location`` ([lat, lon]) with Leaflet inlined, one background (or none) and ``title``."""
-    m = folium.Map(location=location, zoom_start=14, tiles=None, control_scale=True)
+    # Zoom in quarter steps: fitting the area at whole steps could leave it at half the frame's size.
+    m = folium.Map(location=location, zoom_start=14, tiles=None, control_scale=True, zoom_snap=0.25)
     if tiles is not None:
         # One background only: keep it out of the layer control (a lone radio button explains nothing).
         folium.TileLayer(tiles, control=False).add_to(m)
