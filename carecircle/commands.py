@@ -24,6 +24,7 @@ from carecircle.outputs.comparison import flip_order, share_texts, write_compari
 from carecircle.outputs.export import write_suggestion
 from carecircle.outputs.files import write_new_text
 from carecircle.outputs.i18n import ACCESS_TERMS, CONSOLE_LABELS, access_term, in_language
+from carecircle.outputs.tables import unit_names
 from carecircle.pipeline import prepare, read_suggestion_inputs, suggest
 from carecircle.plan.compare import compare
 from carecircle.plan.standards import list_profiles, load_profile
@@ -253,8 +254,9 @@ def comparison_lines(cmp, *, lang: str, distances_m=None) -> list[str]:
         flips = flip_order(table[table["changed"].astype(bool)])
         if len(flips):
             lines.append(L["flips"].format(n=len(flips)))
-            for _, row in flips.head(20).iterrows():
-                unit = L["unit_overall"] if row["level"] == "overall" else row["unit"]
+            units = unit_names(flips, lang, cmp.plan.coverage.communities)
+            for i, row in flips.head(20).iterrows():
+                unit = L["unit_overall"] if row["level"] == "overall" else units[i]
                 lines.append(L["flip"].format(id=row["target_id"], unit=unit,
                                               base=L.get(f"status_{row['status_base']}", row["status_base"]),
                                               plan=L.get(f"status_{row['status_plan']}", row["status_plan"])))

@@ -174,6 +174,7 @@ def test_compare_prints_a_table_in_points_and_lists_the_flips(capsys, cache, tmp
     assert head in out
     assert "subdistrict_centre" in out  # the plan adds the South Subdistrict's centre: that target flips
     assert ("not met → met" if lang == "en" else "未达标 → 达标") in out
+    assert ("(South Subdistrict (illustrative))" if lang == "en" else "（示例南街道）") in out  # units in the language
     assert (tmp_path / lang / "report.html").is_file() and "report.html" in out
 
 

@@ -158,7 +158,8 @@ def test_map_labels_scale_bar_and_focus(study, tmp_path):
             "p.dispatchEvent(new MouseEvent('click', {bubbles: true})); p.focus();"
             "return getComputedStyle(p).outlineStyle;")
         assert outline == "none"
-        # the area fills the frame (quarter zoom steps): its drawn extent at least 84% of the height or width (here 80% at whole steps, 50% at worst)
+        # the area fills the frame (quarter zoom steps): its drawn extent at least 84% of the height or width
+        # (here 80% at whole steps, 50% at worst)
         fill = driver.execute_script("""
             const frame = document.querySelector('.leaflet-container').getBoundingClientRect();
             const rs = Array.from(document.querySelectorAll('.leaflet-overlay-pane path'))

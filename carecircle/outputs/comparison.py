@@ -26,7 +26,7 @@ from carecircle.outputs.i18n import (
 )
 from carecircle.outputs.maps import comparison_map, save_map
 from carecircle.outputs.staticmap_compare import comparison_map_bytes
-from carecircle.outputs.tables import localise
+from carecircle.outputs.tables import localise, unit_names
 from carecircle.plan.compare import Comparison
 from carecircle.version import __version__
 
@@ -192,8 +192,10 @@ def comparison_report(cmp: Comparison, *, lang: str = "en", title: str | None = 
         desc = "description_zh" if lang == "zh" else "description_en"
         out.append(f"<table><tr><th>{e(R['target'])}</th><th>{e(R['unit'])}</th><th>{e(cmp.base_name)}</th>"
                    f"<th>{e(cmp.plan_name)}</th><th>{e(R['description'])}</th></tr>")
-        for _, r in flip_order(flips).iterrows():
-            unit = C["unit_overall"] if r["level"] == "overall" else str(r["unit"])
+        flips = flip_order(flips)
+        units = unit_names(flips, lang, cmp.plan.coverage.communities)
+        for i, r in flips.iterrows():
+            unit = C["unit_overall"] if r["level"] == "overall" else str(units[i])
             out.append(f"<tr><td>{e(str(r['target_id']))}</td><td class=u>{e(unit)}</td>"
                        f"<td>{e(C.get('status_' + str(r['status_base']), str(r['status_base'])))}</td>"
                        f"<td>{e(C.get('status_' + str(r['status_plan']), str(r['status_plan'])))}</td>"

@@ -51,6 +51,7 @@ from carecircle.outputs.maps import coverage_map, curve_svg, map_document, map_f
 from carecircle.outputs.maps.common import share_chart_svg
 from carecircle.outputs.report_access import access_section
 from carecircle.outputs.report_sensitivity import sensitivity_section, speed_text
+from carecircle.outputs.tables import unit_names
 from carecircle.version import __version__
 
 if TYPE_CHECKING:
@@ -352,7 +353,7 @@ def _compliance_section(table: pd.DataFrame, lang: str, labels: Mapping[str, str
     head = [labels["indicator"], labels["level"], labels["unit"], labels["target"], labels["value"],
             labels["status"], labels["shortfall"], labels["source"]]
     rows = []
-    units = _unit_names(table, lang, communities) if "unit" in table else pd.Series("", index=table.index)
+    units = unit_names(table, lang, communities) if "unit" in table else pd.Series("", index=table.index)
     for i, r in table.iterrows():
         st = str(r.get("status", ""))
         level = str(r.get("level", ""))
@@ -371,23 +372,6 @@ def _compliance_section(table: pd.DataFrame, lang: str, labels: Mapping[str, str
                     + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return (f"<p>{_esc(counts)}</p><table class=compliance><thead><tr>"
             + "".join(f"<th>{_esc(h)}</th>" for h in head) + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
-
-
-def _unit_names(table: pd.DataFrame, lang: str, communities: pd.DataFrame | None) -> pd.Series:
-    """The compliance rows' units; in English, a community's, subdistrict's or district's English name where the
-    communities give one (``name_en``, ``subdistrict_en``, ``district_en``), as the other tables show them."""
-    units = table["unit"]
-    if lang != "en" or communities is None:
-        return units
-    out = units.copy()
-    for col, levels in (("name", ("community", "village")), ("subdistrict", ("subdistrict", "township")),
-                        ("district", ("district",))):
-        if {col, f"{col}_en"} <= set(communities.columns):
-            pairs = communities[[col, f"{col}_en"]].dropna().drop_duplicates(col, keep=False if col == "name"
-                                                                             else "first")
-            at = table["level"].isin(levels)
-            out[at] = units[at].map(dict(zip(pairs[col], pairs[f"{col}_en"], strict=True))).fillna(units[at])
-    return out
 
 
 def _by_type_section(by_type: pd.DataFrame, lang: str, labels: Mapping[str, str]) -> str:

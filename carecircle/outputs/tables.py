@@ -123,6 +123,24 @@ def localise(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out.rename(columns=lambda c: reached.get(c) or _header_zh(c))
 
 
+def unit_names(table: pd.DataFrame, lang: str, communities: pd.DataFrame | None) -> pd.Series:
+    """The units of compliance rows (``level``, ``unit``); in English, a community's, subdistrict's or district's
+    English name where the communities give one (``name_en``, ``subdistrict_en``, ``district_en``), as the other
+    tables show them."""
+    units = table["unit"]
+    if lang != "en" or communities is None:
+        return units
+    out = units.copy()
+    for col, levels in (("name", ("community", "village")), ("subdistrict", ("subdistrict", "township")),
+                        ("district", ("district",))):
+        if {col, f"{col}_en"} <= set(communities.columns):
+            pairs = communities[[col, f"{col}_en"]].dropna().drop_duplicates(col, keep=False if col == "name"
+                                                                             else "first")
+            at = table["level"].isin(levels)
+            out[at] = units[at].map(dict(zip(pairs[col], pairs[f"{col}_en"], strict=True))).fillna(units[at])
+    return out
+
+
 def is_yes_no(values: pd.Series) -> bool:
     """Whether a column holds yes/no values: a boolean dtype, or Python/NumPy booleans with gaps (``None``)."""
     if pd.api.types.is_bool_dtype(values.dtype):
