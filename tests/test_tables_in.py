@@ -157,3 +157,26 @@ def test_build_status_is_found_under_its_chinese_names(tmp_path):
     path.write_text("编号,名称,类型,建设状态,经度,纬度\nT1,托育一,托育,新建,123.43,41.80\n", encoding="utf-8")
     fac = read_facilities(path)
     assert fac["build_status"].tolist() == ["新建"]
+
+
+def test_building_outlines_are_read_at_a_point_inside_them(tmp_path, utf8, caplog):
+    """A facility layer of building footprints: each polygon becomes a point inside it (not its centroid, which
+    an L-shaped building may not contain), and the log says how many were reduced."""
+    import geopandas as gpd
+    import shapely
+
+    outlines = utf8.copy()
+    x, y = outlines.geometry.x.iloc[0], outlines.geometry.y.iloc[0]
+    d = 0.0004  # an L-shaped building round the first facility, its centroid outside it
+    ell = shapely.Polygon([(x, y), (x + d, y), (x + d, y + 0.1 * d), (x + 0.1 * d, y + 0.1 * d), (x + 0.1 * d, y + d),
+                           (x, y + d)])
+    assert not ell.contains(ell.centroid)
+    outlines.loc[outlines.index[0], "geometry"] = ell
+    path = tmp_path / "facilities.geojson"
+    gpd.GeoDataFrame(outlines, crs="EPSG:4326").to_file(path, driver="GeoJSON")
+    with caplog.at_level(logging.INFO, logger="carecircle.io.readers"):
+        got = read_facilities(path)
+    assert (got.geom_type == "Point").all() and ell.contains(got.geometry.iloc[0])
+    assert got.geometry.iloc[1:].reset_index(drop=True).geom_equals_exact(
+        utf8.geometry.iloc[1:].reset_index(drop=True), tolerance=1e-9).all()
+    assert "facilities.geojson: 1 polygon footprint (building outline) taken at a point inside it" in caplog.text

@@ -444,7 +444,9 @@ def _read_points_as_given(path, *, lon_col, lat_col, crs: str, what: str, name: 
         types = gdf.geom_type.to_numpy()
         polys = np.isin(types, ["Polygon", "MultiPolygon"])
         if polys.any():
-            log.info("%s: %d polygon footprints reduced to a point inside each", path.name, int(polys.sum()))
+            n = int(polys.sum())
+            log.info("%s: %d polygon footprint%s (building outline%s) taken at a point inside %s", path.name, n,
+                     *(("", "", "it") if n == 1 else ("s", "s", "each")))
             gdf.loc[polys, "geometry"] = gdf.geometry[polys].representative_point()
         single = gdf.geometry.apply(lambda g: g.geoms[0] if g.geom_type == "MultiPoint" and len(g.geoms) == 1 else g)
         gdf = gdf.set_geometry(single.values, crs="EPSG:4326")
