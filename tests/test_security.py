@@ -65,7 +65,7 @@ def hostile_inputs(tmp_path_factory) -> dict[str, Path]:
     names = iter(HOSTILE_NAMES * 3)
     for feature in communities["features"]:
         props = feature["properties"]
-        for key in ("name", "name_en", "subdistrict", "subdistrict_en", "district"):
+        for key in ("name", "name_en", "subdistrict", "subdistrict_en", "district", "district_en"):
             if key in props:
                 props[key] = next(names)
     (folder / "communities.geojson").write_text(json.dumps(communities, ensure_ascii=False), encoding="utf-8")

@@ -25,7 +25,8 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)?$")  # als
 #: Header of each fixed column, in Chinese.
 HEADERS_ZH = {
     "community_id": "社区编号", "name": "名称", "name_en": "英文名称", "subdistrict": "街道", "district": "区县",
-    "subdistrict_en": "街道（英文）", "pop_total": "常住人口", "pop_60plus": "60岁及以上人口", "households": "户数",
+    "subdistrict_en": "街道（英文）", "district_en": "区县（英文）", "pop_total": "常住人口",
+    "pop_60plus": "60岁及以上人口", "households": "户数",
     "residential": "新建/既有小区", "area_type": "城乡类型", "pop_0_3": "0–3岁婴幼儿",
     "residential_floor_area_m2": "住宅建筑面积(m²)",
     "elderly": "老年人口(已布点)", "children": "婴幼儿(已布点)", "below_target": "未达目标",
