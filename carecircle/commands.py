@@ -19,7 +19,7 @@ from carecircle.config import COLUMN_KEYS, InputsSpec, StudyConfig, SuggestSpec,
 from carecircle.core.network import check_bbox
 from carecircle.defaults import ACCESS_PER, DEFAULT_LANG, EXIT_SOME_FAILED
 from carecircle.errors import InputError
-from carecircle.formats import fmt_covered, fmt_uncovered
+from carecircle.formats import fmt_covered, fmt_uncovered, person_flows
 from carecircle.outputs.comparison import flip_order, share_texts, write_comparison
 from carecircle.outputs.export import write_suggestion
 from carecircle.outputs.files import write_new_text
@@ -236,9 +236,10 @@ def comparison_lines(cmp, *, lang: str, distances_m=None) -> list[str]:
                   else L["within_min"].format(m=m)).strip()
         base_t, plan_t = _pcts(r["share_base"], r["share_plan"])
         change = L["pp"].format(v=(r["share_plan"] - r["share_base"]) * 100)
+        newly, lost = person_flows(r["covered_base"], r["covered_plan"], r["newly_covered"], r["no_longer_covered"])
         rows.append([within, base_t, plan_t, change,
-                     f"{_people_down(r['covered_base'])} → {_people_down(r['covered_plan'])}",
-                     f"{r['newly_covered']:,.0f}", f"{r['no_longer_covered']:,.0f}"])
+                     f"{_people_down(r['covered_base'])} → {_people_down(r['covered_plan'])}", f"{newly:,}",
+                     f"{lost:,}"])
     widths = [max(_width(row[c]) for row in rows) for c in range(len(rows[0]))]
     lines = ["  " + "  ".join(_pad(cell, widths[c], right=c > 0) for c, cell in enumerate(row)).rstrip()
              for row in rows]

@@ -37,6 +37,32 @@ def uncovered_persons(value: float) -> int:
     return max(math.ceil(float(value) - 1e-6), 0)
 
 
+def person_flows(base: float, plan: float, newly: float, lost: float) -> tuple[int, int]:
+    """Newly covered and no longer covered persons, whole, adding up with the covered figures as every output shows
+    them: ``covered_persons(base) + newly - lost == covered_persons(plan)``.
+
+    Each flow starts at its nearest whole number; the one or two persons rounding leaves over move, one at a time,
+    onto whichever flow stays nearer its true value (never below zero, a flow of nobody only when the other cannot
+    move). ``base`` and ``plan`` are the covered persons of one threshold before and after; ``newly`` and ``lost``
+    the (fractional) persons whose coverage changed, so ``base + newly - lost == plan`` up to float error.
+    """
+    n, lost_n = round(float(newly)), round(float(lost))
+    for _ in range(8):  # the gap is at most 2 when the inputs add up; bounded in case they do not
+        gap = (n - lost_n) - (covered_persons(plan) - covered_persons(base))
+        if gap == 0:
+            break
+        step = 1 if gap > 0 else -1
+        moves = [(abs(n - step - newly) + (newly == 0), "n")] if n - step >= 0 else []
+        moves += [(abs(lost_n + step - lost) + (lost == 0), "l")] if lost_n + step >= 0 else []
+        if not moves:
+            break
+        if min(moves)[1] == "n":
+            n -= step
+        else:
+            lost_n += step
+    return n, lost_n
+
+
 def fmt_covered(value: Any, labels: Mapping[str, str]) -> str:
     """Persons covered (:func:`covered_persons`) with thousands separators; ``labels["na"]`` when missing."""
     if is_missing(value) or not math.isfinite(float(value)):

@@ -372,3 +372,35 @@ def test_comparison_report_with_distances_says_metres(cmp):
     page = comparison_report(metres, lang="en")
     assert "<td>300 m</td>" in page and "<td>1000 m</td>" in page and " min<" not in page
     assert "Communities and the 1000 m target" in page
+
+
+def test_person_flows_add_up_with_the_covered_figures_shown():
+    """Issue 15: '3,180 → 4,829, 2,500 newly covered, 852 no longer' did not add up (3,180 + 2,500 − 852 = 4,828):
+    each figure was rounded on its own. The flows now take the persons rounding leaves over."""
+    from carecircle.formats import covered_persons, person_flows
+
+    assert person_flows(3180.2569, 4829.0156, 2500.3085, 851.5498) == (2500, 851)  # the demo's 5 minutes
+    rng = np.random.default_rng(7)
+    for _ in range(5000):
+        base = rng.uniform(0, 5000) * rng.integers(0, 2)
+        newly, lost = (rng.uniform(0, 3000) * rng.integers(0, 2) for _ in range(2))
+        lost = min(lost, base)
+        plan = base + newly - lost
+        n, lo = person_flows(base, plan, newly, lost)
+        assert covered_persons(base) + n - lo == covered_persons(plan), (base, plan, newly, lost)
+        assert n >= 0 and lo >= 0 and abs(n - newly) < 2 and abs(lo - lost) < 2
+        assert (n == 0 or newly > 0 or lo == 0) and (lo == 0 or lost > 0 or n == 0)  # nobody stays nobody
+
+
+def test_the_comparison_tables_add_up(written, cmp):
+    from carecircle.commands import comparison_lines
+
+    lines = comparison_lines(cmp, lang="en")
+    for row in cmp.headline.to_dict("records"):
+        m = f"{row['minutes']:g} min"
+        line = next(x for x in lines if x.strip().startswith(m))
+        numbers = [int(v.replace(",", "")) for v in re.findall(r"\d[\d,]*(?=\s|$)", line.split("pp")[1])]
+        base, plan, newly, lost = numbers
+        assert base + newly - lost == plan, line
+        page = written[0]["report.html"].read_text(encoding="utf-8")
+        assert f"<td class=\"n\">{newly:,}</td><td class=\"n\">{lost:,}</td>" in page

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from carecircle.errors import InputError
-from carecircle.formats import fmt_covered, fmt_text, is_missing
+from carecircle.formats import fmt_covered, fmt_text, is_missing, person_flows
 from carecircle.outputs.export import write_all, write_csv, write_json
 from carecircle.outputs.i18n import (
     COMPARISON_HEADERS_ZH,
@@ -176,9 +176,9 @@ def comparison_report(cmp: Comparison, *, lang: str = "en", title: str | None = 
         base_t, plan_t = share_texts([r["share_base"], r["share_plan"]])
         change = (r["share_plan"] - r["share_base"]) * 100
         cls = "up" if change > 0.05 else "down" if change < -0.05 else ""
+        newly, lost = person_flows(r["covered_base"], r["covered_plan"], r["newly_covered"], r["no_longer_covered"])
         cells = [within(float(r["minutes"])), base_t, plan_t, C["pp"].format(v=change),
-                 f"{_persons(r['covered_base'])} → {_persons(r['covered_plan'])}", f"{r['newly_covered']:,.0f}",
-                 f"{r['no_longer_covered']:,.0f}"]
+                 f"{_persons(r['covered_base'])} → {_persons(r['covered_plan'])}", f"{newly:,}", f"{lost:,}"]
         attrs = [""] + [' class="n"'] * (len(cells) - 1)
         attrs[3] = f' class="n {cls}"'
         out.append("<tr>" + "".join(f"<td{a}>{e(c)}</td>" for a, c in zip(attrs, cells, strict=True))

@@ -18,7 +18,7 @@ from shapely.ops import unary_union
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
-from carecircle.formats import fmt_persons, fmt_share, is_missing
+from carecircle.formats import fmt_persons, fmt_share, is_missing, person_flows
 from carecircle.io.default_data import localised_note
 from carecircle.io.facility_types import type_label
 from carecircle.outputs.i18n import COMPARISON_MAP_LABELS, MAP_LABELS, in_language
@@ -306,9 +306,11 @@ def _compare_headline_box(cmp: Comparison, labels: Mapping[str, str]) -> str:
         lab = threshold_label(r["minutes"])
         change = r["share_change"]
         color = _UP if change > 1e-12 else (_DOWN if change < -1e-12 else "#555")
+        newly, lost = (0, 0) if is_missing(r["newly_covered"]) else person_flows(
+            r["covered_base"], r["covered_plan"], r["newly_covered"], r["no_longer_covered"])
         new = "" if is_missing(r["newly_covered"]) else (
-            f"<div style='font-size:11px;color:#555'>+{r['newly_covered']:,.0f} {html.escape(labels['headline_new'])}"
-            + (f"{labels['list_sep']}−{r['no_longer_covered']:,.0f} {html.escape(labels['headline_lost'])}"
+            f"<div style='font-size:11px;color:#555'>+{newly:,} {html.escape(labels['headline_new'])}"
+            + (f"{labels['list_sep']}−{lost:,} {html.escape(labels['headline_lost'])}"
                if r["no_longer_covered"] > 0 else "") + "</div>")
         cells.append(
             f"<tr><td>{html.escape(labels['minutes_unit'].format(m=lab))}</td>"
