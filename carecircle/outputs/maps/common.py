@@ -10,6 +10,7 @@ plain HTML.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import math
 import os
@@ -169,6 +170,18 @@ def base_map(location: list[float], title: str, tiles: str | None) -> folium.Map
     # branca writes the figure's title into <title> as it is: escaped here, so a title cannot close the element.
     m.get_root().title = html.escape(title, quote=True)
     return m
+
+
+def fit_on_load(m: folium.Map, bounds: list[list[float]]) -> None:
+    """Fit the map to ``bounds`` ([[south, west], [north, east]]) without the zoom animation (during which the
+    drawing is scaled by a transition and a screenshot or a first look catches it small), and again once the
+    page has laid out, in case the frame changed size meanwhile (a report's iframe, a slow start)."""
+    fit = folium.FitBounds(bounds)
+    fit.options["animate"] = False
+    fit.add_to(m)
+    m.get_root().html.add_child(html_element(
+        f"<script>window.addEventListener('load', function () {{ {m.get_name()}.invalidateSize();"
+        f" {m.get_name()}.fitBounds({json.dumps(bounds)}, {{animate: false}}); }});</script>"), name="carecircle_fit")
 
 
 def html_element(markup: str) -> folium.Element:
@@ -500,7 +513,8 @@ def add_facilities(
                    ("access_demand", labels["access_demand"], lambda v: fmt_persons(v, labels)),
                    ("access_supply_ratio", ratio[:1].upper() + ratio[1:],
                     lambda v: fmt_number(v, labels, 1))]
-    extra = {"_color": [type_colors.get(str(t), NO_DATA_COLOR) for t in column_or_missing(rows, "type")]}
+    extra = {"_color": [type_colors.get(str(t), NO_DATA_COLOR) for t in column_or_missing(rows, "type")],
+             "_mark": [1] * len(rows)}  # a marker community names keep clear of (coverage._label_script)
     slim, keys, aliases = popup_frame(rows, fields, extra)
     folium.GeoJson(
         slim,

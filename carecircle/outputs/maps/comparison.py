@@ -31,6 +31,7 @@ from carecircle.outputs.maps.common import (
     base_map,
     check_isochrones,
     facility_type_colors,
+    fit_on_load,
     fmt_minutes,
     html_element,
     left_column,
@@ -145,7 +146,7 @@ def comparison_map(
         root.html.add_child(html_element(note_box(note)), name="carecircle_note")
     root.html.add_child(html_element(_compare_legend_box(cmap, span, m_lab, type_colors, cmp, labels)),
                         name="carecircle_legend")
-    fmap.fit_bounds(bounds)
+    fit_on_load(fmap, bounds)
     return fmap
 
 

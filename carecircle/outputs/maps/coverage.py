@@ -37,6 +37,7 @@ from carecircle.outputs.maps.common import (
     column_or_missing,
     curve_svg,
     facility_type_colors,
+    fit_on_load,
     fmt_minutes,
     fmt_number,
     html_element,
@@ -222,7 +223,7 @@ def coverage_map(
     if access is not None:
         root.html.add_child(html_element(_access_switch_script(m, access["groups"], coverage_group)),
                             name="carecircle_access_switch")
-    m.fit_bounds(map_bounds(communities, facilities, demand, suggested))
+    fit_on_load(m, map_bounds(communities, facilities, demand, suggested))
     logger.info(
         "coverage map: %d communities, %d facilities, %d uncovered demand points, %d isochrone layers, "
         "%s suggested sites, curve %s (%s)",
@@ -319,18 +320,54 @@ def _add_communities(
     )
     layer.add_to(group)
     if labelled:
-        m.get_root().html.add_child(html_element(_label_script(layer.get_name())), name="carecircle_labels")
+        m.get_root().html.add_child(html_element(_label_script(layer.get_name(), m.get_name())),
+                                    name="carecircle_labels")
     return group
 
 
-def _label_script(layer: str) -> str:
+#: After the names are bound, and at every zoom: each name moves up or down from its community's centre (0, then
+#: ∓16, ∓28 px) to the first place clear of the facility and site markers (features with ``_mark``), or the place
+#: with fewest markers under it, as map.png places its names.
+_CLEAR_OF_MARKERS_JS = """
+  var map = %(map)s;
+  function clearOfMarkers() {
+    var marks = [];
+    map.eachLayer(function (l) {
+      if (!(l.feature && l.feature.properties._mark && l.getLatLng)) { return; }
+      var p = map.latLngToContainerPoint(l.getLatLng());
+      marks.push([p.x, p.y, l.getRadius ? l.getRadius() + 3 : 14]);
+    });
+    %(layer)s.eachLayer(function (l) {
+      var t = l.getTooltip && l.getTooltip(), el = t && t.getElement();
+      if (!el || !t.getLatLng()) { return; }
+      var at = map.latLngToContainerPoint(t.getLatLng()), w = el.offsetWidth, h = el.offsetHeight;
+      var now = L.point(t.options.offset || [0, 0]).y;  // the name is centred on its community, moved by dy
+      var x0 = at.x - w / 2, x1 = at.x + w / 2, y0 = at.y - h / 2, y1 = at.y + h / 2;
+      var best = 0, fewest = Infinity;
+      [0, -16, 16, -28, 28].forEach(function (dy) {
+        if (fewest === 0) { return; }
+        var hit = marks.filter(function (m) {
+          var cx = Math.max(x0, Math.min(m[0], x1)), cy = Math.max(y0 + dy, Math.min(m[1], y1 + dy));
+          return Math.hypot(cx - m[0], cy - m[1]) < m[2]; }).length;
+        if (hit < fewest) { fewest = hit; best = dy; }
+      });
+      if (best !== now) { t.options.offset = L.point(0, best); t.update(); }
+    });
+  }
+  clearOfMarkers();
+  map.on("zoomend overlayadd", clearOfMarkers);"""
+
+
+def _label_script(layer: str, map_name: str) -> str:
     """Each community's name written on the map: a permanent tooltip (plain haloed text, ``carecircle-label``)
-    at its centre, bound per community (a tooltip bound to the whole GeoJSON layer would be one label only)."""
+    at its centre, bound per community (a tooltip bound to the whole GeoJSON layer would be one label only), then
+    moved clear of the markers (:data:`_CLEAR_OF_MARKERS_JS`)."""
     return (
         "<script>window.addEventListener('load', function () {"
         f"{layer}.eachLayer(function (l) {{ var t = l.feature && l.feature.properties._label;"
         " if (t) { l.bindTooltip(t, {permanent: true, direction: 'center', interactive: false,"
         " className: 'carecircle-label'}); } });"
+        + _CLEAR_OF_MARKERS_JS % {"layer": layer, "map": map_name} +
         "});</script>"
     )
 
@@ -607,6 +644,7 @@ def _add_suggested(m: folium.Map, sites: gpd.GeoDataFrame, labels: Mapping[str, 
     names = [n if not is_missing(n) else i for n, i in zip(column_or_missing(sites, "name"), sites["_id"], strict=True)]
     extra = {
         "_html": [_site_icon_html(r) for r in ranks],
+        "_mark": [1] * len(sites),  # community names keep clear of it (_label_script)
         "_tip": [html.escape(f"{r}. {n if not is_missing(n) else ''}".strip()) for r, n in zip(ranks, names,
                                                                                                strict=True)],
     }
