@@ -399,7 +399,7 @@ def _per_1000(t, ctx: Context, *, supply: str, pop_column: str, minimum: float,
                        np.where(g["pop"] <= 0, ctx.say(f"no {people[0]} in this unit", f"本单元无{people[1]}"),
                                 ctx.say(f"{supply} not given for " + _int(g["unknown"]) + f" {what}",
                                         _int(g["unknown"]) + f" 个{what}缺少{COLUMN_ZH[supply]}")))
-        value = np.where(ratio.notna(), _dec(ratio.fillna(0)) + ctx.say(" per 1,000", " /千人"), "")
+        value = np.where(ratio.notna(), _dec(ratio.fillna(0)) + ctx.say(" per 1,000", "/千人"), "")
         return _frame(level, g.index, target=target_text, value=value, status=status,
                       shortfall=_texts(status, fail, why), value_num=ratio.to_numpy(), target_num=minimum)
 
