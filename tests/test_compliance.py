@@ -260,7 +260,7 @@ def test_qiqihar_2025():
     # 1,200 / 1,000 × 41 = 49.2 → 9.2 → 10 more (rounded up).
     assert row(table, "beds_per_1000") == ("fail", "33.3 per 1,000", "needs 10 beds more")
     zh = evaluate(load_profile("qiqihar-2025"), FakeFacts(communities(), fac, covered), lang="zh")
-    assert row(zh, "beds_per_1000")[1] == "33.3/千人"  # no stray space before the unit
+    assert row(zh, "beds_per_1000", unit="全部")[1] == "33.3/千人"  # no stray space before the unit
     # 新兴区: 30 beds for 1,000 elderly = 30.0, needs 41 → 11 more; 勃利县: 10 for 200 = 50.0 ≥ 41.
     assert row(table, "beds_per_1000", "district", "新兴区") == ("fail", "30.0 per 1,000", "needs 11 beds more")
     assert row(table, "beds_per_1000", "district", "勃利县")[:2] == ("pass", "50.0 per 1,000")
