@@ -25,6 +25,9 @@ done first), median of ``--repeat`` runs:
 - ``pyrosm`` (PBF): the PBF path up to 2026-12-01: ``OSM(path).get_network("all")``, ``walkable``, the pedestrian
   squares' outlines, ``network_from_lines``;
 - ``carecircle``: ``load_network(path)`` as the package does it now;
+- with ``--read-buildings``, the PBF files' building footprints instead: ``pyrosm-buildings``
+  (``OSM(path).get_buildings()``, the path up to 2026-12-01) against ``carecircle-buildings`` (``osm_buildings``,
+  libosmium); their numbers of footprints and total areas must be equal;
 (carecircle reads PBF with libosmium, pyosmium, since 2026-12-01: the former ``osmium`` prototype reader is it.)
 
 Every reader's network is compared with the reference's (osmnx for XML, pyrosm for PBF): node coordinates,
@@ -219,7 +222,21 @@ def read_carecircle(path: Path):
     return load_network(path)
 
 
-READERS = {"osmnx": read_osmnx, "pyrosm": read_pyrosm, "carecircle": read_carecircle}
+def read_pyrosm_buildings(path: Path):
+    """The buildings' PBF path up to 2026-12-01: ``OSM(path).get_buildings()``."""
+    from pyrosm import OSM
+
+    return OSM(str(path)).get_buildings()
+
+
+def read_carecircle_buildings(path: Path):
+    from carecircle.core.demand import osm_buildings
+
+    return osm_buildings(path)  # no network read before: no cache
+
+
+READERS = {"osmnx": read_osmnx, "pyrosm": read_pyrosm, "carecircle": read_carecircle,
+           "pyrosm-buildings": read_pyrosm_buildings, "carecircle-buildings": read_carecircle_buildings}
 
 
 def _rss_mb() -> float:
@@ -232,14 +249,21 @@ def _child(reader: str, path: Path, out: Path) -> None:
 
     if reader == "osmnx":
         import osmnx  # noqa: F401
-    elif reader == "pyrosm":
+    elif reader.startswith("pyrosm"):
         import pyrosm  # noqa: F401
-    if reader == "carecircle" and path.name.lower().endswith(".pbf"):
+    if reader.startswith("carecircle") and path.name.lower().endswith(".pbf"):
         import osmium  # noqa: F401
     before = _rss_mb()
     t0 = time.perf_counter()
     net = READERS[reader](path)
     seconds = time.perf_counter() - t0
+    if reader.endswith("-buildings"):  # footprints: their number and total area (degrees²) are compared
+        polygonal = net.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        count, area = int(polygonal.sum()), float(net.geometry.values[polygonal].area.sum())
+        np.savez(out, count=count, area=area)
+        print(json.dumps({"seconds": seconds, "rss_before_mb": before, "peak_rss_mb": _rss_mb(),
+                          "nodes": count, "edges": 0, "crs": "EPSG:4326"}))
+        return
     np.savez(out, node_xy=net.node_xy, edge_u=net.edge_u, edge_v=net.edge_v, crs=np.array(net.crs))
     print(json.dumps({"seconds": seconds, "rss_before_mb": before, "peak_rss_mb": _rss_mb(),
                       "nodes": net.n_nodes, "edges": net.n_edges, "crs": net.crs}))
@@ -256,6 +280,8 @@ def _run(reader: str, path: Path, out: Path) -> dict:
 
 def _equal(a: Path, b: Path) -> bool:
     with np.load(a) as x, np.load(b) as y:
+        if "count" in x:  # buildings: the same number of footprints, the same total area
+            return int(x["count"]) == int(y["count"]) and bool(np.isclose(x["area"], y["area"], rtol=1e-12, atol=0))
         return (str(x["crs"]) == str(y["crs"]) and np.array_equal(x["node_xy"], y["node_xy"])
                 and np.array_equal(x["edge_u"], y["edge_u"]) and np.array_equal(x["edge_v"], y["edge_v"]))
 
@@ -273,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--readers", nargs="*", default=None, help="subset of readers to run")
     ap.add_argument("--only", nargs="*", default=None, help="subset of files (guixi helsinki grid_xml grid_pbf)")
+    ap.add_argument("--read-buildings", action="store_true",
+                    help="time the building footprints of the PBF files (pyrosm's get_buildings against carecircle's "
+                         "libosmium reader) instead of the network")
     ap.add_argument("--reuse-reference", action="store_true",
                     help="do not rerun the reference reader when its arrays are already in --workdir")
     args = ap.parse_args(argv)
@@ -315,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     for label, path, kind in files:
         reference = "osmnx" if kind == "xml" else "pyrosm"
         readers = [reference, "carecircle"]
+        if args.read_buildings:
+            if kind != "pbf":
+                continue
+            reference, readers = "pyrosm-buildings", ["pyrosm-buildings", "carecircle-buildings"]
         if args.readers:
             readers = [r for r in readers if r in args.readers or r == reference]
         ref_out = work / f"{label}-{reference}.npz"
@@ -336,9 +369,11 @@ def main(argv: list[str] | None = None) -> int:
                    "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
                    "equal": "reference" if reader == reference else _equal(out, ref_out)}
             rows.append(row)
-            print(f"{label:9s} {row['size_mb']:7.2f} MB {reader:10s} {row['nodes']:>9,} nodes {row['edges']:>9,} "
-                  f"segments {row['seconds']:8.2f} s  RSS {row['rss_before_mb']:6.0f} -> {row['peak_rss_mb']:6.0f} MB"
-                  f"  equal: {row['equal']}  (load {os.getloadavg()[0]:.2f})", flush=True)
+            counted = (f"{row['nodes']:>9,} buildings" if args.read_buildings
+                       else f"{row['nodes']:>9,} nodes {row['edges']:>9,} segments")
+            print(f"{label:9s} {row['size_mb']:7.2f} MB {reader:10s} {counted} {row['seconds']:8.2f} s  RSS "
+                  f"{row['rss_before_mb']:6.0f} -> {row['peak_rss_mb']:6.0f} MB  equal: {row['equal']}  "
+                  f"(load {os.getloadavg()[0]:.2f})", flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} at end; files in {work}")
     return 0
 

@@ -37,6 +37,7 @@ import pyproj
 import shapely
 
 from carecircle.core.network import WalkNetwork, cache_file, file_key, network_cache_dir, save_npz
+from carecircle.core.osm_buildings import read_pbf_buildings
 from carecircle.errors import InputError, NetworkError
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ FAR_BEYOND_NETWORK_M = 5_000.0
 MAX_SHARE_BEYOND = 0.5
 
 #: Bumped whenever the buildings reader or their cached form changes, so that old cache entries are not reused.
-BUILDINGS_CACHE_VERSION = 1
+BUILDINGS_CACHE_VERSION = 2
 
 #: ``building`` tag values that are not homes (others, including ``yes``, count as possibly residential).
 NON_RESIDENTIAL = frozenset({
@@ -211,7 +212,8 @@ def _on_nodes(polys: gpd.GeoDataFrame, network: WalkNetwork, todo: np.ndarray):
 
 
 def osm_buildings(path: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None) -> gpd.GeoDataFrame:
-    """Building footprints from a local OSM file (``.osm.pbf`` with pyrosm, OSM XML with osmnx).
+    """Building footprints from a local OSM file (``.osm.pbf`` with libosmium, :mod:`carecircle.core.osm_buildings`;
+    OSM XML with osmnx).
 
     Returns an empty GeoDataFrame when the file holds no buildings (the ``nodes`` estimate is used then).
 
@@ -249,16 +251,14 @@ def _read_buildings(path: Path) -> gpd.GeoDataFrame:
     name = path.name.lower()
     try:
         if name.endswith(".pbf"):
-            from pyrosm import OSM  # lazy: heavy OSM reader, only for local files
-
-            gdf = OSM(str(path)).get_buildings()
+            gdf = read_pbf_buildings(path)
         elif name.endswith((".osm", ".osm.bz2", ".xml", ".xml.bz2")):
             import osmnx as ox  # lazy: heavy OSM reader, only for local files
 
             gdf = ox.features_from_xml(path, tags={"building": True})
         else:
             return _no_buildings()
-    except (ValueError, KeyError) as exc:  # "no matching features" in osmnx, empty results in pyrosm
+    except (ValueError, KeyError) as exc:  # "no matching features" in osmnx
         log.info("demand: no buildings read from %s (%s)", path.name, exc)
         return _no_buildings()
     except Exception as exc:  # a broken file is the network reader's business; say so once here

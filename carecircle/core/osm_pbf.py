@@ -62,8 +62,9 @@ class PbfWays:
     n_cut_ways: int
 
 
-class _Lines:
-    """Way coordinates gathered as WKB hex strings, decoded to one coordinate array in batches."""
+class WkbLines:
+    """Way coordinates gathered as WKB hex strings, decoded to one coordinate array in batches (hex to bytes
+    for a whole batch at once, the doubles read with numpy); one entry per call of :meth:`add` / :meth:`add_coords`."""
 
     def __init__(self) -> None:
         self.pending: list[str] = []
@@ -113,7 +114,7 @@ def read_pbf(path: Path, progress=None) -> PbfWays:
     processor = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
                  .with_locations()  # every node's location kept by libosmium, for the ways' geometries
                  .with_filter(osmium.filter.KeyFilter(*_KEYS)))
-    walk_lines, barrier_lines = _Lines(), _Lines()
+    walk_lines, barrier_lines = WkbLines(), WkbLines()
     tag_keys: list[tuple] = []  # per highway way, in file order
     way_kinds: list[int] = []
     way_steps: list[float] = []
@@ -172,7 +173,7 @@ def read_pbf(path: Path, progress=None) -> PbfWays:
     )
 
 
-def _geometry(way, factory, lines: _Lines, errors: tuple[type[Exception], ...]) -> int:
+def _geometry(way, factory, lines: WkbLines, errors: tuple[type[Exception], ...]) -> int:
     """Add a way's line to ``lines``; the number of lines added (a way whose nodes are not all in the file is
     cut at the missing ones, as a clipped extract leaves it; pieces of one vertex are dropped)."""
     try:
