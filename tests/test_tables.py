@@ -77,6 +77,8 @@ def test_workbook_holds_no_geometry_formats_cells_and_speaks_the_language(demo_z
     persons = head.index("15分钟内覆盖人口" if lang == "zh" else "covered_15") + 1
     assert {sheet.cell(r, share).number_format for r in range(2, sheet.max_row + 1)} == {"0.0%"}
     assert {sheet.cell(r, persons).number_format for r in range(2, sheet.max_row + 1)} == {"#,##0"}
+    area = head.index("住宅建筑面积(m²)" if lang == "zh" else "residential_floor_area_m2") + 1
+    assert {sheet.cell(r, area).number_format for r in range(2, sheet.max_row + 1)} == {"#,##0"}  # 179,917
     values = {c.value for row in sheet.iter_rows(min_row=2) for c in row}
     if lang == "zh":
         assert not values & {"existing", "new", "TRUE", "FALSE"} and not any(isinstance(v, bool) for v in values)

@@ -79,6 +79,8 @@ _SHARE_COLUMN = re.compile(r"^(share(_.*)?|share_after|population_share|access_s
 _PERSONS_COLUMN = re.compile(r"^((un)?covered|served)(_[0-9.]+m?)?(_before)?$|^(elderly|children|population|"
                              r"pop_total|pop_60plus|pop_0_3|households|gain|access_demand|covered_before|"
                              r"covered_after|access_below)$")
+#: Floor areas (m²), shown with thousands separators like persons (the cells keep their exact values).
+_AREA_COLUMN = re.compile(r"^(residential_)?floor_area_m2$")
 #: Covered persons rounded down and uncovered ones up (a person partly covered is not counted), as the console and
 #: the report show them (:mod:`carecircle.formats`): the workbook's cells hold those whole numbers.
 _WHOLE_PERSONS = {"covered": covered_persons, "uncovered": uncovered_persons}
@@ -202,7 +204,8 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: Path, *, lang: str) ->
 
     A sheet holds no geometry (points give ``lon``/``lat`` instead), no text column repeating an earlier one,
     shares formatted as percentages and persons as whole numbers (covered persons rounded down and uncovered ones
-    up, as the console and the report count them; other values stay exact); in Chinese, yes/no cells read 是/否.
+    up, as the console and the report count them; other values stay exact), floor areas with thousands separators;
+    in Chinese, yes/no cells read 是/否.
     """
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for key, df in tables.items():
@@ -219,7 +222,7 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: Path, *, lang: str) ->
                 out[HEADERS_ZH["type"]] = type_names.where(type_names.notna(), out[HEADERS_ZH["type"]]).to_numpy()
             keep = _distinct_columns(out, yes_no=[is_yes_no(frame[c]) for c in frame.columns])
             formats = [_PERCENT if _SHARE_COLUMN.match(str(c)) else _WHOLE if _PERSONS_COLUMN.match(str(c))
-                       else "0.0" if c in ("snap_m", "time_min") else None
+                       or _AREA_COLUMN.match(str(c)) else "0.0" if c in ("snap_m", "time_min") else None
                        for c, k in zip(frame.columns, keep, strict=True) if k]
             out = out.loc[:, keep]
             for c, name in zip(out.columns, frame.columns[keep], strict=True):  # whole persons, as shown elsewhere
