@@ -109,3 +109,27 @@ def assert_map_rendered(driver, *, overlays: int) -> dict:
     assert state["paths"] > 0, "no shape drawn"
     assert severe_console_errors(driver) == []
     return state
+
+
+#: Community names with a facility or site marker under them: [name, marker x, y] (an empty list when clear).
+_COVERED_NAMES_JS = """
+const frame = document.querySelector('.leaflet-container').getBoundingClientRect();
+const out = [];
+const map = Object.values(window).find(v => v instanceof L.Map);
+const points = [];
+map.eachLayer(l => { if (l.feature && l.feature.properties._mark && l.getLatLng) {
+    const p = map.latLngToContainerPoint(l.getLatLng());
+    points.push([p.x, p.y, l.getRadius ? l.getRadius() : 11]); } });
+document.querySelectorAll('.leaflet-tooltip.carecircle-label').forEach(el => {
+    const r = el.getBoundingClientRect();
+    points.forEach(([x, y, radius]) => {
+        const cx = Math.max(r.left - frame.left, Math.min(x, r.right - frame.left));
+        const cy = Math.max(r.top - frame.top, Math.min(y, r.bottom - frame.top));
+        if (Math.hypot(cx - x, cy - y) < radius) { out.push([el.textContent, x, y]); } }); });
+return out;
+"""
+
+
+def names_under_markers(driver) -> list:
+    """Community names on the open map that a facility, site or changed-facility marker covers: [name, x, y]."""
+    return driver.execute_script(_COVERED_NAMES_JS)

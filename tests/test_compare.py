@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from browser import assert_map_rendered, open_browser
+from browser import assert_map_rendered, names_under_markers, open_browser
 
 from carecircle.errors import InputError, OutputError
 from carecircle.outputs.comparison import COMPARISON_FILES, write_comparison
@@ -185,7 +185,7 @@ def test_map_shows_where_coverage_changes(cmp):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_comparison_map_opens_in_headless_chromium(written, tmp_path, lang):
+def test_comparison_map_opens_in_headless_chromium(written, cmp, tmp_path, lang):
     path = written[0 if lang == "en" else 1]["map.html"]
     driver = open_browser(tmp_path)
     try:
@@ -209,6 +209,11 @@ def test_comparison_map_opens_in_headless_chromium(written, tmp_path, lang):
         assert names[0] == ("Change in coverage (10 min)" if lang == "en" else "覆盖率变化（10分钟）")
         # change, two walks, newly covered at 5 and 10 min (none at 15), the lost ones, facilities, added, removed
         assert len(names) == 9 and names[1:3] == [f"{study}{sep}{walk}" for study in ("baseline", "plan")]
+        # community names on the map, in the map's language, none under a facility marker (added ones are large)
+        shown = sorted(e.text for e in driver.find_elements("css selector", ".leaflet-tooltip.carecircle-label"))
+        com = cmp.plan.coverage.communities
+        assert shown == sorted(com["name_en"] if lang == "en" else com["name"])
+        assert names_under_markers(driver) == []
     finally:
         driver.quit()
 

@@ -17,7 +17,7 @@ import types
 
 import numpy as np
 import pytest
-from browser import open_browser
+from browser import names_under_markers, open_browser
 from shapely.geometry import shape
 
 from carecircle.outputs.maps import coverage_map, map_document
@@ -133,25 +133,6 @@ def test_share_scale_separates_the_range_around_the_target():
     assert share_color(1.0, None).startswith("#")  # no target: the plain scale
 
 
-#: Community names with a facility or site marker under them: [name, marker x, y] (an empty list when clear).
-_COVERED_NAMES_JS = """
-const frame = document.querySelector('.leaflet-container').getBoundingClientRect();
-const out = [];
-const map = Object.values(window).find(v => v instanceof L.Map);
-const points = [];
-map.eachLayer(l => { if (l.feature && l.feature.properties._mark && l.getLatLng) {
-    const p = map.latLngToContainerPoint(l.getLatLng());
-    points.push([p.x, p.y, l.getRadius ? l.getRadius() : 12]); } });
-document.querySelectorAll('.leaflet-tooltip.carecircle-label').forEach(el => {
-    const r = el.getBoundingClientRect();
-    points.forEach(([x, y, radius]) => {
-        const cx = Math.max(r.left - frame.left, Math.min(x, r.right - frame.left));
-        const cy = Math.max(r.top - frame.top, Math.min(y, r.bottom - frame.top));
-        if (Math.hypot(cx - x, cy - y) < radius) { out.push([el.textContent, x, y]); } }); });
-return out;
-"""
-
-
 @pytest.mark.browser
 def test_map_labels_scale_bar_and_focus(study, tmp_path):
     path = tmp_path / "map.html"
@@ -177,7 +158,7 @@ def test_map_labels_scale_bar_and_focus(study, tmp_path):
             const h = Math.max(...rs.map(r => r.bottom)) - Math.min(...rs.map(r => r.top));
             return Math.max(w / frame.width, h / frame.height);""")
         assert fill >= 0.83, fill  # 2^-0.25 = 0.84 at worst
-        assert driver.execute_script(_COVERED_NAMES_JS) == []  # no facility marker under a community's name
+        assert names_under_markers(driver) == []  # no facility marker under a community's name
         rects = driver.execute_script(
             "return ['.leaflet-control-scale', '.carecircle-note'].map(s => {"
             "const r = document.querySelector(s).getBoundingClientRect();"

@@ -24,6 +24,7 @@ from carecircle.io.facility_types import type_label
 from carecircle.outputs.i18n import COMPARISON_MAP_LABELS, MAP_LABELS, in_language
 from carecircle.outputs.maps.common import (
     BOX_CSS,
+    MAX_LABELS,
     NO_DATA_COLOR,
     PANEL_CSS,
     add_facilities,
@@ -34,6 +35,7 @@ from carecircle.outputs.maps.common import (
     fit_on_load,
     fmt_minutes,
     html_element,
+    label_script,
     left_column,
     map_bounds,
     note_box,
@@ -188,6 +190,9 @@ def _add_change_communities(
     group = add_layer(fmap, labels["change_layer"].format(m=lab))
     if communities.empty or not len(cmp.communities):
         return
+    if labels["_lang"] == "en" and "name_en" in communities:  # English names where the communities give them
+        communities = communities.assign(name=communities["name_en"].where(communities["name_en"].notna(),
+                                                                            communities.get("name")))
     table = cmp.communities.set_index("community_id")
     ids = communities["community_id"].astype(str)
     rows = communities.assign(
@@ -206,16 +211,22 @@ def _add_change_communities(
     ]
     extra = {"_fill": [NO_DATA_COLOR if not np.isfinite(c) else
                        cmap.rgb_hex_str(float(np.clip(c, cmap.vmin, cmap.vmax))) for c in change]}
+    labelled = len(rows) <= MAX_LABELS  # names written on the map, as on the coverage map and map.png
+    if labelled:
+        extra["_label"] = [popup_text(v, labels) if not is_missing(v) else "" for v in rows["name"]]
     slim, keys, aliases = popup_frame(rows, fields, extra)
-    folium.GeoJson(
+    layer = folium.GeoJson(
         slim,
         style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#555555", "weight": 1,
                                   "fillOpacity": 0.55},
         highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
-        tooltip=folium.GeoJsonTooltip(fields=[keys[0]], labels=False),
+        tooltip=None if labelled else folium.GeoJsonTooltip(fields=[keys[0]], labels=False),
         control=False,
     ).add_to(group)
+    if labelled:
+        fmap.get_root().html.add_child(html_element(label_script(layer.get_name(), fmap.get_name())),
+                                       name="carecircle_labels")
 
 
 def _add_scenario_isochrone(fmap: folium.Map, isochrones: gpd.GeoDataFrame | None, minutes: float, name: str,
@@ -280,7 +291,7 @@ def _add_changed_facilities(fmap: folium.Map, rows: gpd.GeoDataFrame, name: str,
         ("name", labels["name"], lambda v: popup_text(v, labels)),
         ("_type", labels["type"], lambda v: popup_text(v, labels)),
         ("details", labels["details"], lambda v: popup_text(v, labels) if v else ""),
-    ], {"_html": [_symbol_html(symbol, color)] * len(rows)})
+    ], {"_html": [_symbol_html(symbol, color)] * len(rows), "_mark": [1] * len(rows)})  # names keep clear
     icon = folium.DivIcon(class_name=f"carecircle-{name.split()[0].lower()}-facility", icon_size=(22, 22),
                           icon_anchor=(11, 11))
     folium.GeoJson(

@@ -27,6 +27,7 @@ from carecircle.outputs.i18n import ACCESS_TERMS, DEFAULT_MAP_TITLE, MAP_LABELS,
 from carecircle.outputs.maps.common import (
     BELOW_TARGET_COLOR,
     BOX_CSS,
+    MAX_LABELS,
     NO_DATA_COLOR,
     PANEL_CSS,
     add_facilities,
@@ -41,6 +42,7 @@ from carecircle.outputs.maps.common import (
     fmt_minutes,
     fmt_number,
     html_element,
+    label_script,
     left_column,
     map_bounds,
     note_box,
@@ -58,8 +60,6 @@ logger = logging.getLogger(__name__)
 
 _UNCOVERED_COLOR = "#7b3294"
 _NEWLY_COVERED_COLOR = "#1a9850"
-# Community names are written on the map up to this many communities (beyond, they would hide one another).
-_MAX_LABELS = 120
 # Suggested sites: a near-black numbered square with an amber ring, a colour no facility type uses.
 _SUGGESTED_FILL = "#1a1a1a"
 _SUGGESTED_RING = "#ffb000"
@@ -297,7 +297,7 @@ def _add_communities(
         "_fill": [NO_DATA_COLOR if pd.isna(s) else share_color(s, target_share) for s in shares],
         "_dash": ["6 4" if b else None for b in below],
     }
-    labelled = len(communities) <= _MAX_LABELS
+    labelled = len(communities) <= MAX_LABELS
     if labelled:
         extra["_label"] = [popup_text(v, labels) if not is_missing(v) else "" for v in
                            column_or_missing(communities, "name")]
@@ -320,56 +320,9 @@ def _add_communities(
     )
     layer.add_to(group)
     if labelled:
-        m.get_root().html.add_child(html_element(_label_script(layer.get_name(), m.get_name())),
+        m.get_root().html.add_child(html_element(label_script(layer.get_name(), m.get_name())),
                                     name="carecircle_labels")
     return group
-
-
-#: After the names are bound, and at every zoom: each name moves up or down from its community's centre (0, then
-#: ∓16, ∓28 px) to the first place clear of the facility and site markers (features with ``_mark``), or the place
-#: with fewest markers under it, as map.png places its names.
-_CLEAR_OF_MARKERS_JS = """
-  var map = %(map)s;
-  function clearOfMarkers() {
-    var marks = [];
-    map.eachLayer(function (l) {
-      if (!(l.feature && l.feature.properties._mark && l.getLatLng)) { return; }
-      var p = map.latLngToContainerPoint(l.getLatLng());
-      marks.push([p.x, p.y, l.getRadius ? l.getRadius() + 3 : 14]);
-    });
-    %(layer)s.eachLayer(function (l) {
-      var t = l.getTooltip && l.getTooltip(), el = t && t.getElement();
-      if (!el || !t.getLatLng()) { return; }
-      var at = map.latLngToContainerPoint(t.getLatLng()), w = el.offsetWidth, h = el.offsetHeight;
-      var now = L.point(t.options.offset || [0, 0]).y;  // the name is centred on its community, moved by dy
-      var x0 = at.x - w / 2, x1 = at.x + w / 2, y0 = at.y - h / 2, y1 = at.y + h / 2;
-      var best = 0, fewest = Infinity;
-      [0, -16, 16, -28, 28].forEach(function (dy) {
-        if (fewest === 0) { return; }
-        var hit = marks.filter(function (m) {
-          var cx = Math.max(x0, Math.min(m[0], x1)), cy = Math.max(y0 + dy, Math.min(m[1], y1 + dy));
-          return Math.hypot(cx - m[0], cy - m[1]) < m[2]; }).length;
-        if (hit < fewest) { fewest = hit; best = dy; }
-      });
-      if (best !== now) { t.options.offset = L.point(0, best); t.update(); }
-    });
-  }
-  clearOfMarkers();
-  map.on("zoomend overlayadd", clearOfMarkers);"""
-
-
-def _label_script(layer: str, map_name: str) -> str:
-    """Each community's name written on the map: a permanent tooltip (plain haloed text, ``carecircle-label``)
-    at its centre, bound per community (a tooltip bound to the whole GeoJSON layer would be one label only), then
-    moved clear of the markers (:data:`_CLEAR_OF_MARKERS_JS`)."""
-    return (
-        "<script>window.addEventListener('load', function () {"
-        f"{layer}.eachLayer(function (l) {{ var t = l.feature && l.feature.properties._label;"
-        " if (t) { l.bindTooltip(t, {permanent: true, direction: 'center', interactive: false,"
-        " className: 'carecircle-label'}); } });"
-        + _CLEAR_OF_MARKERS_JS % {"layer": layer, "map": map_name} +
-        "});</script>"
-    )
 
 
 def _capital(text: str) -> str:
@@ -644,7 +597,7 @@ def _add_suggested(m: folium.Map, sites: gpd.GeoDataFrame, labels: Mapping[str, 
     names = [n if not is_missing(n) else i for n, i in zip(column_or_missing(sites, "name"), sites["_id"], strict=True)]
     extra = {
         "_html": [_site_icon_html(r) for r in ranks],
-        "_mark": [1] * len(sites),  # community names keep clear of it (_label_script)
+        "_mark": [1] * len(sites),  # community names keep clear of it (common.label_script)
         "_tip": [html.escape(f"{r}. {n if not is_missing(n) else ''}".strip()) for r, n in zip(ranks, names,
                                                                                                strict=True)],
     }
