@@ -24,7 +24,6 @@ from carecircle.io.facility_types import type_label
 from carecircle.outputs.i18n import COMPARISON_MAP_LABELS, MAP_LABELS, in_language
 from carecircle.outputs.maps.common import (
     BOX_CSS,
-    MAX_LABELS,
     NO_DATA_COLOR,
     PANEL_CSS,
     add_facilities,
@@ -32,10 +31,8 @@ from carecircle.outputs.maps.common import (
     base_map,
     check_isochrones,
     facility_type_colors,
-    fit_on_load,
     fmt_minutes,
     html_element,
-    label_script,
     left_column,
     map_bounds,
     note_box,
@@ -45,6 +42,7 @@ from carecircle.outputs.maps.common import (
     title_box,
     to_wgs84,
 )
+from carecircle.outputs.maps.view import MAX_LABELS, fit_on_load, label_script
 from carecircle.plan.compare import Comparison
 
 _UP, _DOWN, _FLAT = "#1a9850", "#d73027", "#f7f7f7"

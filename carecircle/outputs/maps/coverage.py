@@ -27,7 +27,6 @@ from carecircle.outputs.i18n import ACCESS_TERMS, DEFAULT_MAP_TITLE, MAP_LABELS,
 from carecircle.outputs.maps.common import (
     BELOW_TARGET_COLOR,
     BOX_CSS,
-    MAX_LABELS,
     NO_DATA_COLOR,
     PANEL_CSS,
     add_facilities,
@@ -38,11 +37,9 @@ from carecircle.outputs.maps.common import (
     column_or_missing,
     curve_svg,
     facility_type_colors,
-    fit_on_load,
     fmt_minutes,
     fmt_number,
     html_element,
-    label_script,
     left_column,
     map_bounds,
     note_box,
@@ -54,6 +51,7 @@ from carecircle.outputs.maps.common import (
     title_box,
     to_wgs84,
 )
+from carecircle.outputs.maps.view import MAX_LABELS, fit_on_load, label_script
 from carecircle.outputs.maps.walking import add_walking_layer, walking_legend
 
 logger = logging.getLogger(__name__)
