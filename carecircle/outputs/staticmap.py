@@ -302,15 +302,7 @@ def static_map_figure(
         handles.append(Line2D([], [], color=_SITE_ISO_COLOR, linewidth=1.4, linestyle="--",
                               label=labels["site_iso"].format(m=threshold_label(minutes))))
     handles += _draw_elderly(ax, uncovered, newly, cov, labels, threshold_label(minutes), suggestion is not None)
-    if len(facilities):
-        types = facilities["type"].astype(str) if "type" in facilities else pd.Series("unspecified",
-                                                                                    index=facilities.index)
-        for code, color in type_colors(types).items():
-            rows = facilities[(types == code).to_numpy()]
-            ax.scatter(rows.geometry.x, rows.geometry.y, s=52, color=color, edgecolors="white", linewidths=1.4,
-                       zorder=5)
-            handles.append(Line2D([], [], marker="o", linestyle="", markersize=7.5, markerfacecolor=color,
-                                  markeredgecolor="white", label=type_name(code, lang)))
+    handles += draw_facility_types(ax, facilities, lang)
     if sites is not None and len(sites):
         ranks = pd.to_numeric(sites["rank"], errors="coerce") if "rank" in sites else pd.Series(
             np.arange(1, len(sites) + 1), index=sites.index)
@@ -410,6 +402,23 @@ def _warn_no_cjk() -> None:
                        "list and the system's fonts; e.g. apt-get install fonts-wqy-zenhei, or Noto Sans CJK); "
                        "drawing the PNG map with English labels.")
         _warned_no_cjk = True
+
+
+def draw_facility_types(ax: Any, facilities: gpd.GeoDataFrame, lang: str) -> list:
+    """The facilities as dots coloured by type (the interactive map's colours), and a legend entry per type."""
+    from matplotlib.lines import Line2D  # lazy: matplotlib is heavy and only the PNG needs it
+
+    if not len(facilities):
+        return []
+    types = facilities["type"].astype(str) if "type" in facilities else pd.Series("unspecified",
+                                                                                index=facilities.index)
+    handles = []
+    for code, color in type_colors(types).items():
+        rows = facilities[(types == code).to_numpy()]
+        ax.scatter(rows.geometry.x, rows.geometry.y, s=52, color=color, edgecolors="white", linewidths=1.4, zorder=5)
+        handles.append(Line2D([], [], marker="o", linestyle="", markersize=7.5, markerfacecolor=color,
+                              markeredgecolor="white", label=type_name(code, lang)))
+    return handles
 
 
 def type_name(code: str, lang: str) -> str:

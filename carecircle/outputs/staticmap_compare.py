@@ -33,7 +33,6 @@ from carecircle.outputs.mapdraw import (
     scale_bar,
     view_bounds,
 )
-from carecircle.outputs.maps import type_colors
 from carecircle.outputs.maps.comparison import (
     CHANGE_COLORS,
     FACILITY_CHANGES,
@@ -45,6 +44,7 @@ from carecircle.outputs.maps.comparison import (
 from carecircle.outputs.staticmap import (
     cjk_font,
     community_names,
+    draw_facility_types,
     label_communities,
     map_font,
     map_language,
@@ -53,7 +53,6 @@ from carecircle.outputs.staticmap import (
     metric_crs,
     percents,
     project,
-    type_name,
     wrap_label,
 )
 
@@ -181,15 +180,7 @@ def comparison_map_figure(cmp: Comparison, *, lang: str = "en", title: str | Non
                    alpha=0.9, zorder=4, gid=gid)
         handles.append(Line2D([], [], marker="o", linestyle="", markersize=5.5, markerfacecolor=color,
                               markeredgecolor="white", label=labels[key].format(m=lab)))
-    if len(unchanged):
-        types = unchanged["type"].astype(str) if "type" in unchanged else pd.Series("unspecified",
-                                                                                  index=unchanged.index)
-        for code, color in type_colors(types).items():
-            rows = unchanged[(types == code).to_numpy()]
-            ax.scatter(rows.geometry.x, rows.geometry.y, s=52, color=color, edgecolors="white", linewidths=1.4,
-                       zorder=5)
-            handles.append(Line2D([], [], marker="o", linestyle="", markersize=7.5, markerfacecolor=color,
-                                  markeredgecolor="white", label=type_name(code, lang)))
+    handles += draw_facility_types(ax, unchanged, lang)
     for change_kind, color, symbol in FACILITY_CHANGES:
         rows = changes[(changes["change"] == change_kind).to_numpy()] if "change" in changes else changes.iloc[:0]
         if not len(rows):
