@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from reference import reference_distances
 from scipy.sparse.csgraph import dijkstra
 
-from carecircle.core.isochrones import isochrones, reachable_pieces, strokes
+from carecircle.core.isochrones import _apart_groups, isochrones, reachable_pieces, strokes
 from carecircle.core.network import network_from_lines
 from carecircle.core.travel import point_graph, snap_points
 from carecircle.errors import InputError, SnapError
@@ -203,3 +203,36 @@ def test_same_shape_as_the_union_of_every_piece_buffered(seed, n_fac, minutes):
     expected = shapely.union_all(shapely.buffer(shapely.linestrings(pieces), 40.0, quad_segs=4))
     assert got.symmetric_difference(expected).area <= 5e-4 * expected.area
     assert shapely.hausdorff_distance(got, expected) <= 1.5 + 1e-6  # the WGS-84 round trip included
+
+
+@pytest.mark.parametrize("minutes", [4.0, 7.0])
+def test_far_apart_facilities_drawn_in_groups_give_the_shape_drawn_at_once(minutes):
+    """A merged layer is drawn in groups of facilities too far apart for their areas to meet (on the thread pool)
+    and put together: the same shape as one union of every reachable stroke."""
+    net = random_network(3, nx=40, ny=36)
+    xy = np.array([at(300, 300), at(450, 350), at(3400, 300), at(3500, 3000), at(300, 3100)])
+    got = projected(isochrones(net, facilities_gdf(xy), thresholds_min=[minutes], per_facility=False,
+                               simplify_m=0.0), minutes)
+    graph = point_graph(net, xy, snap_points(net, xy))
+    dist, _, origin = dijkstra(graph.csr, indices=graph.point_node, min_only=True, return_predecessors=True)
+    reach = minutes * 60.0
+    assert len(_apart_groups(graph, dist, origin, reach, 2 * (reach + 40) + 1, 8)) >= 3
+    pieces = reachable_pieces(graph.node_xy, graph.edge_u, graph.edge_v, graph.edge_w, dist, reach)
+    pieces = pieces[np.hypot(*(pieces[:, 1] - pieces[:, 0]).T) > 1e-6]
+    expected = shapely.union_all(shapely.buffer(strokes(pieces), 40.0, quad_segs=4))
+    assert shapely.get_num_geometries(got) == shapely.get_num_geometries(expected) >= 3
+    assert got.symmetric_difference(expected).area <= 1e-9 * expected.area
+    assert shapely.hausdorff_distance(got, expected) <= 1e-3  # the WGS-84 round trip
+    assert got.is_valid
+
+
+def test_areas_that_meet_only_across_the_buffer_are_drawn_together():
+    """Two parallel streets 60 m apart, joined 1.5 km away: their 40 m bands overlap, so the two facilities are
+    drawn in one group and their band is one polygon (drawn apart, they would overlap: an invalid layer)."""
+    lines = [[at(0, 0), at(3000, 0)], [at(0, 60), at(3000, 60)], [at(0, 0), at(0, 60)]]
+    net = network_from_lines(shapely.linestrings(lines), crs=GRID_CRS)
+    got = projected(isochrones(net, facilities_gdf([at(1500, -10), at(1500, 70)]), thresholds_min=[5],
+                               per_facility=False), 5)
+    assert got.is_valid and got.geom_type == "Polygon"
+    # 290 m each way along both streets after the 10 m walks to them; 40 m bands round streets and walks.
+    np.testing.assert_allclose(_bounds(got), [1500 - 290 - 40, -10 - 40, 1500 + 290 + 40, 70 + 40], atol=TOL)

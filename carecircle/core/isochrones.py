@@ -12,9 +12,12 @@ carries straight on) and each stroke is buffered as one line, which gives severa
 polygons; the union then runs per disjoint group (``shapely.disjoint_subset_union_all``). The buffer of a
 stroke is the union of the buffers of its pieces, so the shape is the same up to how round joins and caps are
 approximated by ``quad_segs=4`` (within about 1 m of the band's edge, far inside the 2 m simplification).
-The polygons of the thresholds (and of the facilities) are built and simplified on a thread pool, one thread per
-core, the largest layer first: shapely releases the GIL in GEOS. On two cores the three merged layers take about
-a fifth less time (the 15-minute layer, two thirds of the work, cannot be split); figures in benchmarks/README.md.
+The polygons are built and simplified on a thread pool, one thread per core (shapely releases the GIL in GEOS).
+Each merged layer is split into groups of facilities too far apart for their walking areas to meet (linked when
+closer than twice the reach plus the buffer and the simplification tolerance), drawn apart and put together as
+one MultiPolygon, which is the same shape as drawing them at once; on two cores the three merged layers take
+little more than half the time of one thread (figures in benchmarks/README.md). Per-facility polygons run one
+facility per task.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
 
 from carecircle.core.coverage import check_thresholds
 from carecircle.core.network import Progress, WalkNetwork
@@ -101,20 +105,32 @@ def isochrones(
     graph = point_graph(network, xy, snapped)
     limit = thresholds[-1] * 60.0 * walk_speed_mps
     rows = []
-    merged = dijkstra(graph.csr, indices=graph.point_node, min_only=True, limit=limit)
+    merged, _, origin = dijkstra(graph.csr, indices=graph.point_node, min_only=True, limit=limit,
+                                 return_predecessors=True)
 
-    def polygons(dist: np.ndarray, minutes: Sequence[float]) -> list:
+    def drawn(pieces: np.ndarray):
         # Topology-preserving simplification costs seconds on city-size outlines; a 2 m tolerance cannot fold them.
-        return [shapely.make_valid(shapely.simplify(_reach_polygon(graph, dist, t * 60.0 * walk_speed_mps, buffer_m),
-                                                    simplify_m, preserve_topology=False)) for t in minutes]
+        return shapely.make_valid(shapely.simplify(_pieces_polygon(pieces, buffer_m), simplify_m,
+                                                   preserve_topology=False))
 
     def one_facility(node: int) -> list:
-        return polygons(dijkstra(graph.csr, indices=node, limit=limit), thresholds)
+        dist = dijkstra(graph.csr, indices=node, limit=limit)
+        return [drawn(_reach_pieces(graph, dist, t * 60.0 * walk_speed_mps)) for t in thresholds]
 
-    # GEOS releases the GIL: the polygons are built on a thread per core (1.5× on two), the largest layer first.
-    with ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8))) as pool:
-        merged_polygons = list(pool.map(lambda t: polygons(merged, [t])[0], thresholds[::-1]))[::-1]
-        rows += [(None, t, poly) for t, poly in zip(thresholds, merged_polygons, strict=True)]
+    # GEOS releases the GIL: the polygons are built on a thread per core. Each merged layer is split into groups of
+    # facilities too far apart for their areas to meet (drawn apart, then put together), the largest first.
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    jobs = []
+    for layer, t in enumerate(thresholds):
+        reach = t * 60.0 * walk_speed_mps
+        apart = 2.0 * (reach / network.min_cost_ratio + buffer_m + simplify_m) + 1.0
+        jobs += [(layer, group) for group in _apart_groups(graph, merged, origin, reach, apart, 2 * workers)]
+    jobs.sort(key=lambda job: -len(job[1]))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = [[] for _ in thresholds]
+        for (layer, _), poly in zip(jobs, pool.map(lambda job: drawn(job[1]), jobs), strict=True):
+            parts[layer].append(poly)
+        rows += [(None, t, _together(layer_parts)) for t, layer_parts in zip(thresholds, parts, strict=True)]
         if per_facility:
             ids = facilities["facility_id"].astype(str).to_numpy()
             for done, (fid, polys) in enumerate(zip(ids, pool.map(one_facility, graph.point_node), strict=True)):
@@ -133,15 +149,16 @@ def isochrones(
 
 def reachable_pieces(
     node_xy: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray, dist: np.ndarray, reach_m: float,
-    costs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> np.ndarray:
+    costs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None, *, with_nodes: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Straight pieces of segments reachable within ``reach_m`` metres, as a (k, 2, 2) coordinate array.
 
     A segment ``u–v`` of length ``w`` is whole when ``(reach - d_u) + (reach - d_v) >= w``; otherwise the part
     within ``reach - d_u`` of ``u`` and the part within ``reach - d_v`` of ``v`` are kept. With a walking model's
     ``costs`` (each edge's cost ``u → v``, ``v → u`` and the penalties at ``u`` and ``v``) the part reached from
     ``u`` is the share of the segment whose walk to ``u`` (its ``v → u`` cost, plus ``u``'s penalty) fits in
-    ``reach - d_u``, and likewise from ``v``.
+    ``reach - d_u``, and likewise from ``v``. With ``with_nodes``, also the (k, 2) nodes each piece is reached
+    from (``u`` and ``v`` for a whole segment, its one end twice for a part).
     """
     du, dv = dist[u], dist[v]
     ru = np.where(np.isfinite(du), reach_m - du, -np.inf)
@@ -165,18 +182,69 @@ def reachable_pieces(
     pieces.append(np.stack([a[from_u], a[from_u] + (b[from_u] - a[from_u]) * t], axis=1))
     t = tv[from_v][:, None]
     pieces.append(np.stack([b[from_v], b[from_v] + (a[from_v] - b[from_v]) * t], axis=1))
+    if with_nodes:
+        ends = np.concatenate([np.column_stack([u[whole], v[whole]]), np.repeat(u[from_u][:, None], 2, axis=1),
+                               np.repeat(v[from_v][:, None], 2, axis=1)])
+        return np.concatenate(pieces), ends
     return np.concatenate(pieces)
 
 
-def _reach_polygon(graph, dist: np.ndarray, reach_m: float, buffer_m: float):
+def _reach_pieces(graph, dist: np.ndarray, reach_m: float, with_nodes: bool = False):
+    """The pieces of ``graph`` reachable within ``reach_m`` (:func:`reachable_pieces`, points dropped) and, with
+    ``with_nodes``, the node each piece is reached from."""
     costs = None if graph.edge_fwd is None else (graph.edge_fwd, graph.edge_bwd, graph.edge_pen_u, graph.edge_pen_v)
-    pieces = reachable_pieces(graph.node_xy, graph.edge_u, graph.edge_v, graph.edge_w, dist, reach_m, costs)
-    length = np.hypot(*(pieces[:, 1] - pieces[:, 0]).T)
-    pieces = pieces[length > 1e-6]
+    pieces, nodes = reachable_pieces(graph.node_xy, graph.edge_u, graph.edge_v, graph.edge_w, dist, reach_m, costs,
+                                     with_nodes=True)
+    keep = np.hypot(*(pieces[:, 1] - pieces[:, 0]).T) > 1e-6
+    return (pieces[keep], nodes[keep]) if with_nodes else pieces[keep]
+
+
+def _pieces_polygon(pieces: np.ndarray, buffer_m: float):
     if len(pieces) == 0:
         return shapely.Polygon()
     # Buffer every stroke, then union: GEOS buffers one multi-line of everything far more slowly.
     return _union(shapely.buffer(strokes(pieces), buffer_m, quad_segs=4))
+
+
+def _apart_groups(graph, dist: np.ndarray, origin: np.ndarray, reach_m: float, apart_m: float,
+                  most: int) -> list[np.ndarray]:
+    """The pieces reachable within ``reach_m`` in up to ``most`` groups whose drawn areas cannot meet.
+
+    Facilities (the sources ``origin`` names) closer than ``apart_m`` are linked, and linked facilities stay in
+    one group: every piece lies within ``reach_m / min_cost_ratio`` of the facility it is reached from, so with
+    ``apart_m`` = twice that plus the buffer and the simplification, areas of different groups stay apart after
+    simplifying. Groups are balanced by their number of pieces (largest first onto the lightest). A piece reached
+    whole from two facilities of different groups (which the distance rules out) puts everything in one group.
+    """
+    pieces, nodes = _reach_pieces(graph, dist, reach_m, with_nodes=True)
+    sources = np.unique(origin[nodes])
+    if len(pieces) == 0 or len(sources) < 2 or most < 2:
+        return [pieces]
+    xy = graph.node_xy[sources]
+    pairs = cKDTree(xy).query_pairs(apart_m, output_type="ndarray")
+    links = sp.coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(xy), len(xy)))
+    _, cluster = connected_components(links, directed=False)
+    of_ends = cluster[np.searchsorted(sources, origin[nodes])]
+    if (of_ends[:, 0] != of_ends[:, 1]).any():
+        return [pieces]
+    of_piece = of_ends[:, 0]
+    sizes = np.bincount(of_piece)
+    group = np.zeros(len(sizes), dtype=np.int64)
+    load = np.zeros(min(most, len(sizes)))
+    for c in np.argsort(-sizes, kind="stable"):
+        group[c] = int(np.argmin(load))
+        load[group[c]] += sizes[c]
+    of_piece = group[of_piece]
+    return [pieces[of_piece == g] for g in range(len(load)) if load[g] > 0]
+
+
+def _together(parts: list):
+    """One (Multi)Polygon of drawn groups that do not meet (:func:`_apart_groups`)."""
+    polygons = np.concatenate([shapely.get_parts(p) for p in parts])
+    polygons = polygons[~shapely.is_empty(polygons)]
+    if len(polygons) == 0:
+        return shapely.Polygon()
+    return polygons[0] if len(polygons) == 1 else shapely.multipolygons(polygons)
 
 
 def strokes(pieces: np.ndarray) -> np.ndarray:
