@@ -35,7 +35,8 @@ thresholds_min=(5, 10, 15), per_facility=False)``, the merged layers; ``ref.`` t
 A second table gives floors: ``kd k=1``, one query of the segment index's KD-tree for the nearest sample of
 each point (less than any exact snap by it), and ``walk ≤15``/``walk ≤cap``, ``travel_times`` on points
 already snapped; ``floor / ref.`` = (kd k=1 + walk ≤15) / ref. Nothing here is a unit test; the figures are
-recorded in ``benchmarks/README.md``.
+recorded in ``benchmarks/README.md``. A third table times ``CoverageFacts.covered`` for four type sets, as the
+standards checks and ``by_type.csv`` ask it.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ ORIGIN = (500_000.0, 4_600_000.0)
 BLOCK_M = 100.0
 WALK_MPS = 1.0
 THRESHOLDS = (5.0, 10.0, 15.0)
+#: The facilities' types, and the type sets whose coverage ``CoverageFacts`` is asked (``None``: any elder care).
+TYPE_SETS = (None, "day_care", "home_care_station", "comprehensive_centre")
+TYPE_MINUTES = (15.0, 10.0, 15.0, 15.0)
 
 
 # ------------------------------------------------------------------------------------------- generation
@@ -123,7 +127,7 @@ def study_inputs(net, *, seed: int, n_facilities: int, n_demand: int, community_
 
     facilities = gpd.GeoDataFrame(
         {"facility_id": [f"F{i:04d}" for i in range(n_facilities)],
-         "type": rng.choice(["day_care", "station", "centre"], size=n_facilities)},
+         "type": rng.choice(list(TYPE_SETS[1:]), size=n_facilities)},
         geometry=wgs(fac_xy), crs="EPSG:4326",
     )
     cell = np.floor((dem_xy - np.asarray(ORIGIN)) / community_m).astype(np.int64)
@@ -286,6 +290,16 @@ def run_size(name: str, *, repeat: int, seed: int, jitter_m: float, drop_frac: f
                                                          facility_snap=fs, demand_snap=ds), repeat)
         r["walk_cap"], _ = median_of(lambda: travel_times(net, fac_xy, dem_xy, walk_speed_mps=WALK_MPS,
                                                           max_minutes=cap, facility_snap=fs, demand_snap=ds), repeat)
+    # Per-type coverage as the standards checks and by_type.csv ask it (one walk per type set, cold snaps).
+    from carecircle.core.coverage import CoverageFacts
+
+    def per_type():
+        facts = CoverageFacts(net, facilities, demand, communities, walk_speed_mps=WALK_MPS)
+        asked = zip(TYPE_SETS, TYPE_MINUTES, strict=True)
+        return [facts.covered(None if t is None else [t], m)["covered"].sum() for t, m in asked]
+
+    r["per_type"], per_type_covered = median_of(per_type, repeat, cold)
+    r["per_type_covered"] = [float(x) for x in per_type_covered]
     r["coverage"], cov = median_of(
         lambda: measure_coverage(net, facilities, demand, communities, thresholds_min=THRESHOLDS,
                                  walk_speed_mps=WALK_MPS), repeat, cold)
@@ -310,6 +324,7 @@ def run_size(name: str, *, repeat: int, seed: int, jitter_m: float, drop_frac: f
         r[f"ref_covered_{lab}"] = ref_pop
     checks["travel within 15 min"] = bool(np.allclose(tt.minutes[tt.minutes <= top], ref_minutes[tt.minutes <= top],
                                                       rtol=0, atol=1e-9))
+    checks["per-type, any elder care, 15"] = round(r["per_type_covered"][0], 3) == r["ref_covered_15"]
     r["checks"] = checks
     r["equal"] = all(checks.values())
     r["share_15"] = cov.summary["share"][f"{top:g}"]
@@ -394,6 +409,12 @@ def markdown(results: list[dict], args) -> str:
                 f"| {r['size']} | {fmt_s(r['kd1'])} | {fmt_s(r['walk_15'])} | {fmt_s(r['walk_cap'])} "
                 f"| {fmt_s(r['ref'])} | {(r['kd1'] + r['walk_15']) / r['ref']:.1f}× | {r['walk_cap'] / r['ref']:.1f}× |"
             )
+    lines += ["", "Per-type coverage (`CoverageFacts.covered` for any elder care at 15 minutes, day care at 10, "
+              "stations and centres at 15: one walk each, cold snaps), as the standards checks and by_type.csv ask it:",
+              "",
+              "| grid | per-type coverage | covered, any elder care, 15 min (ref.) |", "|---|---:|---:|"]
+    lines += [f"| {r['size']} | {fmt_s(r['per_type'])} | {r['per_type_covered'][0]:,.0f} ({r['ref_covered_15']:,.0f}) |"
+              for r in results if "per_type" in r]
     return "\n".join(lines)
 
 

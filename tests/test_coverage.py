@@ -425,3 +425,22 @@ def test_points_beyond_the_search_cap_read_as_not_reached():
     np.testing.assert_allclose(facts.minutes(None), ref, rtol=0, atol=1e-9)  # unbounded when not asked
     assert facts.covered(None, 100)["covered"].sum() == 15.0  # 116.7 min for the last point
     assert facts.covered(None, 120)["covered"].sum() == 31.0
+
+
+@pytest.mark.parametrize("minutes", [5.0, 7.5, 15.0])
+def test_per_type_facts_walk_only_to_the_threshold_and_count_a_point_exactly_on_it(minutes):
+    """CoverageFacts bounds its walk at the threshold asked for: a demand point exactly on it is covered, one a
+    centimetre beyond is not, as in measure_coverage and the reference; asking a larger threshold afterwards walks
+    farther."""
+    net = grid_network(71, 2)
+    fac_xy = np.array([at(0, 0)])
+    reach = minutes * 60.0  # metres at 1 m/s
+    dxy = np.array([at(reach, 0), at(reach + 0.01, 0), at(reach / 2, 0), at(reach + 600, 0)])
+    fac, dem = facilities_gdf(fac_xy, type="day_care"), demand_gdf(dxy, population=[1, 2, 4, 8])
+    ref = reference_minutes(net, fac_xy, dxy, walk_speed_mps=1.0)
+    assert ref[0] == pytest.approx(minutes, abs=1e-12) and ref[1] > minutes
+    facts = CoverageFacts(net, fac, dem, walk_speed_mps=1.0)
+    assert facts.covered(None, minutes)["covered"].sum() == 5.0
+    res = measure_coverage(net, fac, dem, thresholds_min=[minutes], walk_speed_mps=1.0)
+    assert res.summary["covered"][f"{minutes:g}"] == 5.0
+    assert facts.covered(None, minutes + 10)["covered"].sum() == 15.0

@@ -319,13 +319,18 @@ def _no_communities() -> gpd.GeoDataFrame:
 
 # ------------------------------------------------------------------------------------ per type and roll-ups
 
+#: How far past a threshold :meth:`CoverageFacts.covered` walks, minutes: more than the 1e-9 minutes a time may
+#: exceed the threshold by rounding and still count as covered.
+WALK_BEYOND_MIN = 1e-6
+
 
 class CoverageFacts:
     """Walking-time coverage by any subset of facility types, for standards checks and per-type tables.
 
     One multi-source walk per (types, population) is computed on first use and cached, so asking for several
-    thresholds costs one shortest-path run. :meth:`covered` bounds that walk at :func:`search_cap_min` of the
-    threshold asked for (walking again, farther, only when a later threshold needs more).
+    thresholds costs one shortest-path run. :meth:`covered` bounds that walk at the threshold asked for (a
+    millionth of a minute beyond it; no time beyond a threshold is ever reported from here), walking again,
+    farther, only when a later threshold needs more.
 
     Parameters
     ----------
@@ -377,7 +382,7 @@ class CoverageFacts:
         """Per community (index ``community_id``; ``"all"`` without communities): ``population`` and ``covered``
         persons within ``minutes`` of the nearest facility of ``types`` (``None``: any elder-care type)."""
         dem = self._points(population)
-        within = self.minutes(types, population, max_minutes=search_cap_min([minutes])) <= minutes + 1e-9
+        within = self.minutes(types, population, max_minutes=minutes + WALK_BEYOND_MIN) <= minutes + 1e-9
         pop = dem["population"].to_numpy(dtype=float)
         ids = dem["community_id"].astype(str).to_numpy() if self.communities is not None else np.full(len(dem), "all")
         frame = pd.DataFrame({"community_id": ids, "population": pop, "covered": pop * within})
