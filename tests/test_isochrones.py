@@ -236,3 +236,23 @@ def test_areas_that_meet_only_across_the_buffer_are_drawn_together():
     assert got.is_valid and got.geom_type == "Polygon"
     # 290 m each way along both streets after the 10 m walks to them; 40 m bands round streets and walks.
     np.testing.assert_allclose(_bounds(got), [1500 - 290 - 40, -10 - 40, 1500 + 290 + 40, 70 + 40], atol=TOL)
+
+
+@PROPS
+@given(seed=st.integers(0, 10_000), n_fac=st.integers(2, 4), minutes=st.floats(2, 12))
+def test_each_facility_polygon_is_its_walk_on_the_whole_network(seed, n_fac, minutes):
+    """Per-facility polygons walk only the streets within reach of their facility; each is the union of the
+    pieces its walk on the whole network reaches (one Dijkstra from it over every node)."""
+    net = random_network(seed, nx=14, ny=12)
+    xy = random_points(seed, net, n_fac, margin=20)
+    iso = isochrones(net, facilities_gdf(xy), thresholds_min=[minutes / 2, minutes], simplify_m=0.0)
+    graph = point_graph(net, xy, snap_points(net, xy))
+    for i, node in enumerate(graph.point_node):
+        dist = dijkstra(graph.csr, indices=node)
+        for t in (minutes / 2, minutes):
+            pieces = reachable_pieces(graph.node_xy, graph.edge_u, graph.edge_v, graph.edge_w, dist, t * 60.0)
+            pieces = pieces[np.hypot(*(pieces[:, 1] - pieces[:, 0]).T) > 1e-6]
+            expected = shapely.union_all(shapely.buffer(strokes(pieces), 40.0, quad_segs=4))
+            got = projected(iso, t, f"F{i + 1}")
+            assert got.symmetric_difference(expected).area <= 1e-9 * expected.area
+            assert shapely.hausdorff_distance(got, expected) <= 1e-3  # the WGS-84 round trip

@@ -244,6 +244,9 @@ def test_isochrones_follow_the_model():
     south = lambda poly: -(poly.to_crs(GRID_CRS).total_bounds[1] - ORIGIN[1])  # noqa: E731  metres south of y=0
     assert south(plain) == pytest.approx(51.0, abs=0.5)       # the whole footway, plus the 1 m band
     assert south(older) == pytest.approx(41.0, abs=0.5)       # 40 m, plus the band
+    # The facility's own polygon, walked on the streets within reach only, is the same.
+    own = isochrones(apply_walk_model(net, OLDER, 1.0), fac, thresholds_min=(2,), buffer_m=1.0)
+    assert own.geometry.iloc[1].equals(own.geometry.iloc[0]) and own.geometry.iloc[0].equals(older.geometry.iloc[0])
 
 
 def test_the_model_from_the_api_a_profile_or_the_cli(tmp_path):

@@ -17,7 +17,7 @@ Each merged layer is split into groups of facilities too far apart for their wal
 closer than twice the reach plus the buffer and the simplification tolerance), drawn apart and put together as
 one MultiPolygon, which is the same shape as drawing them at once; on two cores the three merged layers take
 little more than half the time of one thread (figures in benchmarks/README.md). Per-facility polygons run one
-facility per task.
+facility per task, each walking only the streets within reach of its facility (:class:`_LocalWalks`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,15 @@ from scipy.spatial import cKDTree
 
 from carecircle.core.coverage import check_thresholds
 from carecircle.core.network import Progress, WalkNetwork
-from carecircle.core.travel import DEFAULT_MAX_SNAP_M, DEFAULT_WALK_SPEED_MPS, Snapped, point_graph, snap_points
+from carecircle.core.travel import (
+    DEFAULT_MAX_SNAP_M,
+    DEFAULT_WALK_SPEED_MPS,
+    Snapped,
+    point_graph,
+    row_entries,
+    snap_points,
+    subgraph,
+)
 from carecircle.errors import InputError, SnapError
 
 log = logging.getLogger(__name__)
@@ -113,9 +121,11 @@ def isochrones(
         return shapely.make_valid(shapely.simplify(_pieces_polygon(pieces, buffer_m), simplify_m,
                                                    preserve_topology=False))
 
+    if per_facility:
+        near = _LocalWalks(graph, limit, network.min_cost_ratio)
+
     def one_facility(node: int) -> list:
-        dist = dijkstra(graph.csr, indices=node, limit=limit)
-        return [drawn(_reach_pieces(graph, dist, t * 60.0 * walk_speed_mps)) for t in thresholds]
+        return [drawn(pieces) for pieces in near.pieces(node, [t * 60.0 * walk_speed_mps for t in thresholds])]
 
     # GEOS releases the GIL: the polygons are built on a thread per core. Each merged layer is split into groups of
     # facilities too far apart for their areas to meet (drawn apart, then put together), the largest first.
@@ -197,6 +207,44 @@ def _reach_pieces(graph, dist: np.ndarray, reach_m: float, with_nodes: bool = Fa
                                      with_nodes=True)
     keep = np.hypot(*(pieces[:, 1] - pieces[:, 0]).T) > 1e-6
     return (pieces[keep], nodes[keep]) if with_nodes else pieces[keep]
+
+
+class _LocalWalks:
+    """One facility's walk on the streets around it only: a walk costing at most ``limit_m`` never ends farther than
+    ``limit_m / min_cost_ratio`` from its start, so the nodes within that distance (a KD-tree query) hold every
+    node it reaches, and a Dijkstra on their sub-graph gives the same distances as on the whole network, at the
+    cost of what the walk reaches (not of the city's size, as a whole-network search per facility is)."""
+
+    def __init__(self, graph, limit_m: float, min_cost_ratio: float):
+        self.graph, self.limit_m = graph, float(limit_m)
+        self.radius_m = self.limit_m / min_cost_ratio + 1e-6 * (1.0 + self.limit_m)
+        self.tree = cKDTree(graph.node_xy)
+        n, e = len(graph.node_xy), len(graph.edge_u)
+        ends = np.concatenate([graph.edge_u, graph.edge_v])
+        order = np.argsort(ends, kind="stable")
+        indptr = np.r_[0, np.cumsum(np.bincount(ends, minlength=n))].astype(np.int64)
+        edge = np.tile(np.arange(e), 2)[order]
+        self.incident = sp.csr_array((np.ones(2 * e, dtype=np.int8), edge, indptr), shape=(n, e))  # node × edge
+
+    def pieces(self, node: int, reaches_m: Sequence[float]) -> list[np.ndarray]:
+        """The pieces reachable from ``node`` within each of ``reaches_m`` (at most ``limit_m``)."""
+        g = self.graph
+        nodes = np.sort(np.asarray(self.tree.query_ball_point(g.node_xy[node], self.radius_m), dtype=np.int64))
+        dist = dijkstra(subgraph(g.csr, nodes), indices=int(np.searchsorted(nodes, node)), limit=self.limit_m)
+        pos, _ = row_entries(self.incident, nodes)
+        edges = np.unique(self.incident.indices[pos])
+        u, v = g.edge_u[edges], g.edge_v[edges]
+        ends = np.unique(np.concatenate([u, v]))  # the ball's nodes and the far ends of its boundary streets
+        at = np.minimum(np.searchsorted(nodes, ends), len(nodes) - 1)
+        end_dist = np.where(nodes[at] == ends, dist[at], np.inf)
+        costs = None if g.edge_fwd is None else tuple(c[edges] for c in (g.edge_fwd, g.edge_bwd, g.edge_pen_u,
+                                                                         g.edge_pen_v))
+        lu, lv = np.searchsorted(ends, u), np.searchsorted(ends, v)
+        out = []
+        for reach in reaches_m:
+            found = reachable_pieces(g.node_xy[ends], lu, lv, g.edge_w[edges], end_dist, reach, costs)
+            out.append(found[np.hypot(*(found[:, 1] - found[:, 0]).T) > 1e-6])
+        return out
 
 
 def _pieces_polygon(pieces: np.ndarray, buffer_m: float):

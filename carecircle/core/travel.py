@@ -587,7 +587,7 @@ def source_demand_distances(
         lu, lv = local[u], local[v]
         near = np.flatnonzero((lu >= 0) | (lv >= 0))
         lu, lv = lu[near], lv[near]
-        sub = _piece(network.csr, nodes, local) if len(nodes) < n else network.csr
+        sub = subgraph(network.csr, nodes, local) if len(nodes) < n else network.csr
         step = max(1, int(chunk_cells // max(len(nodes), 1)))
         for start in range(0, len(group), step):
             if progress is not None:
@@ -616,12 +616,25 @@ def source_demand_distances(
     return _min_duplicates(r.astype(np.int64), c.astype(np.int64), x, (len(source_snap.ok), k))
 
 
-def _piece(csr: sp.csr_array, nodes: np.ndarray, local: np.ndarray) -> sp.csr_array:
-    """The sub-graph of ``csr`` on ``nodes`` (numbered by ``local``: ``local[nodes] == arange``, -1 elsewhere)."""
-    starts, stops = csr.indptr[nodes].astype(np.int64), csr.indptr[nodes + 1].astype(np.int64)
+def row_entries(csr: sp.csr_array, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the stored entries of ``rows`` in ``csr.indices`` and ``csr.data`` (row after row) and how many
+    each row holds."""
+    starts, stops = csr.indptr[rows].astype(np.int64), csr.indptr[rows + 1].astype(np.int64)
     counts = stops - starts
     pos = np.repeat(starts - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(int(counts.sum()))
-    cols = local[csr.indices[pos]]
+    return pos, counts
+
+
+def subgraph(csr: sp.csr_array, nodes: np.ndarray, local: np.ndarray | None = None) -> sp.csr_array:
+    """The sub-graph of ``csr`` on ``nodes``, numbered by ``local`` (``local[nodes] == arange``, -1 elsewhere) or,
+    without it, by position in ``nodes`` (then sorted and not empty)."""
+    pos, counts = row_entries(csr, nodes)
+    targets = csr.indices[pos]
+    if local is not None:
+        cols = local[targets]
+    else:
+        cols = np.minimum(np.searchsorted(nodes, targets), len(nodes) - 1)
+        cols = np.where(nodes[cols] == targets, cols, -1)
     keep = cols >= 0
     row = np.repeat(np.arange(len(nodes)), counts)[keep]
     indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=len(nodes)))].astype(np.int64)
