@@ -19,12 +19,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from browser import assert_map_rendered, open_browser
 from shapely.geometry import Point, box
 
 from carecircle.core.coverage import CoverageResult
 from carecircle.errors import InputError, OutputError
 from carecircle.outputs.maps import coverage_map, map_fragment, save_map
+from carecircle.outputs.maps.common import band_shapes
 
 THRESHOLDS = (5.0, 10.0, 15.0)
 METRIC_CRS = "EPSG:3067"  # ETRS-TM35FIN, metres
@@ -954,3 +956,20 @@ def test_distance_thresholds_on_the_map(result):
     top = f"{max(metres):g}"
     assert f"Elderly within {top} m walk" in page and f"Elderly beyond {top} m" in page
     assert " min walk" not in page
+
+
+def test_isochrone_bands_never_overlap_and_fill_the_largest_area():
+    """Each band is its area minus every shorter one, also where a shorter area sticks out of a longer one by a
+    simplification sliver (here 1 m): no two bands overlap, and together they are the union of all areas."""
+    five = shapely.box(0, 0, 100, 100)
+    ten = shapely.box(-50, -50, 150, 150).difference(shapely.box(99, 40, 151, 41))  # a notch into the 5-min area
+    fifteen = shapely.box(-100, -100, 200, 200)
+    bands = band_shapes([five, ten, fifteen])
+    assert bands[0].equals(five)
+    assert bands[1].area == pytest.approx(ten.area - five.area + 1 * 1)  # the 5-minute area's 1 m² in the notch
+    for i in range(3):
+        for j in range(i + 1, 3):
+            assert bands[i].intersection(bands[j]).area == pytest.approx(0, abs=1e-9)
+    assert shapely.union_all(bands).equals(shapely.union_all([five, ten, fifteen]))
+    # minus only the next shorter one, the 15-minute band would cover the 5-minute area's notch too
+    assert fifteen.difference(ten).intersection(bands[0]).area == pytest.approx(1.0)

@@ -329,6 +329,21 @@ def iso_band_fill_opacity(i: int, n: int) -> float:
     return ISO_BAND_FILL_OPACITY[k] + (ISO_BAND_FILL_OPACITY[k + 1] - ISO_BAND_FILL_OPACITY[k]) * (f - k)
 
 
+def band_shapes(layers: Sequence) -> list:
+    """Non-overlapping bands from the polygons of ascending thresholds: each minus every shorter one.
+
+    The shorter ones are taken off in turn, the nearest first (it takes most): the same set as taking off their
+    union, without uniting city-size polygons that differ only by simplification slivers.
+    """
+    bands = []
+    for i, outer in enumerate(layers):
+        band = outer
+        for inner in reversed(layers[:i]):
+            band = band.difference(inner)
+        bands.append(band)
+    return bands
+
+
 def add_isochrone_bands(m: folium.Map, isochrones: gpd.GeoDataFrame | None, facilities: gpd.GeoDataFrame,
                         labels: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """The merged isochrones as non-overlapping bands (0–5, 5–10, 10–15 min), one layer each, and the
@@ -351,15 +366,15 @@ def add_isochrone_bands(m: folium.Map, isochrones: gpd.GeoDataFrame | None, faci
     levels = sorted(float(v) for v in merged_minutes.dropna().unique())
     metres = getattr(labels["iso_band"], "metres", {})
     bands: dict[str, tuple[str, str]] = {}
-    inner = None
-    for i, v in enumerate(levels):
+    layers = []
+    for v in levels:
+        shapes = list(merged[np.isclose(merged_minutes, v)].geometry)
+        layers.append(make_valid(shapes[0] if len(shapes) == 1 else unary_union(shapes)))
+    for i, (v, band) in enumerate(zip(levels, band_shapes(layers), strict=True)):
         lab = threshold_label(v)
         lo = threshold_label(levels[i - 1]) if i else "0"
         color = iso_band_color(i, len(levels))
         bands[lab] = (color, labels["iso_band"].format(lo=metres.get(lo, lo), m=lab))
-        outer = make_valid(unary_union(list(merged[np.isclose(merged_minutes, v)].geometry)))
-        band = outer if inner is None else make_valid(outer.difference(inner))
-        inner = outer if inner is None else make_valid(unary_union([inner, outer]))
         group = add_layer(m, labels["iso_layer"].format(m=lab))
         if band.is_empty:
             continue
