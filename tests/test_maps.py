@@ -26,7 +26,7 @@ from shapely.geometry import Point, box
 from carecircle.core.coverage import CoverageResult
 from carecircle.errors import InputError, OutputError
 from carecircle.outputs.maps import coverage_map, map_fragment, save_map
-from carecircle.outputs.maps.common import band_shapes
+from carecircle.outputs.maps.common import band_shapes, geojson
 
 THRESHOLDS = (5.0, 10.0, 15.0)
 METRIC_CRS = "EPSG:3067"  # ETRS-TM35FIN, metres
@@ -973,3 +973,21 @@ def test_isochrone_bands_never_overlap_and_fill_the_largest_area():
     assert shapely.union_all(bands).equals(shapely.union_all([five, ten, fifteen]))
     # minus only the next shorter one, the 15-minute band would cover the 5-minute area's notch too
     assert fifteen.difference(ten).intersection(bands[0]).area == pytest.approx(1.0)
+    # A line left by an overlay (no area) is dropped: Leaflet draws a collection as a group, not a polygon.
+    odd = shapely.GeometryCollection([five, shapely.LineString([(0, 0), (-5, -5)])])
+    assert [b.geom_type for b in band_shapes([odd, ten])] == ["MultiPolygon", "Polygon"]
+
+
+def test_geojson_is_what_folium_makes_of_the_frame():
+    """The map's GeoJSON is written from GEOS's GeoJSON (fast for city-size layers) but is the same dict folium
+    made of a GeoDataFrame: ids, properties (missing values as null), geometries, boxes, empty and missing
+    geometries, another CRS converted to WGS-84."""
+    frame = gpd.GeoDataFrame(
+        {"name": ["a", None, "c", "d", "e"], "value": [1.5, np.nan, 3.0, 4.0, 0.1 + 0.2]},
+        geometry=[shapely.Point(116.123456789012345, 39.9), shapely.box(116.1, 39.8, 116.2, 1 / 3 + 39.6),
+                  shapely.Polygon(), None, shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)])],
+        index=[10, 11, 12, 13, 14], crs=4326)
+    folium_made = json.loads(json.dumps(frame.__geo_interface__))
+    assert geojson(frame) == folium_made
+    projected = frame.iloc[:2].to_crs(32650)
+    assert geojson(projected) == json.loads(json.dumps(projected.to_crs(4326).__geo_interface__))

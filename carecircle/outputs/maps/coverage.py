@@ -39,6 +39,7 @@ from carecircle.outputs.maps.common import (
     facility_type_colors,
     fmt_minutes,
     fmt_number,
+    geojson,
     html_element,
     left_column,
     map_bounds,
@@ -309,7 +310,7 @@ def _add_communities(
         return {"fillColor": p["_fill"], "color": "#555555", "weight": 1, "fillOpacity": 0.6}
 
     layer = folium.GeoJson(
-        slim,
+        geojson(slim),
         style_function=style,
         highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
@@ -388,7 +389,7 @@ def _access_layer(
         return {"fillColor": p["_fill"], "color": "#555555", "weight": 1, "fillOpacity": 0.75}
 
     folium.GeoJson(
-        slim,
+        geojson(slim),
         style_function=style,
         highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
@@ -428,7 +429,7 @@ def _access_points(m: folium.Map, demand: gpd.GeoDataFrame, cmap: branca.colorma
         extra,
     )
     folium.GeoJson(
-        slim,
+        geojson(slim),
         marker=folium.CircleMarker(radius=4, color="#333333", weight=0.6, fill=True, fill_opacity=0.9),
         # The pane goes with the style: folium's markers take only their style's options (the pane included).
         style_function=lambda f: {"radius": f["properties"]["_radius"], "fillColor": f["properties"]["_fill"],
@@ -531,7 +532,7 @@ def _add_uncovered(
         extra,
     )
     folium.GeoJson(
-        slim,
+        geojson(slim),
         marker=folium.CircleMarker(radius=4, color=_UNCOVERED_COLOR, weight=1, fill=True,
                                    fill_color=_UNCOVERED_COLOR, fill_opacity=0.75),
         style_function=lambda f: {"radius": f["properties"]["_radius"], "color": f["properties"]["_color"],
@@ -557,7 +558,7 @@ def _add_suggested_isochrones(
         rows = isochrones[np.isclose(minutes, v)]
         # Not interactive: clicks pass through to the communities and markers underneath.
         folium.GeoJson(
-            gpd.GeoDataFrame(geometry=list(rows.geometry), crs=4326),
+            geojson(gpd.GeoDataFrame(geometry=list(rows.geometry), crs=4326)),
             style_function=lambda _f: {"color": _SUGGESTED_FILL, "weight": 2, "dashArray": "6 4",
                                        "fillColor": _SUGGESTED_RING, "fillOpacity": 0.06},
             interactive=False,
@@ -602,7 +603,7 @@ def _add_suggested(m: folium.Map, sites: gpd.GeoDataFrame, labels: Mapping[str, 
     slim, keys, aliases = popup_frame(sites, fields, extra)
     icon = folium.DivIcon(class_name="carecircle-site", icon_size=(24, 24), icon_anchor=(12, 12))
     folium.GeoJson(
-        slim,
+        geojson(slim),
         marker=folium.Marker(icon=icon),
         style_function=lambda f: {"html": f["properties"]["_html"]},
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),

@@ -12,7 +12,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 
-from carecircle.outputs.maps.common import add_layer, popup_frame, swatch
+from carecircle.outputs.maps.common import add_layer, geojson, popup_frame, swatch
 
 #: Colours of the overlay: stairs (a warm red, drawn over the streets) and crossings (a dark amber).
 STAIRS_COLOR = "#d7301f"
@@ -29,7 +29,7 @@ def add_walking_layer(m: folium.Map, features: gpd.GeoDataFrame | None, labels: 
     stairs = features[(features["kind"] == "steps").to_numpy()]
     if len(stairs):
         folium.GeoJson(
-            stairs[["geometry"]].assign(_what=labels["legend_stairs"]),
+            geojson(stairs[["geometry"]].assign(_what=labels["legend_stairs"])),
             style_function=lambda _f: {"color": STAIRS_COLOR, "weight": 5, "opacity": 0.9},
             tooltip=folium.GeoJsonTooltip(fields=["_what"], labels=False),
             control=False,
@@ -39,7 +39,7 @@ def add_walking_layer(m: folium.Map, features: gpd.GeoDataFrame | None, labels: 
         slim, keys, _ = popup_frame(
             crossings, [("wait_s", labels["crossing_wait"], lambda v: labels["crossing_tip"].format(s=float(v)))], {})
         folium.GeoJson(
-            slim,
+            geojson(slim),
             marker=folium.CircleMarker(radius=4, color="#ffffff", weight=1, fill=True, fill_color=CROSSING_COLOR,
                                        fill_opacity=0.95),
             tooltip=folium.GeoJsonTooltip(fields=keys, labels=False),
