@@ -25,8 +25,9 @@ RSS** is the child's ``ru_maxrss``. Medians of ``--repeat`` children. Not a unit
 ``--outputs`` also times what ``carecircle run`` draws and writes for such a study, after the summary:
 **isochrones** (the merged 5/10/15 layers, ``per_facility=False``, as the pipeline draws them for more than
 ``MAX_PER_FACILITY_ISOCHRONES`` facilities), **mpl import** (matplotlib, loaded only for the PNG), **png**
-(``static_map_bytes``: ``map.png``, 1500 × 1200) and **gpkg** (``write_layers``: ``layers.gpkg``, the
-communities, facilities, demand and isochrone layers). ``--keep DIR`` leaves the PNG and the GeoPackage there.
+(``static_map_bytes``: ``map.png``, 1500 × 1200), **gpkg** (``write_layers``: ``layers.gpkg``, the
+communities, facilities, demand and isochrone layers), **html** (``coverage_map`` rendered: ``map.html``) and
+**report** (``write_report`` with that map and PNG). ``--keep DIR`` leaves the files there.
 
 ``--demo`` times the same for the bundled demo instead (network and buildings from a warm cache): the analysis
 (``pipeline.run``, isochrones included), the PNG and the GeoPackage, each child running the demo once cold
@@ -144,8 +145,12 @@ def draw_and_write(net, fac, cov, keep: Path | None) -> dict:
 
 
 def time_outputs(study, keep: Path | None) -> dict:
-    """Seconds for importing matplotlib, drawing ``map.png`` and writing ``layers.gpkg`` of ``study``."""
+    """Seconds for importing matplotlib, drawing ``map.png``, writing ``layers.gpkg``, drawing ``map.html`` and
+    writing ``report.html`` (with that map and PNG) of ``study``."""
     from carecircle.outputs.export import write_layers
+    from carecircle.outputs.maps import coverage_map
+    from carecircle.outputs.maps.common import map_document
+    from carecircle.outputs.report import write_report
     from carecircle.outputs.staticmap import static_map_bytes
 
     r = {}
@@ -167,6 +172,14 @@ def time_outputs(study, keep: Path | None) -> dict:
         r["gpkg"] = time.perf_counter() - t0
         r["gpkg_mb"] = gpkg.stat().st_size / 1e6
         (folder / "map.png").write_bytes(png)
+        t0 = time.perf_counter()
+        html = map_document(coverage_map(cov, study.isochrones))
+        (folder / "map.html").write_text(html, encoding="utf-8")
+        r["html"] = time.perf_counter() - t0
+        r["html_mb"] = len(html.encode()) / 1e6
+        t0 = time.perf_counter()
+        write_report(study, folder / "report.html", map_html=html, map_png=png)
+        r["report"] = time.perf_counter() - t0
     r["png_kb"] = len(png) / 1e3
     return r
 
@@ -204,7 +217,7 @@ def run_demo(args) -> int:
                 cmd += ["--keep", str(args.keep)]
             out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    steps = ["imports", "analysis cold", "analysis warm", "mpl import", "png", "gpkg"]
+    steps = ["imports", "analysis cold", "analysis warm", "mpl import", "png", "gpkg", "html", "report"]
     med = {k: statistics.median(r[k] for r in runs) for k in steps}
     print(f"Demo, medians of {args.repeat} fresh processes; load average before the run {load}.\n")
     print("| " + " | ".join(steps) + " | png size | gpkg size |")
@@ -226,7 +239,7 @@ def main(argv=None) -> int:
     p.add_argument("--json", type=Path)
     p.add_argument("--outputs", action="store_true", help="also time the isochrones, map.png and layers.gpkg")
     p.add_argument("--demo", action="store_true", help="time the bundled demo's analysis, map.png and layers.gpkg")
-    p.add_argument("--keep", type=Path, help="write map.png and layers.gpkg into this folder")
+    p.add_argument("--keep", type=Path, help="write map.png, layers.gpkg, map.html and report.html into this folder")
     p.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--demo-child", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -253,7 +266,7 @@ def main(argv=None) -> int:
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     steps = ["imports", "load", "inputs", "csr", "index", "coverage", "summary", "total"]
     if args.outputs:
-        steps += ["isochrones", "mpl import", "png", "gpkg"]
+        steps += ["isochrones", "mpl import", "png", "gpkg", "html", "report"]
     med = {k: statistics.median(r[k] for r in runs) for k in steps}
     rss = statistics.median(r["maxrss_mb"] for r in runs)
     m = machine()
