@@ -24,8 +24,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely import make_valid
-from shapely.ops import unary_union
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
@@ -329,91 +327,6 @@ def iso_band_fill_opacity(i: int, n: int) -> float:
     f = 0.0 if n <= 1 else i / (n - 1) * (len(ISO_BAND_FILL_OPACITY) - 1)
     k = min(int(f), len(ISO_BAND_FILL_OPACITY) - 2)
     return ISO_BAND_FILL_OPACITY[k] + (ISO_BAND_FILL_OPACITY[k + 1] - ISO_BAND_FILL_OPACITY[k]) * (f - k)
-
-
-def band_shapes(layers: Sequence) -> list:
-    """Non-overlapping bands from the polygons of ascending thresholds: each minus every shorter one.
-
-    The shorter ones are taken off in turn, the nearest first (it takes most): the same set as taking off their
-    union, without uniting city-size polygons that differ only by simplification slivers. Parts of no area that
-    an overlay can leave where edges nearly meet (a line) are dropped: Leaflet draws polygons only.
-    """
-    bands = []
-    for i, outer in enumerate(layers):
-        band = outer
-        for inner in reversed(layers[:i]):
-            band = band.difference(inner)
-        if band.geom_type not in ("Polygon", "MultiPolygon"):
-            parts = shapely.get_parts(shapely.get_parts(band))  # a collection's members, then their polygons
-            band = shapely.multipolygons(parts[shapely.get_type_id(parts) == 3])
-        bands.append(band)
-    return bands
-
-
-def add_isochrone_bands(m: folium.Map, isochrones: gpd.GeoDataFrame | None, facilities: gpd.GeoDataFrame,
-                        labels: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    """The merged isochrones as non-overlapping bands (0–5, 5–10, 10–15 min), one layer each, and the
-    per-facility isochrones (a hidden layer, outlines in their band's colour).
-
-    Each band is its isochrone minus the next shorter one, so the colours never stack and the nearest band is not
-    hidden under the farther ones. Returns ``{threshold label: (colour, band text)}`` in ascending minutes.
-    """
-    if isochrones is None:
-        return {}
-    minutes = pd.to_numeric(isochrones["minutes"], errors="coerce")
-    per_facility = isochrones["facility_id"].notna()
-    merged = isochrones[~per_facility]
-    if merged.empty:
-        # Only per-facility polygons: merge them per threshold for display.
-        parts = isochrones.assign(_m=minutes).groupby("_m")
-        merged = gpd.GeoDataFrame({"minutes": list(parts.groups)},
-                                  geometry=[unary_union(g.geometry.to_numpy()) for _, g in parts], crs=4326)
-    merged_minutes = pd.to_numeric(merged["minutes"], errors="coerce")
-    levels = sorted(float(v) for v in merged_minutes.dropna().unique())
-    metres = getattr(labels["iso_band"], "metres", {})
-    bands: dict[str, tuple[str, str]] = {}
-    layers = []
-    for v in levels:
-        shapes = list(merged[np.isclose(merged_minutes, v)].geometry)
-        layers.append(make_valid(shapes[0] if len(shapes) == 1 else unary_union(shapes)))
-    for i, (v, band) in enumerate(zip(levels, band_shapes(layers), strict=True)):
-        lab = threshold_label(v)
-        lo = threshold_label(levels[i - 1]) if i else "0"
-        color = iso_band_color(i, len(levels))
-        bands[lab] = (color, labels["iso_band"].format(lo=metres.get(lo, lo), m=lab))
-        group = add_layer(m, labels["iso_layer"].format(m=lab))
-        if band.is_empty:
-            continue
-        style = {"color": color, **ISO_BAND_OUTLINE, "fillColor": color,
-                 "fillOpacity": iso_band_fill_opacity(i, len(levels))}
-        folium.GeoJson(
-            geojson(gpd.GeoDataFrame(geometry=[band], crs=4326)),
-            style_function=lambda _f, st=style: st,
-            interactive=False,
-            control=False,
-        ).add_to(group)
-    if per_facility.any():
-        rows = isochrones[per_facility]
-        names = dict(zip(column_or_missing(facilities, "facility_id"), column_or_missing(facilities, "name"),
-                         strict=False))
-        row_minutes = minutes[per_facility]
-        extra = {"_color": [bands[threshold_label(v)][0] if pd.notna(v) and threshold_label(v) in bands
-                            else NO_DATA_COLOR for v in row_minutes]}
-        fac = rows.assign(_name=[names.get(f, f) for f in rows["facility_id"]], _minutes=row_minutes)
-        slim, keys, aliases = popup_frame(
-            fac, [("_name", labels["facility"], lambda v: popup_text(v, labels)),
-                  ("_minutes", labels["isochrone"],
-                   lambda v: labels["na"] if is_missing(v) else labels["minutes_unit"].format(
-                       m=threshold_label(float(v))))], extra)
-        group = add_layer(m, labels["iso_facility_layer"], show=False)
-        folium.GeoJson(
-            geojson(slim),
-            style_function=lambda f: {"color": f["properties"]["_color"], "weight": 1,
-                                      "fillColor": f["properties"]["_color"], "fillOpacity": 0.08},
-            tooltip=folium.GeoJsonTooltip(fields=keys, aliases=aliases, localize=False),
-            control=False,
-        ).add_to(group)
-    return bands
 
 
 # --- popups -----------------------------------------------------------------------------------------------------------

@@ -24,13 +24,13 @@ from carecircle.errors import InputError
 from carecircle.formats import fmt_bool, fmt_covered, fmt_num, fmt_persons, fmt_share, is_missing
 from carecircle.io.facility_types import type_label
 from carecircle.outputs.i18n import ACCESS_TERMS, DEFAULT_MAP_TITLE, MAP_LABELS, access_term, in_language, in_metres
+from carecircle.outputs.maps.bands import add_isochrone_bands
 from carecircle.outputs.maps.common import (
     BELOW_TARGET_COLOR,
     BOX_CSS,
     NO_DATA_COLOR,
     PANEL_CSS,
     add_facilities,
-    add_isochrone_bands,
     add_layer,
     base_map,
     check_isochrones,
