@@ -121,8 +121,7 @@ def isochrones(
         return shapely.make_valid(shapely.simplify(_pieces_polygon(pieces, buffer_m), simplify_m,
                                                    preserve_topology=False))
 
-    if per_facility:
-        near = _LocalWalks(graph, limit, network.min_cost_ratio)
+    near = _LocalWalks(graph, limit, network.min_cost_ratio) if per_facility else None
 
     def one_facility(node: int) -> list:
         return [drawn(pieces) for pieces in near.pieces(node, [t * 60.0 * walk_speed_mps for t in thresholds])]
@@ -199,14 +198,19 @@ def reachable_pieces(
     return np.concatenate(pieces)
 
 
-def _reach_pieces(graph, dist: np.ndarray, reach_m: float, with_nodes: bool = False):
-    """The pieces of ``graph`` reachable within ``reach_m`` (:func:`reachable_pieces`, points dropped) and, with
-    ``with_nodes``, the node each piece is reached from."""
+def _with_length(pieces: np.ndarray) -> np.ndarray:
+    """Which pieces are more than a point (longer than a micrometre): only they are drawn."""
+    return np.hypot(*(pieces[:, 1] - pieces[:, 0]).T) > 1e-6
+
+
+def _reach_pieces(graph, dist: np.ndarray, reach_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces of ``graph`` reachable within ``reach_m`` (:func:`reachable_pieces`, points dropped) and the
+    nodes each is reached from."""
     costs = None if graph.edge_fwd is None else (graph.edge_fwd, graph.edge_bwd, graph.edge_pen_u, graph.edge_pen_v)
     pieces, nodes = reachable_pieces(graph.node_xy, graph.edge_u, graph.edge_v, graph.edge_w, dist, reach_m, costs,
                                      with_nodes=True)
-    keep = np.hypot(*(pieces[:, 1] - pieces[:, 0]).T) > 1e-6
-    return (pieces[keep], nodes[keep]) if with_nodes else pieces[keep]
+    keep = _with_length(pieces)
+    return pieces[keep], nodes[keep]
 
 
 class _LocalWalks:
@@ -243,7 +247,7 @@ class _LocalWalks:
         out = []
         for reach in reaches_m:
             found = reachable_pieces(g.node_xy[ends], lu, lv, g.edge_w[edges], end_dist, reach, costs)
-            out.append(found[np.hypot(*(found[:, 1] - found[:, 0]).T) > 1e-6])
+            out.append(found[_with_length(found)])
         return out
 
 
@@ -264,7 +268,7 @@ def _apart_groups(graph, dist: np.ndarray, origin: np.ndarray, reach_m: float, a
     simplifying. Groups are balanced by their number of pieces (largest first onto the lightest). A piece reached
     whole from two facilities of different groups (which the distance rules out) puts everything in one group.
     """
-    pieces, nodes = _reach_pieces(graph, dist, reach_m, with_nodes=True)
+    pieces, nodes = _reach_pieces(graph, dist, reach_m)
     sources = np.unique(origin[nodes])
     if len(pieces) == 0 or len(sources) < 2 or most < 2:
         return [pieces]
