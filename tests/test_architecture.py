@@ -152,6 +152,18 @@ def test_only_the_map_renderers_import_folium():
     assert users and all(m.startswith("carecircle.outputs.maps") for m in users), users
 
 
+def test_map_layers_are_made_by_geojson_layer():
+    """Every GeoJSON layer goes through maps.common.geojson_layer, whose data GEOS writes: a GeoDataFrame handed to
+    folium.GeoJson is converted coordinate by coordinate in Python (a minute for a city's map)."""
+    direct = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "GeoJson"
+                    and not module.endswith("maps.common")):
+                direct.append(f"{module}:{node.lineno}")
+    assert direct == []
+
+
 @pytest.mark.parametrize("module", [m for m in MODULES if m.startswith("carecircle.outputs")])
 def test_outputs_only_render(module):
     """Outputs draw what the result objects hold: they import no shortest-path, coverage, isochrone or

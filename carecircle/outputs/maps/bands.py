@@ -19,7 +19,7 @@ from carecircle.outputs.maps.common import (
     NO_DATA_COLOR,
     add_layer,
     column_or_missing,
-    geojson,
+    geojson_layer,
     iso_band_color,
     iso_band_fill_opacity,
     popup_frame,
@@ -51,8 +51,9 @@ def add_isochrone_bands(m: folium.Map, isochrones: gpd.GeoDataFrame | None, faci
     """The merged isochrones as non-overlapping bands (0–5, 5–10, 10–15 min), one layer each, and the
     per-facility isochrones (a hidden layer, outlines in their band's colour).
 
-    Each band is its isochrone minus the next shorter one, so the colours never stack and the nearest band is not
-    hidden under the farther ones. Returns ``{threshold label: (colour, band text)}`` in ascending minutes.
+    Each band is its isochrone minus every shorter one (:func:`band_shapes`), so the colours never stack and the
+    nearest band is not hidden under the farther ones. Returns ``{threshold label: (colour, band text)}`` in
+    ascending minutes.
     """
     if isochrones is None:
         return {}
@@ -82,8 +83,8 @@ def add_isochrone_bands(m: folium.Map, isochrones: gpd.GeoDataFrame | None, faci
             continue
         style = {"color": color, **ISO_BAND_OUTLINE, "fillColor": color,
                  "fillOpacity": iso_band_fill_opacity(i, len(levels))}
-        folium.GeoJson(
-            geojson(gpd.GeoDataFrame(geometry=[band], crs=4326)),
+        geojson_layer(
+            gpd.GeoDataFrame(geometry=[band], crs=4326),
             style_function=lambda _f, st=style: st,
             interactive=False,
             control=False,
@@ -102,8 +103,8 @@ def add_isochrone_bands(m: folium.Map, isochrones: gpd.GeoDataFrame | None, faci
                    lambda v: labels["na"] if is_missing(v) else labels["minutes_unit"].format(
                        m=threshold_label(float(v))))], extra)
         group = add_layer(m, labels["iso_facility_layer"], show=False)
-        folium.GeoJson(
-            geojson(slim),
+        geojson_layer(
+            slim,
             style_function=lambda f: {"color": f["properties"]["_color"], "weight": 1,
                                       "fillColor": f["properties"]["_color"], "fillOpacity": 0.08},
             tooltip=folium.GeoJsonTooltip(fields=keys, aliases=aliases, localize=False),

@@ -401,6 +401,12 @@ def geojson(frame: gpd.GeoDataFrame) -> dict:
     return collection
 
 
+def geojson_layer(frame: gpd.GeoDataFrame, **kwargs: Any) -> folium.GeoJson:
+    """``folium.GeoJson`` of ``frame`` (keywords passed on) with its data from :func:`geojson`: the one way the maps
+    make a GeoJSON layer (handed a GeoDataFrame, folium converts it coordinate by coordinate in Python)."""
+    return folium.GeoJson(geojson(frame), **kwargs)
+
+
 # --- facilities -------------------------------------------------------------------------------------------------------
 
 
@@ -460,8 +466,8 @@ def add_facilities(
     extra = {"_color": [type_colors.get(str(t), NO_DATA_COLOR) for t in column_or_missing(rows, "type")],
              "_mark": [1] * len(rows)}  # a marker community names keep clear of (label_script)
     slim, keys, aliases = popup_frame(rows, fields, extra)
-    folium.GeoJson(
-        geojson(slim),
+    geojson_layer(
+        slim,
         marker=folium.CircleMarker(radius=7, color="#ffffff", weight=2, fill=True, fill_opacity=0.95),
         style_function=lambda f: {"fillColor": f["properties"]["_color"]},
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),

@@ -32,7 +32,7 @@ from carecircle.outputs.maps.common import (
     check_isochrones,
     facility_type_colors,
     fmt_minutes,
-    geojson,
+    geojson_layer,
     html_element,
     left_column,
     map_bounds,
@@ -214,8 +214,8 @@ def _add_change_communities(
     if labelled:
         extra["_label"] = [popup_text(v, labels) if not is_missing(v) else "" for v in rows["name"]]
     slim, keys, aliases = popup_frame(rows, fields, extra)
-    layer = folium.GeoJson(
-        geojson(slim),
+    layer = geojson_layer(
+        slim,
         style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#555555", "weight": 1,
                                   "fillOpacity": 0.55},
         highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
@@ -243,7 +243,7 @@ def _add_scenario_isochrone(fmap: folium.Map, isochrones: gpd.GeoDataFrame | Non
     style = {"color": color, "weight": 2, "fillColor": color, "fillOpacity": 0.08}
     if dash:
         style["dashArray"] = dash
-    folium.GeoJson(geojson(gpd.GeoDataFrame(geometry=geoms, crs=4326)), style_function=lambda _f, s=style: s,
+    geojson_layer(gpd.GeoDataFrame(geometry=geoms, crs=4326), style_function=lambda _f, s=style: s,
                    interactive=False, control=False).add_to(group)
 
 
@@ -263,8 +263,8 @@ def _add_change_points(fmap: folium.Map, points: gpd.GeoDataFrame, flag: str, na
         ("time_min_base", labels["minutes_base"].format(name=cmp.base_name), lambda v: fmt_minutes(v, labels)),
         ("time_min_plan", labels["minutes_plan"].format(name=cmp.plan_name), lambda v: fmt_minutes(v, labels)),
     ], extra)
-    folium.GeoJson(
-        geojson(slim),
+    geojson_layer(
+        slim,
         marker=folium.CircleMarker(radius=4, color=color, weight=1, fill=True, fill_color=color, fill_opacity=0.8),
         style_function=lambda f: {"radius": f["properties"]["_radius"]},
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False),
@@ -293,8 +293,8 @@ def _add_changed_facilities(fmap: folium.Map, rows: gpd.GeoDataFrame, name: str,
     ], {"_html": [_symbol_html(symbol, color)] * len(rows), "_mark": [1] * len(rows)})  # names keep clear
     icon = folium.DivIcon(class_name=f"carecircle-{name.split()[0].lower()}-facility", icon_size=(22, 22),
                           icon_anchor=(11, 11))
-    folium.GeoJson(
-        geojson(slim),
+    geojson_layer(
+        slim,
         marker=folium.Marker(icon=icon),
         style_function=lambda f: {"html": f["properties"]["_html"]},
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),

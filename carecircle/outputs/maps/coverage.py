@@ -39,7 +39,7 @@ from carecircle.outputs.maps.common import (
     facility_type_colors,
     fmt_minutes,
     fmt_number,
-    geojson,
+    geojson_layer,
     html_element,
     left_column,
     map_bounds,
@@ -309,8 +309,8 @@ def _add_communities(
                     "dashArray": p["_dash"], "fillOpacity": 0.6}
         return {"fillColor": p["_fill"], "color": "#555555", "weight": 1, "fillOpacity": 0.6}
 
-    layer = folium.GeoJson(
-        geojson(slim),
+    layer = geojson_layer(
+        slim,
         style_function=style,
         highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
@@ -388,8 +388,8 @@ def _access_layer(
                     "fillOpacity": 0.75}
         return {"fillColor": p["_fill"], "color": "#555555", "weight": 1, "fillOpacity": 0.75}
 
-    folium.GeoJson(
-        geojson(slim),
+    geojson_layer(
+        slim,
         style_function=style,
         highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),
@@ -428,8 +428,8 @@ def _access_points(m: folium.Map, demand: gpd.GeoDataFrame, cmap: branca.colorma
          ("access_below_level", below_label, lambda v: fmt_bool(v, labels))],
         extra,
     )
-    folium.GeoJson(
-        geojson(slim),
+    geojson_layer(
+        slim,
         marker=folium.CircleMarker(radius=4, color="#333333", weight=0.6, fill=True, fill_opacity=0.9),
         # The pane goes with the style: folium's markers take only their style's options (the pane included).
         style_function=lambda f: {"radius": f["properties"]["_radius"], "fillColor": f["properties"]["_fill"],
@@ -531,8 +531,8 @@ def _add_uncovered(
          ("_nearest", labels["nearest"], lambda v: popup_text(v, labels))],
         extra,
     )
-    folium.GeoJson(
-        geojson(slim),
+    geojson_layer(
+        slim,
         marker=folium.CircleMarker(radius=4, color=_UNCOVERED_COLOR, weight=1, fill=True,
                                    fill_color=_UNCOVERED_COLOR, fill_opacity=0.75),
         style_function=lambda f: {"radius": f["properties"]["_radius"], "color": f["properties"]["_color"],
@@ -557,8 +557,8 @@ def _add_suggested_isochrones(
         group = add_layer(m, name)
         rows = isochrones[np.isclose(minutes, v)]
         # Not interactive: clicks pass through to the communities and markers underneath.
-        folium.GeoJson(
-            geojson(gpd.GeoDataFrame(geometry=list(rows.geometry), crs=4326)),
+        geojson_layer(
+            gpd.GeoDataFrame(geometry=list(rows.geometry), crs=4326),
             style_function=lambda _f: {"color": _SUGGESTED_FILL, "weight": 2, "dashArray": "6 4",
                                        "fillColor": _SUGGESTED_RING, "fillOpacity": 0.06},
             interactive=False,
@@ -602,8 +602,8 @@ def _add_suggested(m: folium.Map, sites: gpd.GeoDataFrame, labels: Mapping[str, 
     }
     slim, keys, aliases = popup_frame(sites, fields, extra)
     icon = folium.DivIcon(class_name="carecircle-site", icon_size=(24, 24), icon_anchor=(12, 12))
-    folium.GeoJson(
-        geojson(slim),
+    geojson_layer(
+        slim,
         marker=folium.Marker(icon=icon),
         style_function=lambda f: {"html": f["properties"]["_html"]},
         popup=folium.GeoJsonPopup(fields=keys, aliases=aliases, localize=False, max_width=360),

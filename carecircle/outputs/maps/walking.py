@@ -12,7 +12,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 
-from carecircle.outputs.maps.common import add_layer, geojson, popup_frame, swatch
+from carecircle.outputs.maps.common import add_layer, geojson_layer, popup_frame, swatch
 
 #: Colours of the overlay: stairs (a warm red, drawn over the streets) and crossings (a dark amber).
 STAIRS_COLOR = "#d7301f"
@@ -28,8 +28,8 @@ def add_walking_layer(m: folium.Map, features: gpd.GeoDataFrame | None, labels: 
     group = add_layer(m, labels["walking_layer"], show=False)
     stairs = features[(features["kind"] == "steps").to_numpy()]
     if len(stairs):
-        folium.GeoJson(
-            geojson(stairs[["geometry"]].assign(_what=labels["legend_stairs"])),
+        geojson_layer(
+            stairs[["geometry"]].assign(_what=labels["legend_stairs"]),
             style_function=lambda _f: {"color": STAIRS_COLOR, "weight": 5, "opacity": 0.9},
             tooltip=folium.GeoJsonTooltip(fields=["_what"], labels=False),
             control=False,
@@ -38,8 +38,8 @@ def add_walking_layer(m: folium.Map, features: gpd.GeoDataFrame | None, labels: 
     if len(crossings):
         slim, keys, _ = popup_frame(
             crossings, [("wait_s", labels["crossing_wait"], lambda v: labels["crossing_tip"].format(s=float(v)))], {})
-        folium.GeoJson(
-            geojson(slim),
+        geojson_layer(
+            slim,
             marker=folium.CircleMarker(radius=4, color="#ffffff", weight=1, fill=True, fill_color=CROSSING_COLOR,
                                        fill_opacity=0.95),
             tooltip=folium.GeoJsonTooltip(fields=keys, labels=False),
