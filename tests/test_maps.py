@@ -27,7 +27,7 @@ from carecircle.core.coverage import CoverageResult
 from carecircle.errors import InputError, OutputError
 from carecircle.outputs.maps import coverage_map, map_fragment, save_map
 from carecircle.outputs.maps.bands import band_shapes
-from carecircle.outputs.maps.common import geojson
+from carecircle.outputs.maps.common import geojson_layer
 
 THRESHOLDS = (5.0, 10.0, 15.0)
 METRIC_CRS = "EPSG:3067"  # ETRS-TM35FIN, metres
@@ -979,8 +979,14 @@ def test_isochrone_bands_never_overlap_and_fill_the_largest_area():
     assert [b.geom_type for b in band_shapes([odd, ten])] == ["MultiPolygon", "Polygon"]
 
 
-def test_geojson_is_what_folium_makes_of_the_frame():
-    """The map's GeoJSON is written from GEOS's GeoJSON (fast for city-size layers) but is the same dict folium
+def _layer_data(m: folium.Map) -> list:
+    """The GeoJSON each layer of ``m`` hands to Leaflet, read back from the rendered page."""
+    page = m.get_root().render()
+    return [json.loads(text) for text in re.findall(r"geo_json_[0-9a-f]{32}_add\((.*)\);\n", page)]
+
+
+def test_map_layers_hold_what_folium_makes_of_the_frame():
+    """The map's GeoJSON is written from GEOS's GeoJSON (fast for city-size layers) but is the same data folium
     made of a GeoDataFrame: ids, properties (missing values as null), geometries, boxes, empty and missing
     geometries, another CRS converted to WGS-84."""
     frame = gpd.GeoDataFrame(
@@ -988,7 +994,25 @@ def test_geojson_is_what_folium_makes_of_the_frame():
         geometry=[shapely.Point(116.123456789012345, 39.9), shapely.box(116.1, 39.8, 116.2, 1 / 3 + 39.6),
                   shapely.Polygon(), None, shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)])],
         index=[10, 11, 12, 13, 14], crs=4326)
-    folium_made = json.loads(json.dumps(frame.__geo_interface__))
-    assert geojson(frame) == folium_made
     projected = frame.iloc[:2].to_crs(32650)
-    assert geojson(projected) == json.loads(json.dumps(projected.to_crs(4326).__geo_interface__))
+    ours, theirs = folium.Map(), folium.Map()
+    for f in (frame, projected):
+        geojson_layer(f).add_to(ours)
+        folium.GeoJson(f).add_to(theirs)
+    assert _layer_data(ours) == _layer_data(theirs)
+    assert len(_layer_data(ours)) == 2
+
+
+def test_map_layer_text_is_data_not_markup_or_template():
+    """A name is written into the layer's script as data: ``{{ ... }}`` is not evaluated when the page is drawn
+    (folium would render it once more as a Jinja template) and ``</script>`` cannot end the script."""
+    names = ["{{ 7 * 7 }}", "{% if 1 %}x{% endif %}", "</script><b>&'"]
+    frame = gpd.GeoDataFrame({"name": names}, geometry=[shapely.Point(116.4, 39.9)] * 3, crs=4326)
+    m = folium.Map()
+    geojson_layer(frame, style_function=lambda f: {"color": "#000"}).add_to(m)
+    (data,) = _layer_data(m)
+    assert [f["properties"]["name"] for f in data["features"]] == names
+    page = m.get_root().render()
+    assert page.count("</script>") == page.count("<script")
+
+
