@@ -976,7 +976,26 @@ def test_isochrone_bands_never_overlap_and_fill_the_largest_area():
     assert fifteen.difference(ten).intersection(bands[0]).area == pytest.approx(1.0)
     # A line left by an overlay (no area) is dropped: Leaflet draws a collection as a group, not a polygon.
     odd = shapely.GeometryCollection([five, shapely.LineString([(0, 0), (-5, -5)])])
-    assert [b.geom_type for b in band_shapes([odd, ten])] == ["MultiPolygon", "Polygon"]
+    drawn = band_shapes([odd, ten])
+    assert [b.geom_type for b in drawn] == ["MultiPolygon", "MultiPolygon"] and drawn[0].equals(five)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_isochrone_bands_of_many_parts_are_each_area_minus_the_shorter_ones(seed):
+    """Bands are cut polygon by polygon (each loses only the shorter polygons whose boxes meet it): for layers of
+    many parts, holes and boxes that meet without the shapes meeting, they are each area minus the union of the
+    shorter ones, as one overlay of the whole layers gives."""
+    rng = np.random.default_rng(seed)
+    centres = shapely.points(rng.uniform(0, 3000, size=(40, 2)))
+    rings = [shapely.union_all(shapely.buffer(centres, r, quad_segs=q)).difference(
+        shapely.union_all(shapely.buffer(centres, r / 4, quad_segs=3))) for r, q in ((80, 4), (160, 5), (240, 6))]
+    layers = [rings[0], shapely.union_all(rings[:2]), shapely.union_all(rings)]  # nested, but for the holes
+    bands = band_shapes(layers)
+    assert len(shapely.get_parts(layers[2])) > 5
+    for i, band in enumerate(bands):
+        expected = layers[i].difference(shapely.union_all(layers[:i])) if i else layers[0]
+        assert band.symmetric_difference(expected).area == pytest.approx(0, abs=1e-6 * expected.area)
+        assert band.is_valid
 
 
 def _layer_data(m: folium.Map) -> list:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import folium
 import geopandas as gpd
@@ -31,19 +33,49 @@ def band_shapes(layers: Sequence) -> list:
     """Non-overlapping bands from the polygons of ascending thresholds: each minus every shorter one.
 
     The shorter ones are taken off in turn, the nearest first (it takes most): the same set as taking off their
-    union, without uniting city-size polygons that differ only by simplification slivers. Parts of no area that
-    an overlay can leave where edges nearly meet (a line) are dropped: Leaflet draws polygons only.
+    union, without uniting city-size polygons that differ only by simplification slivers. Each polygon of a
+    layer loses only the shorter polygons whose boxes meet it, a thread per core: GEOS's overlay of whole
+    city-size layers (hundreds of thousands of holes) takes ten times as long. Parts of no area that an overlay
+    can leave where edges nearly meet (a line) are dropped: Leaflet draws polygons only.
     """
+    polygons = [_polygons(np.array([layer], dtype=object)) for layer in layers]
+    workers = max(1, min(os.cpu_count() or 1, 8))
     bands = []
-    for i, outer in enumerate(layers):
-        band = outer
-        for inner in reversed(layers[:i]):
-            band = band.difference(inner)
-        if band.geom_type not in ("Polygon", "MultiPolygon"):
-            parts = shapely.get_parts(shapely.get_parts(band))  # a collection's members, then their polygons
-            band = shapely.multipolygons(parts[shapely.get_type_id(parts) == 3])
-        bands.append(band)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for i, outer in enumerate(polygons):
+            band = outer
+            for inner in reversed(polygons[:i]):
+                band = _minus(band, inner, pool, workers)
+            bands.append(shapely.multipolygons(band))
     return bands
+
+
+def _polygons(geoms: np.ndarray) -> np.ndarray:
+    """The polygons of ``geoms`` that have an area: the parts of each, and of any collection among them."""
+    parts = shapely.get_parts(shapely.get_parts(geoms))
+    parts = parts[shapely.get_type_id(parts) == 3]
+    return parts[shapely.area(parts) > 0]
+
+
+def _minus(parts: np.ndarray, inner: np.ndarray, pool: ThreadPoolExecutor, workers: int) -> np.ndarray:
+    """The polygons of each of ``parts`` minus the polygons of ``inner`` whose boxes meet it (``inner``'s
+    polygons are disjoint, as the parts of one valid layer are, so each part's cutters form one multipolygon)."""
+    if len(parts) == 0 or len(inner) == 0:
+        return parts
+    which, cutter = shapely.STRtree(inner).query(parts)
+    if len(which) == 0:
+        return parts
+    hit, group = np.unique(which, return_inverse=True)
+    order = np.argsort(group, kind="stable")
+    cutters = shapely.multipolygons(inner[cutter[order]], indices=group[order])
+    # Largest first, dealt in turn to the threads so each gets a share of the big ones.
+    size = shapely.get_num_coordinates(parts[hit]) + shapely.get_num_coordinates(cutters)
+    shares = [np.argsort(-size, kind="stable")[k::workers] for k in range(min(workers, len(hit)))]
+    done = parts.copy()
+    for share, cut in zip(shares, pool.map(lambda s: shapely.difference(parts[hit[s]], cutters[s]), shares),
+                          strict=True):
+        done[hit[share]] = cut
+    return _polygons(done)
 
 
 def add_isochrone_bands(m: folium.Map, isochrones: gpd.GeoDataFrame | None, facilities: gpd.GeoDataFrame,
