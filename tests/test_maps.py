@@ -27,7 +27,7 @@ from carecircle.core.coverage import CoverageResult
 from carecircle.errors import InputError, OutputError
 from carecircle.outputs.maps import coverage_map, map_fragment, save_map
 from carecircle.outputs.maps.bands import band_shapes
-from carecircle.outputs.maps.common import geojson_layer
+from carecircle.outputs.maps.elements import geojson_layer
 
 THRESHOLDS = (5.0, 10.0, 15.0)
 METRIC_CRS = "EPSG:3067"  # ETRS-TM35FIN, metres

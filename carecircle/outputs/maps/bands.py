@@ -21,12 +21,12 @@ from carecircle.outputs.maps.common import (
     NO_DATA_COLOR,
     add_layer,
     column_or_missing,
-    geojson_layer,
     iso_band_color,
     iso_band_fill_opacity,
     popup_frame,
     popup_text,
 )
+from carecircle.outputs.maps.elements import geojson_layer
 
 
 def band_shapes(layers: Sequence) -> list:

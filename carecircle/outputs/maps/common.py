@@ -10,12 +10,9 @@ plain HTML.
 from __future__ import annotations
 
 import html
-import json
 import logging
 import math
 import os
-import re
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -25,7 +22,6 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from carecircle.core.coverage import threshold_label
 from carecircle.errors import InputError
@@ -33,6 +29,7 @@ from carecircle.formats import fmt_num, fmt_persons, fmt_share, fmt_text, is_mis
 from carecircle.io.facility_types import TYPES, type_label
 from carecircle.outputs.files import write_atomically
 from carecircle.outputs.i18n import MAP_LABELS, in_language
+from carecircle.outputs.maps.elements import geojson_layer, html_element, no_template
 
 logger = logging.getLogger(__name__)
 
@@ -173,32 +170,10 @@ def base_map(location: list[float], title: str, tiles: str | None) -> folium.Map
     return m
 
 
-def html_element(markup: str) -> folium.Element:
-    """A folium element writing ``markup`` as it is.
-
-    ``folium.Element(text)`` compiles ``text`` as a Jinja template, so ``{{ ... }}`` or ``{% ... %}`` in a
-    user's title, name or note would be evaluated when the map is rendered; here the markup is a value.
-    """
-    element = folium.Element("{{ this.markup }}")
-    element.markup = markup
-    return element
-
-
 def add_layer(m: folium.Map, name: str, *, show: bool = True) -> folium.FeatureGroup:
     """A layer listed in the layer control under ``name``, a text (Leaflet sets the name as the label's HTML, so
     ``<``, ``>`` and ``&`` are escaped here; quotes need not be, the label is no attribute)."""
     return folium.FeatureGroup(name=no_template(html.escape(name, quote=False)), show=show).add_to(m)
-
-
-def no_template(markup: str) -> str:
-    """``markup`` with every ``{`` written as the character reference ``&#123;`` (the same text on the page).
-
-    branca renders a folium layer's script and then compiles the result as a Jinja template once more
-    (``MacroElement.render`` wraps it in ``Element(...)``), so ``{{ ... }}`` or ``{% ... %}`` inside a name in a
-    popup, tooltip or layer name would be evaluated in Python when the map is drawn. Everything a map puts in
-    its layers' data goes through here (:func:`popup_frame`, :func:`add_layer`).
-    """
-    return markup.replace("{", "&#123;")
 
 
 def _read_vendor(name: str) -> str:
@@ -378,88 +353,6 @@ def popup_frame(
     props = {k: [no_template(v) if isinstance(v, str) else v for v in values] for k, values in props.items()}
     slim = gpd.GeoDataFrame(props, geometry=list(gdf.geometry), crs=4326)
     return slim, keys, aliases
-
-
-#: GeoJSON's name of each shapely type id (GEOS writes a LinearRing as a LineString).
-_GEOJSON_TYPES = ("Point", "LineString", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
-                  "GeometryCollection")
-
-
-def geojson_parts(frame: gpd.GeoDataFrame, placeholder: str) -> tuple[dict, list[str]]:
-    """``frame`` as the GeoJSON dict folium makes of a GeoDataFrame (the same ids, properties, missing values as
-    null, boxes), each drawn geometry replaced by a stand-in of its type whose coordinates are the text
-    ``f"{placeholder}:{i}"``, and those geometries as GEOS
-    writes them (``shapely.to_geojson``, shortest round-trip numbers): several times faster for city-size
-    isochrones and tens of thousands of demand points than folium's conversion coordinate by coordinate in
-    Python, and no geometry read back into Python only to be written again."""
-    if frame.crs is not None and frame.crs.to_epsg() != 4326:
-        frame = frame.to_crs(4326)
-    geoms = np.asarray(frame.geometry.array, dtype=object)
-    shell = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name),
-                             geometry=gpd.GeoSeries([None] * len(frame), index=frame.index))
-    collection = json.loads(json.dumps(shell.to_geo_dict(na="null", show_bbox=False, drop_id=False)))
-    drawn = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
-    boxes = shapely.bounds(geoms[drawn]).tolist()
-    features = collection["features"]
-    for feature in features:
-        feature["bbox"] = None
-    kinds = np.array(_GEOJSON_TYPES)[shapely.get_type_id(geoms[drawn])].tolist()
-    for j, (i, kind, box) in enumerate(zip(drawn.tolist(), kinds, boxes, strict=True)):
-        features[i]["geometry"] = {"type": kind, "coordinates": f"{placeholder}:{j}"}
-        features[i]["bbox"] = box
-    collection["bbox"] = frame.total_bounds.tolist()
-    return collection, shapely.to_geojson(geoms[drawn]).tolist()
-
-
-def geojson_layer(frame: gpd.GeoDataFrame, **kwargs: Any) -> folium.GeoJson:
-    """``folium.GeoJson`` of ``frame`` (keywords passed on; a style function sees each feature's properties, not
-    its geometry): the one way the maps make a GeoJSON layer. Its data is :func:`geojson_parts`, its script goes
-    into the page as written (:class:`_ScriptAsValue`)."""
-    return _GeoJsonLayer(frame, **kwargs)
-
-
-class _ScriptAsValue(folium.MacroElement):
-    """``MacroElement.render`` that hands the rendered header, html and script to the page as values.
-
-    branca wraps each in ``Element(text)``, which compiles the text as a Jinja template once more: for a layer
-    of city-size isochrones or tens of thousands of demand points that is megabytes of GeoJSON lexed and compiled
-    to render as it was. The text is the same (Jinja's rendering of it would only have dropped one trailing
-    newline, dropped here too), after :meth:`finish`.
-    """
-
-    def finish(self, text: str) -> str:
-        return text
-
-    def render(self, **kwargs: Any) -> None:
-        figure = self.get_root()
-        macros = self._template.module.__dict__
-        for part in ("header", "html", "script"):
-            macro = macros.get(part)
-            if macro is not None:
-                text = self.finish(macro(self, kwargs))
-                text = text[:-1] if text.endswith("\n") else text
-                getattr(figure, part).add_child(html_element(text), name=self.get_name())
-        for element in self._children.values():
-            element.render(**kwargs)
-
-
-class _GeoJsonLayer(folium.GeoJson, _ScriptAsValue):
-    """``folium.GeoJson`` of a frame whose geometries are written into the script as GEOS wrote them.
-
-    folium sees the features with stand-ins (the geometry's type, and a random token and the geometry's number
-    as coordinates); :meth:`finish` puts each GEOS text in place of its stand-in. ``_ScriptAsValue`` comes
-    after folium's own ``render`` methods in the method order, in place of ``MacroElement.render``.
-    """
-
-    def __init__(self, frame: gpd.GeoDataFrame, **kwargs: Any) -> None:
-        token = f"carecircle-geometry-{uuid.uuid4().hex}"
-        collection, self._shapes = geojson_parts(frame, token)
-        # The stand-in geometry object, whatever order and spacing the keys are written in.
-        self._placeholder = re.compile(f'{{[^{{}}]*"{token}:([0-9]+)"[^{{}}]*}}')
-        super().__init__(collection, **kwargs)
-
-    def finish(self, text: str) -> str:
-        return self._placeholder.sub(lambda match: self._shapes[int(match[1])], text)
 
 
 # --- facilities -------------------------------------------------------------------------------------------------------

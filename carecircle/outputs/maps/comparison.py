@@ -32,8 +32,6 @@ from carecircle.outputs.maps.common import (
     check_isochrones,
     facility_type_colors,
     fmt_minutes,
-    geojson_layer,
-    html_element,
     left_column,
     map_bounds,
     note_box,
@@ -43,6 +41,7 @@ from carecircle.outputs.maps.common import (
     title_box,
     to_wgs84,
 )
+from carecircle.outputs.maps.elements import geojson_layer, html_element
 from carecircle.outputs.maps.view import MAX_LABELS, fit_on_load, label_script
 from carecircle.plan.compare import Comparison
 

@@ -39,8 +39,6 @@ from carecircle.outputs.maps.common import (
     facility_type_colors,
     fmt_minutes,
     fmt_number,
-    geojson_layer,
-    html_element,
     left_column,
     map_bounds,
     note_box,
@@ -52,6 +50,7 @@ from carecircle.outputs.maps.common import (
     title_box,
     to_wgs84,
 )
+from carecircle.outputs.maps.elements import geojson_layer, html_element
 from carecircle.outputs.maps.view import MAX_LABELS, fit_on_load, label_script
 from carecircle.outputs.maps.walking import add_walking_layer, walking_legend
 

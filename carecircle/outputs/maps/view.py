@@ -7,7 +7,7 @@ import json
 
 import folium
 
-from carecircle.outputs.maps.common import html_element
+from carecircle.outputs.maps.elements import html_element
 
 
 def fit_on_load(m: folium.Map, bounds: list[list[float]]) -> None:

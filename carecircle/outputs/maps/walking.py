@@ -12,7 +12,8 @@ from typing import Any
 import folium
 import geopandas as gpd
 
-from carecircle.outputs.maps.common import add_layer, geojson_layer, popup_frame, swatch
+from carecircle.outputs.maps.common import add_layer, popup_frame, swatch
+from carecircle.outputs.maps.elements import geojson_layer
 
 #: Colours of the overlay: stairs (a warm red, drawn over the streets) and crossings (a dark amber).
 STAIRS_COLOR = "#d7301f"
