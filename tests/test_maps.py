@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from browser import assert_map_rendered, open_browser
+from browser import assert_map_rendered, open_browser, severe_console_errors
 from shapely.geometry import Point, box
 
 from carecircle.core.coverage import CoverageResult
@@ -1020,6 +1020,45 @@ def test_map_layers_hold_what_folium_makes_of_the_frame():
         folium.GeoJson(f).add_to(theirs)
     assert _layer_data(ours) == _layer_data(theirs)
     assert len(_layer_data(ours)) == 2
+
+
+_DRAWN_STYLES_JS = """
+const out = [];
+const map = Object.values(window).find(v => v instanceof L.Map);
+map.eachLayer(l => { if (l.feature && l.getRadius) {
+    out.push([l.feature.properties.name, l.getRadius(), l.options.fillColor, l.options.weight]); } });
+return out;
+"""
+
+
+@pytest.mark.browser
+def test_each_feature_is_drawn_in_its_own_style(tmp_path):
+    """Per-feature styles come from a table the styler looks features up in (folium's switch with a case per
+    feature took the browser minutes for a city's demand points): every point is drawn with the radius and
+    colour its style function gave, the commonest style included, and the page has no case list."""
+    from carecircle.outputs.maps.common import base_map, save_map
+
+    rng = np.random.default_rng(7)
+    n = 300
+    frame = gpd.GeoDataFrame(
+        {"name": [f"p{i}" for i in range(n)], "r": rng.choice([4.0, 4.0, 4.0, 6.5, 9.0], size=n),
+         "c": rng.choice(["#ff0000", "#00aa00", "#0000ff"], size=n)},
+        geometry=shapely.points(rng.uniform([24.90, 60.16], [24.96, 60.19], size=(n, 2))), crs=4326)
+    m = base_map([60.175, 24.93], "styles", None)
+    geojson_layer(frame, marker=folium.CircleMarker(radius=2, weight=1, fill=True),
+                  style_function=lambda f: {"radius": f["properties"]["r"], "fillColor": f["properties"]["c"]},
+                  highlight_function=lambda f: {"weight": 3}).add_to(m)
+    path = save_map(m, tmp_path / "styles.html")
+    assert "case " not in path.read_text(encoding="utf-8")
+    driver = open_browser(tmp_path)
+    try:
+        driver.get(path.as_uri())
+        drawn = sorted(driver.execute_script(_DRAWN_STYLES_JS))
+        assert severe_console_errors(driver) == []
+    finally:
+        driver.quit()
+    expected = sorted([name, r, c, 1] for name, r, c in zip(frame["name"], frame["r"], frame["c"], strict=True))
+    assert drawn == expected
 
 
 def test_map_layer_text_is_data_not_markup_or_template():

@@ -88,16 +88,21 @@ class _ScriptAsValue(folium.MacroElement):
     newline, dropped here too), after :meth:`finish`.
     """
 
-    def finish(self, text: str) -> str:
+    def prepare(self) -> None:
+        """What to do before the macros are rendered."""
+
+    def finish(self, part: str, text: str) -> str:
+        """The rendered ``part`` (header, html or script) as it goes into the page."""
         return text
 
     def render(self, **kwargs: Any) -> None:
+        self.prepare()
         figure = self.get_root()
         macros = self._template.module.__dict__
         for part in ("header", "html", "script"):
             macro = macros.get(part)
             if macro is not None:
-                text = self.finish(macro(self, kwargs))
+                text = self.finish(part, macro(self, kwargs))
                 text = text[:-1] if text.endswith("\n") else text
                 getattr(figure, part).add_child(html_element(text), name=self.get_name())
         for element in self._children.values():
@@ -105,11 +110,16 @@ class _ScriptAsValue(folium.MacroElement):
 
 
 class _GeoJsonLayer(folium.GeoJson, _ScriptAsValue):
-    """``folium.GeoJson`` of a frame whose geometries are written into the script as GEOS wrote them.
+    """``folium.GeoJson`` of a frame whose geometries are written into the script as GEOS wrote them, and whose
+    features find their style in a table.
 
     folium sees the features with stand-ins (the geometry's type, and a random token and the geometry's number
-    as coordinates); :meth:`finish` puts each GEOS text in place of its stand-in. ``_ScriptAsValue`` comes
-    after folium's own ``render`` methods in the method order, in place of ``MacroElement.render``.
+    as coordinates); :meth:`finish` puts each GEOS text in place of its stand-in. folium's styler is a
+    ``switch`` with a ``case`` for every feature whose style is not the commonest: the browser compares each
+    feature with the cases before its own, which for 80,000 demand points of different sizes took minutes.
+    Here the styler looks the feature up in a ``Map`` of its style's number (:meth:`_tabulate`).
+    ``_ScriptAsValue`` comes after folium's own ``render`` methods in the method order, in place of
+    ``MacroElement.render``, so it runs after folium has made the style maps.
     """
 
     def __init__(self, frame: gpd.GeoDataFrame, **kwargs: Any) -> None:
@@ -117,7 +127,42 @@ class _GeoJsonLayer(folium.GeoJson, _ScriptAsValue):
         collection, self._shapes = geojson_parts(frame, token)
         # The stand-in geometry object, whatever order and spacing the keys are written in.
         self._placeholder = re.compile(f'{{[^{{}}]*"{token}:([0-9]+)"[^{{}}]*}}')
+        self._tables: list[str] = []
         super().__init__(collection, **kwargs)
 
-    def finish(self, text: str) -> str:
+    def prepare(self) -> None:
+        self._tables = []
+        for kind in ("style", "highlight"):
+            if getattr(self, kind, None):
+                self._tabulate(kind)
+
+    def finish(self, part: str, text: str) -> str:
+        if part == "script" and self._tables:
+            text = "\n".join(self._tables) + text
         return self._placeholder.sub(lambda match: self._shapes[int(match[1])], text)
+
+    def _tabulate(self, kind: str) -> None:
+        """Put ``{kind}_map`` (folium's ``{style text: [feature ids]}`` with the commonest as ``default``) in two
+        tables, the styles and a ``Map`` of each other feature's style number, leaving folium's template a
+        ``switch`` with only its ``default``: the lookup."""
+        mapping = getattr(self, f"{kind}_map", None)
+        if not hasattr(mapping, "items") or len(mapping) < 2:
+            return
+        styles = [mapping["default"]] + [style for style in mapping if style != "default"]
+        numbers = [[feature_id, number] for number, style in enumerate(styles[1:], start=1)
+                   for feature_id in mapping[style]]
+        name = f"{self.get_name()}_{kind}"
+        # folium writes a style's element values (an icon) as {{'name'}} for Jinja's second pass to unquote.
+        table = ", ".join(_UNQUOTE.sub(r"\1", style) for style in styles)
+        self._tables.append(f"var {name}s = [{table}];\nvar {name}_number = new Map({_script_json(numbers)});")
+        setattr(self, f"{kind}_map", {"default": f"{name}s[{name}_number.get({self.feature_identifier}) || 0]"})
+
+
+#: folium's mark of an element's name inside a style, ``{{'name'}}``.
+_UNQUOTE = re.compile(r"\{\{'([A-Za-z0-9_]+)'\}\}")
+
+
+def _script_json(value: Any) -> str:
+    """``value`` as JSON safe inside ``<script>`` (as Jinja's ``tojson``: ``<``, ``>``, ``&`` and ``'`` escaped)."""
+    text = json.dumps(value)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
