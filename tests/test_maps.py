@@ -1009,17 +1009,20 @@ def test_map_layers_hold_what_folium_makes_of_the_frame():
     made of a GeoDataFrame: ids, properties (missing values as null), geometries, boxes, empty and missing
     geometries, another CRS converted to WGS-84."""
     frame = gpd.GeoDataFrame(
-        {"name": ["a", None, "c", "d", "e"], "value": [1.5, np.nan, 3.0, 4.0, 0.1 + 0.2]},
+        {"name": ["a", None, "c", "d", "e"], "value": [1.5, np.nan, 3.0, 4.0, 0.1 + 0.2], "n": [1, 2, 3, 4, 5],
+         "ok": [True, False, True, True, False], 7: pd.array(["x", pd.NA, "z", "w", "v"], dtype="string")},
         geometry=[shapely.Point(116.123456789012345, 39.9), shapely.box(116.1, 39.8, 116.2, 1 / 3 + 39.6),
                   shapely.Polygon(), None, shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)])],
         index=[10, 11, 12, 13, 14], crs=4326)
     projected = frame.iloc[:2].to_crs(32650)
+    kept = frame.copy()
     ours, theirs = folium.Map(), folium.Map()
     for f in (frame, projected):
         geojson_layer(f).add_to(ours)
         folium.GeoJson(f).add_to(theirs)
     assert _layer_data(ours) == _layer_data(theirs)
     assert len(_layer_data(ours)) == 2
+    pd.testing.assert_frame_equal(frame, kept)  # the caller's frame is left as it was
 
 
 _DRAWN_STYLES_JS = """

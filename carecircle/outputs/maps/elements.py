@@ -16,6 +16,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 
@@ -49,27 +50,40 @@ _GEOJSON_TYPES = ("Point", "LineString", "LineString", "Polygon", "MultiPoint", 
 def geojson_parts(frame: gpd.GeoDataFrame, placeholder: str) -> tuple[dict, list[str]]:
     """``frame`` as the GeoJSON dict folium makes of a GeoDataFrame (the same ids, properties, missing values as
     null, boxes), each drawn geometry replaced by a stand-in of its type whose coordinates are the text
-    ``f"{placeholder}:{i}"``, and those geometries as GEOS
-    writes them (``shapely.to_geojson``, shortest round-trip numbers): several times faster for city-size
-    isochrones and tens of thousands of demand points than folium's conversion coordinate by coordinate in
-    Python, and no geometry read back into Python only to be written again."""
+    ``f"{placeholder}:{i}"``, and those geometries as GEOS writes them (``shapely.to_geojson``, shortest
+    round-trip numbers).
+
+    Several times faster for city-size isochrones and tens of thousands of demand points than folium's
+    conversion (coordinate by coordinate and feature by feature in Python, then through JSON text and back):
+    the properties are made column by column, and no geometry is read back into Python to be written again.
+    """
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
     geoms = np.asarray(frame.geometry.array, dtype=object)
-    shell = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name),
-                             geometry=gpd.GeoSeries([None] * len(frame), index=frame.index))
-    collection = json.loads(json.dumps(shell.to_geo_dict(na="null", show_bbox=False, drop_id=False)))
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    values = []
+    for c in columns:
+        column = frame[c].to_numpy(dtype=object, copy=True)  # Python ints, floats, bools and strings
+        column[pd.isna(frame[c]).to_numpy()] = None
+        values.append(column.tolist())
+    keys = [_json_key(c) for c in columns]
+    features = [{"id": str(i), "type": "Feature", "properties": dict(zip(keys, row, strict=True)),
+                 "geometry": None, "bbox": None}
+                for i, row in zip(frame.index, zip(*values, strict=True) if values else [()] * len(frame),
+                                  strict=True)]
     drawn = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
     boxes = shapely.bounds(geoms[drawn]).tolist()
-    features = collection["features"]
-    for feature in features:
-        feature["bbox"] = None
     kinds = np.array(_GEOJSON_TYPES)[shapely.get_type_id(geoms[drawn])].tolist()
     for j, (i, kind, box) in enumerate(zip(drawn.tolist(), kinds, boxes, strict=True)):
         features[i]["geometry"] = {"type": kind, "coordinates": f"{placeholder}:{j}"}
         features[i]["bbox"] = box
-    collection["bbox"] = frame.total_bounds.tolist()
+    collection = {"type": "FeatureCollection", "features": features, "bbox": frame.total_bounds.tolist()}
     return collection, shapely.to_geojson(geoms[drawn]).tolist()
+
+
+def _json_key(key: Any) -> str:
+    """A column name as JSON writes an object's key (``1`` as ``"1"``, ``True`` as ``"true"``)."""
+    return key if isinstance(key, str) else next(iter(json.loads(json.dumps({key: None}))))
 
 
 def geojson_layer(frame: gpd.GeoDataFrame, **kwargs: Any) -> folium.GeoJson:
