@@ -69,8 +69,9 @@ def _minus(parts: np.ndarray, inner: np.ndarray, pool: ThreadPoolExecutor, worke
     order = np.argsort(group, kind="stable")
     cutters = shapely.multipolygons(inner[cutter[order]], indices=group[order])
     # Largest first, dealt in turn to the threads so each gets a share of the big ones.
-    size = shapely.get_num_coordinates(parts[hit]) + shapely.get_num_coordinates(cutters)
-    shares = [np.argsort(-size, kind="stable")[k::workers] for k in range(min(workers, len(hit)))]
+    largest_first = np.argsort(-(shapely.get_num_coordinates(parts[hit]) + shapely.get_num_coordinates(cutters)),
+                               kind="stable")
+    shares = [largest_first[k::workers] for k in range(min(workers, len(hit)))]
     done = parts.copy()
     for share, cut in zip(shares, pool.map(lambda s: shapely.difference(parts[hit[s]], cutters[s]), shares),
                           strict=True):
