@@ -1022,6 +1022,7 @@ def test_map_layers_hold_what_folium_makes_of_the_frame():
         folium.GeoJson(f).add_to(theirs)
     assert _layer_data(ours) == _layer_data(theirs)
     assert len(_layer_data(ours)) == 2
+    assert ours.get_bounds() == theirs.get_bounds()  # folium's bounds, though the layer's data holds stand-ins
     pd.testing.assert_frame_equal(frame, kept)  # the caller's frame is left as it was
 
 

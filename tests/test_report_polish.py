@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -70,12 +71,14 @@ def _groups(m) -> dict:
 def test_isochrones_are_non_overlapping_bands_in_a_sequential_palette(study):
     m = coverage_map(study.coverage, study.isochrones)
     groups = _groups(m)
+    names = ("5-minute walk", "10-minute walk", "15-minute walk")
+    (layers,) = zip(*(groups[name]._children.values() for name in names), strict=True)
+    page = m.get_root().render()  # (adds each layer's "add to map" child)
     bands = []
-    for name in ("5-minute walk", "10-minute walk", "15-minute walk"):
-        (gj,) = list(groups[name]._children.values())
-        geoms = [shape(f["geometry"]) for f in gj.data["features"]]
+    for gj in layers:
+        drawn = json.loads(re.search(rf"{gj.get_name()}_add\((.*)\);\n", page)[1])  # as the page holds it
         style = gj.style_function(gj.data["features"][0])
-        bands.append((geoms[0], style["fillColor"]))
+        bands.append((shape(drawn["features"][0]["geometry"]), style["fillColor"]))
     for i in range(3):
         for j in range(i + 1, 3):
             assert bands[i][0].intersection(bands[j][0]).area < 1e-4 * bands[j][0].area

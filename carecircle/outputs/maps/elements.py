@@ -144,6 +144,12 @@ class _GeoJsonLayer(folium.GeoJson, _ScriptAsValue):
         self._tables: list[str] = []
         super().__init__(collection, **kwargs)
 
+    def _get_self_bounds(self) -> list[list[float | None]]:
+        """``[[south, west], [north, east]]`` from the collection's box (folium reads its coordinates, which are
+        stand-ins here), so ``m.fit_bounds(m.get_bounds())`` works as with any folium layer."""
+        west, south, east, north = (None if np.isnan(v) else v for v in self.data["bbox"])
+        return [[south, west], [north, east]]
+
     def prepare(self) -> None:
         self._tables = []
         for kind in ("style", "highlight"):
