@@ -88,8 +88,9 @@ def _json_key(key: Any) -> str:
 
 def geojson_layer(frame: gpd.GeoDataFrame, **kwargs: Any) -> folium.GeoJson:
     """``folium.GeoJson`` of ``frame`` (keywords passed on; a style function sees each feature's properties, not
-    its geometry): the one way the maps make a GeoJSON layer. Its data is :func:`geojson_parts`, its script goes
-    into the page as written (:class:`_ScriptAsValue`)."""
+    its geometry): the one way the maps make a GeoJSON layer. Its ``data`` is :func:`geojson_parts` (properties
+    as folium makes them, geometries as stand-ins: the geometries themselves are only in the rendered page), its
+    script goes into the page as written (:class:`_ScriptAsValue`)."""
     return _GeoJsonLayer(frame, **kwargs)
 
 
