@@ -447,7 +447,9 @@ def test_suggested_markers_are_numbered_div_icons(result, isochrones):
     assert re.search(r"const iconRootAlias = L\s+opts\.icon = new iconRootAlias\.DivIcon\(iconOptions\)", html)
     assert "AwesomeMarkers" not in html
     assert '"className": "carecircle-site"' in html
-    assert sorted(re.findall(r'"html": "<div style=\\"[^"]*\\">(\d+)</div>"', html)) == ["1", "2"]
+    # (the style's "<" and ">" written as \u003c, \u003e: no "</" in a script)
+    ranks = re.findall(r'"html": "\\u003cdiv style=\\"[^"]*\\"\\u003e(\d+)\\u003c/div\\u003e"', html)
+    assert sorted(ranks) == ["1", "2"]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -978,6 +980,11 @@ def test_isochrone_bands_never_overlap_and_fill_the_largest_area():
     odd = shapely.GeometryCollection([five, shapely.LineString([(0, 0), (-5, -5)])])
     drawn = band_shapes([odd, ten])
     assert [b.geom_type for b in drawn] == ["MultiPolygon", "MultiPolygon"] and drawn[0].equals(five)
+    # A collection's polygons may overlap (make_valid leaves them so): united first, bands stay valid.
+    overlapping = shapely.GeometryCollection([shapely.box(0, 0, 2, 2), shapely.box(1, 1, 3, 3)])
+    drawn = band_shapes([shapely.box(0, 0, 0.5, 0.5), overlapping, shapely.box(-1, -1, 4, 4)])
+    assert [b.is_valid for b in drawn] == [True] * 3
+    assert [b.area for b in drawn] == pytest.approx([0.25, 6.75, 25 - 7])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -1010,7 +1017,8 @@ def test_map_layers_hold_what_folium_makes_of_the_frame():
     geometries, another CRS converted to WGS-84."""
     frame = gpd.GeoDataFrame(
         {"name": ["a", None, "c", "d", "e"], "value": [1.5, np.nan, 3.0, 4.0, 0.1 + 0.2], "n": [1, 2, 3, 4, 5],
-         "ok": [True, False, True, True, False], 7: pd.array(["x", pd.NA, "z", "w", "v"], dtype="string")},
+         "ok": [True, False, True, True, False], 7: pd.array(["x", pd.NA, "z", "w", "v"], dtype="string"),
+         "cat": pd.Categorical(["p", None, "q", "p", "q"])},
         geometry=[shapely.Point(116.123456789012345, 39.9), shapely.box(116.1, 39.8, 116.2, 1 / 3 + 39.6),
                   shapely.Polygon(), None, shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)])],
         index=[10, 11, 12, 13, 14], crs=4326)
@@ -1063,6 +1071,40 @@ def test_each_feature_is_drawn_in_its_own_style(tmp_path):
         driver.quit()
     expected = sorted([name, r, c, 1] for name, r, c in zip(frame["name"], frame["r"], frame["c"], strict=True))
     assert drawn == expected
+
+
+def test_style_functions_see_what_folium_gives_them():
+    """A style function sees each feature's properties as it would under folium (a category of whole numbers with
+    a gap gives ints, not floats)."""
+    frame = gpd.GeoDataFrame({"v": pd.Categorical([1, None, 2]), "k": pd.array([1, None, 3], dtype="Int64")},
+                             geometry=[shapely.Point(24.9, 60.1)] * 3, crs=4326)
+    seen = {}
+    for key, make in (("ours", geojson_layer), ("folium", folium.GeoJson)):
+        m, seen[key] = folium.Map(), []
+        make(frame, style_function=lambda f, out=seen[key]: out.append(dict(f["properties"])) or {}).add_to(m)
+        m.get_root().render()
+    assert seen["ours"][-3:] == seen["folium"][-3:]
+    assert [type(p["v"]) for p in seen["ours"][-3:]] == [int, type(None), int]
+
+
+@pytest.mark.parametrize("icons", [1, 2])
+def test_icons_given_as_styles_are_named_in_the_script(icons):
+    """An icon given by the style function is written as its variable, whether all features share one style or
+    not, and an icon's HTML cannot end the script."""
+    made = [folium.DivIcon(html=f"<b>{i}</b></script><i>") for i in range(icons)]
+    frame = gpd.GeoDataFrame({"n": [0, 1, 1]}, geometry=[shapely.Point(24.9, 60.1)] * 3, crs=4326)
+    m = folium.Map()
+    geojson_layer(frame, marker=folium.Marker(),
+                  style_function=lambda f: {"icon": made[f["properties"]["n"] % icons]}).add_to(m)
+    labelled = folium.Map()  # an icon's HTML given as a style
+    geojson_layer(frame, marker=folium.Marker(icon=folium.DivIcon()),
+                  style_function=lambda f: {"html": f"<b>{f['properties']['n'] % icons}</b></script><i>"}
+                  ).add_to(labelled)
+    page, labels = m.get_root().render(), labelled.get_root().render()
+    assert "{{" not in page
+    assert all(icon.get_name() in page for icon in made)
+    assert page.count("</script>") == page.count("<script")
+    assert labels.count("</script>") == labels.count("<script")
 
 
 def test_map_layer_text_is_data_not_markup_or_template():

@@ -38,7 +38,10 @@ def band_shapes(layers: Sequence) -> list:
     city-size layers (hundreds of thousands of holes) takes ten times as long. Parts of no area that an overlay
     can leave where edges nearly meet (a line) are dropped: Leaflet draws polygons only.
     """
-    polygons = [_polygons(np.array([layer], dtype=object)) for layer in layers]
+    # A valid (Multi)Polygon's polygons are disjoint; a collection's may overlap: united first.
+    polygons = [_polygons(np.array([layer if layer.geom_type in ("Polygon", "MultiPolygon")
+                                    else shapely.union_all(_polygons(np.array([layer], dtype=object)))], dtype=object))
+                for layer in layers]
     workers = max(1, min(os.cpu_count() or 1, 8))
     bands = []
     with ThreadPoolExecutor(max_workers=workers) as pool:

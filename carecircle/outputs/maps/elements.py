@@ -60,10 +60,13 @@ def geojson_parts(frame: gpd.GeoDataFrame, placeholder: str) -> tuple[dict, list
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
     geoms = np.asarray(frame.geometry.array, dtype=object)
+    if frame.columns.duplicated().any():
+        twice = sorted(map(str, set(frame.columns[frame.columns.duplicated()])))
+        raise ValueError(f"GeoDataFrame has duplicate columns: {twice}")
     columns = [c for c in frame.columns if c != frame.geometry.name]
     values = []
     for c in columns:
-        column = frame[c].to_numpy(dtype=object, copy=True)  # Python ints, floats, bools and strings
+        column = frame[c].astype(object).to_numpy(copy=True)  # Python ints, floats, bools and strings
         column[pd.isna(frame[c]).to_numpy()] = None
         values.append(column.tolist())
     keys = [_json_key(c) for c in columns]
@@ -165,22 +168,33 @@ class _GeoJsonLayer(folium.GeoJson, _ScriptAsValue):
     def _tabulate(self, kind: str) -> None:
         """Put ``{kind}_map`` (folium's ``{style text: [feature ids]}`` with the commonest as ``default``) in two
         tables, the styles and a ``Map`` of each other feature's style number, leaving folium's template a
-        ``switch`` with only its ``default``: the lookup."""
+        ``switch`` with only its ``default``: the lookup (a single style stays as it is); styles as
+        :func:`_style_text` writes them."""
         mapping = getattr(self, f"{kind}_map", None)
-        if not hasattr(mapping, "items") or len(mapping) < 2:
+        if not hasattr(mapping, "items"):
             return
-        styles = [mapping["default"]] + [style for style in mapping if style != "default"]
-        numbers = [[feature_id, number] for number, style in enumerate(styles[1:], start=1)
+        others = [style for style in mapping if style != "default"]
+        if not others:
+            setattr(self, f"{kind}_map", {"default": _style_text(mapping["default"])})
+            return
+        numbers = [[feature_id, number] for number, style in enumerate(others, start=1)
                    for feature_id in mapping[style]]
         name = f"{self.get_name()}_{kind}"
-        # folium writes a style's element values (an icon) as {{'name'}} for Jinja's second pass to unquote.
-        table = ", ".join(_UNQUOTE.sub(r"\1", style) for style in styles)
+        table = ", ".join(_style_text(style) for style in [mapping["default"], *others])
         self._tables.append(f"var {name}s = [{table}];\nvar {name}_number = new Map({_script_json(numbers)});")
         setattr(self, f"{kind}_map", {"default": f"{name}s[{name}_number.get({self.feature_identifier}) || 0]"})
 
 
 #: folium's mark of an element's name inside a style, ``{{'name'}}``.
 _UNQUOTE = re.compile(r"\{\{'([A-Za-z0-9_]+)'\}\}")
+
+
+def _style_text(style: str) -> str:
+    """folium's text of a style (JSON) as it goes into the script: an element's name it marks as ``{{'name'}}``
+    for Jinja's second pass (not run here) unquoted, and ``<``, ``>``, ``&`` escaped (they occur only inside its
+    strings, e.g. an icon's HTML, and ``</script>`` there would end the script)."""
+    text = _UNQUOTE.sub(r"\1", style)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _script_json(value: Any) -> str:
