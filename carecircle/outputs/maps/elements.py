@@ -34,10 +34,12 @@ def html_element(markup: str) -> folium.Element:
 def no_template(markup: str) -> str:
     """``markup`` with every ``{`` written as the character reference ``&#123;`` (the same text on the page).
 
-    branca renders a folium layer's script and then compiles the result as a Jinja template once more
-    (``MacroElement.render`` wraps it in ``Element(...)``), so ``{{ ... }}`` or ``{% ... %}`` inside a name in a
-    popup, tooltip or layer name would be evaluated in Python when the map is drawn. Everything a map puts in
-    its layers' data goes through here (:func:`popup_frame`, :func:`add_layer`).
+    branca renders a folium element's script and then compiles the result as a Jinja template once more
+    (``MacroElement.render`` wraps it in ``Element(...)``), so ``{{ ... }}`` or ``{% ... %}`` inside a popup's or
+    tooltip's alias or a layer name would be evaluated in Python when the map is drawn. A GeoJSON layer's own
+    script is not compiled again (:class:`_ScriptAsValue`), but folium unquotes a style value that starts with
+    ``{{`` (its mark for an element's name), so its properties, which styles are made of, go through here too.
+    Everything a map puts in its layers' text does (:func:`popup_frame`, :func:`add_layer`).
     """
     return markup.replace("{", "&#123;")
 
@@ -191,13 +193,16 @@ _UNQUOTE = re.compile(r"\{\{'([A-Za-z0-9_]+)'\}\}")
 
 def _style_text(style: str) -> str:
     """folium's text of a style (JSON) as it goes into the script: an element's name it marks as ``{{'name'}}``
-    for Jinja's second pass (not run here) unquoted, and ``<``, ``>``, ``&`` escaped (they occur only inside its
-    strings, e.g. an icon's HTML, and ``</script>`` there would end the script)."""
-    text = _UNQUOTE.sub(r"\1", style)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    for Jinja's second pass (not run here) unquoted, and made :func:`_script_safe`."""
+    return _script_safe(_UNQUOTE.sub(r"\1", style))
 
 
 def _script_json(value: Any) -> str:
-    """``value`` as JSON safe inside ``<script>`` (as Jinja's ``tojson``: ``<``, ``>``, ``&`` and ``'`` escaped)."""
-    text = json.dumps(value)
+    """``value`` as JSON safe inside ``<script>``, as Jinja's ``tojson`` writes it."""
+    return _script_safe(json.dumps(value))
+
+
+def _script_safe(text: str) -> str:
+    """JSON ``text`` with ``<``, ``>``, ``&`` and ``'`` escaped (they occur only inside its strings, where
+    ``</script>`` would end the script), as Jinja's ``tojson`` does."""
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
